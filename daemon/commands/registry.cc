@@ -1,0 +1,15 @@
+#include "commands/registry.h"
+
+namespace tally::commands {
+
+const protocol::CommandTable& BuildCommandTable() {
+  static const protocol::CommandTable table = [] {
+    protocol::CommandTable t;
+    t.Register(ServerCommands());
+    t.Register(KeyspaceCommands());
+    return t;
+  }();
+  return table;
+}
+
+}  // namespace tally::commands

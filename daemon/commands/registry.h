@@ -1,0 +1,17 @@
+#pragma once
+// Every command family contributes its specs here; BuildCommandTable() joins
+// them into the one table the RESP and HTTP front ends both dispatch through.
+
+#include <span>
+
+#include "protocol/command_table.h"
+
+namespace tally::commands {
+
+std::span<const protocol::CommandSpec> ServerCommands();    // server_commands.cc
+std::span<const protocol::CommandSpec> KeyspaceCommands();  // keyspace_commands.cc
+
+// Builds the full table (static storage; built once).
+const protocol::CommandTable& BuildCommandTable();
+
+}  // namespace tally::commands

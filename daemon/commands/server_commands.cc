@@ -1,0 +1,457 @@
+// Connection and server commands: PING, ECHO, QUIT, HELLO, AUTH, SELECT,
+// CLIENT, COMMAND, CONFIG GET, INFO. Enough of Redis for redis-cli,
+// redis-benchmark and client libraries (ioredis, redis-py) to work unchanged.
+
+#include <malloc.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "commands/context.h"
+#include "commands/registry.h"
+#include "commands/reply_status.h"
+#include "core/glob.h"
+#include "protocol/errors.h"
+#include "protocol/resp_parser.h"
+
+namespace tally::commands {
+namespace {
+
+using protocol::CommandArgs;
+using protocol::CommandContext;
+using protocol::ReplySink;
+namespace errors = protocol::errors;
+namespace flags = protocol::flags;
+
+void Ping(CommandContext&, CommandArgs args, ReplySink& reply) {
+  if (args.size() > 2) return reply.SendError(errors::WrongArity(args[0]));
+  if (args.size() == 2) return reply.SendBulk(args[1]);
+  reply.SendSimple("PONG");
+}
+
+void Echo(CommandContext&, CommandArgs args, ReplySink& reply) { reply.SendBulk(args[1]); }
+
+void Quit(CommandContext& ctx, CommandArgs, ReplySink& reply) {
+  ctx.client.close_after_reply = true;
+  reply.SendOk();
+}
+
+void Select(CommandContext&, CommandArgs args, ReplySink& reply) {
+  int64_t index = 0;
+  if (!protocol::ParseInt64(args[1], &index)) return reply.SendError(errors::kNotInteger);
+  if (index != 0) return reply.SendError(errors::kDbIndexOutOfRange);
+  reply.SendOk();
+}
+
+void Auth(CommandContext&, CommandArgs args, ReplySink& reply) {
+  if (args.size() > 3) return reply.SendError(errors::kSyntax);
+  // No password is configured: Redis's exact answer.
+  reply.SendError(
+      "AUTH <password> called without any password configured for the default user. Are you sure your "
+      "configuration is correct?");
+}
+
+bool ValidClientName(std::string_view name) {
+  for (char c : name) {
+    if (c < '!' || c > '~') return false;  // Redis: no spaces, newlines or special characters
+  }
+  return true;
+}
+
+void SendHelloMap(CommandContext& ctx, ReplySink& reply) {
+  reply.SendMap(7);
+  reply.SendBulk("server");
+  reply.SendBulk("tally");
+  reply.SendBulk("version");
+  reply.SendBulk(ctx.server.config.version);
+  reply.SendBulk("proto");
+  reply.SendInteger(ctx.client.protocol_version);
+  reply.SendBulk("id");
+  reply.SendInteger(static_cast<int64_t>(ctx.client.id));
+  reply.SendBulk("mode");
+  reply.SendBulk("standalone");
+  reply.SendBulk("role");
+  reply.SendBulk("master");
+  reply.SendBulk("modules");
+  reply.SendArray(0);
+}
+
+// HELLO [protover [AUTH username password] [SETNAME clientname]]
+void Hello(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
+  int version = ctx.client.protocol_version;
+  size_t i = 1;
+  if (args.size() > 1) {
+    int64_t requested = 0;
+    if (!protocol::ParseInt64(args[1], &requested)) {
+      return reply.SendError("Protocol version is not an integer or out of range");
+    }
+    if (requested < 2 || requested > 3) return reply.SendError("-NOPROTO unsupported protocol version");
+    version = static_cast<int>(requested);
+    i = 2;
+  }
+  std::string_view new_name;
+  bool set_name = false;
+  for (; i < args.size(); ++i) {
+    bool more = args.size() - i - 1;
+    if (EqualsIgnoreCase(args[i], "AUTH") && args.size() - i - 1 >= 2) {
+      return reply.SendError(
+          "-WRONGPASS invalid username-password pair or user is disabled.");
+    } else if (EqualsIgnoreCase(args[i], "SETNAME") && more) {
+      new_name = args[++i];
+      set_name = true;
+      if (!ValidClientName(new_name)) {
+        return reply.SendError("Client names cannot contain spaces, newlines or special characters.");
+      }
+    } else {
+      return reply.SendError("Syntax error in HELLO option '" + std::string(args[i].substr(0, 128)) + "'");
+    }
+  }
+  if (set_name) ctx.client.name.assign(new_name);
+  ctx.client.protocol_version = version;
+  if (ctx.client.resp_sink != nullptr) ctx.client.resp_sink->set_resp3(version == 3);
+  SendHelloMap(ctx, reply);
+}
+
+void Client(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
+  std::string_view sub = args[1];
+  if (EqualsIgnoreCase(sub, "SETNAME") && args.size() == 3) {
+    if (!ValidClientName(args[2])) {
+      return reply.SendError("Client names cannot contain spaces, newlines or special characters.");
+    }
+    ctx.client.name.assign(args[2]);
+    return reply.SendOk();
+  }
+  if (EqualsIgnoreCase(sub, "GETNAME") && args.size() == 2) {
+    if (ctx.client.name.empty()) return reply.SendNull();
+    return reply.SendBulk(ctx.client.name);
+  }
+  if (EqualsIgnoreCase(sub, "ID") && args.size() == 2) return reply.SendInteger(static_cast<int64_t>(ctx.client.id));
+  if (EqualsIgnoreCase(sub, "SETINFO") && args.size() == 4) {
+    if (EqualsIgnoreCase(args[2], "LIB-NAME")) {
+      ctx.client.lib_name.assign(args[3]);
+    } else if (EqualsIgnoreCase(args[2], "LIB-VER")) {
+      ctx.client.lib_version.assign(args[3]);
+    } else {
+      return reply.SendError("Unrecognized option '" + std::string(args[2].substr(0, 128)) + "'");
+    }
+    return reply.SendOk();
+  }
+  if (EqualsIgnoreCase(sub, "INFO") && args.size() == 2) {
+    std::string line = "id=" + std::to_string(ctx.client.id) + " addr=" + ctx.client.address +
+                       " name=" + ctx.client.name + " db=0 resp=" + std::to_string(ctx.client.protocol_version) +
+                       " lib-name=" + ctx.client.lib_name + " lib-ver=" + ctx.client.lib_version + "\n";
+    return reply.SendBulk(line);
+  }
+  if (EqualsIgnoreCase(sub, "HELP")) {
+    static const char* kHelp[] = {
+        "CLIENT <subcommand> [<arg> ...]. Subcommands are:",
+        "ID", "    Return the ID of the current connection.",
+        "GETNAME", "    Return the name of the current connection.",
+        "SETNAME <name>", "    Assign the name <name> to the current connection.",
+        "SETINFO <LIB-NAME|LIB-VER> <value>", "    Set client library name or version.",
+        "INFO", "    Return information about the current connection.",
+    };
+    reply.SendArray(std::size(kHelp));
+    for (const char* line : kHelp) reply.SendSimple(line);
+    return;
+  }
+  bool known = EqualsIgnoreCase(sub, "SETNAME") || EqualsIgnoreCase(sub, "GETNAME") || EqualsIgnoreCase(sub, "ID") ||
+               EqualsIgnoreCase(sub, "SETINFO") || EqualsIgnoreCase(sub, "INFO");
+  if (known) return reply.SendError(errors::WrongArity("client|" + std::string(sub)));
+  reply.SendError(errors::UnknownSubcommand(sub, "CLIENT"));
+}
+
+void SendFlagNames(uint32_t f, ReplySink& reply) {
+  std::vector<std::string_view> names;
+  if (f & flags::kWrite) names.push_back("write");
+  if (f & flags::kReadOnly) names.push_back("readonly");
+  if (f & flags::kFast) names.push_back("fast");
+  if (f & flags::kAdmin) names.push_back("admin");
+  if (f & flags::kConnection) names.push_back("stale");
+  reply.SendArray(names.size());
+  for (auto name : names) reply.SendSimple(name);
+}
+
+bool TakesKey(const protocol::CommandSpec& spec) {
+  return spec.group == "string" || (spec.group == "keyspace" && spec.name != "SCAN");
+}
+
+// Redis's COMMAND INFO entry: name, arity, flags, first key, last key, step,
+// ACL categories, tips, key specs, subcommands.
+void SendCommandInfo(const protocol::CommandSpec& spec, ReplySink& reply) {
+  reply.SendArray(10);
+  std::string lower;
+  for (char c : spec.name) lower.push_back(static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c));
+  reply.SendBulk(lower);
+  reply.SendInteger(spec.arity);
+  SendFlagNames(spec.flags, reply);
+  bool keys = TakesKey(spec);
+  bool many = spec.arity < 0 && (spec.name == "DEL" || spec.name == "EXISTS" || spec.name == "MGET");
+  reply.SendInteger(keys ? 1 : 0);
+  reply.SendInteger(keys ? (many ? -1 : 1) : 0);
+  reply.SendInteger(keys ? 1 : 0);
+  reply.SendArray(0);
+  reply.SendArray(0);
+  reply.SendArray(0);
+  reply.SendArray(0);
+}
+
+void SendCommandDoc(const protocol::CommandSpec& spec, ReplySink& reply) {
+  std::string lower;
+  for (char c : spec.name) lower.push_back(static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c));
+  reply.SendBulk(lower);
+  reply.SendMap(4);
+  reply.SendBulk("summary");
+  reply.SendBulk(spec.summary);
+  reply.SendBulk("since");
+  reply.SendBulk("0.1.0");
+  reply.SendBulk("group");
+  reply.SendBulk(spec.group);
+  reply.SendBulk("syntax");
+  reply.SendBulk(spec.syntax);
+}
+
+void Command(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
+  const auto& all = ctx.server.commands->all();
+  if (args.size() == 1) {
+    reply.SendArray(all.size());
+    for (const auto* spec : all) SendCommandInfo(*spec, reply);
+    return;
+  }
+  std::string_view sub = args[1];
+  if (EqualsIgnoreCase(sub, "COUNT") && args.size() == 2) return reply.SendInteger(static_cast<int64_t>(all.size()));
+  if (EqualsIgnoreCase(sub, "INFO")) {
+    if (args.size() == 2) {
+      reply.SendArray(all.size());
+      for (const auto* spec : all) SendCommandInfo(*spec, reply);
+      return;
+    }
+    reply.SendArray(args.size() - 2);
+    for (size_t i = 2; i < args.size(); ++i) {
+      const auto* spec = ctx.server.commands->Find(args[i]);
+      if (spec == nullptr) {
+        reply.SendNullArray();
+      } else {
+        SendCommandInfo(*spec, reply);
+      }
+    }
+    return;
+  }
+  if (EqualsIgnoreCase(sub, "DOCS")) {
+    std::vector<const protocol::CommandSpec*> chosen;
+    if (args.size() == 2) {
+      chosen = all;
+    } else {
+      for (size_t i = 2; i < args.size(); ++i) {
+        if (const auto* spec = ctx.server.commands->Find(args[i])) chosen.push_back(spec);
+      }
+    }
+    reply.SendMap(chosen.size());
+    for (const auto* spec : chosen) SendCommandDoc(*spec, reply);
+    return;
+  }
+  if (EqualsIgnoreCase(sub, "LIST") && args.size() == 2) {
+    reply.SendArray(all.size());
+    for (const auto* spec : all) {
+      std::string lower;
+      for (char c : spec->name) lower.push_back(static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c));
+      reply.SendBulk(lower);
+    }
+    return;
+  }
+  reply.SendError(errors::UnknownSubcommand(sub, "COMMAND"));
+}
+
+std::vector<std::pair<std::string, std::string>> ConfigValues(const ServerState& server) {
+  const ServerConfigSummary& c = server.config;
+  return {
+      {"bind", c.bind},
+      {"port", std::to_string(c.port)},
+      {"unixsocket", c.unix_socket},
+      {"dir", c.data_dir},
+      {"databases", "1"},
+      {"maxclients", std::to_string(c.max_clients)},
+      {"io-threads", std::to_string(c.io_threads)},
+      {"timeout", "0"},
+      // tally's log is always on; redis-benchmark and tools ask for these two.
+      {"appendonly", "yes"},
+      {"appendfsync", c.durability == "fsync" ? "always" : "everysec"},
+      {"save", ""},
+      {"durability", c.durability},
+      {"fsync-interval-ms", std::to_string(c.fsync_interval_ms)},
+      {"timezone", c.timezone},
+  };
+}
+
+void Config(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
+  std::string_view sub = args[1];
+  if (EqualsIgnoreCase(sub, "GET")) {
+    if (args.size() < 3) return reply.SendError(errors::WrongArity("config|get"));
+    auto values = ConfigValues(ctx.server);
+    std::vector<const std::pair<std::string, std::string>*> matched;
+    for (const auto& entry : values) {
+      for (size_t i = 2; i < args.size(); ++i) {
+        std::string pattern(args[i]);
+        for (char& c : pattern) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+        if (core::GlobMatch(pattern, entry.first)) {
+          matched.push_back(&entry);
+          break;
+        }
+      }
+    }
+    reply.SendMap(matched.size());
+    for (const auto* entry : matched) {
+      reply.SendBulk(entry->first);
+      reply.SendBulk(entry->second);
+    }
+    return;
+  }
+  if (EqualsIgnoreCase(sub, "RESETSTAT") && args.size() == 2) return reply.SendOk();
+  if (EqualsIgnoreCase(sub, "SET")) {
+    return reply.SendError("CONFIG SET is not supported: set options in tally.toml or with flags, then SIGHUP or restart");
+  }
+  reply.SendError(errors::UnknownSubcommand(sub, "CONFIG"));
+}
+
+struct MemoryFigures {
+  uint64_t used = 0;  // bytes handed out by malloc
+  uint64_t rss = 0;   // resident set size
+};
+
+MemoryFigures ReadMemory() {
+  MemoryFigures m;
+  struct mallinfo2 info = mallinfo2();
+  m.used = info.uordblks + info.hblkhd;
+  std::ifstream statm("/proc/self/statm");
+  uint64_t size = 0, resident = 0;
+  if (statm >> size >> resident) m.rss = resident * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  return m;
+}
+
+void AppendField(std::string& out, std::string_view name, const std::string& value) {
+  out.append(name);
+  out.push_back(':');
+  out.append(value);
+  out += "\r\n";
+}
+void AppendField(std::string& out, std::string_view name, uint64_t value) { AppendField(out, name, std::to_string(value)); }
+void AppendField(std::string& out, std::string_view name, int64_t value) { AppendField(out, name, std::to_string(value)); }
+
+void Info(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
+  auto wants = [&](std::string_view section) {
+    if (args.size() == 1) return true;
+    for (size_t i = 1; i < args.size(); ++i) {
+      if (EqualsIgnoreCase(args[i], section) || EqualsIgnoreCase(args[i], "all") ||
+          EqualsIgnoreCase(args[i], "default") || EqualsIgnoreCase(args[i], "everything")) {
+        return true;
+      }
+    }
+    return false;
+  };
+  const ServerState& server = ctx.server;
+  const int64_t now = ctx.engine.clock().NowMs();
+  std::string out;
+  if (wants("server")) {
+    out += "# Server\r\n";
+    AppendField(out, "redis_version", std::string("7.0.0"));
+    AppendField(out, "tally_version", server.config.version);
+    AppendField(out, "redis_mode", std::string("standalone"));
+    AppendField(out, "os", std::string("Linux"));
+    AppendField(out, "process_id", static_cast<int64_t>(getpid()));
+    AppendField(out, "tcp_port", static_cast<int64_t>(server.config.port));
+    AppendField(out, "uptime_in_seconds", (now - server.started_at_ms) / 1000);
+    AppendField(out, "uptime_in_days", (now - server.started_at_ms) / 86400000);
+    AppendField(out, "io_threads_active", static_cast<int64_t>(server.config.io_threads));
+    AppendField(out, "config_file", server.config.config_file);
+    AppendField(out, "timezone", server.config.timezone);
+    out += "\r\n";
+  }
+  if (wants("clients")) {
+    out += "# Clients\r\n";
+    AppendField(out, "connected_clients", server.connected_clients.load());
+    AppendField(out, "maxclients", server.config.max_clients);
+    out += "\r\n";
+  }
+  if (wants("memory")) {
+    MemoryFigures m = ReadMemory();
+    out += "# Memory\r\n";
+    AppendField(out, "used_memory", m.used);
+    AppendField(out, "used_memory_rss", m.rss);
+    out += "\r\n";
+  }
+  if (wants("persistence")) {
+    storage::WalStats wal = ctx.engine.wal_stats();
+    core::CompactionStats compaction = ctx.engine.compaction_stats();
+    storage::Status health = ctx.engine.health();
+    out += "# Persistence\r\n";
+    AppendField(out, "loading", static_cast<int64_t>(server.ready.load() ? 0 : 1));
+    AppendField(out, "durability", server.config.durability);
+    AppendField(out, "aof_enabled", static_cast<int64_t>(1));
+    AppendField(out, "log_status", std::string(health.ok() ? "ok" : "failed"));
+    AppendField(out, "log_writes", wal.writes);
+    AppendField(out, "log_entries_written", wal.entries);
+    AppendField(out, "log_bytes_written", wal.bytes);
+    AppendField(out, "log_entries_uncompacted", ctx.engine.UncompactedEntries());
+    AppendField(out, "log_entries_recovered", ctx.engine.recovered_entries());
+    AppendField(out, "compaction_runs", compaction.runs);
+    AppendField(out, "compaction_failures", compaction.failures);
+    AppendField(out, "compaction_last_duration_us", compaction.last_duration_us);
+    AppendField(out, "compaction_last_success_ms", compaction.last_success_ms);
+    AppendField(out, "rocksdb_log_family_bytes", ctx.engine.store().ApproximateSize(storage::Family::kLog));
+    AppendField(out, "rocksdb_kv_family_bytes", ctx.engine.store().ApproximateSize(storage::Family::kKv));
+    out += "\r\n";
+  }
+  if (wants("stats")) {
+    uint64_t commands = 0, errors_total = 0;
+    if (server.thread_stats != nullptr) {
+      for (const ThreadStats& t : *server.thread_stats) {
+        commands += t.commands.load(std::memory_order_relaxed);
+        errors_total += t.errors.load(std::memory_order_relaxed);
+      }
+    }
+    out += "# Stats\r\n";
+    AppendField(out, "total_connections_received", server.total_connections.load());
+    AppendField(out, "total_commands_processed", commands);
+    AppendField(out, "total_error_replies", errors_total);
+    AppendField(out, "rejected_connections", server.rejected_connections.load());
+    out += "\r\n";
+  }
+  if (wants("keyspace")) {
+    core::KeyspaceStats keys = ctx.engine.PlainStats();
+    out += "# Keyspace\r\n";
+    if (keys.keys > 0) {
+      out += "db0:keys=" + std::to_string(keys.keys) + ",expires=" + std::to_string(keys.keys_with_expiry) +
+             ",avg_ttl=0\r\n";
+    }
+  }
+  reply.SendBulk(out);
+}
+
+constexpr uint32_t kConn = flags::kConnection | flags::kFast;
+
+const protocol::CommandSpec kSpecs[] = {
+    {"PING", -1, kConn, "connection", "[message]", "Replies PONG, or the message.", Ping},
+    {"ECHO", 2, kConn, "connection", "message", "Replies the message.", Echo},
+    {"QUIT", -1, kConn, "connection", "", "Closes the connection after replying OK.", Quit},
+    {"HELLO", -1, kConn, "connection", "[protover [AUTH username password] [SETNAME clientname]]",
+     "Handshake: selects RESP2 or RESP3 and describes the server.", Hello},
+    {"AUTH", -2, kConn, "connection", "[username] password", "Authenticates (no password is configured).", Auth},
+    {"SELECT", 2, kConn, "connection", "index", "Selects database 0 (the only one).", Select},
+    {"CLIENT", -2, flags::kConnection, "connection", "SETNAME name | GETNAME | ID | SETINFO attr value | INFO",
+     "Connection name, id and library info.", Client},
+    {"COMMAND", -1, flags::kConnection, "server", "[COUNT | INFO name ... | DOCS name ... | LIST]",
+     "Describes the commands.", Command},
+    {"CONFIG", -2, flags::kAdmin, "server", "GET parameter [parameter ...]", "Reads configuration values.", Config},
+    {"INFO", -1, flags::kAdmin, "server", "[section ...]",
+     "Server, clients, memory, persistence, stats and keyspace information.", Info},
+};
+
+}  // namespace
+
+std::span<const protocol::CommandSpec> ServerCommands() { return kSpecs; }
+
+}  // namespace tally::commands

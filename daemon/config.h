@@ -1,0 +1,38 @@
+#pragma once
+// tallyd's settings: defaults, then the TOML file (/etc/tally/tally.toml if it
+// exists, or --config), then command-line flags, each overriding the last.
+// Every setting in the file is also a flag (see --help and systemd/tally.toml).
+
+#include <cstdint>
+#include <string>
+
+namespace tally {
+
+struct Config {
+  std::string config_file;  // empty: none was read
+  std::string data_dir = "./tally-data";
+  std::string bind = "127.0.0.1";
+  int port = 6380;              // 0 disables the TCP listener
+  std::string unix_socket;      // default: <data-dir>/tally.sock; "none" disables
+  std::string durability = "process";  // process | fsync
+  int64_t fsync_interval_ms = 1000;
+  std::string log_level = "info";
+  int io_threads = 2;
+  int64_t max_clients = 10000;
+  int64_t compaction_interval_ms = 5000;
+  int64_t compaction_max_entries = 2'000'000;  // compact early past this many log entries
+  int64_t shutdown_drain_ms = 5000;
+  int64_t max_bulk_bytes = 64ll << 20;
+  int64_t max_inline_bytes = 64ll << 10;
+  int64_t max_array_length = 1ll << 20;
+};
+
+enum class ConfigOutcome { kRun, kExitOk, kExitError };
+
+// Parses argv (and the config file). Prints --help/--version or the error itself.
+ConfigOutcome LoadConfig(int argc, char** argv, Config* config, std::string* version_text);
+
+// Re-reads the file for SIGHUP; only settings that can change live are applied.
+bool ReloadConfigFile(Config* config, std::string* error);
+
+}  // namespace tally

@@ -1,0 +1,44 @@
+#pragma once
+// A stable 64-bit hash (MurmurHash64A) for choosing shards. It must never change
+// between versions or runs: a key's shard decides which log stream orders its
+// changes, and SCAN cursors encode positions in hash order.
+
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+
+namespace tally::core {
+
+inline uint64_t StableHash(std::string_view data) {
+  constexpr uint64_t m = 0xc6a4a7935bd1e995ULL;
+  constexpr int r = 47;
+  uint64_t h = 0x9747b28c1234abcdULL ^ (data.size() * m);
+  const char* p = data.data();
+  size_t n = data.size();
+  while (n >= 8) {
+    uint64_t k;
+    std::memcpy(&k, p, 8);
+    k *= m;
+    k ^= k >> r;
+    k *= m;
+    h ^= k;
+    h *= m;
+    p += 8;
+    n -= 8;
+  }
+  switch (n) {
+    case 7: h ^= uint64_t(static_cast<uint8_t>(p[6])) << 48; [[fallthrough]];
+    case 6: h ^= uint64_t(static_cast<uint8_t>(p[5])) << 40; [[fallthrough]];
+    case 5: h ^= uint64_t(static_cast<uint8_t>(p[4])) << 32; [[fallthrough]];
+    case 4: h ^= uint64_t(static_cast<uint8_t>(p[3])) << 24; [[fallthrough]];
+    case 3: h ^= uint64_t(static_cast<uint8_t>(p[2])) << 16; [[fallthrough]];
+    case 2: h ^= uint64_t(static_cast<uint8_t>(p[1])) << 8; [[fallthrough]];
+    case 1: h ^= uint64_t(static_cast<uint8_t>(p[0])); h *= m;
+  }
+  h ^= h >> r;
+  h *= m;
+  h ^= h >> r;
+  return h;
+}
+
+}  // namespace tally::core

@@ -1,0 +1,27 @@
+#pragma once
+// Results of core operations. Core ops never format replies: they return an
+// OpStatus (and a value), and the command layer turns a status into the
+// protocol's error text.
+
+#include <utility>
+
+namespace tally::core {
+
+enum class OpStatus {
+  kOk,
+  kNotInteger,      // stored value is not an integer
+  kOverflow,        // increment or decrement would overflow
+  kStorageFailed,   // the log cannot be written: writes are refused (fail closed)
+};
+
+template <typename T>
+struct OpResult {
+  OpStatus status = OpStatus::kOk;
+  T value{};
+
+  bool ok() const { return status == OpStatus::kOk; }
+  static OpResult Ok(T v) { return OpResult{OpStatus::kOk, std::move(v)}; }
+  static OpResult Error(OpStatus s) { return OpResult{s, T{}}; }
+};
+
+}  // namespace tally::core

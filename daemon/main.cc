@@ -1,0 +1,214 @@
+// tallyd: start-up, background maintenance, signals and ordered shutdown.
+//
+// Order at start: config -> logging -> open the store and recover -> listen ->
+// READY=1 (systemd). At SIGTERM/SIGINT: stop accepting, let connections finish
+// the replies they owe, write the log, compact, flush and close the store.
+
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <systemd/sd-daemon.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+
+#include "commands/context.h"
+#include "commands/registry.h"
+#include "config.h"
+#include "core/clock.h"
+#include "core/engine.h"
+#include "net/resp_server.h"
+
+namespace tally {
+namespace {
+
+constexpr const char* kVersion = "0.1.0";
+
+// Periodic work off the I/O threads: fsync of the log (durability=process),
+// compaction on a timer or when the log grows, the systemd watchdog.
+class Maintenance {
+ public:
+  Maintenance(core::Engine& engine, const Config& config) : engine_(engine), config_(config) {}
+  ~Maintenance() { Stop(); }
+
+  void Start() {
+    thread_ = std::thread([this] { Run(); });
+  }
+  void Stop() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void Run() {
+    using clock = std::chrono::steady_clock;
+    auto next_fsync = clock::now() + std::chrono::milliseconds(config_.fsync_interval_ms);
+    auto next_compaction = clock::now() + std::chrono::milliseconds(config_.compaction_interval_ms);
+    uint64_t watchdog_usec = 0;
+    bool watchdog = sd_watchdog_enabled(0, &watchdog_usec) > 0;
+    auto next_watchdog = clock::now();
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!stop_) {
+      cv_.wait_for(lock, std::chrono::milliseconds(50));
+      if (stop_) break;
+      lock.unlock();
+      auto now = clock::now();
+      if (config_.durability == "process" && now >= next_fsync) {
+        storage::Status s = engine_.SyncLog();
+        if (!s.ok()) spdlog::error("fsync of the log failed: {}", s.ToString());
+        next_fsync = now + std::chrono::milliseconds(config_.fsync_interval_ms);
+      }
+      if (now >= next_compaction ||
+          engine_.UncompactedEntries() > static_cast<uint64_t>(config_.compaction_max_entries)) {
+        storage::Status s = engine_.CompactAll();
+        if (!s.ok()) spdlog::error("compaction failed (will retry): {}", s.ToString());
+        next_compaction = clock::now() + std::chrono::milliseconds(config_.compaction_interval_ms);
+      }
+      if (watchdog && now >= next_watchdog) {
+        // Only when the log is healthy: a stuck or failed daemon gets restarted.
+        if (engine_.health().ok()) sd_notify(0, "WATCHDOG=1");
+        next_watchdog = now + std::chrono::microseconds(watchdog_usec / 2);
+      }
+      lock.lock();
+    }
+  }
+
+  core::Engine& engine_;
+  const Config& config_;
+  std::thread thread_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+};
+
+int WaitForSignal(Config& config) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
+  sigaddset(&set, SIGUSR1);  // internal: the log failed
+  while (true) {
+    int signal = 0;
+    if (sigwait(&set, &signal) != 0) continue;
+    if (signal == SIGHUP) {
+      std::string error;
+      if (ReloadConfigFile(&config, &error)) {
+        spdlog::set_level(spdlog::level::from_str(config.log_level));
+        spdlog::info("reloaded {} (log level {})", config.config_file.empty() ? "(no config file)" : config.config_file,
+                     config.log_level);
+      } else {
+        spdlog::error("reload failed, keeping the running configuration: {}", error);
+      }
+      continue;
+    }
+    return signal;
+  }
+}
+
+int Run(int argc, char** argv) {
+  Config config;
+  std::string version = std::string("tallyd ") + kVersion;
+  switch (LoadConfig(argc, argv, &config, &version)) {
+    case ConfigOutcome::kExitOk: return 0;
+    case ConfigOutcome::kExitError: return 2;
+    case ConfigOutcome::kRun: break;
+  }
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ [tallyd] %v");
+  spdlog::set_level(spdlog::level::from_str(config.log_level));
+
+  // Block the signals in every thread; the main thread takes them with sigwait.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
+  sigaddset(&set, SIGUSR1);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  std::error_code ec;
+  std::filesystem::create_directories(config.data_dir, ec);
+  if (ec) {
+    spdlog::critical("cannot create data dir {}: {}", config.data_dir, ec.message());
+    return 1;
+  }
+
+  spdlog::info("tallyd {} starting: data dir {}, durability {}", kVersion, config.data_dir, config.durability);
+  core::SystemClock clock;
+  core::EngineOptions engine_options;
+  engine_options.data_dir = config.data_dir + "/db";
+  engine_options.fsync_each_write = config.durability == "fsync";
+  auto started = std::chrono::steady_clock::now();
+  auto opened = core::Engine::Open(engine_options, clock);
+  if (!opened.ok()) {
+    spdlog::critical("cannot open {}: {}", engine_options.data_dir, opened.status().ToString());
+    return 1;
+  }
+  std::unique_ptr<core::Engine> engine = std::move(opened.value());
+  auto recovery_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
+  spdlog::info("recovered in {} ms: {} keys, {} log entries replayed", recovery_ms, engine->PlainStats().keys,
+               engine->recovered_entries());
+
+  ServerState server;
+  server.commands = &commands::BuildCommandTable();
+  server.started_at_ms = clock.NowMs();
+  server.config = {kVersion,          config.bind,       config.port,        config.unix_socket,
+                   config.data_dir,   config.durability, config.fsync_interval_ms, config.io_threads,
+                   config.max_clients, config.config_file, "UTC"};
+
+  net::RespServerOptions net_options;
+  net_options.bind = config.bind;
+  net_options.port = config.port;
+  net_options.unix_socket = config.unix_socket;
+  net_options.io_threads = config.io_threads;
+  net_options.max_clients = config.max_clients;
+  net_options.limits.max_bulk_bytes = static_cast<size_t>(config.max_bulk_bytes);
+  net_options.limits.max_inline_bytes = static_cast<size_t>(config.max_inline_bytes);
+  net_options.limits.max_array_length = static_cast<size_t>(config.max_array_length);
+  net::RespServer resp(*engine, server, net_options);
+  resp.set_on_storage_failure([](const storage::Status&) { kill(getpid(), SIGUSR1); });
+  storage::Status listening = resp.Start();
+  if (!listening.ok()) {
+    spdlog::critical("{}", listening.ToString());
+    return 1;
+  }
+  server.ready = true;
+  if (config.port > 0) spdlog::info("listening on {}:{}", config.bind, resp.bound_port());
+  if (!config.unix_socket.empty()) spdlog::info("listening on unix socket {}", config.unix_socket);
+
+  Maintenance maintenance(*engine, config);
+  maintenance.Start();
+  sd_notify(0, "READY=1");
+
+  int signal = WaitForSignal(config);
+  bool log_failed = signal == SIGUSR1;
+  spdlog::info("{}: stopping", log_failed ? "log write failed" : (signal == SIGINT ? "SIGINT" : "SIGTERM"));
+  sd_notify(0, "STOPPING=1");
+  server.ready = false;
+  resp.Stop(config.shutdown_drain_ms);
+  maintenance.Stop();
+  if (!log_failed) {
+    storage::Status s = engine->CompactAll();
+    if (!s.ok()) spdlog::error("final compaction failed (the log still holds every change): {}", s.ToString());
+    s = engine->SyncLog();
+    if (s.ok()) s = engine->FlushMemtables();
+    if (!s.ok()) spdlog::error("final flush failed: {}", s.ToString());
+  }
+  engine.reset();
+  spdlog::info("stopped cleanly");
+  return log_failed ? 1 : 0;
+}
+
+}  // namespace
+}  // namespace tally
+
+int main(int argc, char** argv) { return tally::Run(argc, argv); }

@@ -1,0 +1,53 @@
+#include "protocol/command_table.h"
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "protocol/errors.h"
+
+namespace tally::protocol {
+namespace {
+
+constexpr size_t kLongestName = 64;
+
+char ToLower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+}  // namespace
+
+void CommandTable::Register(std::span<const CommandSpec> specs) {
+  for (const CommandSpec& spec : specs) {
+    std::string lower;
+    for (char c : spec.name) lower.push_back(ToLower(c));
+    if (lower.size() > kLongestName || !by_lower_name_.emplace(lower, &spec).second) {
+      std::fprintf(stderr, "command table: duplicate or too long command name '%.*s'\n",
+                   static_cast<int>(spec.name.size()), spec.name.data());
+      std::abort();
+    }
+    ordered_.push_back(&spec);
+  }
+}
+
+const CommandSpec* CommandTable::Find(std::string_view name) const {
+  if (name.size() > kLongestName) return nullptr;
+  char lower[kLongestName];
+  for (size_t i = 0; i < name.size(); ++i) lower[i] = ToLower(name[i]);
+  auto it = by_lower_name_.find(std::string_view(lower, name.size()));
+  return it == by_lower_name_.end() ? nullptr : it->second;
+}
+
+const CommandSpec* CommandTable::Resolve(CommandArgs args, ReplySink& reply) const {
+  const CommandSpec* spec = args.empty() ? nullptr : Find(args[0]);
+  if (spec == nullptr) {
+    std::string_view name = args.empty() ? std::string_view() : args[0];
+    reply.SendError(errors::UnknownCommand(name, args.empty() ? nullptr : args.data() + 1,
+                                           args.empty() ? 0 : args.size() - 1));
+    return nullptr;
+  }
+  if (!ArityMatches(spec->arity, args.size())) {
+    reply.SendError(errors::WrongArity(args[0]));
+    return nullptr;
+  }
+  return spec;
+}
+
+}  // namespace tally::protocol

@@ -1,0 +1,74 @@
+#pragma once
+// The command table: one CommandSpec per command (name, arity, flags, summary,
+// handler). Name lookup and arity checks happen here, once, before any handler
+// runs, with Redis's exact error strings. The server, COMMAND, the CLI's help
+// and the docs all read the same specs.
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "protocol/reply_sink.h"
+
+namespace tally::protocol {
+
+// Defined by the server; the protocol layer only passes it through.
+struct CommandContext;
+
+// args[0] is the command name as the client sent it.
+using CommandArgs = std::span<const std::string_view>;
+using CommandHandler = void (*)(CommandContext& context, CommandArgs args, ReplySink& reply);
+
+namespace flags {
+inline constexpr uint32_t kWrite = 1u << 0;     // changes state: logged, replied after the log write
+inline constexpr uint32_t kReadOnly = 1u << 1;  // reads state
+inline constexpr uint32_t kFast = 1u << 2;      // O(1) or O(log n)
+inline constexpr uint32_t kAdmin = 1u << 3;     // server administration
+inline constexpr uint32_t kConnection = 1u << 4;  // connection state only (PING, SELECT, CLIENT, ...)
+inline constexpr uint32_t kNoScript = 1u << 5;
+}  // namespace flags
+
+struct CommandSpec {
+  std::string_view name;     // upper case, as documented
+  int arity;                 // Redis convention, name included: N = exactly N; -N = at least N
+  uint32_t flags;
+  std::string_view group;    // "string", "keyspace", "connection", "server", "counter", ...
+  std::string_view syntax;   // arguments after the name, e.g. "key increment"
+  std::string_view summary;  // one line for COMMAND DOCS, help and docs
+  CommandHandler handler;
+};
+
+class CommandTable {
+ public:
+  // Adds specs (which must outlive the table). A duplicate name is a programming
+  // error and aborts at start-up.
+  void Register(std::span<const CommandSpec> specs);
+
+  // Case-insensitive; nullptr when unknown.
+  const CommandSpec* Find(std::string_view name) const;
+
+  // Finds args[0] and checks arity. On failure sends the Redis error
+  // ("unknown command ..." / "wrong number of arguments ...") and returns nullptr.
+  const CommandSpec* Resolve(CommandArgs args, ReplySink& reply) const;
+
+  // In registration order.
+  const std::vector<const CommandSpec*>& all() const { return ordered_; }
+
+  // Arity check alone, for subcommand tables.
+  static bool ArityMatches(int arity, size_t arg_count) {
+    return arity >= 0 ? arg_count == static_cast<size_t>(arity) : arg_count >= static_cast<size_t>(-arity);
+  }
+
+ private:
+  struct NameHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, const CommandSpec*, NameHash, std::equal_to<>> by_lower_name_;
+  std::vector<const CommandSpec*> ordered_;
+};
+
+}  // namespace tally::protocol

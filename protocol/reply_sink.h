@@ -1,0 +1,33 @@
+#pragma once
+// The reply sink: command handlers describe their reply as a sequence of typed
+// values and never see a socket. RespSink renders RESP2/RESP3 for the line
+// protocol; the HTTP layer renders the same calls as JSON. Tests capture them.
+//
+// Aggregates are announced by length first (as RESP requires): SendArray(n)
+// is followed by exactly n values, SendMap(n) by exactly n key/value pairs.
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace tally::protocol {
+
+class ReplySink {
+ public:
+  virtual ~ReplySink() = default;
+
+  virtual void SendSimple(std::string_view text) = 0;  // +OK
+  // "-ERR <message>", or "<message>" as given when it starts with '-' and its own code.
+  virtual void SendError(std::string_view message) = 0;
+  virtual void SendInteger(int64_t value) = 0;
+  virtual void SendBulk(std::string_view bytes) = 0;
+  virtual void SendNull() = 0;                 // nil bulk string ($-1 / _)
+  virtual void SendArray(size_t length) = 0;   // followed by `length` values
+  virtual void SendNullArray() = 0;            // *-1 / _
+  virtual void SendMap(size_t pairs) = 0;      // RESP2: flat array of 2*pairs; RESP3: map
+
+  void SendOk() { SendSimple("OK"); }
+};
+
+}  // namespace tally::protocol

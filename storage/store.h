@@ -1,0 +1,93 @@
+#pragma once
+// The RocksDB database behind tally, with one column family per kind of data
+// (see storage/FORMAT.md for every key and value). This header keeps RocksDB
+// out of its users: only store.cc includes RocksDB.
+//
+// Thread-safe: RocksDB serialises writers internally (and groups concurrent
+// writes into one log write), readers never block.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "storage/status.h"
+
+namespace tally::storage {
+
+enum class Family : int {
+  kLog = 0,   // write-ahead log blobs: (shard, first seq) -> entries
+  kKv,        // plain Redis-compatible keys: key -> (expiry, value)
+  kMeta,      // checkpoints and settings
+  kCells,     // counter rollup cells
+  kCount
+};
+
+struct StoreOptions {
+  std::string path;
+  size_t block_cache_bytes = 64ull << 20;
+  bool create_if_missing = true;
+};
+
+// A group of writes applied atomically by Store::Write.
+class Store;
+class WriteBatch {
+ public:
+  explicit WriteBatch(Store& store);
+  ~WriteBatch();
+  WriteBatch(const WriteBatch&) = delete;
+  WriteBatch& operator=(const WriteBatch&) = delete;
+
+  void Put(Family family, std::string_view key, std::string_view value);
+  void Delete(Family family, std::string_view key);
+  void DeleteRange(Family family, std::string_view begin, std::string_view end);  // [begin, end)
+  size_t count() const;
+  size_t bytes() const;
+  void Clear();
+
+ private:
+  friend class Store;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+class Store {
+ public:
+  // Opens (creating if asked) the database. A second process on the same path
+  // gets Busy with a message naming the lock.
+  static StatusOr<std::unique_ptr<Store>> Open(const StoreOptions& options);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // Atomic; with `sync` the call returns after fsync of RocksDB's log.
+  Status Write(WriteBatch& batch, bool sync);
+  StatusOr<std::optional<std::string>> Get(Family family, std::string_view key);
+
+  // Visits keys in [begin, end) in order (end empty = to the end of the family).
+  // The visitor returns false to stop. Reads a consistent snapshot.
+  using Visitor = std::function<bool(std::string_view key, std::string_view value)>;
+  Status Scan(Family family, std::string_view begin, std::string_view end, const Visitor& visit);
+
+  // fsync RocksDB's log (durability=process does this every fsync_interval_ms).
+  Status SyncLog();
+  // Flushes memtables to SST files (used at clean shutdown so restart is quick).
+  Status FlushMemtables();
+
+  // Approximate on-disk bytes of a family (for INFO and metrics).
+  uint64_t ApproximateSize(Family family);
+  const std::string& path() const { return path_; }
+
+ private:
+  friend class WriteBatch;
+  struct Impl;
+  explicit Store(std::unique_ptr<Impl> impl, std::string path);
+  std::unique_ptr<Impl> impl_;
+  std::string path_;
+};
+
+std::string_view FamilyName(Family family);
+
+}  // namespace tally::storage

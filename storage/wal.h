@@ -1,0 +1,115 @@
+#pragma once
+// Group commit of the write-ahead log (LevelDB's DBImpl::Write, adapted to
+// sharded state):
+//
+//  * Each shard owns a ShardLog. A command applies its change to the shard's
+//    memory and appends one encoded entry, both under the shard's lock, so the
+//    log order of a shard is the order its changes were applied.
+//  * Whoever needs its entries durable takes a ticket (Ticket(), after its
+//    appends) and calls WaitDurable(ticket). The first such caller becomes the
+//    writer: it takes every shard's pending blobs and writes them in ONE
+//    RocksDB write (one Put per shard with pending entries, never one per
+//    entry), with fsync when durability=fsync. Callers whose ticket is covered
+//    return at once: many connections share one write and one fsync.
+//  * A failed write fails closed: every later WaitDurable returns the error,
+//    since what reached the disk is unknown.
+//
+// Thread-safe.
+
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "storage/log_format.h"
+#include "storage/status.h"
+#include "storage/store.h"
+
+namespace tally::storage {
+
+struct PendingBlob {
+  uint16_t shard;
+  uint64_t first_seq;
+  uint64_t entries;
+  std::string bytes;  // version byte + entries
+};
+
+class ShardLog {
+ public:
+  explicit ShardLog(uint16_t shard) : shard_(shard) {}
+
+  // REQUIRES: the caller holds its shard's lock (append order = apply order).
+  // `encode(std::string&)` appends exactly one entry. Returns its sequence number.
+  template <typename Encode>
+  uint64_t Append(Encode&& encode) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (open_.bytes.empty()) {
+      open_.shard = shard_;
+      open_.first_seq = next_seq_;
+      open_.entries = 0;
+      open_.bytes.push_back(static_cast<char>(log_format::kBlobVersion));
+    }
+    encode(open_.bytes);
+    ++open_.entries;
+    return next_seq_++;
+  }
+
+  // Sequence number of the last appended entry (0 = none yet).
+  uint64_t last_seq() const;
+  // Recovery: the next entry gets `seq`.
+  void set_next_seq(uint64_t seq);
+  // Compaction cut: entries appended after this go into a new blob, so no blob
+  // straddles a checkpoint and trimming by key range is exact.
+  void Seal();
+  // Moves every pending blob (sealed ones first, then the open one) to `out`.
+  void TakeBlobs(std::vector<PendingBlob>& out);
+  // Bytes appended but not yet taken by the writer.
+  size_t pending_bytes() const;
+  uint16_t shard() const { return shard_; }
+
+ private:
+  const uint16_t shard_;
+  mutable std::mutex mu_;  // guards everything below; nested inside the shard lock
+  uint64_t next_seq_ = 1;
+  PendingBlob open_;
+  std::vector<PendingBlob> sealed_;
+};
+
+struct WalStats {
+  uint64_t writes = 0;          // RocksDB writes (group commits that wrote something)
+  uint64_t blobs = 0;
+  uint64_t entries = 0;
+  uint64_t bytes = 0;
+};
+
+class WalWriter {
+ public:
+  // `sync`: fsync before WaitDurable returns (durability=fsync).
+  WalWriter(Store& store, std::vector<ShardLog*> logs, bool sync);
+
+  // A ticket covering every entry appended before this call.
+  uint64_t Ticket() const { return collected_.load(std::memory_order_seq_cst) + 1; }
+  bool IsDurable(uint64_t ticket) const { return durable_.load(std::memory_order_acquire) >= ticket; }
+  // Blocks until the ticket's entries are written (writing them, and everyone
+  // else's, if no other thread is). Returns the sticky error after a failure.
+  Status WaitDurable(uint64_t ticket);
+  // Ok, or the error that stopped the log.
+  Status health() const;
+  WalStats stats() const;
+  bool sync() const { return sync_; }
+
+ private:
+  Store& store_;
+  const std::vector<ShardLog*> logs_;
+  const bool sync_;
+  std::atomic<uint64_t> collected_{0};  // generations whose blobs were taken
+  std::atomic<uint64_t> durable_{0};    // generations written
+  std::atomic<bool> failed_flag_{false};
+  mutable std::mutex flush_mu_;
+  Status failure_;                      // guarded by flush_mu_
+  std::vector<PendingBlob> scratch_;    // guarded by flush_mu_
+  WalStats stats_;                      // guarded by flush_mu_
+};
+
+}  // namespace tally::storage

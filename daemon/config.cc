@@ -24,7 +24,10 @@ bool ReadFile(const std::string& path, Config* c, std::string* error) {
   static const char* kKnown[] = {"data_dir", "bind", "port", "unix_socket", "durability", "fsync_interval_ms",
                                  "log_level", "io_threads", "max_clients", "compaction_interval_ms",
                                  "compaction_max_entries", "shutdown_drain_ms", "max_bulk_bytes",
-                                 "max_inline_bytes", "max_array_length"};
+                                 "max_inline_bytes", "max_array_length", "timezone", "max_backdate_s",
+                                 "max_future_skew_s", "dedupe_window_s", "retention_hour_days",
+                                 "retention_day_days", "retention_week_days", "retention_month_days",
+                                 "retention_quarter_days", "retention_year_days"};
   for (const auto& [key, value] : t) {
     bool known = false;
     for (const char* k : kKnown) known = known || key.str() == k;
@@ -54,6 +57,16 @@ bool ReadFile(const std::string& path, Config* c, std::string* error) {
   num("max_bulk_bytes", c->max_bulk_bytes);
   num("max_inline_bytes", c->max_inline_bytes);
   num("max_array_length", c->max_array_length);
+  str("timezone", c->timezone);
+  num("max_backdate_s", c->max_backdate_s);
+  num("max_future_skew_s", c->max_future_skew_s);
+  num("dedupe_window_s", c->dedupe_window_s);
+  num("retention_hour_days", c->retention_hour_days);
+  num("retention_day_days", c->retention_day_days);
+  num("retention_week_days", c->retention_week_days);
+  num("retention_month_days", c->retention_month_days);
+  num("retention_quarter_days", c->retention_quarter_days);
+  num("retention_year_days", c->retention_year_days);
   return true;
 }
 
@@ -135,6 +148,32 @@ ConfigOutcome LoadConfig(int argc, char** argv, Config* config, std::string* ver
   app.add_option("--max-array-length", config->max_array_length, "Most arguments in one command")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 30))
       ->capture_default_str();
+  app.add_option("--timezone", config->timezone,
+                 "IANA time zone for periods of owners without their own (OWNER.TZ)")
+      ->capture_default_str();
+  app.add_option("--max-backdate-s", config->max_backdate_s, "How far in the past an event's AT may be")
+      ->check(CLI::Range(int64_t{0}, int64_t{100} * 365 * 86400))
+      ->capture_default_str();
+  app.add_option("--max-future-skew-s", config->max_future_skew_s, "How far in the future an event's AT may be")
+      ->check(CLI::Range(int64_t{0}, int64_t{86400}))
+      ->capture_default_str();
+  app.add_option("--dedupe-window-s", config->dedupe_window_s, "How long an event ID is remembered")
+      ->check(CLI::Range(int64_t{1}, int64_t{10} * 365 * 86400))
+      ->capture_default_str();
+  struct RetentionFlag {
+    const char* name;
+    int64_t* days;
+  };
+  for (RetentionFlag flag : {RetentionFlag{"--retention-hour-days", &config->retention_hour_days},
+                             RetentionFlag{"--retention-day-days", &config->retention_day_days},
+                             RetentionFlag{"--retention-week-days", &config->retention_week_days},
+                             RetentionFlag{"--retention-month-days", &config->retention_month_days},
+                             RetentionFlag{"--retention-quarter-days", &config->retention_quarter_days},
+                             RetentionFlag{"--retention-year-days", &config->retention_year_days}}) {
+    app.add_option(flag.name, *flag.days, "Keep cells of this interval this many days (0 = forever)")
+        ->check(CLI::Range(int64_t{0}, int64_t{100} * 366))
+        ->capture_default_str();
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -25,6 +25,18 @@ struct Config {
   int64_t max_bulk_bytes = 64ll << 20;
   int64_t max_inline_bytes = 64ll << 10;
   int64_t max_array_length = 1ll << 20;
+  // Counters.
+  std::string timezone = "UTC";            // IANA name: periods of owners without their own
+  int64_t max_backdate_s = 35ll * 86400;   // AT may be this far in the past
+  int64_t max_future_skew_s = 300;         // ... and this far in the future
+  int64_t dedupe_window_s = 7ll * 86400;   // how long an event ID is remembered
+  // Retention per interval, in days; 0 keeps forever.
+  int64_t retention_hour_days = 7;
+  int64_t retention_day_days = 400;
+  int64_t retention_week_days = 0;
+  int64_t retention_month_days = 0;
+  int64_t retention_quarter_days = 0;
+  int64_t retention_year_days = 0;
 };
 
 enum class ConfigOutcome { kRun, kExitOk, kExitError };

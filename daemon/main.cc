@@ -146,6 +146,23 @@ int Run(int argc, char** argv) {
   core::EngineOptions engine_options;
   engine_options.data_dir = config.data_dir + "/db";
   engine_options.fsync_each_write = config.durability == "fsync";
+  auto zone = core::TimeZone::Find(config.timezone);
+  if (!zone) {
+    spdlog::critical("unknown time zone '{}' (use an IANA name like Europe/Berlin)", config.timezone);
+    return 2;
+  }
+  engine_options.counters.default_time_zone = *zone;
+  engine_options.counters.dedupe_window_ms = config.dedupe_window_s * 1000;
+  const int64_t retention_days[] = {0,
+                                    config.retention_hour_days,
+                                    config.retention_day_days,
+                                    config.retention_week_days,
+                                    config.retention_month_days,
+                                    config.retention_quarter_days,
+                                    config.retention_year_days};
+  for (int i = 0; i < core::kIntervalCount; ++i) {
+    engine_options.counters.retention_ms[i] = retention_days[i] * 86400 * 1000;
+  }
   auto started = std::chrono::steady_clock::now();
   auto opened = core::Engine::Open(engine_options, clock);
   if (!opened.ok()) {
@@ -163,7 +180,8 @@ int Run(int argc, char** argv) {
   server.started_at_ms = clock.NowMs();
   server.config = {kVersion,          config.bind,       config.port,        config.unix_socket,
                    config.data_dir,   config.durability, config.fsync_interval_ms, config.io_threads,
-                   config.max_clients, config.config_file, "UTC"};
+                   config.max_clients, config.config_file, config.timezone,
+                   config.max_backdate_s * 1000, config.max_future_skew_s * 1000};
 
   net::RespServerOptions net_options;
   net_options.bind = config.bind;

@@ -95,6 +95,184 @@ bool DecodeKvValue(std::string_view encoded, int64_t* expire_at_ms, std::string_
   return true;
 }
 
+namespace {
+uint64_t ZigZag(int64_t v) { return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63); }
+int64_t UnZigZag(uint64_t v) { return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1); }
+bool GetZigZag(std::string_view& in, int64_t* v) {
+  uint64_t raw = 0;
+  if (!codec::GetVarint(in, &raw)) return false;
+  *v = UnZigZag(raw);
+  return true;
+}
+// Entries are framed by their payload length; payloads are built in a scratch
+// buffer first only when their size is not known up front.
+void AppendFramed(std::string& blob, Op op, const std::string& payload) {
+  AppendHeader(blob, op, payload.size());
+  blob.append(payload);
+}
+thread_local std::string payload_scratch;
+void PutPeriodBigEndian(std::string& out, int64_t period) {
+  codec::PutBigEndian64(out, static_cast<uint64_t>(period) ^ (uint64_t{1} << 63));
+}
+}  // namespace
+
+void AppendCounterIncr(std::string& blob, const CounterIncr& incr) {
+  std::string& p = payload_scratch;
+  p.clear();
+  codec::PutLengthPrefixed(p, incr.owner);
+  codec::PutLengthPrefixed(p, incr.key);
+  codec::PutVarint(p, ZigZag(incr.delta));
+  codec::PutVarint(p, ZigZag(incr.event_ms));
+  for (int64_t period : incr.periods) codec::PutVarint(p, ZigZag(period));
+  codec::PutLengthPrefixed(p, incr.event_id);
+  if (!incr.event_id.empty()) codec::PutVarint(p, ZigZag(incr.event_id_expiry_ms));
+  AppendFramed(blob, Op::kCounterIncr, p);
+}
+
+bool DecodeCounterIncr(std::string_view payload, CounterIncr* out) {
+  if (!codec::GetLengthPrefixed(payload, &out->owner) || !codec::GetLengthPrefixed(payload, &out->key) ||
+      !GetZigZag(payload, &out->delta) || !GetZigZag(payload, &out->event_ms)) {
+    return false;
+  }
+  for (int64_t& period : out->periods) {
+    if (!GetZigZag(payload, &period)) return false;
+  }
+  if (!codec::GetLengthPrefixed(payload, &out->event_id)) return false;
+  out->event_id_expiry_ms = 0;
+  if (!out->event_id.empty() && !GetZigZag(payload, &out->event_id_expiry_ms)) return false;
+  return true;
+}
+
+void AppendCounterSetCells(std::string& blob, std::string_view owner, std::string_view key, const CellValue* cells,
+                           size_t count) {
+  std::string& p = payload_scratch;
+  p.clear();
+  codec::PutLengthPrefixed(p, owner);
+  codec::PutLengthPrefixed(p, key);
+  codec::PutVarint(p, count);
+  for (size_t i = 0; i < count; ++i) {
+    p.push_back(static_cast<char>(cells[i].interval));
+    codec::PutVarint(p, ZigZag(cells[i].period));
+    codec::PutVarint(p, ZigZag(cells[i].value));
+  }
+  AppendFramed(blob, Op::kCounterSetCells, p);
+}
+
+bool DecodeCounterSetCells(std::string_view payload, std::string_view* owner, std::string_view* key,
+                           std::string_view* cells, uint64_t* count) {
+  if (!codec::GetLengthPrefixed(payload, owner) || !codec::GetLengthPrefixed(payload, key) ||
+      !codec::GetVarint(payload, count)) {
+    return false;
+  }
+  *cells = payload;
+  return true;
+}
+
+bool NextCellValue(std::string_view* cells, CellValue* cell) {
+  if (cells->empty()) return false;
+  cell->interval = static_cast<uint8_t>((*cells)[0]);
+  cells->remove_prefix(1);
+  return GetZigZag(*cells, &cell->period) && GetZigZag(*cells, &cell->value);
+}
+
+void AppendCounterDelete(std::string& blob, std::string_view owner, std::string_view key, uint8_t interval_mask) {
+  std::string& p = payload_scratch;
+  p.clear();
+  codec::PutLengthPrefixed(p, owner);
+  codec::PutLengthPrefixed(p, key);
+  p.push_back(static_cast<char>(interval_mask));
+  AppendFramed(blob, Op::kCounterDelete, p);
+}
+
+bool DecodeCounterDelete(std::string_view payload, std::string_view* owner, std::string_view* key,
+                         uint8_t* interval_mask) {
+  if (!codec::GetLengthPrefixed(payload, owner) || !codec::GetLengthPrefixed(payload, key) || payload.size() != 1) {
+    return false;
+  }
+  *interval_mask = static_cast<uint8_t>(payload[0]);
+  return true;
+}
+
+void AppendOwnerTimeZone(std::string& blob, std::string_view owner, std::string_view zone) {
+  std::string& p = payload_scratch;
+  p.clear();
+  codec::PutLengthPrefixed(p, owner);
+  codec::PutLengthPrefixed(p, zone);
+  AppendFramed(blob, Op::kOwnerTimeZone, p);
+}
+
+bool DecodeOwnerTimeZone(std::string_view payload, std::string_view* owner, std::string_view* zone) {
+  return codec::GetLengthPrefixed(payload, owner) && codec::GetLengthPrefixed(payload, zone);
+}
+
+std::string CellPrefix(std::string_view owner, std::string_view key) {
+  std::string out;
+  out.reserve(owner.size() + key.size() + 2);
+  out.append(owner);
+  out.push_back('\0');
+  out.append(key);
+  out.push_back('\0');
+  return out;
+}
+
+std::string OwnerCellPrefix(std::string_view owner) {
+  std::string out(owner);
+  out.push_back('\0');
+  return out;
+}
+
+std::string CellKey(std::string_view owner, std::string_view key, uint8_t interval, int64_t period) {
+  std::string out = CellPrefix(owner, key);
+  out.push_back(static_cast<char>(interval));
+  PutPeriodBigEndian(out, period);
+  return out;
+}
+
+bool ParseCellKey(std::string_view encoded, ParsedCellKey* out) {
+  size_t first = encoded.find('\0');
+  if (first == std::string_view::npos) return false;
+  size_t second = encoded.find('\0', first + 1);
+  if (second == std::string_view::npos || encoded.size() != second + 1 + 1 + 8) return false;
+  out->owner = encoded.substr(0, first);
+  out->key = encoded.substr(first + 1, second - first - 1);
+  out->interval = static_cast<uint8_t>(encoded[second + 1]);
+  out->period = static_cast<int64_t>(codec::GetBigEndian64(encoded.data() + second + 2) ^ (uint64_t{1} << 63));
+  return true;
+}
+
+std::string ByKeyPrefix(std::string_view key, uint8_t interval, int64_t period) {
+  std::string out(key);
+  out.push_back('\0');
+  out.push_back(static_cast<char>(interval));
+  PutPeriodBigEndian(out, period);
+  return out;
+}
+
+std::string ByKeyKey(std::string_view key, uint8_t interval, int64_t period, std::string_view owner) {
+  std::string out = ByKeyPrefix(key, interval, period);
+  out.append(owner);
+  return out;
+}
+
+std::string DedupeKey(std::string_view owner, std::string_view event_id) {
+  std::string out(owner);
+  out.push_back('\0');
+  out.append(event_id);
+  return out;
+}
+
+std::string EncodeInt64(int64_t value) {
+  std::string out;
+  codec::PutFixed64(out, static_cast<uint64_t>(value));
+  return out;
+}
+
+bool DecodeInt64(std::string_view encoded, int64_t* value) {
+  if (encoded.size() != 8) return false;
+  *value = static_cast<int64_t>(codec::GetFixed64(encoded.data()));
+  return true;
+}
+
 std::string CheckpointKey(uint16_t shard) {
   std::string key(kCheckpointPrefix);
   codec::PutBigEndian16(key, shard);

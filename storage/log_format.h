@@ -16,7 +16,65 @@ inline constexpr uint8_t kBlobVersion = 1;
 enum class Op : uint8_t {
   kPlainPut = 1,  // plain key := (expiry, value)
   kPlainDel = 2,  // plain key removed
+  kCounterIncr = 3,      // counter increment: total + one cell per rollup interval (+ event id)
+  kCounterSetCells = 4,  // absolute values for cells (CTR.SET / RESET / RECOUNT), applied together
+  kCounterDelete = 5,    // cells of a counter removed (all, or the intervals in a mask)
+  kOwnerTimeZone = 6,    // owner's time zone from now on
 };
+
+inline constexpr int kRollupCount = 6;  // hour, day, week, month, quarter, year
+
+struct CounterIncr {
+  std::string_view owner;
+  std::string_view key;
+  int64_t delta = 0;
+  int64_t event_ms = 0;
+  int64_t periods[kRollupCount] = {};  // period id per rollup interval, computed when applied
+  std::string_view event_id;           // empty: none
+  int64_t event_id_expiry_ms = 0;
+};
+void AppendCounterIncr(std::string& blob, const CounterIncr& incr);
+bool DecodeCounterIncr(std::string_view payload, CounterIncr* out);
+
+struct CellValue {
+  uint8_t interval;  // core::Interval
+  int64_t period;
+  int64_t value;
+};
+// Encodes owner, key and the cells; decode with CounterCellsReader.
+void AppendCounterSetCells(std::string& blob, std::string_view owner, std::string_view key, const CellValue* cells,
+                           size_t count);
+bool DecodeCounterSetCells(std::string_view payload, std::string_view* owner, std::string_view* key,
+                           std::string_view* cells, uint64_t* count);
+bool NextCellValue(std::string_view* cells, CellValue* cell);
+
+void AppendCounterDelete(std::string& blob, std::string_view owner, std::string_view key, uint8_t interval_mask);
+bool DecodeCounterDelete(std::string_view payload, std::string_view* owner, std::string_view* key,
+                         uint8_t* interval_mask);
+
+void AppendOwnerTimeZone(std::string& blob, std::string_view owner, std::string_view zone);
+bool DecodeOwnerTimeZone(std::string_view payload, std::string_view* owner, std::string_view* zone);
+
+// ---- keys of the counter families (see FORMAT.md) ----
+// cells:  owner 0x00 key 0x00 interval(u8) period(u64 BE, sign bit flipped)
+std::string CellKey(std::string_view owner, std::string_view key, uint8_t interval, int64_t period);
+std::string CellPrefix(std::string_view owner, std::string_view key);  // owner 0x00 key 0x00
+std::string OwnerCellPrefix(std::string_view owner);                  // owner 0x00
+struct ParsedCellKey {
+  std::string_view owner;
+  std::string_view key;
+  uint8_t interval;
+  int64_t period;
+};
+bool ParseCellKey(std::string_view encoded, ParsedCellKey* out);
+// by_key: key 0x00 interval(u8) period(u64 BE, sign flipped) owner
+std::string ByKeyKey(std::string_view key, uint8_t interval, int64_t period, std::string_view owner);
+std::string ByKeyPrefix(std::string_view key, uint8_t interval, int64_t period);
+// dedupe: owner 0x00 event-id
+std::string DedupeKey(std::string_view owner, std::string_view event_id);
+// Signed 64-bit values: 8 bytes little-endian two's complement.
+std::string EncodeInt64(int64_t value);
+bool DecodeInt64(std::string_view encoded, int64_t* value);
 
 // Log key: shard (u16 big-endian) + first sequence number of the blob (u64 big-endian).
 std::string LogKey(uint16_t shard, uint64_t first_seq);

@@ -7,6 +7,7 @@
 #include <rocksdb/utilities/options_util.h>
 #include <rocksdb/write_batch.h>
 #include <rocksdb/cache.h>
+#include <rocksdb/compaction_filter.h>
 #include <rocksdb/filter_policy.h>
 
 #include <algorithm>
@@ -15,7 +16,7 @@
 namespace tally::storage {
 namespace {
 
-constexpr std::string_view kFamilyNames[] = {"log", "kv", "meta", "cells"};
+constexpr std::string_view kFamilyNames[] = {"log", "kv", "meta", "cells", "by_key", "owners", "dedupe"};
 static_assert(std::size(kFamilyNames) == static_cast<size_t>(Family::kCount));
 
 rocksdb::Slice ToSlice(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
@@ -34,12 +35,28 @@ Status FromRocks(const rocksdb::Status& s) {
   return Status::IoError(s.ToString());
 }
 
+class RetentionFilter final : public rocksdb::CompactionFilter {
+ public:
+  RetentionFilter(const RetentionPolicy* policy, Family family) : policy_(policy), family_(family) {}
+  bool Filter(int, const rocksdb::Slice& key, const rocksdb::Slice& value, std::string*, bool*) const override {
+    std::string_view k(key.data(), key.size()), v(value.data(), value.size());
+    return family_ == Family::kDedupe ? policy_->DropDedupe(k, v) : policy_->DropCell(k, v);
+  }
+  const char* Name() const override { return "tally.retention"; }
+
+ private:
+  const RetentionPolicy* policy_;
+  Family family_;
+};
+
 }  // namespace
 
 std::string_view FamilyName(Family family) { return kFamilyNames[static_cast<int>(family)]; }
 
 
 struct Store::Impl {
+  std::unique_ptr<rocksdb::CompactionFilter> cells_filter;
+  std::unique_ptr<rocksdb::CompactionFilter> dedupe_filter;
   std::unique_ptr<rocksdb::DB> db;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;  // by Family
   ~Impl() {
@@ -91,6 +108,11 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   table.block_cache = cache;
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
 
+  auto impl = std::make_unique<Impl>();
+  if (options.retention != nullptr) {
+    impl->cells_filter = std::make_unique<RetentionFilter>(options.retention, Family::kCells);
+    impl->dedupe_filter = std::make_unique<RetentionFilter>(options.retention, Family::kDedupe);
+  }
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   rocksdb::ColumnFamilyOptions default_cf;
   default_cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
@@ -101,6 +123,8 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
       // Log blobs are written once, read at recovery, then deleted by range.
       cf.write_buffer_size = 64ull << 20;
     }
+    if (static_cast<Family>(i) == Family::kCells) cf.compaction_filter = impl->cells_filter.get();
+    if (static_cast<Family>(i) == Family::kDedupe) cf.compaction_filter = impl->dedupe_filter.get();
     descriptors.emplace_back(std::string(kFamilyNames[i]), cf);
   }
 
@@ -116,7 +140,6 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
     }
   }
 
-  auto impl = std::make_unique<Impl>();
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(db_options, options.path, descriptors, &handles, &raw);
@@ -163,6 +186,12 @@ Status Store::FlushMemtables() {
   rocksdb::FlushOptions flush_options;
   flush_options.wait = true;
   return FromRocks(impl_->db->Flush(flush_options, impl_->handles));
+}
+
+Status Store::CompactFamily(Family family) {
+  rocksdb::CompactRangeOptions compact_options;
+  compact_options.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  return FromRocks(impl_->db->CompactRange(compact_options, impl_->handles[static_cast<int>(family)], nullptr, nullptr));
 }
 
 uint64_t Store::ApproximateSize(Family family) {

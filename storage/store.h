@@ -21,12 +21,25 @@ enum class Family : int {
   kLog = 0,   // write-ahead log blobs: (shard, first seq) -> entries
   kKv,        // plain Redis-compatible keys: key -> (expiry, value)
   kMeta,      // checkpoints and settings
-  kCells,     // counter rollup cells
+  kCells,     // counter rollup cells: (owner, key, interval, period) -> value
+  kByKey,     // index for CTR.TOP of past periods: (key, interval, period, owner) -> value
+  kOwners,    // owner -> settings (time zone)
+  kDedupe,    // (owner, event id) -> expiry
   kCount
+};
+
+// Decides during RocksDB's own compactions which entries have outlived their
+// retention (cells past their interval's retention, expired event ids).
+class RetentionPolicy {
+ public:
+  virtual ~RetentionPolicy() = default;
+  virtual bool DropCell(std::string_view key, std::string_view value) const = 0;
+  virtual bool DropDedupe(std::string_view key, std::string_view value) const = 0;
 };
 
 struct StoreOptions {
   std::string path;
+  const RetentionPolicy* retention = nullptr;  // must outlive the Store
   size_t block_cache_bytes = 64ull << 20;
   bool create_if_missing = true;
 };
@@ -75,6 +88,10 @@ class Store {
   Status SyncLog();
   // Flushes memtables to SST files (used at clean shutdown so restart is quick).
   Status FlushMemtables();
+
+  // Runs RocksDB's compaction over a whole family now (retention filters run
+  // during it; tools and tests use this, the daemon leaves it to RocksDB).
+  Status CompactFamily(Family family);
 
   // Approximate on-disk bytes of a family (for INFO and metrics).
   uint64_t ApproximateSize(Family family);

@@ -47,6 +47,8 @@ struct ServerConfigSummary {
   int64_t max_clients = 10000;
   std::string config_file;
   std::string timezone = "UTC";
+  int64_t max_backdate_ms = 35ll * 86400 * 1000;
+  int64_t max_future_skew_ms = 5ll * 60 * 1000;
 };
 
 // Server-wide state shared by all connections.

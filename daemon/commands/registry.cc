@@ -7,6 +7,7 @@ const protocol::CommandTable& BuildCommandTable() {
     protocol::CommandTable t;
     t.Register(ServerCommands());
     t.Register(KeyspaceCommands());
+    t.Register(CounterCommands());
     return t;
   }();
   return table;

@@ -15,25 +15,28 @@ namespace lf = storage::log_format;
 using storage::Family;
 using storage::Status;
 
-Engine::Engine(const Clock& clock, std::unique_ptr<storage::Store> store, bool fsync_each_write)
-    : clock_(clock), store_(std::move(store)) {
+Engine::Engine(const Clock& clock, std::unique_ptr<storage::RetentionPolicy> retention,
+               std::unique_ptr<storage::Store> store, const EngineOptions& options)
+    : clock_(clock), counter_options_(options.counters), retention_(std::move(retention)), store_(std::move(store)) {
   std::vector<storage::ShardLog*> logs;
   for (size_t i = 0; i < kShardCount; ++i) {
     shards_[i] = std::make_unique<Shard>(static_cast<uint16_t>(i));
     logs.push_back(&shards_[i]->log);
   }
-  wal_ = std::make_unique<storage::WalWriter>(*store_, std::move(logs), fsync_each_write);
+  wal_ = std::make_unique<storage::WalWriter>(*store_, std::move(logs), options.fsync_each_write);
 }
 
 Engine::~Engine() = default;
 
 storage::StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options, const Clock& clock) {
+  auto retention = MakeRetentionPolicy(options.counters, clock);
   storage::StoreOptions store_options;
   store_options.path = options.data_dir;
   store_options.block_cache_bytes = options.block_cache_bytes;
+  store_options.retention = retention.get();
   auto store = storage::Store::Open(store_options);
   if (!store.ok()) return store.status();
-  std::unique_ptr<Engine> engine(new Engine(clock, std::move(store.value()), options.fsync_each_write));
+  std::unique_ptr<Engine> engine(new Engine(clock, std::move(retention), std::move(store.value()), options));
   Status s = engine->Recover();
   if (!s.ok()) return s;
   return engine;
@@ -117,9 +120,14 @@ Status Engine::Recover() {
           if (it != shard.plain.end()) RemoveEntry(shard, entry.payload, it->second);
           break;
         }
-        default:
-          replay_status = Status::Corruption("unknown log entry type " + std::to_string(int(entry.op)));
-          return false;
+        default: {
+          Status counter_status = ReplayCounterEntry(entry, now);
+          if (!counter_status.ok()) {
+            replay_status = counter_status;
+            return false;
+          }
+          break;
+        }
       }
     }
     if (!reader.status().ok()) {
@@ -381,10 +389,20 @@ Status Engine::CompactShard(size_t index) {
     shard.dirty_plain.clear();
     checkpoint = shard.log.last_seq();
     shard.log.Seal();
+    SnapshotCounters(shard);
   }
-  if (checkpoint == shard.compacted_through && changes.empty()) return Status::Ok();
-
   storage::WriteBatch batch(*store_);
+  size_t counter_cells = 0;
+  Status counter_status = CompactCounters(shard, index, batch, &counter_cells);
+  if (!counter_status.ok()) {
+    FinishCounterCompaction(shard, false);
+    return counter_status;
+  }
+  if (checkpoint == shard.compacted_through && changes.empty() && counter_cells == 0) {
+    FinishCounterCompaction(shard, true);
+    return Status::Ok();
+  }
+
   for (const Change& change : changes) {
     if (change.encoded) {
       batch.Put(Family::kKv, change.key, *change.encoded);
@@ -397,7 +415,11 @@ Status Engine::CompactShard(size_t index) {
   batch.Put(Family::kMeta, lf::CheckpointKey(static_cast<uint16_t>(index)), checkpoint_value);
   batch.DeleteRange(Family::kLog, lf::LogKey(static_cast<uint16_t>(index), 0),
                     lf::LogKey(static_cast<uint16_t>(index), checkpoint + 1));
-  Status s = store_->Write(batch, wal_->sync());
+  // Not synced on its own: RocksDB's log is sequential, so the next synced
+  // write (durability=fsync) makes this one durable too, and until then a
+  // crash loses both the snapshot and the trim together.
+  Status s = store_->Write(batch, false);
+  FinishCounterCompaction(shard, s.ok());
   if (!s.ok()) {
     // The snapshot was not written: put the keys back on the dirty list so the
     // next compaction retries them. The log still holds every change.
@@ -421,7 +443,7 @@ Status Engine::CompactShard(size_t index) {
     shard.compacted_through = checkpoint;
   }
   compaction_stats_.runs++;
-  compaction_stats_.keys_written += changes.size();
+  compaction_stats_.keys_written += changes.size() + counter_cells;
   compaction_stats_.last_duration_us = static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count());
   compaction_stats_.last_success_ms = clock_.NowMs();

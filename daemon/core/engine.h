@@ -27,9 +27,11 @@
 #include <string_view>
 #include <vector>
 
+#include "core/calendar.h"
 #include "core/clock.h"
 #include "core/hash.h"
 #include "core/op_result.h"
+#include "storage/log_format.h"
 #include "storage/status.h"
 #include "storage/store.h"
 #include "storage/wal.h"
@@ -39,10 +41,57 @@ namespace tally::core {
 // Fixed forever for a data dir: a key's shard orders its log entries.
 inline constexpr size_t kShardCount = 64;
 
+struct CounterOptions;
+// The RocksDB compaction filter's view of retention (cells and event ids).
+std::unique_ptr<storage::RetentionPolicy> MakeRetentionPolicy(const CounterOptions& options, const Clock& clock);
+
+// Owner and key names: 1-128 bytes of A-Z a-z 0-9 _ . : @ - (SPEC §1).
+bool ValidName(std::string_view name);
+// Event ids: 1-128 printable ASCII bytes without spaces.
+bool ValidEventId(std::string_view id);
+
+struct CounterOptions {
+  TimeZone default_time_zone = TimeZone::Utc();
+  int64_t dedupe_window_ms = 7ll * 86400 * 1000;
+  // Per interval (indexed by Interval): how long cells are kept; 0 = forever.
+  int64_t retention_ms[kIntervalCount] = {0, 7ll * 86400 * 1000, 400ll * 86400 * 1000, 0, 0, 0, 0};
+};
+
 struct EngineOptions {
   std::string data_dir;
   bool fsync_each_write = false;  // durability=fsync
   size_t block_cache_bytes = 64ull << 20;
+  CounterOptions counters;
+};
+
+// One cell to set (CTR.SET / RESET / RECOUNT).
+struct CellAssignment {
+  Interval interval;
+  PeriodId period;
+  int64_t value;
+};
+
+struct CounterIncrement {
+  std::string_view owner;
+  std::string_view key;
+  int64_t delta = 0;
+  int64_t event_ms = 0;          // when it happened (the caller checked the AT bounds)
+  std::string_view event_id;     // empty: none
+};
+
+struct IncrementResult {
+  int64_t total = 0;
+  bool duplicate = false;  // the event id was seen within the dedupe window; nothing applied
+};
+
+struct RankedOwner {
+  std::string owner;
+  int64_t value;
+};
+
+struct OwnersPage {
+  std::string next_cursor;  // empty: done
+  std::vector<std::string> owners;
 };
 
 enum class SetCondition { kAlways, kIfAbsent, kIfPresent };
@@ -110,6 +159,32 @@ class Engine {
   ScanPage ScanPlain(uint64_t cursor, std::string_view pattern, size_t count);
   KeyspaceStats PlainStats();
 
+  // ---- counters (SPEC §1-§3) ----------------------------------------------
+  // Names must already be valid (see ValidName). Reads include every change,
+  // compacted or not.
+  OpResult<IncrementResult> Increment(const CounterIncrement& increment);
+  OpResult<int64_t> ReadCell(std::string_view owner, std::string_view key, Interval interval, PeriodId period);
+  // Every key of the owner with its value in the cell (interval, period), sorted by key.
+  OpResult<std::vector<std::pair<std::string, int64_t>>> ReadOwnerCells(std::string_view owner, Interval interval,
+                                                                        PeriodId period);
+  // Values of periods [from, to] of one interval (inclusive), oldest first; absent cells are 0.
+  OpResult<std::vector<std::pair<PeriodId, int64_t>>> ReadRange(std::string_view owner, std::string_view key,
+                                                                Interval interval, PeriodId from, PeriodId to);
+  // Sum of every period of the interval that holds a value.
+  OpResult<int64_t> SumAll(std::string_view owner, std::string_view key, Interval interval);
+  // Sets cells (all in one atomic step; the log entry holds them together).
+  OpResult<bool> AssignCells(std::string_view owner, std::string_view key, const std::vector<CellAssignment>& cells);
+  // Removes every cell of the counter, or every period of one interval.
+  // Replies how many cells existed.
+  OpResult<int64_t> DeleteCells(std::string_view owner, std::string_view key, std::optional<Interval> interval);
+  // Owners ranked by their cell (key, interval, period): highest first, ties by owner.
+  std::vector<RankedOwner> Top(std::string_view key, Interval interval, PeriodId period, size_t limit,
+                               std::string_view owner_prefix);
+  OwnersPage ListOwners(std::string_view prefix, std::string_view cursor, size_t count);
+  TimeZone OwnerTimeZone(std::string_view owner);
+  OpResult<bool> SetOwnerTimeZone(std::string_view owner, const TimeZone& zone);
+  const CounterOptions& counter_options() const { return counter_options_; }
+
   // ---- compaction ---------------------------------------------------------
   // Folds one shard's changes into the compacted families and trims its log.
   storage::Status CompactShard(size_t shard);
@@ -142,6 +217,32 @@ class Engine {
     int64_t expire_at_ms = 0;  // 0 = none
     bool dirty = false;        // changed since the last compaction (listed in dirty_plain)
   };
+  // A counter's hot state: the total and the current cell of each rollup
+  // interval (the period it belongs to and its absolute value).
+  struct Counter {
+    int64_t total = 0;
+    int64_t value[6] = {};
+    int32_t period[6] = {};
+    bool dirty = false;         // listed in dirty_counters
+    uint8_t deleted_mask = 0;   // intervals (bit = Interval) whose stored cells are dead until compaction
+  };
+  struct OwnerState {
+    std::string name;
+    std::optional<TimeZone> zone;  // nullopt: the daemon's
+    bool persisted = false;        // present in the owners family with its current zone
+    std::vector<uint32_t> keys;    // key ids with a counter in memory
+  };
+  // A non-hot cell of a counter in memory.
+  struct CellRef {
+    uint64_t counter;  // (owner id << 32) | key id
+    uint8_t interval;
+    int64_t period;
+    bool operator==(const CellRef&) const = default;
+    template <typename H>
+    friend H AbslHashValue(H h, const CellRef& c) {
+      return H::combine(std::move(h), c.counter, c.interval, c.period);
+    }
+  };
   struct Shard {
     explicit Shard(uint16_t index) : log(index) {}
     std::mutex mu;
@@ -151,10 +252,45 @@ class Engine {
     std::vector<std::string> dirty_plain;
     uint64_t keys_with_expiry = 0;
     uint64_t compacted_through = 0;  // checkpoint: last sequence folded into the kv family
+
+    // Counters. Owner and key names are interned per shard.
+    absl::flat_hash_map<std::string, uint32_t, KeyHash, KeyEq> owner_ids;
+    std::vector<OwnerState> owners;
+    absl::flat_hash_map<std::string, uint32_t, KeyHash, KeyEq> key_ids;
+    std::vector<std::string> key_names;
+    absl::flat_hash_map<uint64_t, Counter> counters;
+    std::vector<uint64_t> dirty_counters;
+    std::vector<uint32_t> dirty_owners;                 // owners to (re)write to the owners family
+    absl::flat_hash_map<CellRef, int64_t> cold;         // changed non-hot cells (absolute values)
+    absl::flat_hash_map<CellRef, int64_t> inflight;     // cold cells a running compaction is writing
+    absl::flat_hash_map<uint64_t, uint8_t> inflight_deleted;  // delete masks a running compaction applies
+    absl::flat_hash_map<std::string, int64_t, KeyHash, KeyEq> seen_ids;      // owner\0id -> expiry
+    absl::flat_hash_map<std::string, int64_t, KeyHash, KeyEq> inflight_ids;  // being written
+
+    // Filled under mu by SnapshotCounters, read by the compaction thread
+    // (holding compaction_mu_) while it builds the batch, released by
+    // FinishCounterCompaction.
+    struct PendingCell {
+      uint64_t counter;
+      uint8_t interval;
+      int64_t period;
+      int64_t value;
+    };
+    struct PendingDelete {
+      uint64_t counter;
+      uint8_t mask;
+    };
+    std::vector<PendingCell> snapshot_cells;
+    std::vector<PendingDelete> snapshot_deletes;
+    std::vector<uint64_t> snapshot_counters;
+    std::vector<std::pair<std::string, std::string>> snapshot_owners;  // name, zone ("" = daemon's)
+    std::vector<uint32_t> snapshot_owner_ids;
+
     storage::ShardLog log;  // appended under mu
   };
 
-  Engine(const Clock& clock, std::unique_ptr<storage::Store> store, bool fsync_each_write);
+  Engine(const Clock& clock, std::unique_ptr<storage::RetentionPolicy> retention,
+         std::unique_ptr<storage::Store> store, const EngineOptions& options);
   storage::Status Recover();
   static size_t ShardOf(std::string_view key) { return StableHash(key) % kShardCount; }
   Shard& ShardFor(std::string_view key) { return *shards_[ShardOf(key)]; }
@@ -166,7 +302,28 @@ class Engine {
   void RemoveEntry(Shard& shard, std::string_view key, PlainEntry& entry);
   void LogPut(Shard& shard, std::string_view key, const PlainEntry& entry);
 
+  // ---- counter internals (engine_counters.cc); REQUIRE shard.mu held ----
+  uint32_t InternOwner(Shard& shard, std::string_view owner);
+  uint32_t InternKey(Shard& shard, std::string_view key);
+  Counter& LoadCounter(Shard& shard, uint32_t owner_id, uint32_t key_id);
+  const TimeZone& ZoneOf(const Shard& shard, uint32_t owner_id) const;
+  int64_t StoredCell(Shard& shard, uint64_t counter_id, const Counter& counter, uint8_t interval, int64_t period);
+  int64_t CellValueLocked(Shard& shard, uint64_t counter_id, const Counter& counter, Interval interval,
+                          PeriodId period);
+  bool SeenEvent(Shard& shard, const std::string& dedupe_key, int64_t now);
+  OpStatus ApplyIncrement(Shard& shard, uint64_t counter_id, Counter& counter, int64_t delta,
+                          const int64_t (&periods)[6]);
+  void ApplyAssign(Shard& shard, uint64_t counter_id, Counter& counter, const storage::log_format::CellValue& cell);
+  void ApplyDelete(Shard& shard, uint64_t counter_id, Counter& counter, uint8_t mask);
+  void MarkCounterDirty(Shard& shard, uint64_t counter_id, Counter& counter);
+  storage::Status ReplayCounterEntry(const storage::log_format::Entry& entry, int64_t now);
+  void SnapshotCounters(Shard& shard);
+  storage::Status CompactCounters(Shard& shard, size_t index, storage::WriteBatch& batch, size_t* written);
+  void FinishCounterCompaction(Shard& shard, bool ok);
+
   const Clock& clock_;
+  CounterOptions counter_options_;
+  std::unique_ptr<storage::RetentionPolicy> retention_;  // outlives store_
   std::unique_ptr<storage::Store> store_;
   std::array<std::unique_ptr<Shard>, kShardCount> shards_;
   std::unique_ptr<storage::WalWriter> wal_;

@@ -1,0 +1,422 @@
+// Owner counters (SPEC §1-§3): CTR.INCRBY/INCR/DECRBY, GET, ALL, MGET, SET,
+// RESET, RECOUNT, DEL, HISTORY, SUM, TOP, OWNERS and OWNER.TZ. Handlers parse
+// and validate every argument first, so bad input changes nothing; then they
+// call one engine op and render its result.
+
+#include <climits>
+#include <optional>
+#include <string>
+
+#include "commands/context.h"
+#include "commands/registry.h"
+#include "commands/reply_status.h"
+#include "core/calendar.h"
+#include "protocol/errors.h"
+#include "protocol/resp_parser.h"
+
+namespace tally::commands {
+namespace {
+
+using core::Interval;
+using core::PeriodId;
+using protocol::CommandArgs;
+using protocol::CommandContext;
+using protocol::ReplySink;
+namespace errors = protocol::errors;
+namespace flags = protocol::flags;
+
+std::string Quoted(std::string_view text) { return "'" + std::string(text.substr(0, 128)) + "'"; }
+
+bool CheckName(std::string_view what, std::string_view name, ReplySink& reply) {
+  if (core::ValidName(name)) return true;
+  reply.SendError("invalid " + std::string(what) + " " + Quoted(name) +
+                  ": use 1-128 characters of A-Z a-z 0-9 _ . : @ -");
+  return false;
+}
+
+bool CheckOwnerKey(CommandArgs args, ReplySink& reply) {
+  return CheckName("owner", args[1], reply) && CheckName("key", args[2], reply);
+}
+
+std::optional<Interval> ParseIntervalArg(std::string_view text, ReplySink& reply) {
+  auto interval = core::ParseInterval(text);
+  if (!interval) {
+    reply.SendError("unknown interval " + Quoted(text) + " (expected total, hour, day, week, month, quarter or year)");
+  }
+  return interval;
+}
+
+std::optional<PeriodId> ParsePeriodArg(Interval interval, std::string_view text, const core::TimeZone& zone,
+                                       int64_t now, ReplySink& reply) {
+  PeriodId period = 0;
+  std::string error;
+  if (!core::ParsePeriod(interval, text, zone, now, &period, &error)) {
+    reply.SendError(error);
+    return std::nullopt;
+  }
+  return period;
+}
+
+// [<interval> [<period>]] starting at args[index]; defaults: total, current.
+bool ParseCellArgs(CommandContext& ctx, CommandArgs args, size_t index, std::string_view owner, Interval* interval,
+                   PeriodId* period, ReplySink& reply) {
+  *interval = Interval::kTotal;
+  *period = 0;
+  if (index >= args.size()) return true;
+  auto parsed = ParseIntervalArg(args[index], reply);
+  if (!parsed) return false;
+  *interval = *parsed;
+  const int64_t now = ctx.engine.clock().NowMs();
+  core::TimeZone zone = ctx.engine.OwnerTimeZone(owner);
+  if (index + 1 >= args.size()) {
+    *period = core::PeriodOf(*interval, now, zone);
+    return true;
+  }
+  auto p = ParsePeriodArg(*interval, args[index + 1], zone, now, reply);
+  if (!p) return false;
+  *period = *p;
+  return true;
+}
+
+bool ParseInteger(std::string_view text, int64_t* value, ReplySink& reply) {
+  if (protocol::ParseInt64(text, value)) return true;
+  reply.SendError(errors::kNotInteger);
+  return false;
+}
+
+// CTR.INCRBY <owner> <key> <delta> [AT ts] [ID event-id] (and INCR, DECRBY)
+void IncrementGeneric(CommandContext& ctx, CommandArgs args, ReplySink& reply, std::optional<int64_t> fixed_delta,
+                      bool negate) {
+  if (!CheckOwnerKey(args, reply)) return;
+  size_t index = 3;
+  int64_t delta = fixed_delta.value_or(0);
+  if (!fixed_delta) {
+    if (!ParseInteger(args[3], &delta, reply)) return;
+    if (negate) {
+      if (delta == LLONG_MIN) return reply.SendError("decrement would overflow");
+      delta = -delta;
+    }
+    index = 4;
+  }
+  const int64_t now = ctx.engine.clock().NowMs();
+  int64_t at = now;
+  std::string_view event_id;
+  for (; index < args.size(); index += 2) {
+    if (index + 1 >= args.size()) return reply.SendError(errors::kSyntax);
+    if (EqualsIgnoreCase(args[index], "AT")) {
+      if (!ParseInteger(args[index + 1], &at, reply)) return;
+      if (at < now - ctx.server.config.max_backdate_ms) {
+        return reply.SendError("AT " + std::string(args[index + 1]) + " is more than max_backdate (" +
+                               std::to_string(ctx.server.config.max_backdate_ms / 1000) + " s) in the past");
+      }
+      if (at > now + ctx.server.config.max_future_skew_ms) {
+        return reply.SendError("AT " + std::string(args[index + 1]) + " is more than max_future_skew (" +
+                               std::to_string(ctx.server.config.max_future_skew_ms / 1000) + " s) in the future");
+      }
+    } else if (EqualsIgnoreCase(args[index], "ID")) {
+      event_id = args[index + 1];
+      if (!core::ValidEventId(event_id)) {
+        return reply.SendError("invalid event id " + Quoted(event_id) + ": use 1-128 printable characters, no spaces");
+      }
+    } else {
+      return reply.SendError(errors::kSyntax);
+    }
+  }
+  auto result = ctx.engine.Increment({args[1], args[2], delta, at, event_id});
+  if (!result.ok()) return SendOpError(reply, result.status);
+  reply.SendInteger(result.value.total);
+}
+
+void CtrIncrBy(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
+  IncrementGeneric(ctx, args, reply, std::nullopt, false);
+}
+void CtrIncr(CommandContext& ctx, CommandArgs args, ReplySink& reply) { IncrementGeneric(ctx, args, reply, 1, false); }
+void CtrDecrBy(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
+  IncrementGeneric(ctx, args, reply, std::nullopt, true);
+}
+
+// CTR.GET <owner> <key> [<interval> [<period>]]
+void CtrGet(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
+  if (!CheckOwnerKey(args, reply)) return;
+  if (args.size() > 5) return reply.SendError(errors::kSyntax);
+  Interval interval;
+  PeriodId period;
+  if (!ParseCellArgs(ctx, args, 3, args[1], &interval, &period, reply)) return;
+  auto result = ctx.engine.ReadCell(args[1], args[2], interval, period);
+  if (!result.ok()) return SendOpError(reply, result.status);
+  reply.SendInteger(result.value);
+}
+
+// CTR.ALL <owner> [<interval> [<period>]]
+void CtrAll(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
+  if (!CheckName("owner", args[1], reply)) return;
+  if (args.size() > 4) return reply.SendError(errors::kSyntax);
+  Interval interval;
+  PeriodId period;
+  if (!ParseCellArgs(ctx, args, 2, args[1], &interval, &period, reply)) return;
+  auto result = ctx.engine.ReadOwnerCells(args[1], interval, period);
+  if (!result.ok()) return SendOpError(reply, result.status);
+  reply.SendArray(result.value.size() * 2);
+  for (const auto& [key, value] : result.value) {
+    reply.SendBulk(key);
+    reply.SendInteger(value);
+  }
+}
+
+// CTR.MGET <key> <interval> <period> <owner> [<owner> ...]
+void CtrMGet(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
+  if (!CheckName("key", args[1], reply)) return;
+  auto interval = ParseIntervalArg(args[2], reply);
+  if (!interval) return;
+  const int64_t now = ctx.engine.clock().NowMs();
+  std::vector<PeriodId> periods;
+  for (size_t i = 4; i < args.size(); ++i) {
+    if (!CheckName("owner", args[i], reply)) return;
+    // Each owner's own time zone decides which period the label names.
+    auto period = ParsePeriodArg(*interval, args[3], ctx.engine.OwnerTimeZone(args[i]), now, reply);
+    if (!period) return;
+    periods.push_back(*period);
+  }
+  reply.SendArray(periods.size());
+  for (size_t i = 4; i < args.size(); ++i) {
+    auto result = ctx.engine.ReadCell(args[i], args[1], *interval, periods[i - 4]);
+    reply.SendInteger(result.ok() ? result.value : 0);
+  }
+}
+
+void AssignOne(CommandContext& ctx, CommandArgs args, size_t cell_index, int64_t value, ReplySink& reply) {
+  Interval interval;
+  PeriodId period;
+  if (!ParseCellArgs(ctx, args, cell_index, args[1], &interval, &period, reply)) return;
+  auto result = ctx.engine.AssignCells(args[1], args[2], {{interval, period, value}});
+  if (!result.ok()) return SendOpError(reply, result.status);
+  reply.SendOk();
+}
+
+// CTR.SET <owner> <key> <value> [<interval> [<period>]]
+void CtrSet(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
+  if (!CheckOwnerKey(args, reply)) return;
+  if (args.size() > 6) return reply.SendError(errors::kSyntax);
+  int64_t value = 0;
+  if (!ParseInteger(args[3], &value, reply)) return;
+  AssignOne(ctx, args, 4, value, reply);
+}
+
+// CTR.RESET <owner> <key> [<interval> [<period>]]
+void CtrReset(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
+  if (!CheckOwnerKey(args, reply)) return;
+  if (args.size() > 5) return reply.SendError(errors::kSyntax);
+  AssignOne(ctx, args, 3, 0, reply);
+}
+
+// CTR.RECOUNT <owner> <key> <interval> <period> <value> [<period> <value> ...]
+void CtrRecount(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
+  if (!CheckOwnerKey(args, reply)) return;
+  if ((args.size() - 4) % 2 != 0) return reply.SendError(errors::WrongArity(args[0]));
+  auto interval = ParseIntervalArg(args[3], reply);
+  if (!interval) return;
+  core::TimeZone zone = ctx.engine.OwnerTimeZone(args[1]);
+  const int64_t now = ctx.engine.clock().NowMs();
+  std::vector<core::CellAssignment> cells;
+  for (size_t i = 4; i + 1 < args.size(); i += 2) {
+    auto period = ParsePeriodArg(*interval, args[i], zone, now, reply);
+    if (!period) return;
+    int64_t value = 0;
+    if (!ParseInteger(args[i + 1], &value, reply)) return;
+    cells.push_back({*interval, *period, value});
+  }
+  auto result = ctx.engine.AssignCells(args[1], args[2], cells);
+  if (!result.ok()) return SendOpError(reply, result.status);
+  reply.SendOk();
+}
+
+// CTR.DEL <owner> <key> [<interval>]
+void CtrDel(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
+  if (!CheckOwnerKey(args, reply)) return;
+  std::optional<Interval> interval;
+  if (args.size() == 4) {
+    interval = ParseIntervalArg(args[3], reply);
+    if (!interval) return;
+  }
+  auto result = ctx.engine.DeleteCells(args[1], args[2], interval);
+  if (!result.ok()) return SendOpError(reply, result.status);
+  reply.SendInteger(result.value);
+}
+
+constexpr int64_t kMaxHistory = 10000;
+
+// CTR.HISTORY <owner> <key> <interval> <count> [FROM <period>]
+void CtrHistory(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
+  if (!CheckOwnerKey(args, reply)) return;
+  auto interval = ParseIntervalArg(args[3], reply);
+  if (!interval) return;
+  if (*interval == Interval::kTotal) return reply.SendError("CTR.HISTORY needs a calendar interval, not 'total'");
+  int64_t count = 0;
+  if (!ParseInteger(args[4], &count, reply)) return;
+  if (count < 1 || count > kMaxHistory) {
+    return reply.SendError("count must be between 1 and " + std::to_string(kMaxHistory));
+  }
+  core::TimeZone zone = ctx.engine.OwnerTimeZone(args[1]);
+  const int64_t now = ctx.engine.clock().NowMs();
+  PeriodId newest = core::PeriodOf(*interval, now, zone);
+  if (args.size() == 7 && EqualsIgnoreCase(args[5], "FROM")) {
+    auto period = ParsePeriodArg(*interval, args[6], zone, now, reply);
+    if (!period) return;
+    newest = *period;
+  } else if (args.size() != 5) {
+    return reply.SendError(errors::kSyntax);
+  }
+  PeriodId oldest = core::StepPeriod(*interval, newest, -(count - 1), zone);
+  auto result = ctx.engine.ReadRange(args[1], args[2], *interval, oldest, newest);
+  if (!result.ok()) return SendOpError(reply, result.status);
+  reply.SendArray(result.value.size());
+  for (auto it = result.value.rbegin(); it != result.value.rend(); ++it) {
+    reply.SendArray(2);
+    reply.SendBulk(core::PeriodLabel(*interval, it->first, zone));
+    reply.SendInteger(it->second);
+  }
+}
+
+// CTR.SUM <owner> <key> <interval> [FROM <period> TO <period>]
+void CtrSum(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
+  if (!CheckOwnerKey(args, reply)) return;
+  auto interval = ParseIntervalArg(args[3], reply);
+  if (!interval) return;
+  core::TimeZone zone = ctx.engine.OwnerTimeZone(args[1]);
+  const int64_t now = ctx.engine.clock().NowMs();
+  if (args.size() == 4) {
+    // No range: every period of the interval that holds a value.
+    auto result = ctx.engine.SumAll(args[1], args[2], *interval);
+    if (!result.ok()) return SendOpError(reply, result.status);
+    return reply.SendInteger(result.value);
+  }
+  if (args.size() != 8 || !EqualsIgnoreCase(args[4], "FROM") || !EqualsIgnoreCase(args[6], "TO")) {
+    return reply.SendError(errors::kSyntax);
+  }
+  auto from = ParsePeriodArg(*interval, args[5], zone, now, reply);
+  if (!from) return;
+  auto to = ParsePeriodArg(*interval, args[7], zone, now, reply);
+  if (!to) return;
+  if (*from > *to) return reply.SendError("FROM " + std::string(args[5]) + " is after TO " + std::string(args[7]));
+  auto result = ctx.engine.ReadRange(args[1], args[2], *interval, *from, *to);
+  if (!result.ok()) return SendOpError(reply, result.status);
+  int64_t sum = 0;
+  for (const auto& [period, value] : result.value) {
+    if (__builtin_add_overflow(sum, value, &sum)) return reply.SendError(errors::kOverflow);
+  }
+  reply.SendInteger(sum);
+}
+
+// CTR.TOP <key> <interval> [<period>] [LIMIT n] [PREFIX owner-prefix]
+void CtrTop(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
+  if (!CheckName("key", args[1], reply)) return;
+  auto interval = ParseIntervalArg(args[2], reply);
+  if (!interval) return;
+  const int64_t now = ctx.engine.clock().NowMs();
+  const core::TimeZone& zone = ctx.engine.counter_options().default_time_zone;
+  PeriodId period = core::PeriodOf(*interval, now, zone);
+  size_t index = 3;
+  if (index < args.size() && !EqualsIgnoreCase(args[index], "LIMIT") && !EqualsIgnoreCase(args[index], "PREFIX")) {
+    auto parsed = ParsePeriodArg(*interval, args[index], zone, now, reply);
+    if (!parsed) return;
+    period = *parsed;
+    ++index;
+  }
+  int64_t limit = 10;
+  std::string_view prefix;
+  for (; index < args.size(); index += 2) {
+    if (index + 1 >= args.size()) return reply.SendError(errors::kSyntax);
+    if (EqualsIgnoreCase(args[index], "LIMIT")) {
+      if (!ParseInteger(args[index + 1], &limit, reply)) return;
+      if (limit < 1 || limit > 10000) return reply.SendError("LIMIT must be between 1 and 10000");
+    } else if (EqualsIgnoreCase(args[index], "PREFIX")) {
+      prefix = args[index + 1];
+    } else {
+      return reply.SendError(errors::kSyntax);
+    }
+  }
+  auto ranked = ctx.engine.Top(args[1], *interval, period, static_cast<size_t>(limit), prefix);
+  reply.SendArray(ranked.size());
+  for (const auto& entry : ranked) {
+    reply.SendArray(2);
+    reply.SendBulk(entry.owner);
+    reply.SendInteger(entry.value);
+  }
+}
+
+// CTR.OWNERS [PREFIX p] [CURSOR c] [COUNT n]; cursor "0" starts and ends.
+void CtrOwners(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
+  std::string_view prefix, cursor;
+  int64_t count = 100;
+  for (size_t i = 1; i < args.size(); i += 2) {
+    if (i + 1 >= args.size()) return reply.SendError(errors::kSyntax);
+    if (EqualsIgnoreCase(args[i], "PREFIX")) {
+      prefix = args[i + 1];
+    } else if (EqualsIgnoreCase(args[i], "CURSOR")) {
+      cursor = args[i + 1] == "0" ? std::string_view() : args[i + 1];
+    } else if (EqualsIgnoreCase(args[i], "COUNT")) {
+      if (!ParseInteger(args[i + 1], &count, reply)) return;
+      if (count < 1 || count > 10000) return reply.SendError("COUNT must be between 1 and 10000");
+    } else {
+      return reply.SendError(errors::kSyntax);
+    }
+  }
+  core::OwnersPage page = ctx.engine.ListOwners(prefix, cursor, static_cast<size_t>(count));
+  reply.SendArray(2);
+  reply.SendBulk(page.next_cursor.empty() ? std::string_view("0") : std::string_view(page.next_cursor));
+  reply.SendArray(page.owners.size());
+  for (const std::string& owner : page.owners) reply.SendBulk(owner);
+}
+
+// OWNER.TZ <owner> [<iana-name>]
+void OwnerTz(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
+  if (!CheckName("owner", args[1], reply)) return;
+  if (args.size() == 2) return reply.SendBulk(ctx.engine.OwnerTimeZone(args[1]).name());
+  auto zone = core::TimeZone::Find(args[2]);
+  if (!zone) return reply.SendError("unknown time zone " + Quoted(args[2]) + " (use an IANA name like Europe/Berlin)");
+  auto result = ctx.engine.SetOwnerTimeZone(args[1], *zone);
+  if (!result.ok()) return SendOpError(reply, result.status);
+  reply.SendOk();
+}
+
+constexpr uint32_t kWriteFast = flags::kWrite | flags::kFast;
+constexpr uint32_t kRead = flags::kReadOnly;
+
+const protocol::CommandSpec kSpecs[] = {
+    {"CTR.INCRBY", -4, kWriteFast, "counter", "owner key delta [AT unix-ms] [ID event-id]",
+     "Adds delta to the total and to every interval's cell for the event time; replies the new total.",
+     CtrIncrBy},
+    {"CTR.INCR", -3, kWriteFast, "counter", "owner key [AT unix-ms] [ID event-id]", "CTR.INCRBY with delta 1.",
+     CtrIncr},
+    {"CTR.DECRBY", -4, kWriteFast, "counter", "owner key delta [AT unix-ms] [ID event-id]",
+     "Subtracts delta (CTR.INCRBY with -delta).", CtrDecrBy},
+    {"CTR.GET", -3, kRead | flags::kFast, "counter", "owner key [interval [period]]",
+     "Value of one cell (default: total); 0 when absent.", CtrGet},
+    {"CTR.ALL", -2, kRead, "counter", "owner [interval [period]]",
+     "Every key of an owner with its value in one cell, sorted by key.", CtrAll},
+    {"CTR.MGET", -5, kRead, "counter", "key interval period owner [owner ...]",
+     "One cell of a key for several owners.", CtrMGet},
+    {"CTR.SET", -4, flags::kWrite, "counter", "owner key value [interval [period]]",
+     "Sets one cell (a recount); later increments add to it.", CtrSet},
+    {"CTR.RESET", -3, flags::kWrite, "counter", "owner key [interval [period]]", "Sets one cell to 0.", CtrReset},
+    {"CTR.RECOUNT", -6, flags::kWrite, "counter", "owner key interval period value [period value ...]",
+     "Sets several periods of one interval in one atomic step.", CtrRecount},
+    {"CTR.DEL", -3, flags::kWrite, "counter", "owner key [interval]",
+     "Removes every cell of a counter, or every period of one interval; replies how many existed.", CtrDel},
+    {"CTR.HISTORY", -5, kRead, "counter", "owner key interval count [FROM period]",
+     "The last count periods, newest first, zeros for gaps.", CtrHistory},
+    {"CTR.SUM", -4, kRead, "counter", "owner key interval [FROM period TO period]",
+     "Sum of the periods in a range (or of every stored period).", CtrSum},
+    {"CTR.TOP", -3, kRead, "counter", "key interval [period] [LIMIT n] [PREFIX owner-prefix]",
+     "Owners ranked by one cell, highest first, ties by owner.", CtrTop},
+    {"CTR.OWNERS", -1, kRead, "counter", "[PREFIX p] [CURSOR c] [COUNT n]",
+     "Pages through owners in name order.", CtrOwners},
+    {"OWNER.TZ", -2, flags::kWrite, "counter", "owner [iana-zone]",
+     "Reads or sets the owner's time zone (applies to events from now on).", OwnerTz},
+};
+
+}  // namespace
+
+std::span<const protocol::CommandSpec> CounterCommands() { return kSpecs; }
+
+}  // namespace tally::commands

@@ -1,0 +1,826 @@
+// Counters: owners' totals and calendar rollup cells (SPEC §1-§3).
+//
+// Memory holds, per shard, each touched counter's total and its current
+// ("hot") cell per rollup interval, as absolute values loaded from the cells
+// family on first touch. Any other cell that changes (a late event, a SET of
+// a past period, a hot cell that rolled over) is kept as an absolute value in
+// `cold` until compaction writes it. Reads look, in order: hot cell, cold map,
+// pending delete mask, in-flight compaction, RocksDB. Because every value in
+// memory is absolute, a compaction can write its snapshot without holding the
+// shard lock and a read never counts a change twice.
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "core/engine.h"
+#include "storage/codec.h"
+
+namespace tally::core {
+
+namespace lf = storage::log_format;
+using storage::Family;
+using storage::Status;
+
+namespace {
+
+constexpr int kHourMs = 3600 * 1000;
+constexpr int64_t kDayMs = 86400ll * 1000;
+
+int RollupIndex(Interval interval) { return static_cast<int>(interval) - 1; }
+Interval RollupInterval(int index) { return static_cast<Interval>(index + 1); }
+uint8_t Bit(Interval interval) { return static_cast<uint8_t>(1u << static_cast<int>(interval)); }
+constexpr uint8_t kAllIntervals = 0x7f;
+
+uint64_t CounterId(uint32_t owner, uint32_t key) { return (uint64_t{owner} << 32) | key; }
+uint32_t OwnerOf(uint64_t counter) { return static_cast<uint32_t>(counter >> 32); }
+uint32_t KeyOf(uint64_t counter) { return static_cast<uint32_t>(counter); }
+
+// Period ids of every rollup interval for an instant. All six are constant
+// within one local hour, so the last answer per time zone is cached per
+// thread: the hot path computes them from the zone database once an hour.
+void PeriodsOf(int64_t unix_ms, const TimeZone& tz, int64_t (&periods)[6]) {
+  struct Cached {
+    const date::time_zone* zone = nullptr;
+    int64_t hour_start = 0;
+    int64_t hour_end = 0;
+    int64_t periods[6] = {};
+  };
+  thread_local Cached cache[4];
+  thread_local unsigned next = 0;
+  for (const Cached& c : cache) {
+    if (c.zone == tz.zone() && unix_ms >= c.hour_start && unix_ms < c.hour_end) {
+      std::copy(std::begin(c.periods), std::end(c.periods), periods);
+      return;
+    }
+  }
+  for (int i = 0; i < 6; ++i) periods[i] = PeriodOf(RollupInterval(i), unix_ms, tz);
+  Cached& slot = cache[next++ % 4];
+  slot.zone = tz.zone();
+  slot.hour_start = periods[0] * 60000;
+  slot.hour_end = slot.hour_start + kHourMs;
+  std::copy(std::begin(periods), std::end(periods), slot.periods);
+}
+
+// Approximate length of a period, to decide retention without a time zone.
+int64_t PeriodSpanMs(Interval interval) {
+  switch (interval) {
+    case Interval::kHour: return kHourMs;
+    case Interval::kDay: return kDayMs;
+    case Interval::kWeek: return 7 * kDayMs;
+    case Interval::kMonth: return 31 * kDayMs;
+    case Interval::kQuarter: return 92 * kDayMs;
+    case Interval::kYear: return 366 * kDayMs;
+    case Interval::kTotal: return 0;
+  }
+  return 0;
+}
+
+int64_t PeriodStartApproxMs(Interval interval, int64_t period) {
+  return interval == Interval::kHour ? period * 60000 : period * kDayMs;
+}
+
+class CellRetention final : public storage::RetentionPolicy {
+ public:
+  CellRetention(const CounterOptions& options, const Clock& clock) : options_(options), clock_(clock) {}
+  bool DropCell(std::string_view key, std::string_view) const override {
+    lf::ParsedCellKey parsed;
+    if (!lf::ParseCellKey(key, &parsed) || parsed.interval >= kIntervalCount) return false;
+    Interval interval = static_cast<Interval>(parsed.interval);
+    int64_t keep = options_.retention_ms[parsed.interval];
+    if (keep <= 0 || interval == Interval::kTotal) return false;
+    return PeriodStartApproxMs(interval, parsed.period) + PeriodSpanMs(interval) + keep < clock_.NowMs();
+  }
+  bool DropDedupe(std::string_view, std::string_view value) const override {
+    int64_t expiry = 0;
+    return lf::DecodeInt64(value, &expiry) && expiry <= clock_.NowMs();
+  }
+
+ private:
+  const CounterOptions options_;
+  const Clock& clock_;
+};
+
+}  // namespace
+
+std::unique_ptr<storage::RetentionPolicy> MakeRetentionPolicy(const CounterOptions& options, const Clock& clock) {
+  return std::make_unique<CellRetention>(options, clock);
+}
+
+bool ValidName(std::string_view name) {
+  if (name.empty() || name.size() > 128) return false;
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
+              c == ':' || c == '@' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+bool ValidEventId(std::string_view id) {
+  if (id.empty() || id.size() > 128) return false;
+  for (char c : id) {
+    if (c <= ' ' || c > '~') return false;
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------------------
+// Interning and loading (shard.mu held)
+
+uint32_t Engine::InternOwner(Shard& shard, std::string_view owner) {
+  auto it = shard.owner_ids.find(owner);
+  if (it != shard.owner_ids.end()) return it->second;
+  uint32_t id = static_cast<uint32_t>(shard.owners.size());
+  shard.owner_ids.emplace(std::string(owner), id);
+  OwnerState state;
+  state.name.assign(owner);
+  // Settings compacted earlier (a time zone) live in the owners family.
+  auto stored = store_->Get(Family::kOwners, owner);
+  if (stored.ok() && stored.value()) {
+    state.persisted = true;
+    if (!stored.value()->empty()) state.zone = TimeZone::Find(*stored.value());
+  }
+  shard.owners.push_back(std::move(state));
+  if (!shard.owners.back().persisted) shard.dirty_owners.push_back(id);
+  return id;
+}
+
+uint32_t Engine::InternKey(Shard& shard, std::string_view key) {
+  auto it = shard.key_ids.find(key);
+  if (it != shard.key_ids.end()) return it->second;
+  uint32_t id = static_cast<uint32_t>(shard.key_names.size());
+  shard.key_ids.emplace(std::string(key), id);
+  shard.key_names.emplace_back(key);
+  return id;
+}
+
+const TimeZone& Engine::ZoneOf(const Shard& shard, uint32_t owner_id) const {
+  const auto& zone = shard.owners[owner_id].zone;
+  return zone ? *zone : counter_options_.default_time_zone;
+}
+
+Engine::Counter& Engine::LoadCounter(Shard& shard, uint32_t owner_id, uint32_t key_id) {
+  uint64_t id = CounterId(owner_id, key_id);
+  auto it = shard.counters.find(id);
+  if (it != shard.counters.end()) return it->second;
+  // First touch since start: the total and the current cells come from the
+  // cells family (one read each; only once per counter).
+  Counter counter;
+  const std::string& owner = shard.owners[owner_id].name;
+  const std::string& key = shard.key_names[key_id];
+  auto read = [&](Interval interval, int64_t period) -> int64_t {
+    auto value = store_->Get(Family::kCells, lf::CellKey(owner, key, static_cast<uint8_t>(interval), period));
+    int64_t v = 0;
+    if (value.ok() && value.value()) lf::DecodeInt64(*value.value(), &v);
+    return v;
+  };
+  counter.total = read(Interval::kTotal, 0);
+  int64_t periods[6];
+  PeriodsOf(clock_.NowMs(), ZoneOf(shard, owner_id), periods);
+  for (int i = 0; i < 6; ++i) {
+    counter.period[i] = static_cast<int32_t>(periods[i]);
+    counter.value[i] = read(RollupInterval(i), periods[i]);
+  }
+  shard.owners[owner_id].keys.push_back(key_id);
+  return shard.counters.emplace(id, counter).first->second;
+}
+
+// The stored (non-hot) value of a cell: cold map, pending delete, in-flight
+// compaction, then RocksDB.
+int64_t Engine::StoredCell(Shard& shard, uint64_t counter_id, const Counter& counter, uint8_t interval,
+                           int64_t period) {
+  CellRef ref{counter_id, interval, period};
+  if (auto it = shard.cold.find(ref); it != shard.cold.end()) return it->second;
+  if (counter.deleted_mask & (1u << interval)) return 0;
+  if (auto it = shard.inflight.find(ref); it != shard.inflight.end()) return it->second;
+  if (auto it = shard.inflight_deleted.find(counter_id);
+      it != shard.inflight_deleted.end() && (it->second & (1u << interval))) {
+    return 0;
+  }
+  const std::string& owner = shard.owners[OwnerOf(counter_id)].name;
+  const std::string& key = shard.key_names[KeyOf(counter_id)];
+  auto value = store_->Get(Family::kCells, lf::CellKey(owner, key, interval, period));
+  int64_t v = 0;
+  if (value.ok() && value.value()) lf::DecodeInt64(*value.value(), &v);
+  return v;
+}
+
+int64_t Engine::CellValueLocked(Shard& shard, uint64_t counter_id, const Counter& counter, Interval interval,
+                                PeriodId period) {
+  if (interval == Interval::kTotal) return counter.total;
+  int i = RollupIndex(interval);
+  if (counter.period[i] == period) return counter.value[i];
+  return StoredCell(shard, counter_id, counter, static_cast<uint8_t>(interval), period);
+}
+
+void Engine::MarkCounterDirty(Shard& shard, uint64_t counter_id, Counter& counter) {
+  if (counter.dirty) return;
+  counter.dirty = true;
+  shard.dirty_counters.push_back(counter_id);
+}
+
+bool Engine::SeenEvent(Shard& shard, const std::string& dedupe_key, int64_t now) {
+  if (auto it = shard.seen_ids.find(dedupe_key); it != shard.seen_ids.end()) return it->second > now;
+  if (auto it = shard.inflight_ids.find(dedupe_key); it != shard.inflight_ids.end()) return it->second > now;
+  auto stored = store_->Get(Family::kDedupe, dedupe_key);
+  int64_t expiry = 0;
+  return stored.ok() && stored.value() && lf::DecodeInt64(*stored.value(), &expiry) && expiry > now;
+}
+
+// ---------------------------------------------------------------------------
+// Applying changes (live and at replay; shard.mu held)
+
+OpStatus Engine::ApplyIncrement(Shard& shard, uint64_t counter_id, Counter& counter, int64_t delta,
+                                const int64_t (&periods)[6]) {
+  // Check every cell first: an overflow anywhere changes nothing.
+  int64_t next_total = 0;
+  if (__builtin_add_overflow(counter.total, delta, &next_total)) return OpStatus::kOverflow;
+  int64_t next[6];
+  for (int i = 0; i < 6; ++i) {
+    int64_t base = counter.period[i] == periods[i]
+                       ? counter.value[i]
+                       : StoredCell(shard, counter_id, counter, static_cast<uint8_t>(RollupInterval(i)), periods[i]);
+    if (__builtin_add_overflow(base, delta, &next[i])) return OpStatus::kOverflow;
+  }
+  counter.total = next_total;
+  for (int i = 0; i < 6; ++i) {
+    const uint8_t interval = static_cast<uint8_t>(RollupInterval(i));
+    if (counter.period[i] == periods[i]) {
+      counter.value[i] = next[i];
+    } else if (periods[i] > counter.period[i]) {
+      // Roll over: the old hot cell is complete; keep it for compaction and
+      // make the event's period the hot one.
+      shard.cold[CellRef{counter_id, interval, counter.period[i]}] = counter.value[i];
+      shard.cold.erase(CellRef{counter_id, interval, periods[i]});
+      counter.period[i] = static_cast<int32_t>(periods[i]);
+      counter.value[i] = next[i];
+    } else {
+      shard.cold[CellRef{counter_id, interval, periods[i]}] = next[i];  // a late event
+    }
+  }
+  MarkCounterDirty(shard, counter_id, counter);
+  return OpStatus::kOk;
+}
+
+void Engine::ApplyAssign(Shard& shard, uint64_t counter_id, Counter& counter, const lf::CellValue& cell) {
+  Interval interval = static_cast<Interval>(cell.interval);
+  if (interval == Interval::kTotal) {
+    counter.total = cell.value;
+  } else {
+    int i = RollupIndex(interval);
+    if (counter.period[i] == cell.period) {
+      counter.value[i] = cell.value;
+    } else {
+      shard.cold[CellRef{counter_id, cell.interval, cell.period}] = cell.value;
+    }
+  }
+  MarkCounterDirty(shard, counter_id, counter);
+}
+
+void Engine::ApplyDelete(Shard& shard, uint64_t counter_id, Counter& counter, uint8_t mask) {
+  if (mask & Bit(Interval::kTotal)) counter.total = 0;
+  for (int i = 0; i < 6; ++i) {
+    if (mask & Bit(RollupInterval(i))) counter.value[i] = 0;
+  }
+  for (auto it = shard.cold.begin(); it != shard.cold.end();) {
+    auto current = it++;
+    if (current->first.counter == counter_id && (mask & (1u << current->first.interval))) shard.cold.erase(current);
+  }
+  counter.deleted_mask |= mask;
+  MarkCounterDirty(shard, counter_id, counter);
+}
+
+// ---------------------------------------------------------------------------
+// Operations
+
+OpResult<IncrementResult> Engine::Increment(const CounterIncrement& request) {
+  if (!wal_->health().ok()) return OpResult<IncrementResult>::Error(OpStatus::kStorageFailed);
+  Shard& shard = ShardFor(request.owner);
+  std::lock_guard<std::mutex> lock(shard.mu);
+  const int64_t now = clock_.NowMs();
+  uint32_t owner_id = InternOwner(shard, request.owner);
+  uint32_t key_id = InternKey(shard, request.key);
+  uint64_t counter_id = CounterId(owner_id, key_id);
+  Counter& counter = LoadCounter(shard, owner_id, key_id);
+  std::string dedupe_key;
+  if (!request.event_id.empty()) {
+    dedupe_key = lf::DedupeKey(request.owner, request.event_id);
+    if (SeenEvent(shard, dedupe_key, now)) return OpResult<IncrementResult>::Ok({counter.total, true});
+  }
+  lf::CounterIncr entry;
+  PeriodsOf(request.event_ms, ZoneOf(shard, owner_id), entry.periods);
+  OpStatus status = ApplyIncrement(shard, counter_id, counter, request.delta, entry.periods);
+  if (status != OpStatus::kOk) return OpResult<IncrementResult>::Error(status);
+  entry.owner = request.owner;
+  entry.key = request.key;
+  entry.delta = request.delta;
+  entry.event_ms = request.event_ms;
+  if (!dedupe_key.empty()) {
+    entry.event_id = request.event_id;
+    entry.event_id_expiry_ms = now + counter_options_.dedupe_window_ms;
+    shard.seen_ids[dedupe_key] = entry.event_id_expiry_ms;
+  }
+  shard.log.Append([&](std::string& blob) { lf::AppendCounterIncr(blob, entry); });
+  return OpResult<IncrementResult>::Ok({counter.total, false});
+}
+
+OpResult<int64_t> Engine::ReadCell(std::string_view owner, std::string_view key, Interval interval, PeriodId period) {
+  Shard& shard = ShardFor(owner);
+  std::lock_guard<std::mutex> lock(shard.mu);
+  uint32_t owner_id = InternOwner(shard, owner);
+  uint32_t key_id = InternKey(shard, key);
+  Counter& counter = LoadCounter(shard, owner_id, key_id);
+  return OpResult<int64_t>::Ok(CellValueLocked(shard, CounterId(owner_id, key_id), counter, interval, period));
+}
+
+OpResult<std::vector<std::pair<std::string, int64_t>>> Engine::ReadOwnerCells(std::string_view owner,
+                                                                              Interval interval, PeriodId period) {
+  Shard& shard = ShardFor(owner);
+  std::lock_guard<std::mutex> lock(shard.mu);
+  uint32_t owner_id = InternOwner(shard, owner);
+  // Every key the owner has a total for, compacted or in memory.
+  std::set<std::string> keys;
+  std::string prefix = lf::OwnerCellPrefix(owner);
+  std::string end = prefix;
+  end.back() = '\x01';
+  store_->Scan(Family::kCells, prefix, end, [&](std::string_view cell_key, std::string_view) {
+    lf::ParsedCellKey parsed;
+    if (lf::ParseCellKey(cell_key, &parsed) && parsed.interval == static_cast<uint8_t>(Interval::kTotal)) {
+      keys.emplace(parsed.key);
+    }
+    return true;
+  });
+  for (uint32_t key_id : shard.owners[owner_id].keys) keys.insert(shard.key_names[key_id]);
+  std::vector<std::pair<std::string, int64_t>> out;
+  for (const std::string& key : keys) {
+    uint32_t key_id = InternKey(shard, key);
+    Counter& counter = LoadCounter(shard, owner_id, key_id);
+    out.emplace_back(key, CellValueLocked(shard, CounterId(owner_id, key_id), counter, interval, period));
+  }
+  return OpResult<std::vector<std::pair<std::string, int64_t>>>::Ok(std::move(out));
+}
+
+OpResult<std::vector<std::pair<PeriodId, int64_t>>> Engine::ReadRange(std::string_view owner, std::string_view key,
+                                                                      Interval interval, PeriodId from,
+                                                                      PeriodId to) {
+  using Result = OpResult<std::vector<std::pair<PeriodId, int64_t>>>;
+  Shard& shard = ShardFor(owner);
+  std::lock_guard<std::mutex> lock(shard.mu);
+  uint32_t owner_id = InternOwner(shard, owner);
+  uint32_t key_id = InternKey(shard, key);
+  uint64_t counter_id = CounterId(owner_id, key_id);
+  Counter& counter = LoadCounter(shard, owner_id, key_id);
+  if (interval == Interval::kTotal) return Result::Ok({{0, counter.total}});
+  const TimeZone& zone = ZoneOf(shard, owner_id);
+  const uint8_t iv = static_cast<uint8_t>(interval);
+  // One range scan for what is stored, then memory on top.
+  std::map<int64_t, int64_t> stored;
+  bool stored_dead = (counter.deleted_mask & (1u << iv)) != 0;
+  auto inflight_mask = shard.inflight_deleted.find(counter_id);
+  bool inflight_dead = inflight_mask != shard.inflight_deleted.end() && (inflight_mask->second & (1u << iv));
+  if (!stored_dead && !inflight_dead) {
+    store_->Scan(Family::kCells, lf::CellKey(owner, key, iv, from), lf::CellKey(owner, key, iv, to + 1),
+                 [&](std::string_view cell_key, std::string_view value) {
+                   lf::ParsedCellKey parsed;
+                   int64_t v = 0;
+                   if (lf::ParseCellKey(cell_key, &parsed) && lf::DecodeInt64(value, &v)) stored[parsed.period] = v;
+                   return true;
+                 });
+  }
+  std::vector<std::pair<PeriodId, int64_t>> out;
+  constexpr size_t kMaxPeriods = 100000;
+  for (PeriodId p = from; p <= to && out.size() < kMaxPeriods; p = StepPeriod(interval, p, 1, zone)) {
+    int64_t value = 0;
+    int i = RollupIndex(interval);
+    CellRef ref{counter_id, iv, p};
+    if (counter.period[i] == p) {
+      value = counter.value[i];
+    } else if (auto it = shard.cold.find(ref); it != shard.cold.end()) {
+      value = it->second;
+    } else if (stored_dead) {
+      value = 0;
+    } else if (auto in = shard.inflight.find(ref); in != shard.inflight.end()) {
+      value = in->second;
+    } else if (!inflight_dead) {
+      auto st = stored.find(p);
+      value = st == stored.end() ? 0 : st->second;
+    }
+    out.emplace_back(p, value);
+  }
+  return Result::Ok(std::move(out));
+}
+
+OpResult<int64_t> Engine::SumAll(std::string_view owner, std::string_view key, Interval interval) {
+  if (interval == Interval::kTotal) return ReadCell(owner, key, interval, 0);
+  // The span of periods that hold values: stored cells and memory.
+  std::optional<int64_t> first, last;
+  auto widen = [&](int64_t p) {
+    first = first ? std::min(*first, p) : p;
+    last = last ? std::max(*last, p) : p;
+  };
+  const uint8_t iv = static_cast<uint8_t>(interval);
+  {
+    Shard& shard = ShardFor(owner);
+    std::lock_guard<std::mutex> lock(shard.mu);
+    uint32_t owner_id = InternOwner(shard, owner);
+    uint32_t key_id = InternKey(shard, key);
+    uint64_t counter_id = CounterId(owner_id, key_id);
+    Counter& counter = LoadCounter(shard, owner_id, key_id);
+    widen(counter.period[RollupIndex(interval)]);
+    std::string begin = lf::CellPrefix(owner, key);
+    begin.push_back(static_cast<char>(iv));
+    std::string end = lf::CellPrefix(owner, key);
+    end.push_back(static_cast<char>(iv + 1));
+    store_->Scan(Family::kCells, begin, end, [&](std::string_view cell_key, std::string_view) {
+      lf::ParsedCellKey parsed;
+      if (lf::ParseCellKey(cell_key, &parsed)) widen(parsed.period);
+      return true;
+    });
+    for (const auto* map : {&shard.cold, &shard.inflight}) {
+      for (const auto& [ref, value] : *map) {
+        if (ref.counter == counter_id && ref.interval == iv) widen(ref.period);
+      }
+    }
+  }
+  auto range = ReadRange(owner, key, interval, *first, *last);
+  if (!range.ok()) return OpResult<int64_t>::Error(range.status);
+  int64_t sum = 0;
+  for (const auto& [period, value] : range.value) {
+    if (__builtin_add_overflow(sum, value, &sum)) return OpResult<int64_t>::Error(OpStatus::kOverflow);
+  }
+  return OpResult<int64_t>::Ok(sum);
+}
+
+OpResult<bool> Engine::AssignCells(std::string_view owner, std::string_view key,
+                                   const std::vector<CellAssignment>& cells) {
+  if (!wal_->health().ok()) return OpResult<bool>::Error(OpStatus::kStorageFailed);
+  Shard& shard = ShardFor(owner);
+  std::lock_guard<std::mutex> lock(shard.mu);
+  uint32_t owner_id = InternOwner(shard, owner);
+  uint32_t key_id = InternKey(shard, key);
+  uint64_t counter_id = CounterId(owner_id, key_id);
+  Counter& counter = LoadCounter(shard, owner_id, key_id);
+  std::vector<lf::CellValue> encoded;
+  encoded.reserve(cells.size());
+  for (const CellAssignment& cell : cells) {
+    encoded.push_back({static_cast<uint8_t>(cell.interval), cell.period, cell.value});
+    ApplyAssign(shard, counter_id, counter, encoded.back());
+  }
+  // One entry for all cells: a recount is never half applied after a crash.
+  shard.log.Append(
+      [&](std::string& blob) { lf::AppendCounterSetCells(blob, owner, key, encoded.data(), encoded.size()); });
+  return OpResult<bool>::Ok(true);
+}
+
+OpResult<int64_t> Engine::DeleteCells(std::string_view owner, std::string_view key, std::optional<Interval> interval) {
+  if (!wal_->health().ok()) return OpResult<int64_t>::Error(OpStatus::kStorageFailed);
+  Shard& shard = ShardFor(owner);
+  std::lock_guard<std::mutex> lock(shard.mu);
+  uint32_t owner_id = InternOwner(shard, owner);
+  uint32_t key_id = InternKey(shard, key);
+  uint64_t counter_id = CounterId(owner_id, key_id);
+  Counter& counter = LoadCounter(shard, owner_id, key_id);
+  const uint8_t mask = interval ? Bit(*interval) : kAllIntervals;
+  // Count the distinct cells that exist now: stored ones still alive, plus
+  // those in memory.
+  std::set<std::pair<uint8_t, int64_t>> existing;
+  auto inflight_mask = shard.inflight_deleted.find(counter_id);
+  uint8_t dead = counter.deleted_mask |
+                 (inflight_mask == shard.inflight_deleted.end() ? uint8_t{0} : inflight_mask->second);
+  std::string prefix = lf::CellPrefix(owner, key);
+  std::string end = prefix;
+  end.back() = '\x01';
+  store_->Scan(Family::kCells, prefix, end, [&](std::string_view cell_key, std::string_view) {
+    lf::ParsedCellKey parsed;
+    if (lf::ParseCellKey(cell_key, &parsed) && (mask & (1u << parsed.interval)) &&
+        !(dead & (1u << parsed.interval))) {
+      existing.emplace(parsed.interval, parsed.period);
+    }
+    return true;
+  });
+  for (const auto& [ref, value] : shard.inflight) {
+    if (ref.counter == counter_id && (mask & (1u << ref.interval)) && !(counter.deleted_mask & (1u << ref.interval))) {
+      existing.emplace(ref.interval, ref.period);
+    }
+  }
+  for (const auto& [ref, value] : shard.cold) {
+    if (ref.counter == counter_id && (mask & (1u << ref.interval))) existing.emplace(ref.interval, ref.period);
+  }
+  if ((mask & Bit(Interval::kTotal)) && counter.total != 0) existing.emplace(0, 0);
+  for (int i = 0; i < 6; ++i) {
+    if ((mask & Bit(RollupInterval(i))) && counter.value[i] != 0) {
+      existing.emplace(static_cast<uint8_t>(RollupInterval(i)), counter.period[i]);
+    }
+  }
+  ApplyDelete(shard, counter_id, counter, mask);
+  shard.log.Append([&](std::string& blob) { lf::AppendCounterDelete(blob, owner, key, mask); });
+  return OpResult<int64_t>::Ok(static_cast<int64_t>(existing.size()));
+}
+
+std::vector<RankedOwner> Engine::Top(std::string_view key, Interval interval, PeriodId period, size_t limit,
+                                     std::string_view owner_prefix) {
+  // Compacted values from the by_key index, then memory (authoritative for
+  // every counter it holds) on top. Cost: O(owners with a cell in the period).
+  std::map<std::string, int64_t> values;
+  const uint8_t iv = static_cast<uint8_t>(interval);
+  std::string prefix = lf::ByKeyPrefix(key, iv, period);
+  std::string begin = prefix + std::string(owner_prefix);
+  std::string end = prefix;
+  end.push_back('\x7f');
+  store_->Scan(Family::kByKey, begin, end, [&](std::string_view index_key, std::string_view value) {
+    std::string_view owner = index_key.substr(prefix.size());
+    if (owner.substr(0, owner_prefix.size()) != owner_prefix) return false;
+    int64_t v = 0;
+    if (lf::DecodeInt64(value, &v)) values[std::string(owner)] = v;
+    return true;
+  });
+  for (auto& shard_ptr : shards_) {
+    Shard& shard = *shard_ptr;
+    std::lock_guard<std::mutex> lock(shard.mu);
+    auto key_it = shard.key_ids.find(key);
+    if (key_it == shard.key_ids.end()) continue;
+    for (uint32_t owner_id = 0; owner_id < shard.owners.size(); ++owner_id) {
+      const std::string& owner = shard.owners[owner_id].name;
+      if (owner.compare(0, owner_prefix.size(), owner_prefix) != 0) continue;
+      uint64_t counter_id = CounterId(owner_id, key_it->second);
+      auto counter = shard.counters.find(counter_id);
+      if (counter == shard.counters.end()) continue;
+      values[owner] = CellValueLocked(shard, counter_id, counter->second, interval, period);
+    }
+  }
+  std::vector<RankedOwner> ranked;
+  ranked.reserve(values.size());
+  for (auto& [owner, value] : values) {
+    if (value != 0) ranked.push_back({owner, value});
+  }
+  auto order = [](const RankedOwner& a, const RankedOwner& b) {
+    return a.value != b.value ? a.value > b.value : a.owner < b.owner;
+  };
+  if (ranked.size() > limit) {
+    std::partial_sort(ranked.begin(), ranked.begin() + static_cast<std::ptrdiff_t>(limit), ranked.end(), order);
+    ranked.resize(limit);
+  } else {
+    std::sort(ranked.begin(), ranked.end(), order);
+  }
+  return ranked;
+}
+
+OwnersPage Engine::ListOwners(std::string_view prefix, std::string_view cursor, size_t count) {
+  // Owners in name order after `cursor`: compacted ones from the owners family
+  // merged with new ones still in memory.
+  std::set<std::string> names;
+  std::string begin = cursor.empty() ? std::string(prefix) : std::string(cursor) + '\0';
+  store_->Scan(Family::kOwners, begin, "", [&](std::string_view name, std::string_view) {
+    if (name.substr(0, prefix.size()) != prefix) return false;
+    names.emplace(name);
+    return names.size() <= count;
+  });
+  for (auto& shard_ptr : shards_) {
+    std::lock_guard<std::mutex> lock(shard_ptr->mu);
+    for (uint32_t id : shard_ptr->dirty_owners) {
+      const std::string& name = shard_ptr->owners[id].name;
+      if (name.compare(0, prefix.size(), prefix) == 0 && (cursor.empty() || name > cursor)) names.insert(name);
+    }
+    for (uint32_t id : shard_ptr->snapshot_owner_ids) {
+      const std::string& name = shard_ptr->owners[id].name;
+      if (name.compare(0, prefix.size(), prefix) == 0 && (cursor.empty() || name > cursor)) names.insert(name);
+    }
+  }
+  OwnersPage page;
+  for (const std::string& name : names) {
+    if (page.owners.size() == count) {
+      page.next_cursor = page.owners.back();
+      break;
+    }
+    page.owners.push_back(name);
+  }
+  return page;
+}
+
+TimeZone Engine::OwnerTimeZone(std::string_view owner) {
+  Shard& shard = ShardFor(owner);
+  std::lock_guard<std::mutex> lock(shard.mu);
+  auto it = shard.owner_ids.find(owner);
+  if (it != shard.owner_ids.end()) return ZoneOf(shard, it->second);
+  auto stored = store_->Get(Family::kOwners, owner);
+  if (stored.ok() && stored.value() && !stored.value()->empty()) {
+    if (auto zone = TimeZone::Find(*stored.value())) return *zone;
+  }
+  return counter_options_.default_time_zone;
+}
+
+OpResult<bool> Engine::SetOwnerTimeZone(std::string_view owner, const TimeZone& zone) {
+  if (!wal_->health().ok()) return OpResult<bool>::Error(OpStatus::kStorageFailed);
+  Shard& shard = ShardFor(owner);
+  std::lock_guard<std::mutex> lock(shard.mu);
+  uint32_t owner_id = InternOwner(shard, owner);
+  OwnerState& state = shard.owners[owner_id];
+  state.zone = zone;
+  if (state.persisted) {
+    state.persisted = false;
+    shard.dirty_owners.push_back(owner_id);
+  }
+  shard.log.Append([&](std::string& blob) { lf::AppendOwnerTimeZone(blob, owner, zone.name()); });
+  return OpResult<bool>::Ok(true);
+}
+
+// ---------------------------------------------------------------------------
+// Recovery
+
+Status Engine::ReplayCounterEntry(const lf::Entry& entry, int64_t now) {
+  (void)now;
+  switch (entry.op) {
+    case lf::Op::kCounterIncr: {
+      lf::CounterIncr incr;
+      if (!lf::DecodeCounterIncr(entry.payload, &incr)) return Status::Corruption("malformed counter increment");
+      Shard& shard = ShardFor(incr.owner);
+      uint32_t owner_id = InternOwner(shard, incr.owner);
+      uint32_t key_id = InternKey(shard, incr.key);
+      Counter& counter = LoadCounter(shard, owner_id, key_id);
+      ApplyIncrement(shard, CounterId(owner_id, key_id), counter, incr.delta, incr.periods);
+      if (!incr.event_id.empty()) shard.seen_ids[lf::DedupeKey(incr.owner, incr.event_id)] = incr.event_id_expiry_ms;
+      return Status::Ok();
+    }
+    case lf::Op::kCounterSetCells: {
+      std::string_view owner, key, cells;
+      uint64_t count = 0;
+      if (!lf::DecodeCounterSetCells(entry.payload, &owner, &key, &cells, &count)) {
+        return Status::Corruption("malformed counter set");
+      }
+      Shard& shard = ShardFor(owner);
+      uint32_t owner_id = InternOwner(shard, owner);
+      uint32_t key_id = InternKey(shard, key);
+      Counter& counter = LoadCounter(shard, owner_id, key_id);
+      lf::CellValue cell;
+      for (uint64_t i = 0; i < count; ++i) {
+        if (!lf::NextCellValue(&cells, &cell) || cell.interval >= kIntervalCount) {
+          return Status::Corruption("malformed counter set cell");
+        }
+        ApplyAssign(shard, CounterId(owner_id, key_id), counter, cell);
+      }
+      return Status::Ok();
+    }
+    case lf::Op::kCounterDelete: {
+      std::string_view owner, key;
+      uint8_t mask = 0;
+      if (!lf::DecodeCounterDelete(entry.payload, &owner, &key, &mask)) {
+        return Status::Corruption("malformed counter delete");
+      }
+      Shard& shard = ShardFor(owner);
+      uint32_t owner_id = InternOwner(shard, owner);
+      uint32_t key_id = InternKey(shard, key);
+      Counter& counter = LoadCounter(shard, owner_id, key_id);
+      ApplyDelete(shard, CounterId(owner_id, key_id), counter, mask);
+      return Status::Ok();
+    }
+    case lf::Op::kOwnerTimeZone: {
+      std::string_view owner, zone_name;
+      if (!lf::DecodeOwnerTimeZone(entry.payload, &owner, &zone_name)) {
+        return Status::Corruption("malformed owner time zone");
+      }
+      auto zone = TimeZone::Find(zone_name);
+      if (!zone) return Status::Corruption("unknown time zone in log: " + std::string(zone_name));
+      Shard& shard = ShardFor(owner);
+      uint32_t owner_id = InternOwner(shard, owner);
+      OwnerState& state = shard.owners[owner_id];
+      state.zone = *zone;
+      if (state.persisted) {
+        state.persisted = false;
+        shard.dirty_owners.push_back(owner_id);
+      }
+      return Status::Ok();
+    }
+    default: return Status::Corruption("unknown log entry type " + std::to_string(static_cast<int>(entry.op)));
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Compaction
+
+void Engine::SnapshotCounters(Shard& shard) {
+  shard.snapshot_cells.clear();
+  shard.snapshot_deletes.clear();
+  shard.snapshot_counters.clear();
+  shard.snapshot_owners.clear();
+  shard.snapshot_owner_ids.clear();
+  for (uint64_t counter_id : shard.dirty_counters) {
+    auto it = shard.counters.find(counter_id);
+    if (it == shard.counters.end()) continue;
+    Counter& counter = it->second;
+    counter.dirty = false;
+    shard.snapshot_counters.push_back(counter_id);
+    if (counter.deleted_mask != 0) {
+      shard.snapshot_deletes.push_back({counter_id, counter.deleted_mask});
+      shard.inflight_deleted[counter_id] |= counter.deleted_mask;
+      counter.deleted_mask = 0;
+    }
+    shard.snapshot_cells.push_back({counter_id, 0, 0, counter.total});
+    for (int i = 0; i < 6; ++i) {
+      shard.snapshot_cells.push_back(
+          {counter_id, static_cast<uint8_t>(RollupInterval(i)), counter.period[i], counter.value[i]});
+    }
+  }
+  shard.dirty_counters.clear();
+  shard.inflight.swap(shard.cold);  // the in-flight map is empty between compactions
+  for (const auto& [ref, value] : shard.inflight) {
+    shard.snapshot_cells.push_back({ref.counter, ref.interval, ref.period, value});
+  }
+  shard.inflight_ids.swap(shard.seen_ids);
+  for (uint32_t owner_id : shard.dirty_owners) {
+    OwnerState& state = shard.owners[owner_id];
+    if (state.persisted) continue;
+    state.persisted = true;
+    shard.snapshot_owner_ids.push_back(owner_id);
+    shard.snapshot_owners.emplace_back(state.name, state.zone ? state.zone->name() : std::string());
+  }
+  shard.dirty_owners.clear();
+}
+
+Status Engine::CompactCounters(Shard& shard, size_t index, storage::WriteBatch& batch, size_t* written) {
+  (void)index;
+  // Only this thread touches the snapshot vectors now (compaction_mu_); names
+  // are read under the lock because interning may grow the tables meanwhile.
+  struct Named {
+    std::string owner;
+    std::string key;
+  };
+  std::vector<Named> names;
+  {
+    std::lock_guard<std::mutex> lock(shard.mu);
+    names.reserve(shard.snapshot_cells.size() + shard.snapshot_deletes.size());
+    for (const auto& cell : shard.snapshot_cells) {
+      names.push_back({shard.owners[OwnerOf(cell.counter)].name, shard.key_names[KeyOf(cell.counter)]});
+    }
+    for (const auto& del : shard.snapshot_deletes) {
+      names.push_back({shard.owners[OwnerOf(del.counter)].name, shard.key_names[KeyOf(del.counter)]});
+    }
+  }
+  // Deletes first: in a WriteBatch later operations win, so the cells written
+  // below (values after the delete) survive the range deletion.
+  for (size_t d = 0; d < shard.snapshot_deletes.size(); ++d) {
+    const Named& name = names[shard.snapshot_cells.size() + d];
+    uint8_t mask = shard.snapshot_deletes[d].mask;
+    for (int interval = 0; interval < kIntervalCount; ++interval) {
+      if (!(mask & (1u << interval))) continue;
+      std::string begin = lf::CellPrefix(name.owner, name.key);
+      begin.push_back(static_cast<char>(interval));
+      std::string end = lf::CellPrefix(name.owner, name.key);
+      end.push_back(static_cast<char>(interval + 1));
+      Status s = store_->Scan(Family::kCells, begin, end, [&](std::string_view cell_key, std::string_view) {
+        lf::ParsedCellKey parsed;
+        if (lf::ParseCellKey(cell_key, &parsed)) {
+          batch.Delete(Family::kByKey, lf::ByKeyKey(parsed.key, parsed.interval, parsed.period, parsed.owner));
+        }
+        return true;
+      });
+      if (!s.ok()) return s;
+      batch.DeleteRange(Family::kCells, begin, end);
+    }
+  }
+  for (size_t c = 0; c < shard.snapshot_cells.size(); ++c) {
+    const auto& cell = shard.snapshot_cells[c];
+    const Named& name = names[c];
+    std::string value = lf::EncodeInt64(cell.value);
+    batch.Put(Family::kCells, lf::CellKey(name.owner, name.key, cell.interval, cell.period), value);
+    batch.Put(Family::kByKey, lf::ByKeyKey(name.key, cell.interval, cell.period, name.owner), value);
+  }
+  for (const auto& [dedupe_key, expiry] : shard.inflight_ids) {
+    batch.Put(Family::kDedupe, dedupe_key, lf::EncodeInt64(expiry));
+  }
+  for (const auto& [owner, zone] : shard.snapshot_owners) batch.Put(Family::kOwners, owner, zone);
+  *written = shard.snapshot_cells.size() + shard.snapshot_deletes.size() + shard.inflight_ids.size() +
+             shard.snapshot_owners.size();
+  return Status::Ok();
+}
+
+void Engine::FinishCounterCompaction(Shard& shard, bool ok) {
+  std::lock_guard<std::mutex> lock(shard.mu);
+  if (!ok) {
+    // Nothing was written: give everything back to the next compaction.
+    for (uint64_t counter_id : shard.snapshot_counters) {
+      auto it = shard.counters.find(counter_id);
+      if (it != shard.counters.end()) MarkCounterDirty(shard, counter_id, it->second);
+    }
+    for (const auto& del : shard.snapshot_deletes) {
+      auto it = shard.counters.find(del.counter);
+      if (it != shard.counters.end()) it->second.deleted_mask |= del.mask;
+    }
+    for (auto& [ref, value] : shard.inflight) shard.cold.try_emplace(ref, value);  // newer cold values win
+    for (auto& [id, expiry] : shard.inflight_ids) shard.seen_ids.try_emplace(id, expiry);
+    for (uint32_t owner_id : shard.snapshot_owner_ids) {
+      shard.owners[owner_id].persisted = false;
+      shard.dirty_owners.push_back(owner_id);
+    }
+  }
+  shard.inflight.clear();
+  shard.inflight_ids.clear();
+  shard.inflight_deleted.clear();
+  shard.snapshot_cells.clear();
+  shard.snapshot_deletes.clear();
+  shard.snapshot_counters.clear();
+  shard.snapshot_owners.clear();
+  shard.snapshot_owner_ids.clear();
+}
+
+}  // namespace tally::core

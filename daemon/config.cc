@@ -36,11 +36,25 @@ bool ReadFile(const std::string& path, Config* c, std::string* error) {
       return false;
     }
   }
+  // A setting of the wrong type is an error, not a silent default.
+  bool types_ok = true;
   auto str = [&](const char* key, std::string& out) {
-    if (auto v = t[key].value<std::string>()) out = *v;
+    if (!t.contains(key)) return;
+    if (auto v = t[key].value<std::string>()) {
+      out = *v;
+    } else if (types_ok) {
+      *error = path + ": setting '" + key + "' must be a string";
+      types_ok = false;
+    }
   };
   auto num = [&](const char* key, auto& out) {
-    if (auto v = t[key].value<int64_t>()) out = static_cast<std::remove_reference_t<decltype(out)>>(*v);
+    if (!t.contains(key)) return;
+    if (t[key].is_integer()) {
+      out = static_cast<std::remove_reference_t<decltype(out)>>(*t[key].value<int64_t>());
+    } else if (types_ok) {
+      *error = path + ": setting '" + key + "' must be an integer";
+      types_ok = false;
+    }
   };
   str("data_dir", c->data_dir);
   str("bind", c->bind);
@@ -67,7 +81,42 @@ bool ReadFile(const std::string& path, Config* c, std::string* error) {
   num("retention_month_days", c->retention_month_days);
   num("retention_quarter_days", c->retention_quarter_days);
   num("retention_year_days", c->retention_year_days);
-  return true;
+  return types_ok;
+}
+
+// Checks the merged settings (file values never went through the flag
+// checks), so a bad value in tally.toml is refused like a bad flag.
+bool Validate(const Config& c, std::string* error) {
+  auto in = [](int64_t v, int64_t lo, int64_t hi) { return v >= lo && v <= hi; };
+  static const char* kLevels[] = {"trace", "debug", "info", "warn", "error", "critical", "off"};
+  bool level_ok = false;
+  for (const char* level : kLevels) level_ok = level_ok || c.log_level == level;
+  if (c.durability != "process" && c.durability != "fsync") {
+    *error = "durability must be 'process' or 'fsync', not '" + c.durability + "'";
+  } else if (!level_ok) {
+    *error = "log_level must be one of trace, debug, info, warn, error, critical, off; not '" + c.log_level + "'";
+  } else if (!in(c.port, 0, 65535)) {
+    *error = "port must be 0-65535";
+  } else if (!in(c.io_threads, 1, 64)) {
+    *error = "io_threads must be 1-64";
+  } else if (!in(c.max_clients, 1, 1000000)) {
+    *error = "max_clients must be 1-1000000";
+  } else if (!in(c.fsync_interval_ms, 1, 60000)) {
+    *error = "fsync_interval_ms must be 1-60000";
+  } else if (!in(c.compaction_interval_ms, 10, 3600000)) {
+    *error = "compaction_interval_ms must be 10-3600000";
+  } else if (c.compaction_max_entries < 1 || c.max_bulk_bytes < 1 || c.max_inline_bytes < 16 ||
+             c.max_array_length < 1 || c.shutdown_drain_ms < 0) {
+    *error = "compaction_max_entries, max_bulk_bytes, max_array_length must be positive, max_inline_bytes >= 16";
+  } else if (c.max_backdate_s < 0 || c.max_future_skew_s < 0 || c.dedupe_window_s < 1) {
+    *error = "max_backdate_s and max_future_skew_s must be >= 0, dedupe_window_s >= 1";
+  } else if (c.retention_hour_days < 0 || c.retention_day_days < 0 || c.retention_week_days < 0 ||
+             c.retention_month_days < 0 || c.retention_quarter_days < 0 || c.retention_year_days < 0) {
+    *error = "retention_*_days must be >= 0 (0 keeps forever)";
+  } else {
+    return true;
+  }
+  return false;
 }
 
 // Finds --config before the full parse, so the file's values become the
@@ -186,6 +235,12 @@ ConfigOutcome LoadConfig(int argc, char** argv, Config* config, std::string* ver
     app.exit(e);
     return ConfigOutcome::kExitError;
   }
+  std::string invalid;
+  if (!Validate(*config, &invalid)) {
+    std::cerr << "tallyd: bad setting: " << invalid << "\n";
+    return ConfigOutcome::kExitError;
+  }
+  config->log_level_from_flag = app.count("--log-level") > 0;
   if (config->unix_socket.empty()) config->unix_socket = config->data_dir + "/tally.sock";
   if (config->unix_socket == "none") config->unix_socket.clear();
   return ConfigOutcome::kRun;
@@ -194,8 +249,9 @@ ConfigOutcome LoadConfig(int argc, char** argv, Config* config, std::string* ver
 bool ReloadConfigFile(Config* config, std::string* error) {
   if (config->config_file.empty()) return true;
   Config fresh;
-  if (!ReadFile(config->config_file, &fresh, error)) return false;
-  config->log_level = fresh.log_level;
+  if (!ReadFile(config->config_file, &fresh, error) || !Validate(fresh, error)) return false;
+  // A --log-level given on the command line outranks the file, on reload too.
+  if (!config->log_level_from_flag) config->log_level = fresh.log_level;
   return true;
 }
 

@@ -17,6 +17,7 @@ struct Config {
   std::string durability = "process";  // process | fsync
   int64_t fsync_interval_ms = 1000;
   std::string log_level = "info";
+  bool log_level_from_flag = false;  // set by LoadConfig: --log-level was given
   int io_threads = 2;
   int64_t max_clients = 10000;
   int64_t compaction_interval_ms = 5000;

@@ -52,8 +52,11 @@ Status Engine::Recover() {
     int64_t expire_at = 0;
     std::string_view value;
     if (!lf::DecodeKvValue(encoded, &expire_at, &value)) return true;  // counted by verify tools
-    if (expire_at != 0 && expire_at <= now) return true;
     Shard& shard = ShardFor(key);
+    if (expire_at != 0 && expire_at <= now) {
+      shard.dirty_plain.emplace_back(key);  // expired while we were down: compaction deletes the row
+      return true;
+    }
     PlainEntry& entry = shard.plain[key];
     entry.value.assign(value);
     entry.expire_at_ms = expire_at;

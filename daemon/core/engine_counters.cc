@@ -520,50 +520,64 @@ OpResult<int64_t> Engine::DeleteCells(std::string_view owner, std::string_view k
 
 std::vector<RankedOwner> Engine::Top(std::string_view key, Interval interval, PeriodId period, size_t limit,
                                      std::string_view owner_prefix) {
-  // Compacted values from the by_key index, then memory (authoritative for
-  // every counter it holds) on top. Cost: O(owners with a cell in the period).
-  std::map<std::string, int64_t> values;
+  // A bounded heap of the best `limit` so far (its top is the worst of them),
+  // so ranking N owners costs O(N log limit) and copies few names.
+  auto better = [](const RankedOwner& a, const RankedOwner& b) {
+    return a.value != b.value ? a.value > b.value : a.owner < b.owner;
+  };
+  std::vector<RankedOwner> heap;
+  heap.reserve(limit + 1);
+  auto consider = [&](int64_t value, std::string_view owner) {
+    if (value == 0 || limit == 0) return;
+    if (heap.size() == limit) {
+      const RankedOwner& worst = heap.front();
+      if (value < worst.value || (value == worst.value && owner >= worst.owner)) return;
+      std::pop_heap(heap.begin(), heap.end(), better);
+      heap.pop_back();
+    }
+    heap.push_back({std::string(owner), value});
+    std::push_heap(heap.begin(), heap.end(), better);
+  };
   const uint8_t iv = static_cast<uint8_t>(interval);
-  std::string prefix = lf::ByKeyPrefix(key, iv, period);
-  std::string begin = prefix + std::string(owner_prefix);
-  std::string end = prefix;
-  end.push_back('\x7f');
-  store_->Scan(Family::kByKey, begin, end, [&](std::string_view index_key, std::string_view value) {
-    std::string_view owner = index_key.substr(prefix.size());
-    if (owner.substr(0, owner_prefix.size()) != owner_prefix) return false;
-    int64_t v = 0;
-    if (lf::DecodeInt64(value, &v)) values[std::string(owner)] = v;
-    return true;
-  });
+  // 1. Counters in memory are authoritative for their cells.
   for (auto& shard_ptr : shards_) {
     Shard& shard = *shard_ptr;
     std::lock_guard<std::mutex> lock(shard.mu);
     auto key_it = shard.key_ids.find(key);
     if (key_it == shard.key_ids.end()) continue;
-    for (uint32_t owner_id = 0; owner_id < shard.owners.size(); ++owner_id) {
-      const std::string& owner = shard.owners[owner_id].name;
+    const uint32_t key_id = key_it->second;
+    for (auto& [counter_id, counter] : shard.counters) {
+      if (KeyOf(counter_id) != key_id) continue;
+      const std::string& owner = shard.owners[OwnerOf(counter_id)].name;
       if (owner.compare(0, owner_prefix.size(), owner_prefix) != 0) continue;
-      uint64_t counter_id = CounterId(owner_id, key_it->second);
-      auto counter = shard.counters.find(counter_id);
-      if (counter == shard.counters.end()) continue;
-      values[owner] = CellValueLocked(shard, counter_id, counter->second, interval, period);
+      consider(CellValueLocked(shard, counter_id, counter, interval, period), owner);
     }
   }
-  std::vector<RankedOwner> ranked;
-  ranked.reserve(values.size());
-  for (auto& [owner, value] : values) {
-    if (value != 0) ranked.push_back({owner, value});
-  }
-  auto order = [](const RankedOwner& a, const RankedOwner& b) {
-    return a.value != b.value ? a.value > b.value : a.owner < b.owner;
-  };
-  if (ranked.size() > limit) {
-    std::partial_sort(ranked.begin(), ranked.begin() + static_cast<std::ptrdiff_t>(limit), ranked.end(), order);
-    ranked.resize(limit);
-  } else {
-    std::sort(ranked.begin(), ranked.end(), order);
-  }
-  return ranked;
+  // 2. Compacted cells of counters not in memory, from the by_key index.
+  std::string prefix = lf::ByKeyPrefix(key, iv, period);
+  std::string begin = prefix + std::string(owner_prefix);
+  std::string end = prefix;
+  end.push_back('\x7f');
+  store_->Scan(Family::kByKey, begin, end, [&](std::string_view index_key, std::string_view encoded) {
+    std::string_view owner = index_key.substr(prefix.size());
+    if (owner.substr(0, owner_prefix.size()) != owner_prefix) return false;
+    int64_t value = 0;
+    if (!lf::DecodeInt64(encoded, &value) || value == 0) return true;
+    Shard& shard = ShardFor(owner);
+    {
+      std::lock_guard<std::mutex> lock(shard.mu);
+      auto owner_it = shard.owner_ids.find(owner);
+      auto key_it = shard.key_ids.find(key);
+      if (owner_it != shard.owner_ids.end() && key_it != shard.key_ids.end() &&
+          shard.counters.contains(CounterId(owner_it->second, key_it->second))) {
+        return true;  // ranked from memory above
+      }
+    }
+    consider(value, owner);
+    return true;
+  });
+  std::sort_heap(heap.begin(), heap.end(), better);
+  return heap;
 }
 
 OwnersPage Engine::ListOwners(std::string_view prefix, std::string_view cursor, size_t count) {

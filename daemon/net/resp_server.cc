@@ -448,7 +448,6 @@ storage::Status RespServer::Start() {
 void RespServer::Stop(int64_t drain_ms) {
   Impl& impl = *impl_;
   // 1. Stop accepting.
-  for (auto& thread : impl.threads) (void)thread;
   if (impl.tcp_acceptor) {
     asio::post(impl.threads[0]->io, [&impl] {
       boost::system::error_code ignored;
@@ -474,6 +473,8 @@ void RespServer::Stop(int64_t drain_ms) {
   for (auto& thread : impl.threads) {
     if (thread->thread.joinable()) thread->thread.join();
   }
+  // The posted close above may not have run if the loops stopped first.
+  if (!impl.options.unix_socket.empty()) ::unlink(impl.options.unix_socket.c_str());
 }
 
 }  // namespace tally::net

@@ -194,6 +194,16 @@ Status Store::CompactFamily(Family family) {
   return FromRocks(impl_->db->CompactRange(compact_options, impl_->handles[static_cast<int>(family)], nullptr, nullptr));
 }
 
+uint64_t Store::MemtableBytes() {
+  uint64_t total = 0;
+  for (auto* handle : impl_->handles) {
+    uint64_t bytes = 0;
+    impl_->db->GetIntProperty(handle, "rocksdb.cur-size-all-mem-tables", &bytes);
+    total += bytes;
+  }
+  return total;
+}
+
 uint64_t Store::ApproximateSize(Family family) {
   uint64_t size = 0;
   impl_->db->GetIntProperty(impl_->handles[static_cast<int>(family)], "rocksdb.estimate-live-data-size", &size);

@@ -93,6 +93,10 @@ class Store {
   // during it; tools and tests use this, the daemon leaves it to RocksDB).
   Status CompactFamily(Family family);
 
+  // Bytes held by RocksDB memtables over all families (malloc'd memory that
+  // is RocksDB's, not tally's).
+  uint64_t MemtableBytes();
+
   // Approximate on-disk bytes of a family (for INFO and metrics).
   uint64_t ApproximateSize(Family family);
   const std::string& path() const { return path_; }

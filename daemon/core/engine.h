@@ -18,6 +18,7 @@
 #include <absl/hash/hash.h>
 
 #include <array>
+#include <deque>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -230,7 +231,6 @@ class Engine {
     std::string name;
     std::optional<TimeZone> zone;  // nullopt: the daemon's
     bool persisted = false;        // present in the owners family with its current zone
-    std::vector<uint32_t> keys;    // key ids with a counter in memory
   };
   // A non-hot cell of a counter in memory.
   struct CellRef {
@@ -258,7 +258,11 @@ class Engine {
     std::vector<OwnerState> owners;
     absl::flat_hash_map<std::string, uint32_t, KeyHash, KeyEq> key_ids;
     std::vector<std::string> key_names;
-    absl::flat_hash_map<uint64_t, Counter> counters;
+    // Counters live in a slab (stable addresses, no per-counter allocation,
+    // no empty-slot waste); the map holds only (owner, key) -> slab index.
+    // Counters are never removed from memory.
+    std::deque<Counter> counter_slab;
+    absl::flat_hash_map<uint64_t, uint32_t> counters;
     std::vector<uint64_t> dirty_counters;
     std::vector<uint32_t> dirty_owners;                 // owners to (re)write to the owners family
     absl::flat_hash_map<CellRef, int64_t> cold;         // changed non-hot cells (absolute values)

@@ -163,7 +163,7 @@ const TimeZone& Engine::ZoneOf(const Shard& shard, uint32_t owner_id) const {
 Engine::Counter& Engine::LoadCounter(Shard& shard, uint32_t owner_id, uint32_t key_id) {
   uint64_t id = CounterId(owner_id, key_id);
   auto it = shard.counters.find(id);
-  if (it != shard.counters.end()) return it->second;
+  if (it != shard.counters.end()) return shard.counter_slab[it->second];
   // First touch since start: the total and the current cells come from the
   // cells family (one read each; only once per counter).
   Counter counter;
@@ -182,8 +182,8 @@ Engine::Counter& Engine::LoadCounter(Shard& shard, uint32_t owner_id, uint32_t k
     counter.period[i] = static_cast<int32_t>(periods[i]);
     counter.value[i] = read(RollupInterval(i), periods[i]);
   }
-  shard.owners[owner_id].keys.push_back(key_id);
-  return shard.counters.emplace(id, counter).first->second;
+  shard.counters.emplace(id, static_cast<uint32_t>(shard.counter_slab.size()));
+  return shard.counter_slab.emplace_back(counter);
 }
 
 // The stored (non-hot) value of a cell: cold map, pending delete, in-flight
@@ -351,7 +351,11 @@ OpResult<std::vector<std::pair<std::string, int64_t>>> Engine::ReadOwnerCells(st
     }
     return true;
   });
-  for (uint32_t key_id : shard.owners[owner_id].keys) keys.insert(shard.key_names[key_id]);
+  // Counters in memory: one pass over the shard's counters (no per-owner list,
+  // which would cost every counter a heap allocation).
+  for (const auto& [counter_id, counter] : shard.counters) {
+    if (OwnerOf(counter_id) == owner_id) keys.insert(shard.key_names[KeyOf(counter_id)]);
+  }
   std::vector<std::pair<std::string, int64_t>> out;
   for (const std::string& key : keys) {
     uint32_t key_id = InternKey(shard, key);
@@ -546,8 +550,9 @@ std::vector<RankedOwner> Engine::Top(std::string_view key, Interval interval, Pe
     auto key_it = shard.key_ids.find(key);
     if (key_it == shard.key_ids.end()) continue;
     const uint32_t key_id = key_it->second;
-    for (auto& [counter_id, counter] : shard.counters) {
+    for (auto& [counter_id, slot] : shard.counters) {
       if (KeyOf(counter_id) != key_id) continue;
+      Counter& counter = shard.counter_slab[slot];
       const std::string& owner = shard.owners[OwnerOf(counter_id)].name;
       if (owner.compare(0, owner_prefix.size(), owner_prefix) != 0) continue;
       consider(CellValueLocked(shard, counter_id, counter, interval, period), owner);
@@ -721,7 +726,7 @@ void Engine::SnapshotCounters(Shard& shard) {
   for (uint64_t counter_id : shard.dirty_counters) {
     auto it = shard.counters.find(counter_id);
     if (it == shard.counters.end()) continue;
-    Counter& counter = it->second;
+    Counter& counter = shard.counter_slab[it->second];
     counter.dirty = false;
     shard.snapshot_counters.push_back(counter_id);
     if (counter.deleted_mask != 0) {
@@ -814,11 +819,11 @@ void Engine::FinishCounterCompaction(Shard& shard, bool ok) {
     // Nothing was written: give everything back to the next compaction.
     for (uint64_t counter_id : shard.snapshot_counters) {
       auto it = shard.counters.find(counter_id);
-      if (it != shard.counters.end()) MarkCounterDirty(shard, counter_id, it->second);
+      if (it != shard.counters.end()) MarkCounterDirty(shard, counter_id, shard.counter_slab[it->second]);
     }
     for (const auto& del : shard.snapshot_deletes) {
       auto it = shard.counters.find(del.counter);
-      if (it != shard.counters.end()) it->second.deleted_mask |= del.mask;
+      if (it != shard.counters.end()) shard.counter_slab[it->second].deleted_mask |= del.mask;
     }
     for (auto& [ref, value] : shard.inflight) shard.cold.try_emplace(ref, value);  // newer cold values win
     for (auto& [id, expiry] : shard.inflight_ids) shard.seen_ids.try_emplace(id, expiry);

@@ -201,6 +201,7 @@ class RespSession final : public SessionBase,
       if (status == protocol::ParseStatus::kError) {
         // Framing is lost: answer with the protocol error and close.
         sink_.SendError(parser_.error());
+        context_.stats.errors.fetch_add(1, std::memory_order_relaxed);
         client_.close_after_reply = true;
         input_begin_ = input_end_ = 0;
         break;
@@ -234,7 +235,13 @@ class RespSession final : public SessionBase,
       context_.stats.errors.fetch_add(1, std::memory_order_relaxed);
       return;
     }
+    const size_t reply_start = out_.size();
     spec->handler(context_, args, sink_);
+    // INFO's total_error_replies counts every error reply, as Redis does, not
+    // only the unknown-command and arity errors caught above.
+    if (out_.size() > reply_start && out_[reply_start] == '-') {
+      context_.stats.errors.fetch_add(1, std::memory_order_relaxed);
+    }
     if (spec->flags & protocol::flags::kWrite) needs_log = true;
   }
 

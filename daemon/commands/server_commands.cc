@@ -400,6 +400,7 @@ void Info(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
     AppendField(out, "compaction_runs", compaction.runs);
     AppendField(out, "compaction_failures", compaction.failures);
     AppendField(out, "compaction_last_duration_us", compaction.last_duration_us);
+    AppendField(out, "compaction_max_lock_held_us", compaction.max_lock_held_us);
     AppendField(out, "compaction_last_success_ms", compaction.last_success_ms);
     AppendField(out, "rocksdb_log_family_bytes", ctx.engine.store().ApproximateSize(storage::Family::kLog));
     AppendField(out, "rocksdb_kv_family_bytes", ctx.engine.store().ApproximateSize(storage::Family::kKv));

@@ -367,11 +367,13 @@ Status Engine::CompactShard(size_t index) {
   };
   std::vector<Change> changes;
   uint64_t checkpoint = 0;
+  uint64_t lock_held_us = 0;
   {
     std::lock_guard<std::mutex> lock(shard.mu);
+    auto locked_at = std::chrono::steady_clock::now();
     const int64_t now = clock_.NowMs();
     // Reap expired keys so they leave the kv family too.
-    for (auto it = shard.plain.begin(); it != shard.plain.end();) {
+    for (auto it = shard.plain.begin(); shard.keys_with_expiry > 0 && it != shard.plain.end();) {
       auto current = it++;
       if (current->second.expire_at_ms != 0 && current->second.expire_at_ms <= now) {
         if (!current->second.dirty) shard.dirty_plain.push_back(current->first);
@@ -393,7 +395,11 @@ Status Engine::CompactShard(size_t index) {
     checkpoint = shard.log.last_seq();
     shard.log.Seal();
     SnapshotCounters(shard);
+    lock_held_us = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                             std::chrono::steady_clock::now() - locked_at)
+                                             .count());
   }
+  compaction_stats_.max_lock_held_us = std::max(compaction_stats_.max_lock_held_us, lock_held_us);
   storage::WriteBatch batch(*store_);
   size_t counter_cells = 0;
   Status counter_status = CompactCounters(shard, index, batch, &counter_cells);

@@ -121,6 +121,9 @@ struct CompactionStats {
   uint64_t last_duration_us = 0;
   int64_t last_success_ms = 0;
   uint64_t failures = 0;
+  // Longest time one compaction held a shard's lock (increments on that shard
+  // wait at most this long).
+  uint64_t max_lock_held_us = 0;
 };
 
 class Engine {
@@ -231,6 +234,9 @@ class Engine {
     std::string name;
     std::optional<TimeZone> zone;  // nullopt: the daemon's
     bool persisted = false;        // present in the owners family with its current zone
+    // False only for an owner no compaction has written yet: none of its
+    // cells can be in RocksDB, so loading its counters needs no reads.
+    bool may_have_cells = false;
   };
   // A non-hot cell of a counter in memory.
   struct CellRef {

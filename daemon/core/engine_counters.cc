@@ -139,6 +139,7 @@ uint32_t Engine::InternOwner(Shard& shard, std::string_view owner) {
   auto stored = store_->Get(Family::kOwners, owner);
   if (stored.ok() && stored.value()) {
     state.persisted = true;
+    state.may_have_cells = true;
     if (!stored.value()->empty()) state.zone = TimeZone::Find(*stored.value());
   }
   shard.owners.push_back(std::move(state));
@@ -169,7 +170,11 @@ Engine::Counter& Engine::LoadCounter(Shard& shard, uint32_t owner_id, uint32_t k
   Counter counter;
   const std::string& owner = shard.owners[owner_id].name;
   const std::string& key = shard.key_names[key_id];
+  // An owner that compaction never wrote has no stored cells: skip the reads
+  // (the common case for a brand-new owner).
+  const bool stored = shard.owners[owner_id].may_have_cells;
   auto read = [&](Interval interval, int64_t period) -> int64_t {
+    if (!stored) return 0;
     auto value = store_->Get(Family::kCells, lf::CellKey(owner, key, static_cast<uint8_t>(interval), period));
     int64_t v = 0;
     if (value.ok() && value.value()) lf::DecodeInt64(*value.value(), &v);
@@ -728,6 +733,7 @@ void Engine::SnapshotCounters(Shard& shard) {
     if (it == shard.counters.end()) continue;
     Counter& counter = shard.counter_slab[it->second];
     counter.dirty = false;
+    shard.owners[OwnerOf(counter_id)].may_have_cells = true;
     shard.snapshot_counters.push_back(counter_id);
     if (counter.deleted_mask != 0) {
       shard.snapshot_deletes.push_back({counter_id, counter.deleted_mask});

@@ -62,6 +62,17 @@ int HexValue(char c) {
   return c - 'A' + 10;
 }
 bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
+// sdssplitargs() skips any isspace() between words but ends an unquoted word
+// only at these (so "a\vb" is one word).
+bool EndsWord(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+// Length of a header line ("*<n>" / "$<n>") starting at `from` whose CRLF has
+// not arrived: a trailing '\r' may be the first half of that CRLF and does not
+// count, so the line limit gives the same verdict however the bytes are split.
+size_t PendingLineLength(std::string_view input, size_t from) {
+  size_t length = input.size() - from;
+  return length > 0 && input.back() == '\r' ? length - 1 : length;
+}
 
 // Redis's sdssplitargs(): words separated by spaces; "double quotes" with
 // backslash escapes (\n \r \t \b \a \\ \" \xHH) and 'single quotes' (\' only).
@@ -116,7 +127,7 @@ bool SplitInline(std::string_view line, std::string& scratch, std::vector<std::s
           break;
         }
         char c = line[i];
-        if (IsSpace(c)) {
+        if (EndsWord(c)) {
           done = true;
         } else if (c == '"') {
           in_double = true;
@@ -181,7 +192,7 @@ ParseStatus RespParser::ParseMultibulk(std::string_view input) {
   if (array_length_ < 0) {
     size_t cr = FindCrlf(input, 1);
     if (cr == std::string_view::npos) {
-      if (input.size() > limits_.max_inline_bytes) return Fail(errors::kProtoTooBigMultibulk);
+      if (PendingLineLength(input, 0) > limits_.max_inline_bytes) return Fail(errors::kProtoTooBigMultibulk);
       return ParseStatus::kNeedMore;
     }
     if (cr > limits_.max_inline_bytes) return Fail(errors::kProtoTooBigMultibulk);
@@ -209,9 +220,10 @@ ParseStatus RespParser::ParseMultibulk(std::string_view input) {
     }
     size_t cr = FindCrlf(input, position_ + 1);
     if (cr == std::string_view::npos) {
-      if (input.size() - position_ > limits_.max_inline_bytes) return Fail(errors::kProtoTooBigBulk);
+      if (PendingLineLength(input, position_) > limits_.max_inline_bytes) return Fail(errors::kProtoTooBigBulk);
       return ParseStatus::kNeedMore;
     }
+    if (cr - position_ > limits_.max_inline_bytes) return Fail(errors::kProtoTooBigBulk);
     int64_t length = 0;
     if (!ParseInt64(input.substr(position_ + 1, cr - position_ - 1), &length) || length < 0 ||
         static_cast<uint64_t>(length) > limits_.max_bulk_bytes) {

@@ -17,6 +17,7 @@
 // Thread-safe.
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <mutex>
 #include <string>
@@ -106,9 +107,14 @@ class WalWriter {
   std::atomic<uint64_t> collected_{0};  // generations whose blobs were taken
   std::atomic<uint64_t> durable_{0};    // generations written
   std::atomic<bool> failed_flag_{false};
+  // flush_mu_ is never held across the RocksDB write: waiters whose ticket a
+  // write covers must be able to return as soon as it lands, not queue behind
+  // the next write (and its fsync) for the mutex.
   mutable std::mutex flush_mu_;
+  std::condition_variable written_;     // signalled after every write attempt
+  bool writing_ = false;                // guarded by flush_mu_: a writer is at work
   Status failure_;                      // guarded by flush_mu_
-  std::vector<PendingBlob> scratch_;    // guarded by flush_mu_
+  std::vector<PendingBlob> scratch_;    // owned by the thread that set writing_
   WalStats stats_;                      // guarded by flush_mu_
 };
 

@@ -47,12 +47,21 @@ void Select(CommandContext&, CommandArgs args, ReplySink& reply) {
   reply.SendOk();
 }
 
+// No password is configured: tally behaves like Redis with its default user
+// set to "nopass". AUTH <password> is Redis's exact error; AUTH default <any>
+// succeeds (as in Redis: any password works for a nopass user); any other
+// user does not exist.
+constexpr std::string_view kWrongPass = "-WRONGPASS invalid username-password pair or user is disabled.";
+
 void Auth(CommandContext&, CommandArgs args, ReplySink& reply) {
   if (args.size() > 3) return reply.SendError(errors::kSyntax);
-  // No password is configured: Redis's exact answer.
-  reply.SendError(
-      "AUTH <password> called without any password configured for the default user. Are you sure your "
-      "configuration is correct?");
+  if (args.size() == 2) {
+    return reply.SendError(
+        "AUTH <password> called without any password configured for the default user. Are you sure your "
+        "configuration is correct?");
+  }
+  if (args[1] == "default") return reply.SendOk();
+  reply.SendError(kWrongPass);
 }
 
 bool ValidClientName(std::string_view name) {
@@ -98,8 +107,8 @@ void Hello(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   for (; i < args.size(); ++i) {
     bool more = args.size() - i - 1;
     if (EqualsIgnoreCase(args[i], "AUTH") && args.size() - i - 1 >= 2) {
-      return reply.SendError(
-          "-WRONGPASS invalid username-password pair or user is disabled.");
+      if (args[i + 1] != "default") return reply.SendError(kWrongPass);
+      i += 2;  // the nopass default user: any password
     } else if (EqualsIgnoreCase(args[i], "SETNAME") && more) {
       new_name = args[++i];
       set_name = true;

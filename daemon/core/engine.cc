@@ -427,7 +427,11 @@ Status Engine::CompactShard(size_t index) {
   // Not synced on its own: RocksDB's log is sequential, so the next synced
   // write (durability=fsync) makes this one durable too, and until then a
   // crash loses both the snapshot and the trim together.
-  Status s = store_->Write(batch, false);
+  // Entries up to S that the group-commit writer has not written yet must
+  // land before the trim, or they would be written below the checkpoint and
+  // linger in the log (harmless for correctness: replay skips them).
+  Status s = wal_->WaitDurable(wal_->Ticket());
+  if (s.ok()) s = store_->Write(batch, false);
   FinishCounterCompaction(shard, s.ok());
   if (!s.ok()) {
     // The snapshot was not written: put the keys back on the dirty list so the

@@ -305,7 +305,7 @@ int64_t Engine::PttlPlain(std::string_view key) {
 // shard's hash order (the top 57 bits of StableHash). Keys are visited in hash
 // order, so a key present for the whole scan is returned exactly once even if
 // the shard's table is rehashed between calls. Cost per call: one pass over
-// one shard (see docs/architecture.md).
+// one shard, returning at least an eighth of it (see docs/architecture.md).
 ScanPage Engine::ScanPlain(uint64_t cursor, std::string_view pattern, size_t count) {
   constexpr int kPositionBits = 57;
   constexpr uint64_t kPositionMask = (uint64_t{1} << kPositionBits) - 1;
@@ -319,24 +319,43 @@ ScanPage Engine::ScanPlain(uint64_t cursor, std::string_view pattern, size_t cou
   while (shard_index < kShardCount && remaining > 0) {
     Shard& shard = *shards_[shard_index];
     std::lock_guard<std::mutex> lock(shard.mu);
+    // COUNT is a hint (as in Redis): take at least an eighth of the shard per
+    // call, so a full scan costs O(keys) overall, not O(keys^2 / COUNT).
+    const size_t take = std::max(remaining, shard.plain.size() / 8 + 1);
     candidates.clear();
     for (const auto& [key, entry] : shard.plain) {
-      if (entry.expire_at_ms != 0 && entry.expire_at_ms <= now) continue;
       uint64_t pos = StableHash(key) >> (64 - kPositionBits);
       if (pos >= position) candidates.emplace_back(pos, key);
     }
-    std::sort(candidates.begin(), candidates.end());
-    uint64_t last_pos = 0;
-    for (const auto& [pos, key] : candidates) {
-      // Keys sharing a position are never split across pages.
-      if (remaining == 0 && pos != last_pos) {
-        page.next_cursor = (uint64_t{shard_index} << kPositionBits) | pos;
-        return page;
+    if (candidates.size() > take) {
+      // The `take` smallest positions, plus any others sharing the boundary
+      // position (keys of one position are never split across pages).
+      std::nth_element(candidates.begin(), candidates.begin() + static_cast<std::ptrdiff_t>(take - 1),
+                       candidates.end());
+      const uint64_t boundary = candidates[take - 1].first;
+      auto rest = std::partition(candidates.begin() + static_cast<std::ptrdiff_t>(take), candidates.end(),
+                                 [boundary](const auto& c) { return c.first == boundary; });
+      uint64_t next = UINT64_MAX;
+      for (auto it = rest; it != candidates.end(); ++it) next = std::min(next, it->first);
+      candidates.erase(rest, candidates.end());
+      for (const auto& [pos, key] : candidates) {
+        const PlainEntry& entry = shard.plain.find(key)->second;
+        if (entry.expire_at_ms != 0 && entry.expire_at_ms <= now) continue;
+        if (pattern.empty() || GlobMatch(pattern, key)) page.keys.emplace_back(key);
       }
-      if (remaining > 0) --remaining;
-      last_pos = pos;
+      if (next != UINT64_MAX) {
+        page.next_cursor = (uint64_t{shard_index} << kPositionBits) | next;
+      } else {
+        page.next_cursor = shard_index + 1 >= kShardCount ? 0 : (uint64_t{shard_index + 1} << kPositionBits);
+      }
+      return page;
+    }
+    for (const auto& [pos, key] : candidates) {
+      const PlainEntry& entry = shard.plain.find(key)->second;
+      if (entry.expire_at_ms != 0 && entry.expire_at_ms <= now) continue;
       if (pattern.empty() || GlobMatch(pattern, key)) page.keys.emplace_back(key);
     }
+    remaining -= std::min(remaining, candidates.size());
     ++shard_index;
     position = 0;
   }

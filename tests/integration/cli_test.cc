@@ -1,0 +1,125 @@
+// tallyd's command line: --help, --version, bad flags and start-up failures
+// exit with a message and a non-zero status.
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <regex>
+
+#include "tallyd_process.h"
+
+namespace tally::itest {
+namespace {
+
+ProcessResult Tallyd(std::vector<std::string> args) {
+  args.insert(args.begin(), TallydPath());
+  return RunProcess(args, {}, 20s);
+}
+
+TEST(TallydCommandLine, HelpListsTheFlagsAndExitsZero) {
+  ProcessResult r = Tallyd({"--help"});
+  ASSERT_TRUE(r.exited) << r.Describe();
+  EXPECT_EQ(r.exit_code, 0) << r.Describe();
+  for (const char* flag : {"--config", "--data-dir", "--bind", "--port", "--unix-socket", "--durability",
+                           "--log-level", "--version", "--help", "--io-threads", "--max-clients",
+                           "--compaction-interval-ms", "--max-bulk-bytes", "--max-inline-bytes"}) {
+    EXPECT_TRUE(Contains(r.out, flag)) << "--help does not mention " << flag << ":\n" << r.out;
+  }
+  EXPECT_TRUE(Contains(r.out, "Usage")) << r.out;
+  EXPECT_EQ(Tallyd({"-h"}).exit_code, 0);
+}
+
+TEST(TallydCommandLine, VersionPrintsTheVersionAndExitsZero) {
+  ProcessResult r = Tallyd({"--version"});
+  ASSERT_TRUE(r.exited) << r.Describe();
+  EXPECT_EQ(r.exit_code, 0) << r.Describe();
+  EXPECT_TRUE(std::regex_match(Trim(r.out), std::regex(R"(tallyd \d+\.\d+\.\d+.*)"))) << r.out;
+}
+
+TEST(TallydCommandLine, UnknownFlagExitsNonZeroNamingTheFlag) {
+  ProcessResult r = Tallyd({"--no-such-flag"});
+  ASSERT_TRUE(r.exited) << r.Describe();
+  EXPECT_NE(r.exit_code, 0) << r.Describe();
+  EXPECT_TRUE(Contains(r.out + r.err, "--no-such-flag")) << r.Describe();
+}
+
+TEST(TallydCommandLine, InvalidFlagValuesExitNonZeroWithAMessage) {
+  TempDir dir;
+  const std::vector<std::vector<std::string>> bad = {
+      {"--durability", "sometimes"}, {"--port", "70000"},        {"--port", "abc"},
+      {"--io-threads", "0"},         {"--log-level", "chatty"},  {"--max-inline-bytes", "1"},
+      {"--max-clients", "-5"},       {"--compaction-interval-ms", "x"}, {"--port"},
+  };
+  for (const auto& args : bad) {
+    std::vector<std::string> argv = {"--data-dir", dir.path() + "/data", "--config", "/dev/null"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    ProcessResult r = Tallyd(argv);
+    ASSERT_TRUE(r.exited) << ::testing::PrintToString(args) << ": " << r.Describe();
+    EXPECT_NE(r.exit_code, 0) << ::testing::PrintToString(args) << " was accepted: " << r.Describe();
+    EXPECT_TRUE(Contains(r.out + r.err, args[0])) << "the message should name " << args[0] << ": " << r.Describe();
+  }
+}
+
+TEST(TallydCommandLine, MissingOrBadConfigFileExitsNonZero) {
+  TempDir dir;
+  ProcessResult missing = Tallyd({"--config", dir.path() + "/absent.toml"});
+  EXPECT_TRUE(missing.exited && missing.exit_code != 0) << missing.Describe();
+  EXPECT_TRUE(Contains(missing.err, "absent.toml")) << missing.Describe();
+
+  std::ofstream(dir.path() + "/typo.toml") << "prot = 1234\n";
+  ProcessResult typo = Tallyd({"--config", dir.path() + "/typo.toml"});
+  EXPECT_TRUE(typo.exited && typo.exit_code != 0) << typo.Describe();
+  EXPECT_TRUE(Contains(typo.err, "prot")) << typo.Describe();
+
+  std::ofstream(dir.path() + "/broken.toml") << "port = = 1\n";
+  ProcessResult broken = Tallyd({"--config", dir.path() + "/broken.toml"});
+  EXPECT_TRUE(broken.exited && broken.exit_code != 0) << broken.Describe();
+}
+
+TEST(TallydCommandLine, ConfigFileSettingsAreUsedAndFlagsOverrideThem) {
+  TallydProcess daemon;
+  // The harness passes --config <dir>/tally.toml: put a setting in it.
+  std::ofstream(daemon.dir() + "/tally.toml") << "durability = \"fsync\"\nmax_clients = 77\n";
+  daemon.set_extra_args({"--max-clients", "55"});
+  ASSERT_TRUE(daemon.Start());
+  EXPECT_EQ(Cli(daemon.port(), {"CONFIG", "GET", "appendfsync"}), "1) \"appendfsync\"\n2) \"always\"");
+  EXPECT_EQ(Cli(daemon.port(), {"CONFIG", "GET", "maxclients"}), "1) \"maxclients\"\n2) \"55\"");
+  ASSERT_TRUE(daemon.Stop());
+}
+
+TEST(TallydCommandLine, UnusableDataDirExitsNonZeroWithAMessage) {
+  TempDir dir;
+  std::ofstream(dir.path() + "/a-file") << "not a directory\n";
+  ProcessResult r = Tallyd({"--config", "/dev/null", "--data-dir", dir.path() + "/a-file/data", "--port",
+                            std::to_string(PickFreePort()), "--unix-socket", "none"});
+  ASSERT_TRUE(r.exited) << r.Describe();
+  EXPECT_NE(r.exit_code, 0) << r.Describe();
+  EXPECT_TRUE(Contains(r.out + r.err, "a-file")) << r.Describe();
+}
+
+TEST(TallydCommandLine, PortAlreadyInUseExitsNonZeroWithAMessage) {
+  TallydProcess first;
+  ASSERT_TRUE(first.Start());
+  TempDir dir;
+  ProcessResult r = Tallyd({"--config", "/dev/null", "--data-dir", dir.path() + "/data", "--port",
+                            std::to_string(first.port()), "--unix-socket", "none"});
+  ASSERT_TRUE(r.exited) << r.Describe();
+  EXPECT_NE(r.exit_code, 0) << r.Describe();
+  EXPECT_TRUE(Contains(r.out + r.err, std::to_string(first.port()))) << r.Describe();
+  EXPECT_EQ(Cli(first.port(), {"PING"}), "PONG");
+}
+
+TEST(TallydCommandLine, SigtermStopsCleanlyWithExitZero) {
+  TallydProcess daemon;
+  ASSERT_TRUE(daemon.Start());
+  // Even with idle and busy connections open.
+  auto idle = RespClient::ConnectTcp(daemon.port());
+  ASSERT_TRUE(idle.has_value());
+  ASSERT_EQ(idle->CallRaw({"SET", "k", "v"}), "+OK\r\n");
+  ASSERT_TRUE(daemon.Stop(10s));
+  EXPECT_TRUE(Contains(daemon.ReadLog(), "stopped cleanly")) << daemon.ReadLog();
+  EXPECT_TRUE(idle->WaitClosed(2s));
+}
+
+}  // namespace
+}  // namespace tally::itest

@@ -56,7 +56,7 @@ class Maintenance {
     auto next_watchdog = clock::now();
     std::unique_lock<std::mutex> lock(mu_);
     while (!stop_) {
-      cv_.wait_for(lock, std::chrono::milliseconds(50));
+      cv_.wait_for(lock, std::chrono::milliseconds(std::min<int64_t>(50, config_.compaction_interval_ms)));
       if (stop_) break;
       lock.unlock();
       auto now = clock::now();

@@ -254,9 +254,8 @@ std::string ByKeyKey(std::string_view key, uint8_t interval, int64_t period, std
   return out;
 }
 
-std::string DedupeKey(std::string_view owner, std::string_view event_id) {
-  std::string out(owner);
-  out.push_back('\0');
+std::string DedupeKey(std::string_view owner, std::string_view key, std::string_view event_id) {
+  std::string out = CellPrefix(owner, key);
   out.append(event_id);
   return out;
 }

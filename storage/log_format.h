@@ -70,8 +70,8 @@ bool ParseCellKey(std::string_view encoded, ParsedCellKey* out);
 // by_key: key 0x00 interval(u8) period(u64 BE, sign flipped) owner
 std::string ByKeyKey(std::string_view key, uint8_t interval, int64_t period, std::string_view owner);
 std::string ByKeyPrefix(std::string_view key, uint8_t interval, int64_t period);
-// dedupe: owner 0x00 event-id
-std::string DedupeKey(std::string_view owner, std::string_view event_id);
+// dedupe: owner 0x00 key 0x00 event-id (an id is scoped to one counter)
+std::string DedupeKey(std::string_view owner, std::string_view key, std::string_view event_id);
 // Signed 64-bit values: 8 bytes little-endian two's complement.
 std::string EncodeInt64(int64_t value);
 bool DecodeInt64(std::string_view encoded, int64_t* value);

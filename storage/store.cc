@@ -97,6 +97,8 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   db_options.create_if_missing = options.create_if_missing;
   db_options.create_missing_column_families = true;
   db_options.max_background_jobs = 2;
+  // Opening is dominated by starting file-opening threads; a few are plenty.
+  db_options.max_file_opening_threads = 4;
   db_options.bytes_per_sync = 1 << 20;
   // The write-ahead log is RocksDB's; keep enough of it for large batches.
   db_options.max_total_wal_size = 256ull << 20;

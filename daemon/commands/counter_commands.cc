@@ -93,7 +93,7 @@ void IncrementGeneric(CommandContext& ctx, CommandArgs args, ReplySink& reply, s
   if (!fixed_delta) {
     if (!ParseInteger(args[3], &delta, reply)) return;
     if (negate) {
-      if (delta == LLONG_MIN) return reply.SendError("decrement would overflow");
+      if (delta == LLONG_MIN) return reply.SendError(errors::kOverflow);
       delta = -delta;
     }
     index = 4;
@@ -233,6 +233,7 @@ void CtrRecount(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
 // CTR.DEL <owner> <key> [<interval>]
 void CtrDel(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   if (!CheckOwnerKey(args, reply)) return;
+  if (args.size() > 4) return reply.SendError(errors::kSyntax);
   std::optional<Interval> interval;
   if (args.size() == 4) {
     interval = ParseIntervalArg(args[3], reply);
@@ -286,7 +287,7 @@ void CtrSum(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   const int64_t now = ctx.engine.clock().NowMs();
   if (args.size() == 4) {
     // No range: every period of the interval that holds a value.
-    auto result = ctx.engine.SumAll(args[1], args[2], *interval);
+    auto result = ctx.engine.SumCells(args[1], args[2], *interval, std::nullopt, std::nullopt);
     if (!result.ok()) return SendOpError(reply, result.status);
     return reply.SendInteger(result.value);
   }
@@ -298,13 +299,9 @@ void CtrSum(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   auto to = ParsePeriodArg(*interval, args[7], zone, now, reply);
   if (!to) return;
   if (*from > *to) return reply.SendError("FROM " + std::string(args[5]) + " is after TO " + std::string(args[7]));
-  auto result = ctx.engine.ReadRange(args[1], args[2], *interval, *from, *to);
+  auto result = ctx.engine.SumCells(args[1], args[2], *interval, *from, *to);
   if (!result.ok()) return SendOpError(reply, result.status);
-  int64_t sum = 0;
-  for (const auto& [period, value] : result.value) {
-    if (__builtin_add_overflow(sum, value, &sum)) return reply.SendError(errors::kOverflow);
-  }
-  reply.SendInteger(sum);
+  reply.SendInteger(result.value);
 }
 
 // CTR.TOP <key> <interval> [<period>] [LIMIT n] [PREFIX owner-prefix]
@@ -371,6 +368,7 @@ void CtrOwners(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
 // OWNER.TZ <owner> [<iana-name>]
 void OwnerTz(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   if (!CheckName("owner", args[1], reply)) return;
+  if (args.size() > 3) return reply.SendError(errors::kSyntax);
   if (args.size() == 2) return reply.SendBulk(ctx.engine.OwnerTimeZone(args[1]).name());
   auto zone = core::TimeZone::Find(args[2]);
   if (!zone) return reply.SendError("unknown time zone " + Quoted(args[2]) + " (use an IANA name like Europe/Berlin)");

@@ -201,15 +201,23 @@ void DecrBy(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
 
 // SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]
 void Scan(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
+  // Redis reads the cursor as unsigned 64-bit, accepting a negative number as
+  // its two's complement (string2ull).
   uint64_t cursor = 0;
   {
     std::string_view text = args[1];
-    if (text.empty() || text.size() > 20) return reply.SendError(errors::kInvalidCursor);
-    for (char c : text) {
-      if (c < '0' || c > '9') return reply.SendError(errors::kInvalidCursor);
-      uint64_t digit = static_cast<uint64_t>(c - '0');
-      if (cursor > (UINT64_MAX - digit) / 10) return reply.SendError(errors::kInvalidCursor);
-      cursor = cursor * 10 + digit;
+    int64_t negative = 0;
+    if (!text.empty() && text[0] == '-') {
+      if (!protocol::ParseInt64(text, &negative)) return reply.SendError(errors::kInvalidCursor);
+      cursor = static_cast<uint64_t>(negative);
+    } else {
+      if (text.empty() || text.size() > 20) return reply.SendError(errors::kInvalidCursor);
+      for (char c : text) {
+        if (c < '0' || c > '9') return reply.SendError(errors::kInvalidCursor);
+        uint64_t digit = static_cast<uint64_t>(c - '0');
+        if (cursor > (UINT64_MAX - digit) / 10) return reply.SendError(errors::kInvalidCursor);
+        cursor = cursor * 10 + digit;
+      }
     }
   }
   std::string_view pattern;

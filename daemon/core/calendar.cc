@@ -242,7 +242,9 @@ PeriodId PeriodOf(Interval interval, int64_t unix_ms, const TimeZone& tz) {
     auto info = tz.zone()->get_info(instant);
     auto local = instant + info.offset;  // wall clock, as a sys-typed value
     auto local_hour = date::floor<hours>(local);
-    auto start = local_hour - info.offset;
+    // A zone whose offset changes by less than an hour (Australia/Lord_Howe)
+    // starts a new offset mid-hour: the hour then starts when the offset does.
+    auto start = std::max<SysMs>(local_hour - info.offset, SysMs(info.begin));
     return date::floor<minutes>(start).time_since_epoch().count();
   }
   return DayPeriodOf(interval, LocalDate(unix_ms, tz));
@@ -359,10 +361,23 @@ bool ParsePeriod(Interval interval, std::string_view label, const TimeZone& tz, 
   if (parsed.has_offset) {
     instant = date::sys_seconds(wall.time_since_epoch() - minutes(parsed.offset_minutes));
     auto check = tz.zone()->get_info(instant);
+    if (check.offset != minutes(parsed.offset_minutes) && check.end - instant < hours(1)) {
+      // The offset may begin inside that wall-clock hour (a sub-hour DST change).
+      auto next = tz.zone()->get_info(check.end);
+      if (next.offset == minutes(parsed.offset_minutes)) {
+        instant = check.end;
+        check = next;
+      }
+    }
     if (check.offset != minutes(parsed.offset_minutes)) {
       *error = "hour '" + std::string(label.substr(0, 64)) + "' does not exist with that offset in " + tz.name();
       return false;
     }
+  } else if (info.result == date::local_info::nonexistent &&
+             date::local_seconds(info.second.begin.time_since_epoch() + info.second.offset) < wall + hours(1)) {
+    // A sub-hour gap (Australia/Lord_Howe): the rest of this wall-clock hour
+    // exists and is its own hour cell, starting when the gap ends.
+    instant = info.second.begin;
   } else if (info.result == date::local_info::nonexistent) {
     *error = "hour '" + std::string(label.substr(0, 64)) + "' does not exist in " + tz.name() +
              " (skipped by a daylight-saving change)";

@@ -19,6 +19,7 @@
 
 #include <array>
 #include <deque>
+#include <map>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -174,8 +175,10 @@ class Engine {
   // Values of periods [from, to] of one interval (inclusive), oldest first; absent cells are 0.
   OpResult<std::vector<std::pair<PeriodId, int64_t>>> ReadRange(std::string_view owner, std::string_view key,
                                                                 Interval interval, PeriodId from, PeriodId to);
-  // Sum of every period of the interval that holds a value.
-  OpResult<int64_t> SumAll(std::string_view owner, std::string_view key, Interval interval);
+  // Sum of the cells of the interval in [from, to] (each bound optional):
+  // only cells that hold a value are visited, however long the range.
+  OpResult<int64_t> SumCells(std::string_view owner, std::string_view key, Interval interval,
+                             std::optional<PeriodId> from, std::optional<PeriodId> to);
   // Sets cells (all in one atomic step; the log entry holds them together).
   OpResult<bool> AssignCells(std::string_view owner, std::string_view key, const std::vector<CellAssignment>& cells);
   // Removes every cell of the counter, or every period of one interval.
@@ -274,7 +277,7 @@ class Engine {
     absl::flat_hash_map<CellRef, int64_t> cold;         // changed non-hot cells (absolute values)
     absl::flat_hash_map<CellRef, int64_t> inflight;     // cold cells a running compaction is writing
     absl::flat_hash_map<uint64_t, uint8_t> inflight_deleted;  // delete masks a running compaction applies
-    absl::flat_hash_map<std::string, int64_t, KeyHash, KeyEq> seen_ids;      // owner\0id -> expiry
+    absl::flat_hash_map<std::string, int64_t, KeyHash, KeyEq> seen_ids;      // owner\0key\0id -> expiry
     absl::flat_hash_map<std::string, int64_t, KeyHash, KeyEq> inflight_ids;  // being written
 
     // Filled under mu by SnapshotCounters, read by the compaction thread
@@ -317,6 +320,15 @@ class Engine {
   uint32_t InternKey(Shard& shard, std::string_view key);
   Counter& LoadCounter(Shard& shard, uint32_t owner_id, uint32_t key_id);
   const TimeZone& ZoneOf(const Shard& shard, uint32_t owner_id) const;
+  // Lookup-only helpers for reads, which never intern or load anything.
+  Counter* FindCounter(Shard& shard, std::string_view owner, std::string_view key, uint64_t* counter_id);
+  int64_t ReadStoredCell(std::string_view owner, std::string_view key, uint8_t interval, int64_t period);
+  const TimeZone& ZoneForRead(Shard& shard, std::string_view owner, std::optional<TimeZone>* storage);
+  // The cells of one interval that hold a value, stored and in memory, within
+  // [from, to] when given. `counter` may be null (not in memory).
+  std::map<int64_t, int64_t> IntervalCells(Shard& shard, std::string_view owner, std::string_view key,
+                                           const Counter* counter, uint64_t counter_id, uint8_t interval,
+                                           std::optional<int64_t> from, std::optional<int64_t> to);
   int64_t StoredCell(Shard& shard, uint64_t counter_id, const Counter& counter, uint8_t interval, int64_t period);
   int64_t CellValueLocked(Shard& shard, uint64_t counter_id, const Counter& counter, Interval interval,
                           PeriodId period);

@@ -310,7 +310,7 @@ OpResult<IncrementResult> Engine::Increment(const CounterIncrement& request) {
   Counter& counter = LoadCounter(shard, owner_id, key_id);
   std::string dedupe_key;
   if (!request.event_id.empty()) {
-    dedupe_key = lf::DedupeKey(request.owner, request.event_id);
+    dedupe_key = lf::DedupeKey(request.owner, request.key, request.event_id);
     if (SeenEvent(shard, dedupe_key, now)) return OpResult<IncrementResult>::Ok({counter.total, true});
   }
   lf::CounterIncr entry;
@@ -330,20 +330,85 @@ OpResult<IncrementResult> Engine::Increment(const CounterIncrement& request) {
   return OpResult<IncrementResult>::Ok({counter.total, false});
 }
 
+Engine::Counter* Engine::FindCounter(Shard& shard, std::string_view owner, std::string_view key,
+                                     uint64_t* counter_id) {
+  auto owner_it = shard.owner_ids.find(owner);
+  auto key_it = shard.key_ids.find(key);
+  if (owner_it == shard.owner_ids.end() || key_it == shard.key_ids.end()) return nullptr;
+  *counter_id = CounterId(owner_it->second, key_it->second);
+  auto it = shard.counters.find(*counter_id);
+  return it == shard.counters.end() ? nullptr : &shard.counter_slab[it->second];
+}
+
+int64_t Engine::ReadStoredCell(std::string_view owner, std::string_view key, uint8_t interval, int64_t period) {
+  auto value = store_->Get(Family::kCells, lf::CellKey(owner, key, interval, period));
+  int64_t v = 0;
+  if (value.ok() && value.value()) lf::DecodeInt64(*value.value(), &v);
+  return v;
+}
+
+const TimeZone& Engine::ZoneForRead(Shard& shard, std::string_view owner, std::optional<TimeZone>* storage) {
+  auto it = shard.owner_ids.find(owner);
+  if (it != shard.owner_ids.end()) return ZoneOf(shard, it->second);
+  auto stored = store_->Get(Family::kOwners, owner);
+  if (stored.ok() && stored.value() && !stored.value()->empty()) *storage = TimeZone::Find(*stored.value());
+  return *storage ? **storage : counter_options_.default_time_zone;
+}
+
+std::map<int64_t, int64_t> Engine::IntervalCells(Shard& shard, std::string_view owner, std::string_view key,
+                                                 const Counter* counter, uint64_t counter_id, uint8_t interval,
+                                                 std::optional<int64_t> from, std::optional<int64_t> to) {
+  std::map<int64_t, int64_t> cells;
+  auto in_range = [&](int64_t p) { return (!from || p >= *from) && (!to || p <= *to); };
+  bool stored_dead = false, inflight_dead = false;
+  if (counter != nullptr) {
+    stored_dead = (counter->deleted_mask & (1u << interval)) != 0;
+    auto mask = shard.inflight_deleted.find(counter_id);
+    inflight_dead = mask != shard.inflight_deleted.end() && (mask->second & (1u << interval));
+  }
+  // What is stored (one range scan), unless deleted since ...
+  if (!stored_dead && !inflight_dead) {
+    std::string begin = from ? lf::CellKey(owner, key, interval, *from) : lf::CellPrefix(owner, key) + char(interval);
+    std::string end = lf::CellPrefix(owner, key) + char(interval + 1);
+    store_->Scan(Family::kCells, begin, end, [&](std::string_view cell_key, std::string_view value) {
+      lf::ParsedCellKey parsed;
+      int64_t v = 0;
+      if (!lf::ParseCellKey(cell_key, &parsed) || !lf::DecodeInt64(value, &v)) return true;
+      if (to && parsed.period > *to) return false;
+      cells[parsed.period] = v;
+      return true;
+    });
+  }
+  if (counter == nullptr) return cells;
+  // ... then memory on top, in the order a point read uses.
+  if (!stored_dead) {
+    for (const auto& [ref, value] : shard.inflight) {
+      if (ref.counter == counter_id && ref.interval == interval && in_range(ref.period)) cells[ref.period] = value;
+    }
+  }
+  for (const auto& [ref, value] : shard.cold) {
+    if (ref.counter == counter_id && ref.interval == interval && in_range(ref.period)) cells[ref.period] = value;
+  }
+  int i = RollupIndex(static_cast<Interval>(interval));
+  if (in_range(counter->period[i])) cells[counter->period[i]] = counter->value[i];
+  return cells;
+}
+
 OpResult<int64_t> Engine::ReadCell(std::string_view owner, std::string_view key, Interval interval, PeriodId period) {
+  // Reads never create owners or counters: an unknown name stays unknown.
   Shard& shard = ShardFor(owner);
   std::lock_guard<std::mutex> lock(shard.mu);
-  uint32_t owner_id = InternOwner(shard, owner);
-  uint32_t key_id = InternKey(shard, key);
-  Counter& counter = LoadCounter(shard, owner_id, key_id);
-  return OpResult<int64_t>::Ok(CellValueLocked(shard, CounterId(owner_id, key_id), counter, interval, period));
+  uint64_t counter_id = 0;
+  if (Counter* counter = FindCounter(shard, owner, key, &counter_id)) {
+    return OpResult<int64_t>::Ok(CellValueLocked(shard, counter_id, *counter, interval, period));
+  }
+  return OpResult<int64_t>::Ok(ReadStoredCell(owner, key, static_cast<uint8_t>(interval), period));
 }
 
 OpResult<std::vector<std::pair<std::string, int64_t>>> Engine::ReadOwnerCells(std::string_view owner,
                                                                               Interval interval, PeriodId period) {
   Shard& shard = ShardFor(owner);
   std::lock_guard<std::mutex> lock(shard.mu);
-  uint32_t owner_id = InternOwner(shard, owner);
   // Every key the owner has a total for, compacted or in memory.
   std::set<std::string> keys;
   std::string prefix = lf::OwnerCellPrefix(owner);
@@ -358,14 +423,21 @@ OpResult<std::vector<std::pair<std::string, int64_t>>> Engine::ReadOwnerCells(st
   });
   // Counters in memory: one pass over the shard's counters (no per-owner list,
   // which would cost every counter a heap allocation).
-  for (const auto& [counter_id, counter] : shard.counters) {
-    if (OwnerOf(counter_id) == owner_id) keys.insert(shard.key_names[KeyOf(counter_id)]);
+  if (auto owner_it = shard.owner_ids.find(owner); owner_it != shard.owner_ids.end()) {
+    for (const auto& [counter_id, slot] : shard.counters) {
+      if (OwnerOf(counter_id) == owner_it->second) keys.insert(shard.key_names[KeyOf(counter_id)]);
+    }
   }
   std::vector<std::pair<std::string, int64_t>> out;
   for (const std::string& key : keys) {
-    uint32_t key_id = InternKey(shard, key);
-    Counter& counter = LoadCounter(shard, owner_id, key_id);
-    out.emplace_back(key, CellValueLocked(shard, CounterId(owner_id, key_id), counter, interval, period));
+    uint64_t counter_id = 0;
+    Counter* counter = FindCounter(shard, owner, key, &counter_id);
+    int64_t value = counter != nullptr ? CellValueLocked(shard, counter_id, *counter, interval, period)
+                                       : ReadStoredCell(owner, key, static_cast<uint8_t>(interval), period);
+    // A counter whose total and cell are both zero (deleted, or reset) is not listed.
+    int64_t total = counter != nullptr ? counter->total : ReadStoredCell(owner, key, 0, 0);
+    if (total == 0 && value == 0) continue;
+    out.emplace_back(key, value);
   }
   return OpResult<std::vector<std::pair<std::string, int64_t>>>::Ok(std::move(out));
 }
@@ -376,86 +448,36 @@ OpResult<std::vector<std::pair<PeriodId, int64_t>>> Engine::ReadRange(std::strin
   using Result = OpResult<std::vector<std::pair<PeriodId, int64_t>>>;
   Shard& shard = ShardFor(owner);
   std::lock_guard<std::mutex> lock(shard.mu);
-  uint32_t owner_id = InternOwner(shard, owner);
-  uint32_t key_id = InternKey(shard, key);
-  uint64_t counter_id = CounterId(owner_id, key_id);
-  Counter& counter = LoadCounter(shard, owner_id, key_id);
-  if (interval == Interval::kTotal) return Result::Ok({{0, counter.total}});
-  const TimeZone& zone = ZoneOf(shard, owner_id);
-  const uint8_t iv = static_cast<uint8_t>(interval);
-  // One range scan for what is stored, then memory on top.
-  std::map<int64_t, int64_t> stored;
-  bool stored_dead = (counter.deleted_mask & (1u << iv)) != 0;
-  auto inflight_mask = shard.inflight_deleted.find(counter_id);
-  bool inflight_dead = inflight_mask != shard.inflight_deleted.end() && (inflight_mask->second & (1u << iv));
-  if (!stored_dead && !inflight_dead) {
-    store_->Scan(Family::kCells, lf::CellKey(owner, key, iv, from), lf::CellKey(owner, key, iv, to + 1),
-                 [&](std::string_view cell_key, std::string_view value) {
-                   lf::ParsedCellKey parsed;
-                   int64_t v = 0;
-                   if (lf::ParseCellKey(cell_key, &parsed) && lf::DecodeInt64(value, &v)) stored[parsed.period] = v;
-                   return true;
-                 });
+  uint64_t counter_id = 0;
+  Counter* counter = FindCounter(shard, owner, key, &counter_id);
+  if (interval == Interval::kTotal) {
+    return Result::Ok({{0, counter != nullptr ? counter->total : ReadStoredCell(owner, key, 0, 0)}});
   }
+  std::optional<TimeZone> zone_storage;
+  const TimeZone& zone = ZoneForRead(shard, owner, &zone_storage);
+  std::map<int64_t, int64_t> cells =
+      IntervalCells(shard, owner, key, counter, counter_id, static_cast<uint8_t>(interval), from, to);
   std::vector<std::pair<PeriodId, int64_t>> out;
-  constexpr size_t kMaxPeriods = 100000;
+  constexpr size_t kMaxPeriods = 100000;  // the commands ask for at most 10,000
   for (PeriodId p = from; p <= to && out.size() < kMaxPeriods; p = StepPeriod(interval, p, 1, zone)) {
-    int64_t value = 0;
-    int i = RollupIndex(interval);
-    CellRef ref{counter_id, iv, p};
-    if (counter.period[i] == p) {
-      value = counter.value[i];
-    } else if (auto it = shard.cold.find(ref); it != shard.cold.end()) {
-      value = it->second;
-    } else if (stored_dead) {
-      value = 0;
-    } else if (auto in = shard.inflight.find(ref); in != shard.inflight.end()) {
-      value = in->second;
-    } else if (!inflight_dead) {
-      auto st = stored.find(p);
-      value = st == stored.end() ? 0 : st->second;
-    }
-    out.emplace_back(p, value);
+    auto it = cells.find(p);
+    out.emplace_back(p, it == cells.end() ? 0 : it->second);
   }
   return Result::Ok(std::move(out));
 }
 
-OpResult<int64_t> Engine::SumAll(std::string_view owner, std::string_view key, Interval interval) {
+OpResult<int64_t> Engine::SumCells(std::string_view owner, std::string_view key, Interval interval,
+                                   std::optional<PeriodId> from, std::optional<PeriodId> to) {
   if (interval == Interval::kTotal) return ReadCell(owner, key, interval, 0);
-  // The span of periods that hold values: stored cells and memory.
-  std::optional<int64_t> first, last;
-  auto widen = [&](int64_t p) {
-    first = first ? std::min(*first, p) : p;
-    last = last ? std::max(*last, p) : p;
-  };
-  const uint8_t iv = static_cast<uint8_t>(interval);
-  {
-    Shard& shard = ShardFor(owner);
-    std::lock_guard<std::mutex> lock(shard.mu);
-    uint32_t owner_id = InternOwner(shard, owner);
-    uint32_t key_id = InternKey(shard, key);
-    uint64_t counter_id = CounterId(owner_id, key_id);
-    Counter& counter = LoadCounter(shard, owner_id, key_id);
-    widen(counter.period[RollupIndex(interval)]);
-    std::string begin = lf::CellPrefix(owner, key);
-    begin.push_back(static_cast<char>(iv));
-    std::string end = lf::CellPrefix(owner, key);
-    end.push_back(static_cast<char>(iv + 1));
-    store_->Scan(Family::kCells, begin, end, [&](std::string_view cell_key, std::string_view) {
-      lf::ParsedCellKey parsed;
-      if (lf::ParseCellKey(cell_key, &parsed)) widen(parsed.period);
-      return true;
-    });
-    for (const auto* map : {&shard.cold, &shard.inflight}) {
-      for (const auto& [ref, value] : *map) {
-        if (ref.counter == counter_id && ref.interval == iv) widen(ref.period);
-      }
-    }
-  }
-  auto range = ReadRange(owner, key, interval, *first, *last);
-  if (!range.ok()) return OpResult<int64_t>::Error(range.status);
+  // Sum the cells that exist (not a walk over periods: cells may be years
+  // apart, or lie on hours of a zone the owner no longer uses).
+  Shard& shard = ShardFor(owner);
+  std::lock_guard<std::mutex> lock(shard.mu);
+  uint64_t counter_id = 0;
+  Counter* counter = FindCounter(shard, owner, key, &counter_id);
   int64_t sum = 0;
-  for (const auto& [period, value] : range.value) {
+  for (const auto& [period, value] :
+       IntervalCells(shard, owner, key, counter, counter_id, static_cast<uint8_t>(interval), from, to)) {
     if (__builtin_add_overflow(sum, value, &sum)) return OpResult<int64_t>::Error(OpStatus::kOverflow);
   }
   return OpResult<int64_t>::Ok(sum);
@@ -493,38 +515,41 @@ OpResult<int64_t> Engine::DeleteCells(std::string_view owner, std::string_view k
   const uint8_t mask = interval ? Bit(*interval) : kAllIntervals;
   // Count the distinct cells that exist now: stored ones still alive, plus
   // those in memory.
-  std::set<std::pair<uint8_t, int64_t>> existing;
   auto inflight_mask = shard.inflight_deleted.find(counter_id);
   uint8_t dead = counter.deleted_mask |
                  (inflight_mask == shard.inflight_deleted.end() ? uint8_t{0} : inflight_mask->second);
   std::string prefix = lf::CellPrefix(owner, key);
   std::string end = prefix;
   end.back() = '\x01';
-  store_->Scan(Family::kCells, prefix, end, [&](std::string_view cell_key, std::string_view) {
+  // Cells that hold a value (a zero cell is no cell), by the read order:
+  // stored, then in flight, then cold, then hot.
+  std::map<std::pair<uint8_t, int64_t>, int64_t> cells;
+  store_->Scan(Family::kCells, prefix, end, [&](std::string_view cell_key, std::string_view encoded) {
     lf::ParsedCellKey parsed;
-    if (lf::ParseCellKey(cell_key, &parsed) && (mask & (1u << parsed.interval)) &&
+    int64_t value = 0;
+    if (lf::ParseCellKey(cell_key, &parsed) && lf::DecodeInt64(encoded, &value) && (mask & (1u << parsed.interval)) &&
         !(dead & (1u << parsed.interval))) {
-      existing.emplace(parsed.interval, parsed.period);
+      cells[{parsed.interval, parsed.period}] = value;
     }
     return true;
   });
   for (const auto& [ref, value] : shard.inflight) {
     if (ref.counter == counter_id && (mask & (1u << ref.interval)) && !(counter.deleted_mask & (1u << ref.interval))) {
-      existing.emplace(ref.interval, ref.period);
+      cells[{ref.interval, ref.period}] = value;
     }
   }
   for (const auto& [ref, value] : shard.cold) {
-    if (ref.counter == counter_id && (mask & (1u << ref.interval))) existing.emplace(ref.interval, ref.period);
+    if (ref.counter == counter_id && (mask & (1u << ref.interval))) cells[{ref.interval, ref.period}] = value;
   }
-  if ((mask & Bit(Interval::kTotal)) && counter.total != 0) existing.emplace(0, 0);
+  if (mask & Bit(Interval::kTotal)) cells[{0, 0}] = counter.total;
   for (int i = 0; i < 6; ++i) {
-    if ((mask & Bit(RollupInterval(i))) && counter.value[i] != 0) {
-      existing.emplace(static_cast<uint8_t>(RollupInterval(i)), counter.period[i]);
-    }
+    if (mask & Bit(RollupInterval(i))) cells[{static_cast<uint8_t>(RollupInterval(i)), counter.period[i]}] = counter.value[i];
   }
+  int64_t existing = 0;
+  for (const auto& [cell, value] : cells) existing += value != 0 ? 1 : 0;
   ApplyDelete(shard, counter_id, counter, mask);
   shard.log.Append([&](std::string& blob) { lf::AppendCounterDelete(blob, owner, key, mask); });
-  return OpResult<int64_t>::Ok(static_cast<int64_t>(existing.size()));
+  return OpResult<int64_t>::Ok(existing);
 }
 
 std::vector<RankedOwner> Engine::Top(std::string_view key, Interval interval, PeriodId period, size_t limit,
@@ -625,13 +650,8 @@ OwnersPage Engine::ListOwners(std::string_view prefix, std::string_view cursor, 
 TimeZone Engine::OwnerTimeZone(std::string_view owner) {
   Shard& shard = ShardFor(owner);
   std::lock_guard<std::mutex> lock(shard.mu);
-  auto it = shard.owner_ids.find(owner);
-  if (it != shard.owner_ids.end()) return ZoneOf(shard, it->second);
-  auto stored = store_->Get(Family::kOwners, owner);
-  if (stored.ok() && stored.value() && !stored.value()->empty()) {
-    if (auto zone = TimeZone::Find(*stored.value())) return *zone;
-  }
-  return counter_options_.default_time_zone;
+  std::optional<TimeZone> storage;
+  return ZoneForRead(shard, owner, &storage);
 }
 
 OpResult<bool> Engine::SetOwnerTimeZone(std::string_view owner, const TimeZone& zone) {
@@ -663,7 +683,7 @@ Status Engine::ReplayCounterEntry(const lf::Entry& entry, int64_t now) {
       uint32_t key_id = InternKey(shard, incr.key);
       Counter& counter = LoadCounter(shard, owner_id, key_id);
       ApplyIncrement(shard, CounterId(owner_id, key_id), counter, incr.delta, incr.periods);
-      if (!incr.event_id.empty()) shard.seen_ids[lf::DedupeKey(incr.owner, incr.event_id)] = incr.event_id_expiry_ms;
+      if (!incr.event_id.empty()) shard.seen_ids[lf::DedupeKey(incr.owner, incr.key, incr.event_id)] = incr.event_id_expiry_ms;
       return Status::Ok();
     }
     case lf::Op::kCounterSetCells: {
@@ -806,9 +826,18 @@ Status Engine::CompactCounters(Shard& shard, size_t index, storage::WriteBatch& 
   for (size_t c = 0; c < shard.snapshot_cells.size(); ++c) {
     const auto& cell = shard.snapshot_cells[c];
     const Named& name = names[c];
-    std::string value = lf::EncodeInt64(cell.value);
-    batch.Put(Family::kCells, lf::CellKey(name.owner, name.key, cell.interval, cell.period), value);
-    batch.Put(Family::kByKey, lf::ByKeyKey(name.key, cell.interval, cell.period, name.owner), value);
+    // A zero cell is stored as no cell: a reset or deleted cell leaves no row,
+    // and counters never write the zero cells they have not touched.
+    std::string cell_key = lf::CellKey(name.owner, name.key, cell.interval, cell.period);
+    std::string index_key = lf::ByKeyKey(name.key, cell.interval, cell.period, name.owner);
+    if (cell.value == 0) {
+      batch.Delete(Family::kCells, cell_key);
+      batch.Delete(Family::kByKey, index_key);
+    } else {
+      std::string value = lf::EncodeInt64(cell.value);
+      batch.Put(Family::kCells, cell_key, value);
+      batch.Put(Family::kByKey, index_key, value);
+    }
   }
   for (const auto& [dedupe_key, expiry] : shard.inflight_ids) {
     batch.Put(Family::kDedupe, dedupe_key, lf::EncodeInt64(expiry));

@@ -195,8 +195,8 @@ TEST(RetentionTest, OldCellsAndExpiredIdsAreDroppedByTheCompactionFilter) {
   EXPECT_FALSE(drop(Interval::kMonth, Utc(2000, 1, 1)));
   EXPECT_FALSE(drop(Interval::kYear, Utc(1990, 1, 1)));
   EXPECT_FALSE(policy->DropCell(lf::CellKey("user:1", "hits", 0, 0), lf::EncodeInt64(5)));
-  EXPECT_FALSE(policy->DropDedupe(lf::DedupeKey("user:1", "id"), lf::EncodeInt64(clock.NowMs() + 1)));
-  EXPECT_TRUE(policy->DropDedupe(lf::DedupeKey("user:1", "id"), lf::EncodeInt64(clock.NowMs())));
+  EXPECT_FALSE(policy->DropDedupe(lf::DedupeKey("user:1", "hits", "id"), lf::EncodeInt64(clock.NowMs() + 1)));
+  EXPECT_TRUE(policy->DropDedupe(lf::DedupeKey("user:1", "hits", "id"), lf::EncodeInt64(clock.NowMs())));
 }
 
 // ---------------------------------------------------------------------------
@@ -209,7 +209,7 @@ class Model {
   std::map<CellKey, int64_t> cells;
   std::set<CellKey> touched;  // every cell ever written (to check that deleted ones read 0)
   std::map<std::string, TimeZone> zones;
-  std::map<std::string, int64_t> seen_ids;  // owner/id -> expiry
+  std::map<std::string, int64_t> seen_ids;  // owner/key/id -> expiry
   std::vector<std::string> log;             // what happened, for failure messages
 
   std::string History(const std::string& owner, const std::string& key) const {
@@ -319,7 +319,7 @@ TEST_P(RandomWorkloadTest, MatchesTheModelThroughCompactionsAndRestarts) {
       std::string id;
       if (pick(4) == 0) id = "ev-" + std::to_string(pick(40));
       bool duplicate = false;
-      const std::string dedupe = owner + "/" + id;
+      const std::string dedupe = owner + "/" + key + "/" + id;  // ids are scoped to one counter
       const bool expect_duplicate = !id.empty() && model.seen_ids.count(dedupe) != 0 && model.seen_ids[dedupe] > now;
       model.log.push_back(
           "incr " + owner + " " + key + " " + std::to_string(delta) + " at " + std::to_string(at) + " (" +

@@ -207,7 +207,7 @@ class CounterFixture {
     return r.value;
   }
   int64_t Sum(std::string_view owner, std::string_view key, Interval interval) {
-    OpResult<int64_t> r = engine_->SumAll(owner, key, interval);
+    OpResult<int64_t> r = engine_->SumCells(owner, key, interval, std::nullopt, std::nullopt);
     EXPECT_TRUE(r.ok());
     return r.value;
   }

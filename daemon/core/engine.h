@@ -319,6 +319,9 @@ class Engine {
   uint32_t InternOwner(Shard& shard, std::string_view owner);
   uint32_t InternKey(Shard& shard, std::string_view key);
   Counter& LoadCounter(Shard& shard, uint32_t owner_id, uint32_t key_id);
+  // Interns owner and key and loads the counter (mutating ops and replay).
+  Counter& CounterFor(Shard& shard, std::string_view owner, std::string_view key, uint64_t* counter_id);
+  void SetZoneLocked(Shard& shard, std::string_view owner, const TimeZone& zone);
   const TimeZone& ZoneOf(const Shard& shard, uint32_t owner_id) const;
   // Lookup-only helpers for reads, which never intern or load anything.
   Counter* FindCounter(Shard& shard, std::string_view owner, std::string_view key, uint64_t* counter_id);

@@ -156,6 +156,24 @@ uint32_t Engine::InternKey(Shard& shard, std::string_view key) {
   return id;
 }
 
+Engine::Counter& Engine::CounterFor(Shard& shard, std::string_view owner, std::string_view key,
+                                    uint64_t* counter_id) {
+  uint32_t owner_id = InternOwner(shard, owner);
+  uint32_t key_id = InternKey(shard, key);
+  *counter_id = CounterId(owner_id, key_id);
+  return LoadCounter(shard, owner_id, key_id);
+}
+
+void Engine::SetZoneLocked(Shard& shard, std::string_view owner, const TimeZone& zone) {
+  uint32_t owner_id = InternOwner(shard, owner);
+  OwnerState& state = shard.owners[owner_id];
+  state.zone = zone;
+  if (state.persisted) {  // the owners family must learn the new zone
+    state.persisted = false;
+    shard.dirty_owners.push_back(owner_id);
+  }
+}
+
 const TimeZone& Engine::ZoneOf(const Shard& shard, uint32_t owner_id) const {
   const auto& zone = shard.owners[owner_id].zone;
   return zone ? *zone : counter_options_.default_time_zone;
@@ -304,17 +322,15 @@ OpResult<IncrementResult> Engine::Increment(const CounterIncrement& request) {
   Shard& shard = ShardFor(request.owner);
   std::lock_guard<std::mutex> lock(shard.mu);
   const int64_t now = clock_.NowMs();
-  uint32_t owner_id = InternOwner(shard, request.owner);
-  uint32_t key_id = InternKey(shard, request.key);
-  uint64_t counter_id = CounterId(owner_id, key_id);
-  Counter& counter = LoadCounter(shard, owner_id, key_id);
+  uint64_t counter_id = 0;
+  Counter& counter = CounterFor(shard, request.owner, request.key, &counter_id);
   std::string dedupe_key;
   if (!request.event_id.empty()) {
     dedupe_key = lf::DedupeKey(request.owner, request.key, request.event_id);
     if (SeenEvent(shard, dedupe_key, now)) return OpResult<IncrementResult>::Ok({counter.total, true});
   }
   lf::CounterIncr entry;
-  PeriodsOf(request.event_ms, ZoneOf(shard, owner_id), entry.periods);
+  PeriodsOf(request.event_ms, ZoneOf(shard, OwnerOf(counter_id)), entry.periods);
   OpStatus status = ApplyIncrement(shard, counter_id, counter, request.delta, entry.periods);
   if (status != OpStatus::kOk) return OpResult<IncrementResult>::Error(status);
   entry.owner = request.owner;
@@ -488,10 +504,8 @@ OpResult<bool> Engine::AssignCells(std::string_view owner, std::string_view key,
   if (!wal_->health().ok()) return OpResult<bool>::Error(OpStatus::kStorageFailed);
   Shard& shard = ShardFor(owner);
   std::lock_guard<std::mutex> lock(shard.mu);
-  uint32_t owner_id = InternOwner(shard, owner);
-  uint32_t key_id = InternKey(shard, key);
-  uint64_t counter_id = CounterId(owner_id, key_id);
-  Counter& counter = LoadCounter(shard, owner_id, key_id);
+  uint64_t counter_id = 0;
+  Counter& counter = CounterFor(shard, owner, key, &counter_id);
   std::vector<lf::CellValue> encoded;
   encoded.reserve(cells.size());
   for (const CellAssignment& cell : cells) {
@@ -508,10 +522,8 @@ OpResult<int64_t> Engine::DeleteCells(std::string_view owner, std::string_view k
   if (!wal_->health().ok()) return OpResult<int64_t>::Error(OpStatus::kStorageFailed);
   Shard& shard = ShardFor(owner);
   std::lock_guard<std::mutex> lock(shard.mu);
-  uint32_t owner_id = InternOwner(shard, owner);
-  uint32_t key_id = InternKey(shard, key);
-  uint64_t counter_id = CounterId(owner_id, key_id);
-  Counter& counter = LoadCounter(shard, owner_id, key_id);
+  uint64_t counter_id = 0;
+  Counter& counter = CounterFor(shard, owner, key, &counter_id);
   const uint8_t mask = interval ? Bit(*interval) : kAllIntervals;
   // Count the distinct cells that exist now: stored ones still alive, plus
   // those in memory.
@@ -658,13 +670,7 @@ OpResult<bool> Engine::SetOwnerTimeZone(std::string_view owner, const TimeZone& 
   if (!wal_->health().ok()) return OpResult<bool>::Error(OpStatus::kStorageFailed);
   Shard& shard = ShardFor(owner);
   std::lock_guard<std::mutex> lock(shard.mu);
-  uint32_t owner_id = InternOwner(shard, owner);
-  OwnerState& state = shard.owners[owner_id];
-  state.zone = zone;
-  if (state.persisted) {
-    state.persisted = false;
-    shard.dirty_owners.push_back(owner_id);
-  }
+  SetZoneLocked(shard, owner, zone);
   shard.log.Append([&](std::string& blob) { lf::AppendOwnerTimeZone(blob, owner, zone.name()); });
   return OpResult<bool>::Ok(true);
 }
@@ -679,10 +685,9 @@ Status Engine::ReplayCounterEntry(const lf::Entry& entry, int64_t now) {
       lf::CounterIncr incr;
       if (!lf::DecodeCounterIncr(entry.payload, &incr)) return Status::Corruption("malformed counter increment");
       Shard& shard = ShardFor(incr.owner);
-      uint32_t owner_id = InternOwner(shard, incr.owner);
-      uint32_t key_id = InternKey(shard, incr.key);
-      Counter& counter = LoadCounter(shard, owner_id, key_id);
-      ApplyIncrement(shard, CounterId(owner_id, key_id), counter, incr.delta, incr.periods);
+      uint64_t counter_id = 0;
+      Counter& counter = CounterFor(shard, incr.owner, incr.key, &counter_id);
+      ApplyIncrement(shard, counter_id, counter, incr.delta, incr.periods);
       if (!incr.event_id.empty()) shard.seen_ids[lf::DedupeKey(incr.owner, incr.key, incr.event_id)] = incr.event_id_expiry_ms;
       return Status::Ok();
     }
@@ -693,15 +698,14 @@ Status Engine::ReplayCounterEntry(const lf::Entry& entry, int64_t now) {
         return Status::Corruption("malformed counter set");
       }
       Shard& shard = ShardFor(owner);
-      uint32_t owner_id = InternOwner(shard, owner);
-      uint32_t key_id = InternKey(shard, key);
-      Counter& counter = LoadCounter(shard, owner_id, key_id);
+      uint64_t counter_id = 0;
+      Counter& counter = CounterFor(shard, owner, key, &counter_id);
       lf::CellValue cell;
       for (uint64_t i = 0; i < count; ++i) {
         if (!lf::NextCellValue(&cells, &cell) || cell.interval >= kIntervalCount) {
           return Status::Corruption("malformed counter set cell");
         }
-        ApplyAssign(shard, CounterId(owner_id, key_id), counter, cell);
+        ApplyAssign(shard, counter_id, counter, cell);
       }
       return Status::Ok();
     }
@@ -712,10 +716,9 @@ Status Engine::ReplayCounterEntry(const lf::Entry& entry, int64_t now) {
         return Status::Corruption("malformed counter delete");
       }
       Shard& shard = ShardFor(owner);
-      uint32_t owner_id = InternOwner(shard, owner);
-      uint32_t key_id = InternKey(shard, key);
-      Counter& counter = LoadCounter(shard, owner_id, key_id);
-      ApplyDelete(shard, CounterId(owner_id, key_id), counter, mask);
+      uint64_t counter_id = 0;
+      Counter& counter = CounterFor(shard, owner, key, &counter_id);
+      ApplyDelete(shard, counter_id, counter, mask);
       return Status::Ok();
     }
     case lf::Op::kOwnerTimeZone: {
@@ -725,14 +728,7 @@ Status Engine::ReplayCounterEntry(const lf::Entry& entry, int64_t now) {
       }
       auto zone = TimeZone::Find(zone_name);
       if (!zone) return Status::Corruption("unknown time zone in log: " + std::string(zone_name));
-      Shard& shard = ShardFor(owner);
-      uint32_t owner_id = InternOwner(shard, owner);
-      OwnerState& state = shard.owners[owner_id];
-      state.zone = *zone;
-      if (state.persisted) {
-        state.persisted = false;
-        shard.dirty_owners.push_back(owner_id);
-      }
+      SetZoneLocked(ShardFor(owner), owner, *zone);
       return Status::Ok();
     }
     default: return Status::Corruption("unknown log entry type " + std::to_string(static_cast<int>(entry.op)));

@@ -8,7 +8,7 @@ PACKAGES=(
   # toolchain
   g++ cmake ninja-build pkg-config make
   # libraries (all from Debian 12)
-  librocksdb-dev libboost-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
+  librocksdb-dev libboost-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libabsl-dev
   libhowardhinnant-date-dev tzdata libcli11-dev libtomlplusplus-dev libsystemd-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # real clients and peers used by the tests and benchmarks

@@ -122,6 +122,15 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   rocksdb::ColumnFamilyOptions default_cf;
   default_cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  // RocksDB's write stalls are database-wide: a burst of compaction output
+  // into the cells families must not slow the log writes that replies wait
+  // for. Larger memtables and later L0 triggers keep stalls away.
+  default_cf.write_buffer_size = 64ull << 20;
+  default_cf.max_write_buffer_number = 4;
+  default_cf.level0_slowdown_writes_trigger = 40;
+  default_cf.level0_stop_writes_trigger = 64;
+  default_cf.soft_pending_compaction_bytes_limit = 256ull << 30;
+  default_cf.hard_pending_compaction_bytes_limit = 1024ull << 30;
   descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, default_cf);
   for (int i = 0; i < static_cast<int>(Family::kCount); ++i) {
     rocksdb::ColumnFamilyOptions cf = default_cf;
@@ -177,6 +186,8 @@ StatusOr<std::optional<std::string>> Store::Get(Family family, std::string_view 
 Status Store::Scan(Family family, std::string_view begin, std::string_view end, const Visitor& visit) {
   rocksdb::ReadOptions read_options;
   read_options.fill_cache = false;
+  // Scans read many small entries in order (recovery, CTR.TOP, history).
+  read_options.readahead_size = 2 << 20;
   rocksdb::Slice upper = ToSlice(end);
   if (!end.empty()) read_options.iterate_upper_bound = &upper;
   std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(read_options, impl_->handles[static_cast<int>(family)]));

@@ -55,8 +55,8 @@ Options:
   --fsync           also run the fsync comparison (appendfsync always vs durability=fsync)
   --fsync-only      run only the fsync comparison
   -t, --tests LIST  redis-benchmark tests, comma-separated (default $TESTS); also
-                    incrby      INCRBY key:__rand_int__ 1 on both
-                    ctr_incrby  redis INCRBY key:__rand_int__ 1 vs tally CTR.INCRBY user:__rand_int__ downloads 1
+                    incrby      INCRBY counter:__rand_int__ 1 on both
+                    ctr_incrby  redis INCRBY counter:__rand_int__ 1 vs tally CTR.INCRBY user:__rand_int__ downloads 1
                     ctr_get     redis GET key:__rand_int__ vs tally CTR.GET user:__rand_int__ downloads
                     (run ctr_get after set and ctr_incrby, so both read keys that exist)
   -c N              parallel clients (default $CLIENTS)
@@ -207,9 +207,9 @@ bench() {
   # Redis command it replaces.
   local what=(-t "$test")
   case "$test" in
-    incrby) what=(INCRBY key:__rand_int__ 1) ;;
+    incrby) what=(INCRBY counter:__rand_int__ 1) ;;
     ctr_incrby)
-      if [ "$server" = redis ]; then what=(INCRBY key:__rand_int__ 1); else what=(CTR.INCRBY user:__rand_int__ downloads 1); fi ;;
+      if [ "$server" = redis ]; then what=(INCRBY counter:__rand_int__ 1); else what=(CTR.INCRBY user:__rand_int__ downloads 1); fi ;;
     ctr_get)
       if [ "$server" = redis ]; then what=(GET key:__rand_int__); else what=(CTR.GET user:__rand_int__ downloads); fi ;;
   esac

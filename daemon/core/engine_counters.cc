@@ -610,6 +610,12 @@ std::vector<RankedOwner> Engine::Top(std::string_view key, Interval interval, Pe
     if (owner.substr(0, owner_prefix.size()) != owner_prefix) return false;
     int64_t value = 0;
     if (!lf::DecodeInt64(encoded, &value) || value == 0) return true;
+    // Most entries cannot enter a full heap: skip them before the (costlier)
+    // check whether memory holds a newer value for the owner.
+    if (heap.size() == limit && limit > 0) {
+      const RankedOwner& worst = heap.front();
+      if (value < worst.value || (value == worst.value && owner >= worst.owner)) return true;
+    }
     Shard& shard = ShardFor(owner);
     {
       std::lock_guard<std::mutex> lock(shard.mu);

@@ -200,6 +200,26 @@ Status Store::Scan(Family family, std::string_view begin, std::string_view end, 
   return FromRocks(it->status());
 }
 
+Status Store::ScanSeeking(Family family, std::string_view begin, const SeekingVisitor& visit) {
+  rocksdb::ReadOptions read_options;
+  read_options.fill_cache = false;
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(read_options, impl_->handles[static_cast<int>(family)]));
+  std::string seek_to;
+  for (it->Seek(ToSlice(begin)); it->Valid();) {
+    seek_to.clear();
+    if (!visit(std::string_view(it->key().data(), it->key().size()),
+               std::string_view(it->value().data(), it->value().size()), &seek_to)) {
+      break;
+    }
+    if (seek_to.empty()) {
+      it->Next();
+    } else {
+      it->Seek(ToSlice(seek_to));
+    }
+  }
+  return FromRocks(it->status());
+}
+
 Status Store::SyncLog() { return FromRocks(impl_->db->SyncWAL()); }
 
 Status Store::FlushMemtables() {

@@ -84,6 +84,13 @@ class Store {
   using Visitor = std::function<bool(std::string_view key, std::string_view value)>;
   Status Scan(Family family, std::string_view begin, std::string_view end, const Visitor& visit);
 
+  // Like Scan, but the visitor may set *seek_to (non-empty) to jump forward
+  // to that key instead of stepping to the next one (to visit one entry per
+  // prefix, e.g. one per counter).
+  using SeekingVisitor =
+      std::function<bool(std::string_view key, std::string_view value, std::string* seek_to)>;
+  Status ScanSeeking(Family family, std::string_view begin, const SeekingVisitor& visit);
+
   // fsync RocksDB's log (durability=process does this every fsync_interval_ms).
   Status SyncLog();
   // Flushes memtables to SST files (used at clean shutdown so restart is quick).

@@ -189,6 +189,14 @@ class Engine {
                                std::string_view owner_prefix);
   OwnersPage ListOwners(std::string_view prefix, std::string_view cursor, size_t count);
   TimeZone OwnerTimeZone(std::string_view owner);
+  // Loads every stored counter into memory (one cells-family pass that visits
+  // one entry per counter). Run once in the background after start: when it
+  // is done, memory holds every counter and CTR.TOP no longer scans the
+  // by_key index. Safe to run while serving.
+  storage::Status LoadStoredCounters();
+  bool all_counters_loaded() const { return all_counters_loaded_.load(std::memory_order_acquire); }
+  // Makes a running LoadStoredCounters return early (shutdown).
+  void StopLoading() { stop_loading_.store(true, std::memory_order_release); }
   OpResult<bool> SetOwnerTimeZone(std::string_view owner, const TimeZone& zone);
   const CounterOptions& counter_options() const { return counter_options_; }
 
@@ -353,6 +361,8 @@ class Engine {
   std::array<std::unique_ptr<Shard>, kShardCount> shards_;
   std::unique_ptr<storage::WalWriter> wal_;
   uint64_t recovered_entries_ = 0;
+  std::atomic<bool> all_counters_loaded_{false};
+  std::atomic<bool> stop_loading_{false};
 
   mutable std::mutex compaction_mu_;  // one compaction at a time; guards stats
   CompactionStats compaction_stats_;

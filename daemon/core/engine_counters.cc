@@ -600,7 +600,12 @@ std::vector<RankedOwner> Engine::Top(std::string_view key, Interval interval, Pe
       consider(CellValueLocked(shard, counter_id, counter, interval, period), owner);
     }
   }
-  // 2. Compacted cells of counters not in memory, from the by_key index.
+  // 2. Compacted cells of counters not in memory, from the by_key index
+  // (skipped once every stored counter has been loaded into memory).
+  if (all_counters_loaded()) {
+    std::sort_heap(heap.begin(), heap.end(), better);
+    return heap;
+  }
   std::string prefix = lf::ByKeyPrefix(key, iv, period);
   std::string begin = prefix + std::string(owner_prefix);
   std::string end = prefix;
@@ -631,6 +636,31 @@ std::vector<RankedOwner> Engine::Top(std::string_view key, Interval interval, Pe
   });
   std::sort_heap(heap.begin(), heap.end(), better);
   return heap;
+}
+
+Status Engine::LoadStoredCounters() {
+  Status s = store_->ScanSeeking(
+      Family::kCells, "", [&](std::string_view cell_key, std::string_view, std::string* seek_to) {
+        if (stop_loading_.load(std::memory_order_acquire)) return false;
+        lf::ParsedCellKey parsed;
+        if (!lf::ParseCellKey(cell_key, &parsed)) return true;
+        Shard& shard = ShardFor(parsed.owner);
+        {
+          std::lock_guard<std::mutex> lock(shard.mu);
+          uint64_t counter_id = 0;
+          if (FindCounter(shard, parsed.owner, parsed.key, &counter_id) == nullptr) {
+            CounterFor(shard, parsed.owner, parsed.key, &counter_id);
+          }
+        }
+        // Next counter: past every interval byte of this one.
+        *seek_to = lf::CellPrefix(parsed.owner, parsed.key);
+        seek_to->push_back(static_cast<char>(kIntervalCount));
+        return true;
+      });
+  if (s.ok() && !stop_loading_.load(std::memory_order_acquire)) {
+    all_counters_loaded_.store(true, std::memory_order_release);
+  }
+  return s;
 }
 
 OwnersPage Engine::ListOwners(std::string_view prefix, std::string_view cursor, size_t count) {

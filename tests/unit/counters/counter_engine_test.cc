@@ -933,3 +933,38 @@ INSTANTIATE_TEST_SUITE_P(Modes, OverflowTest, TALLY_ALL_MODES, ModeParamName);
 
 }  // namespace
 }  // namespace tally::core::counters_test
+
+namespace tally::core::counters_test {
+namespace {
+
+// After a restart, LoadStoredCounters brings every stored counter into memory
+// (tallyd runs it in the background); from then on CTR.TOP ranks from memory
+// alone and must still see every owner, including one whose total is zero but
+// whose day cell is not.
+TEST_F(CounterTest, TopAfterLoadingStoredCountersSeesEveryOwner) {
+  const int64_t yesterday = clock_.NowMs() - kDayMs;
+  Incr("user:a", "hits", 5);
+  Incr("user:b", "hits", 9);
+  Incr("user:c", "hits", 4, yesterday);
+  Incr("user:c", "hits", -4);  // total 0, yesterday's cell 4, today's cell -4
+  Compact();
+  Reopen();
+  EXPECT_FALSE(engine_->all_counters_loaded());
+  ASSERT_TRUE(engine_->LoadStoredCounters().ok());
+  EXPECT_TRUE(engine_->all_counters_loaded());
+  const PeriodId day = PeriodOf(Interval::kDay, yesterday, TimeZone::Utc());
+  std::vector<RankedOwner> top = engine_->Top("hits", Interval::kDay, day, 10, "");
+  ASSERT_EQ(top.size(), 1u);
+  EXPECT_EQ(top[0].owner, "user:c");
+  EXPECT_EQ(top[0].value, 4);
+  top = engine_->Top("hits", Interval::kTotal, 0, 10, "");
+  ASSERT_EQ(top.size(), 2u);
+  EXPECT_EQ(top[0].owner, "user:b");
+  EXPECT_EQ(top[1].owner, "user:a");
+  // Owners loaded this way are not "new": nothing to rewrite at compaction.
+  Compact();
+  EXPECT_EQ(engine_->ListOwners("", "", 10).owners.size(), 3u);
+}
+
+}  // namespace
+}  // namespace tally::core::counters_test

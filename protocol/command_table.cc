@@ -14,10 +14,15 @@ char ToLower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A'
 
 }  // namespace
 
+std::string AsciiLower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = ToLower(c);
+  return out;
+}
+
 void CommandTable::Register(std::span<const CommandSpec> specs) {
   for (const CommandSpec& spec : specs) {
-    std::string lower;
-    for (char c : spec.name) lower.push_back(ToLower(c));
+    std::string lower = AsciiLower(spec.name);
     if (lower.size() > kLongestName || !by_lower_name_.emplace(lower, &spec).second) {
       std::fprintf(stderr, "command table: duplicate or too long command name '%.*s'\n",
                    static_cast<int>(spec.name.size()), spec.name.data());

@@ -15,6 +15,9 @@
 
 namespace tally::protocol {
 
+// ASCII lower case (command names, option words; Redis is ASCII-only here).
+std::string AsciiLower(std::string_view text);
+
 // Defined by the server; the protocol layer only passes it through.
 struct CommandContext;
 

@@ -193,9 +193,7 @@ bool TakesKey(const protocol::CommandSpec& spec) {
 // ACL categories, tips, key specs, subcommands.
 void SendCommandInfo(const protocol::CommandSpec& spec, ReplySink& reply) {
   reply.SendArray(10);
-  std::string lower;
-  for (char c : spec.name) lower.push_back(static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c));
-  reply.SendBulk(lower);
+  reply.SendBulk(protocol::AsciiLower(spec.name));
   reply.SendInteger(spec.arity);
   SendFlagNames(spec.flags, reply);
   bool keys = TakesKey(spec);
@@ -210,9 +208,7 @@ void SendCommandInfo(const protocol::CommandSpec& spec, ReplySink& reply) {
 }
 
 void SendCommandDoc(const protocol::CommandSpec& spec, ReplySink& reply) {
-  std::string lower;
-  for (char c : spec.name) lower.push_back(static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c));
-  reply.SendBulk(lower);
+  reply.SendBulk(protocol::AsciiLower(spec.name));
   reply.SendMap(4);
   reply.SendBulk("summary");
   reply.SendBulk(spec.summary);
@@ -266,9 +262,7 @@ void Command(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   if (EqualsIgnoreCase(sub, "LIST") && args.size() == 2) {
     reply.SendArray(all.size());
     for (const auto* spec : all) {
-      std::string lower;
-      for (char c : spec->name) lower.push_back(static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c));
-      reply.SendBulk(lower);
+      reply.SendBulk(protocol::AsciiLower(spec->name));
     }
     return;
   }
@@ -304,9 +298,7 @@ void Config(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
     std::vector<const std::pair<std::string, std::string>*> matched;
     for (const auto& entry : values) {
       for (size_t i = 2; i < args.size(); ++i) {
-        std::string pattern(args[i]);
-        for (char& c : pattern) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
-        if (core::GlobMatch(pattern, entry.first)) {
+        if (core::GlobMatch(protocol::AsciiLower(args[i]), entry.first)) {
           matched.push_back(&entry);
           break;
         }

@@ -71,11 +71,7 @@ struct ThreadTally {
 // until its connection dies.
 void RunClient(int port, int t, std::array<int64_t, kOwn> own_base, uint64_t seed, ThreadTally* tally) {
   std::mt19937_64 rng(seed);
-  std::optional<RespClient> c;
-  for (int attempt = 0; attempt < 200 && !c; ++attempt) {
-    c = RespClient::ConnectTcp(port);
-    if (!c) std::this_thread::sleep_for(5ms);
-  }
+  std::optional<RespClient> c = RespClient::ConnectTcpRetrying(port);
   if (!c) {
     tally->error = "cannot connect";
     return;

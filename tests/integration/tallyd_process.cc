@@ -598,6 +598,15 @@ void RespClient::Close() {
   fd_ = -1;
 }
 
+std::optional<RespClient> RespClient::ConnectTcpRetrying(int port, int attempts) {
+  std::optional<RespClient> client;
+  for (int attempt = 0; attempt < attempts && !client; ++attempt) {
+    client = ConnectTcp(port);
+    if (!client) std::this_thread::sleep_for(5ms);
+  }
+  return client;
+}
+
 std::optional<RespClient> RespClient::ConnectTcp(int port, std::chrono::milliseconds timeout) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return std::nullopt;

@@ -179,6 +179,9 @@ class RespClient {
   RespClient& operator=(const RespClient&) = delete;
 
   static std::optional<RespClient> ConnectTcp(int port, std::chrono::milliseconds timeout = 5s);
+  // ConnectTcp, retried every 5 ms up to `attempts` times (a daemon that is
+  // still starting, or many clients connecting at once).
+  static std::optional<RespClient> ConnectTcpRetrying(int port, int attempts = 200);
   static std::optional<RespClient> ConnectUnix(const std::string& path);
 
   bool connected() const { return fd_ >= 0; }

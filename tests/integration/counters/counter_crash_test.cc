@@ -61,11 +61,7 @@ struct ThreadResult {
 
 void RunClient(int port, int t, int cycle, uint64_t seed, ThreadResult* out) {
   std::mt19937_64 rng(seed);
-  std::optional<RespClient> c;
-  for (int attempt = 0; attempt < 200 && !c; ++attempt) {
-    c = RespClient::ConnectTcp(port);
-    if (!c) std::this_thread::sleep_for(5ms);
-  }
+  std::optional<RespClient> c = RespClient::ConnectTcpRetrying(port);
   if (!c) {
     out->error = "cannot connect";
     return;

@@ -21,13 +21,16 @@ bool ReadFile(const std::string& path, Config* c, std::string* error) {
     return false;
   }
   // Unknown keys are errors: a typo must not silently fall back to a default.
-  static const char* kKnown[] = {"data_dir", "bind", "port", "unix_socket", "durability", "fsync_interval_ms",
+  static const char* kKnown[] = {"changes_retention_s",
+                                 "data_dir", "bind", "port", "unix_socket", "durability", "fsync_interval_ms",
                                  "log_level", "io_threads", "max_clients", "compaction_interval_ms",
                                  "compaction_max_entries", "shutdown_drain_ms", "max_bulk_bytes",
                                  "max_inline_bytes", "max_array_length", "timezone", "max_backdate_s",
                                  "max_future_skew_s", "dedupe_window_s", "retention_hour_days",
                                  "retention_day_days", "retention_week_days", "retention_month_days",
-                                 "retention_quarter_days", "retention_year_days"};
+                                 "retention_quarter_days", "retention_year_days", "http_bind", "http_port",
+                                 "http_threads", "http_max_connections", "http_max_body_bytes",
+                                 "http_max_header_bytes", "http_read_timeout_ms"};
   for (const auto& [key, value] : t) {
     bool known = false;
     for (const char* k : kKnown) known = known || key.str() == k;
@@ -81,6 +84,14 @@ bool ReadFile(const std::string& path, Config* c, std::string* error) {
   num("retention_month_days", c->retention_month_days);
   num("retention_quarter_days", c->retention_quarter_days);
   num("retention_year_days", c->retention_year_days);
+  num("changes_retention_s", c->changes_retention_s);
+  str("http_bind", c->http_bind);
+  num("http_port", c->http_port);
+  num("http_threads", c->http_threads);
+  num("http_max_connections", c->http_max_connections);
+  num("http_max_body_bytes", c->http_max_body_bytes);
+  num("http_max_header_bytes", c->http_max_header_bytes);
+  num("http_read_timeout_ms", c->http_read_timeout_ms);
   return types_ok;
 }
 
@@ -113,6 +124,20 @@ bool Validate(const Config& c, std::string* error) {
   } else if (c.retention_hour_days < 0 || c.retention_day_days < 0 || c.retention_week_days < 0 ||
              c.retention_month_days < 0 || c.retention_quarter_days < 0 || c.retention_year_days < 0) {
     *error = "retention_*_days must be >= 0 (0 keeps forever)";
+  } else if (!in(c.changes_retention_s, 0, int64_t{10} * 366 * 86400)) {
+    *error = "changes_retention_s must be 0-316224000 (0 keeps forever)";
+  } else if (!in(c.http_port, 0, 65535)) {
+    *error = "http_port must be 0-65535";
+  } else if (!in(c.http_threads, 1, 64)) {
+    *error = "http_threads must be 1-64";
+  } else if (!in(c.http_max_connections, 1, 1000000)) {
+    *error = "http_max_connections must be 1-1000000";
+  } else if (!in(c.http_max_body_bytes, 1, int64_t{1} << 32)) {
+    *error = "http_max_body_bytes must be 1-4294967296";
+  } else if (!in(c.http_max_header_bytes, 1024, int64_t{1} << 24)) {
+    *error = "http_max_header_bytes must be 1024-16777216";
+  } else if (!in(c.http_read_timeout_ms, 10, 3600000)) {
+    *error = "http_read_timeout_ms must be 10-3600000";
   } else {
     return true;
   }
@@ -149,7 +174,9 @@ ConfigOutcome LoadConfig(int argc, char** argv, Config* config, std::string* ver
     config->config_file = file;
   }
 
-  CLI::App app{"tallyd — counts, meters and limits usage; speaks RESP (Redis clients work) on TCP and a unix socket."};
+  CLI::App app{
+      "tallyd — counts, meters and limits usage; speaks RESP (Redis clients work) on TCP and a unix socket, "
+      "and HTTP/JSON."};
   app.set_version_flag("--version", *version_text);
   std::string ignored_config;
   app.add_option("--config", ignored_config, "TOML config file (default: /etc/tally/tally.toml if present)");
@@ -209,6 +236,28 @@ ConfigOutcome LoadConfig(int argc, char** argv, Config* config, std::string* ver
   app.add_option("--dedupe-window-s", config->dedupe_window_s, "How long an event ID is remembered")
       ->check(CLI::Range(int64_t{1}, int64_t{10} * 365 * 86400))
       ->capture_default_str();
+  app.add_option("--http-bind", config->http_bind, "Address of the HTTP/JSON API")->capture_default_str();
+  app.add_option("--http-port", config->http_port, "TCP port of the HTTP/JSON API (0 disables)")
+      ->check(CLI::Range(0, 65535))
+      ->capture_default_str();
+  app.add_option("--http-threads", config->http_threads, "HTTP I/O threads")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  app.add_option("--http-max-connections", config->http_max_connections,
+                 "Most simultaneous HTTP connections (further ones get 429)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1000000}))
+      ->capture_default_str();
+  app.add_option("--http-max-body-bytes", config->http_max_body_bytes, "Largest HTTP request body (else 413)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 32))
+      ->capture_default_str();
+  app.add_option("--http-max-header-bytes", config->http_max_header_bytes,
+                 "Largest HTTP request line and headers (else 431)")
+      ->check(CLI::Range(int64_t{1024}, int64_t{1} << 24))
+      ->capture_default_str();
+  app.add_option("--http-read-timeout-ms", config->http_read_timeout_ms,
+                 "Close idle HTTP keep-alive connections after this long; a slow request gets 408")
+      ->check(CLI::Range(int64_t{10}, int64_t{3600000}))
+      ->capture_default_str();
   struct RetentionFlag {
     const char* name;
     int64_t* days;
@@ -223,6 +272,10 @@ ConfigOutcome LoadConfig(int argc, char** argv, Config* config, std::string* ver
         ->check(CLI::Range(int64_t{0}, int64_t{100} * 366))
         ->capture_default_str();
   }
+  app.add_option("--changes-retention-s", config->changes_retention_s,
+                 "Keep changefeed records (CHANGES.READ) this many seconds (0 = forever)")
+      ->check(CLI::Range(int64_t{0}, int64_t{10} * 366 * 86400))
+      ->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -26,6 +26,14 @@ struct Config {
   int64_t max_bulk_bytes = 64ll << 20;
   int64_t max_inline_bytes = 64ll << 10;
   int64_t max_array_length = 1ll << 20;
+  // HTTP/JSON API (Boost.Beast).
+  std::string http_bind = "127.0.0.1";
+  int http_port = 8080;  // 0 disables the HTTP listener
+  int http_threads = 1;
+  int64_t http_max_connections = 1024;
+  int64_t http_max_body_bytes = 1ll << 20;
+  int64_t http_max_header_bytes = 16ll << 10;
+  int64_t http_read_timeout_ms = 30000;  // idle keep-alive and slow requests
   // Counters.
   std::string timezone = "UTC";            // IANA name: periods of owners without their own
   int64_t max_backdate_s = 35ll * 86400;   // AT may be this far in the past
@@ -38,6 +46,8 @@ struct Config {
   int64_t retention_month_days = 0;
   int64_t retention_quarter_days = 0;
   int64_t retention_year_days = 0;
+  // How long changefeed records (CHANGES.READ, /v1/changes) are kept; 0 = forever.
+  int64_t changes_retention_s = 7ll * 86400;
 };
 
 enum class ConfigOutcome { kRun, kExitOk, kExitError };

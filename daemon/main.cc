@@ -1,18 +1,27 @@
 // tallyd: start-up, background maintenance, signals and ordered shutdown.
 //
-// Order at start: config -> logging -> open the store and recover -> listen ->
-// READY=1 (systemd). At SIGTERM/SIGINT: stop accepting, let connections finish
-// the replies they owe, write the log, compact, flush and close the store.
+// Order at start: config -> logging -> HTTP listener (answers /health, and 503
+// not_ready to the rest) -> open the store and recover -> the HTTP routes ->
+// RESP listeners -> ready -> READY=1 (systemd). At SIGTERM/SIGINT: stop
+// accepting (RESP and HTTP together), let connections finish the replies they
+// owe, write the log, compact, flush and close the store.
 
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
+#include <unistd.h>
 #include <spdlog/spdlog.h>
 #include <systemd/sd-daemon.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <condition_variable>
+#include <cstring>
 #include <filesystem>
 #include <mutex>
+#include <string_view>
 #include <thread>
 
 #include "commands/context.h"
@@ -20,6 +29,8 @@
 #include "config.h"
 #include "core/clock.h"
 #include "core/engine.h"
+#include "net/http_api.h"
+#include "net/http_server.h"
 #include "net/resp_server.h"
 
 namespace tally {
@@ -88,6 +99,40 @@ class Maintenance {
   bool stop_ = false;
 };
 
+// HTTP while the daemon is not ready (the store is being opened, or the
+// daemon is stopping): GET /health says the process is alive, everything else
+// is 503 not_ready.
+net::HttpResponse NotReadyHttpResponse(const net::HttpRequest& request, std::string_view why) {
+  std::string_view path(request.target);
+  path = path.substr(0, path.find('?'));
+  if (path == "/health" && (request.method == "GET" || request.method == "HEAD")) {
+    net::HttpResponse response;
+    response.body = "{\"status\":\"ok\"}";
+    return response;
+  }
+  return net::JsonErrorResponse(503, "not_ready", why);
+}
+
+// Takes <data_dir>/tallyd.lock for the life of the process (the descriptor is
+// never closed). RocksDB locks its own directory too, but only inside
+// Engine::Open, and HTTP listens before that: without this a second tallyd on
+// the same data dir would fail on the HTTP port instead of saying what is wrong.
+bool LockDataDir(const std::string& data_dir, std::string* error) {
+  const std::string path = data_dir + "/tallyd.lock";
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    *error = "cannot open lock file " + path + ": " + std::strerror(errno);
+    return false;
+  }
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    *error = errno == EWOULDBLOCK ? "data dir " + data_dir + " is in use by another tallyd (lock file " + path + ")"
+                                  : "cannot lock " + path + ": " + std::strerror(errno);
+    ::close(fd);
+    return false;
+  }
+  return true;
+}
+
 int WaitForSignal(Config& config) {
   sigset_t set;
   sigemptyset(&set);
@@ -141,7 +186,49 @@ int Run(int argc, char** argv) {
     return 1;
   }
 
+  std::string lock_error;
+  if (!LockDataDir(config.data_dir, &lock_error)) {
+    spdlog::critical("{}", lock_error);
+    return 1;
+  }
+
   spdlog::info("tallyd {} starting: data dir {}, durability {}", kVersion, config.data_dir, config.durability);
+  ServerState server;
+  server.commands = &commands::BuildCommandTable();
+
+  // HTTP listens before recovery so that /health and /ready (503) answer
+  // while the store is opened. Requests go to `http_routes` once the daemon is
+  // ready; until then, and again once it stops, to NotReadyHttpResponse.
+  std::atomic<bool> stopping{false};
+  net::SwappableHttpHandler http_routes(
+      [](const net::HttpRequest& request) { return NotReadyHttpResponse(request, "no routes attached"); });
+  net::HttpServerOptions http_options;
+  http_options.bind = config.http_bind;
+  http_options.port = config.http_port;
+  http_options.threads = config.http_threads;
+  http_options.max_connections = config.http_max_connections;
+  http_options.max_body_bytes = config.http_max_body_bytes;
+  http_options.max_header_bytes = config.http_max_header_bytes;
+  http_options.read_timeout_ms = config.http_read_timeout_ms;
+  net::HttpServer http(http_options, [&server, &stopping, &http_routes](const net::HttpRequest& request) {
+    if (!server.ready.load(std::memory_order_acquire)) {
+      return NotReadyHttpResponse(request, stopping.load() ? "shutting down"
+                                                           : "recovering: the store is being opened");
+    }
+    return http_routes(request);
+  });
+  storage::Status http_listening = http.Start();
+  if (!http_listening.ok()) {
+    spdlog::critical("{}", http_listening.ToString());
+    return 1;
+  }
+  if (http.enabled()) spdlog::info("listening on http://{}:{}", config.http_bind, http.bound_port());
+  server.SetHttpFigures([&http] {
+    net::HttpServerStats s = http.stats();
+    return HttpFigures{http.enabled(),  s.connections_open, s.connections_total, s.rejected_connections,
+                       s.requests_total, s.request_errors};
+  });
+
   core::SystemClock clock;
   core::EngineOptions engine_options;
   engine_options.data_dir = config.data_dir + "/db";
@@ -163,7 +250,12 @@ int Run(int argc, char** argv) {
   for (int i = 0; i < core::kIntervalCount; ++i) {
     engine_options.counters.retention_ms[i] = retention_days[i] * 86400 * 1000;
   }
+  engine_options.counters.changes_retention_ms = config.changes_retention_s * 1000;
   auto started = std::chrono::steady_clock::now();
+  // TEST hook: a slow recovery, so tests can watch /ready say 503 meanwhile.
+  if (const char* delay = std::getenv("TALLY_TEST_RECOVERY_DELAY_MS")) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::atoll(delay)));
+  }
   auto opened = core::Engine::Open(engine_options, clock);
   if (!opened.ok()) {
     spdlog::critical("cannot open {}: {}", engine_options.data_dir, opened.status().ToString());
@@ -175,13 +267,20 @@ int Run(int argc, char** argv) {
   spdlog::info("recovered in {} ms: {} keys, {} log entries replayed", recovery_ms, engine->PlainStats().keys,
                engine->recovered_entries());
 
-  ServerState server;
-  server.commands = &commands::BuildCommandTable();
   server.started_at_ms = clock.NowMs();
   server.config = {kVersion,          config.bind,       config.port,        config.unix_socket,
                    config.data_dir,   config.durability, config.fsync_interval_ms, config.io_threads,
                    config.max_clients, config.config_file, config.timezone,
                    config.max_backdate_s * 1000, config.max_future_skew_s * 1000};
+  server.config.http_bind = config.http_bind;
+  server.config.http_port = http.bound_port();
+
+  // The routes replace the not-ready handler (thread-safe). They receive
+  // requests once server.ready is true and no longer once shutdown begins,
+  // so `api` may live on this stack.
+  net::HttpApi api(*engine, server);
+  api.set_on_storage_failure([](const storage::Status&) { kill(getpid(), SIGUSR1); });
+  http_routes.Set([&api](const net::HttpRequest& request) { return api.Handle(request); });
 
   net::RespServerOptions net_options;
   net_options.bind = config.bind;
@@ -194,12 +293,14 @@ int Run(int argc, char** argv) {
   net_options.limits.max_array_length = static_cast<size_t>(config.max_array_length);
   net::RespServer resp(*engine, server, net_options);
   resp.set_on_storage_failure([](const storage::Status&) { kill(getpid(), SIGUSR1); });
+  // Ready before the RESP listener opens, so a client that reaches tallyd
+  // over RESP (tests wait for PING) finds /ready and the routes ready too.
+  server.ready = true;
   storage::Status listening = resp.Start();
   if (!listening.ok()) {
     spdlog::critical("{}", listening.ToString());
     return 1;
   }
-  server.ready = true;
   if (config.port > 0) spdlog::info("listening on {}:{}", config.bind, resp.bound_port());
   if (!config.unix_socket.empty()) spdlog::info("listening on unix socket {}", config.unix_socket);
 
@@ -222,8 +323,12 @@ int Run(int argc, char** argv) {
   bool log_failed = signal == SIGUSR1;
   spdlog::info("{}: stopping", log_failed ? "log write failed" : (signal == SIGINT ? "SIGINT" : "SIGTERM"));
   sd_notify(0, "STOPPING=1");
+  stopping = true;
   server.ready = false;
+  // Both front ends drain at once, each within --shutdown-drain-ms.
+  std::thread http_stop([&http, &config] { http.Stop(config.shutdown_drain_ms); });
   resp.Stop(config.shutdown_drain_ms);
+  http_stop.join();
   maintenance.Stop();
   engine->StopLoading();
   loader.join();

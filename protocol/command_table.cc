@@ -23,25 +23,38 @@ std::string AsciiLower(std::string_view text) {
 void CommandTable::Register(std::span<const CommandSpec> specs) {
   for (const CommandSpec& spec : specs) {
     std::string lower = AsciiLower(spec.name);
-    if (lower.size() > kLongestName || !by_lower_name_.emplace(lower, &spec).second) {
+    if (lower.size() > kLongestName || !by_lower_name_.emplace(lower, Entry{&spec, ordered_.size()}).second) {
       std::fprintf(stderr, "command table: duplicate or too long command name '%.*s'\n",
                    static_cast<int>(spec.name.size()), spec.name.data());
       std::abort();
     }
+    index_of_.emplace(&spec, ordered_.size());
     ordered_.push_back(&spec);
   }
 }
 
-const CommandSpec* CommandTable::Find(std::string_view name) const {
-  if (name.size() > kLongestName) return nullptr;
+const CommandTable::Entry* CommandTable::FindEntry(std::string_view name) const {
+  if (name.empty() || name.size() > kLongestName) return nullptr;
   char lower[kLongestName];
   for (size_t i = 0; i < name.size(); ++i) lower[i] = ToLower(name[i]);
   auto it = by_lower_name_.find(std::string_view(lower, name.size()));
-  return it == by_lower_name_.end() ? nullptr : it->second;
+  return it == by_lower_name_.end() ? nullptr : &it->second;
 }
 
-const CommandSpec* CommandTable::Resolve(CommandArgs args, ReplySink& reply) const {
-  const CommandSpec* spec = args.empty() ? nullptr : Find(args[0]);
+const CommandSpec* CommandTable::Find(std::string_view name) const {
+  const Entry* entry = FindEntry(name);
+  return entry == nullptr ? nullptr : entry->spec;
+}
+
+size_t CommandTable::IndexOf(const CommandSpec* spec) const {
+  auto it = index_of_.find(spec);
+  return it == index_of_.end() ? kNoIndex : it->second;
+}
+
+const CommandSpec* CommandTable::Resolve(CommandArgs args, ReplySink& reply, size_t* index) const {
+  const Entry* entry = args.empty() ? nullptr : FindEntry(args[0]);
+  if (index != nullptr) *index = entry == nullptr ? kNoIndex : entry->index;
+  const CommandSpec* spec = entry == nullptr ? nullptr : entry->spec;
   if (spec == nullptr) {
     std::string_view name = args.empty() ? std::string_view() : args[0];
     reply.SendError(errors::UnknownCommand(name, args.empty() ? nullptr : args.data() + 1,

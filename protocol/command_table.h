@@ -55,10 +55,19 @@ class CommandTable {
 
   // Finds args[0] and checks arity. On failure sends the Redis error
   // ("unknown command ..." / "wrong number of arguments ...") and returns nullptr.
-  const CommandSpec* Resolve(CommandArgs args, ReplySink& reply) const;
+  // `index` (if given) receives the command's position in all(): set for a
+  // found command even when its arity is wrong, kNoIndex when unknown. Front
+  // ends use it to record per-command statistics without a second lookup.
+  const CommandSpec* Resolve(CommandArgs args, ReplySink& reply, size_t* index = nullptr) const;
 
   // In registration order.
   const std::vector<const CommandSpec*>& all() const { return ordered_; }
+  size_t size() const { return ordered_.size(); }
+
+  // Position of a registered spec in all() (one hash lookup), kNoIndex if the
+  // spec is not in this table.
+  static constexpr size_t kNoIndex = static_cast<size_t>(-1);
+  size_t IndexOf(const CommandSpec* spec) const;
 
   // Arity check alone, for subcommand tables.
   static bool ArityMatches(int arity, size_t arg_count) {
@@ -70,7 +79,14 @@ class CommandTable {
     using is_transparent = void;
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
-  std::unordered_map<std::string, const CommandSpec*, NameHash, std::equal_to<>> by_lower_name_;
+  struct Entry {
+    const CommandSpec* spec;
+    size_t index;  // in ordered_
+  };
+  const Entry* FindEntry(std::string_view name) const;
+
+  std::unordered_map<std::string, Entry, NameHash, std::equal_to<>> by_lower_name_;
+  std::unordered_map<const CommandSpec*, size_t> index_of_;
   std::vector<const CommandSpec*> ordered_;
 };
 

@@ -193,6 +193,32 @@ bool DecodeCounterDelete(std::string_view payload, std::string_view* owner, std:
   return true;
 }
 
+void AppendAudited(std::string& blob, const Audit& audit, std::string_view inner_entry) {
+  std::string& p = payload_scratch;
+  p.clear();
+  codec::PutVarint(p, ZigZag(audit.time_ms));
+  codec::PutLengthPrefixed(p, audit.actor);
+  codec::PutLengthPrefixed(p, audit.command);
+  codec::PutLengthPrefixed(p, audit.owner);
+  codec::PutLengthPrefixed(p, audit.key);
+  codec::PutLengthPrefixed(p, audit.details);
+  p.append(inner_entry);
+  AppendFramed(blob, Op::kAudited, p);
+}
+
+bool DecodeAudited(std::string_view payload, Audit* audit, Entry* inner) {
+  if (!GetZigZag(payload, &audit->time_ms) || !codec::GetLengthPrefixed(payload, &audit->actor) ||
+      !codec::GetLengthPrefixed(payload, &audit->command) || !codec::GetLengthPrefixed(payload, &audit->owner) ||
+      !codec::GetLengthPrefixed(payload, &audit->key) || !codec::GetLengthPrefixed(payload, &audit->details) ||
+      payload.empty()) {
+    return false;
+  }
+  // The inner entry fills the rest of the payload exactly.
+  inner->op = static_cast<Op>(static_cast<uint8_t>(payload[0]));
+  payload.remove_prefix(1);
+  return codec::GetLengthPrefixed(payload, &inner->payload) && payload.empty() && inner->op != Op::kAudited;
+}
+
 void AppendOwnerTimeZone(std::string& blob, std::string_view owner, std::string_view zone) {
   std::string& p = payload_scratch;
   p.clear();

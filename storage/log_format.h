@@ -20,6 +20,7 @@ enum class Op : uint8_t {
   kCounterSetCells = 4,  // absolute values for cells (CTR.SET / RESET / RECOUNT), applied together
   kCounterDelete = 5,    // cells of a counter removed (all, or the intervals in a mask)
   kOwnerTimeZone = 6,    // owner's time zone from now on
+  kAudited = 7,          // an administrative change: audit fields + the change's own entry, one atomic entry
 };
 
 inline constexpr int kRollupCount = 6;  // hour, day, week, month, quarter, year
@@ -51,6 +52,23 @@ bool NextCellValue(std::string_view* cells, CellValue* cell);
 void AppendCounterDelete(std::string& blob, std::string_view owner, std::string_view key, uint8_t interval_mask);
 bool DecodeCounterDelete(std::string_view payload, std::string_view* owner, std::string_view* key,
                          uint8_t* interval_mask);
+
+// An administrative change (CTR.SET, RESET, RECOUNT, DEL, ...) and its audit
+// record in ONE entry, so the two are durable together or not at all: the
+// audit fields, then the change's own complete entry (op, length, payload),
+// which replay applies as if it stood alone.
+struct Audit {
+  int64_t time_ms = 0;
+  std::string_view actor;
+  std::string_view command;  // "CTR.SET", ...
+  std::string_view owner;
+  std::string_view key;      // empty when not about one counter
+  std::string_view details;  // UTF-8 JSON object (before/after values)
+};
+// `inner_entry` is one complete encoded entry (as the Append* encoders write it).
+void AppendAudited(std::string& blob, const Audit& audit, std::string_view inner_entry);
+struct Entry;
+bool DecodeAudited(std::string_view payload, Audit* audit, Entry* inner);
 
 void AppendOwnerTimeZone(std::string& blob, std::string_view owner, std::string_view zone);
 bool DecodeOwnerTimeZone(std::string_view payload, std::string_view* owner, std::string_view* zone);

@@ -25,6 +25,8 @@ enum class Family : int {
   kByKey,     // index for CTR.TOP of past periods: (key, interval, period, owner) -> value
   kOwners,    // owner -> settings (time zone)
   kDedupe,    // (owner, event id) -> expiry
+  kChanges,   // changefeed: last seq of a blob -> change records (storage/feed_format.h)
+  kAudit,     // audit trail: last seq of a blob -> audit records
   kCount
 };
 

@@ -25,7 +25,13 @@ using protocol::ReplySink;
 namespace errors = protocol::errors;
 namespace flags = protocol::flags;
 
-std::string Quoted(std::string_view text) { return "'" + std::string(text.substr(0, 128)) + "'"; }
+std::string Quoted(std::string_view text) {
+  // Built by appending: g++ 12 warns (-Wrestrict, a false positive) on "'" + std::string(...).
+  std::string out(1, '\'');
+  out.append(text.substr(0, 128));
+  out.push_back('\'');
+  return out;
+}
 
 bool CheckName(std::string_view what, std::string_view name, ReplySink& reply) {
   if (core::ValidName(name)) return true;
@@ -124,6 +130,7 @@ void IncrementGeneric(CommandContext& ctx, CommandArgs args, ReplySink& reply, s
   }
   auto result = ctx.engine.Increment({args[1], args[2], delta, at, event_id});
   if (!result.ok()) return SendOpError(reply, result.status);
+  ctx.client.last_write_duplicate = result.value.duplicate;
   reply.SendInteger(result.value.total);
 }
 
@@ -184,33 +191,74 @@ void CtrMGet(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   }
 }
 
-void AssignOne(CommandContext& ctx, CommandArgs args, size_t cell_index, int64_t value, ReplySink& reply) {
+// The optional trailing `BY <actor>` of the administrative commands (SET,
+// RESET, RECOUNT, DEL), who is named in the audit trail. It is taken off the
+// end of `args` only when at least `min_args` arguments (the command's
+// arity) stand before it, so it can never be mistaken for an interval, period
+// or value (none of which can be "BY"). Without BY the actor is the client's
+// name (CLIENT SETNAME), else its address. False (error sent) for a bad actor.
+bool TakeActor(CommandContext& ctx, CommandArgs* args, size_t min_args, std::string_view* actor, ReplySink& reply) {
+  if (args->size() >= min_args + 2 && EqualsIgnoreCase((*args)[args->size() - 2], "BY")) {
+    *actor = args->back();
+    if (!core::ValidActor(*actor)) {
+      std::string message = "invalid actor '";
+      // Echo at most 128 bytes, control characters (CR/LF) replaced.
+      for (char c : actor->substr(0, 128)) message.push_back(c < ' ' || c > '~' ? '?' : c);
+      message += "': use 1-128 printable ASCII characters (spaces allowed, not first or last)";
+      reply.SendError(message);
+      return false;
+    }
+    *args = args->first(args->size() - 2);
+    return true;
+  }
+  if (args->size() >= min_args + 1 && EqualsIgnoreCase(args->back(), "BY")) {
+    reply.SendError("BY needs an actor: ... BY <actor>");
+    return false;
+  }
+  if (core::ValidActor(ctx.client.name)) {
+    *actor = ctx.client.name;
+  } else if (core::ValidActor(ctx.client.address)) {
+    *actor = ctx.client.address;
+  } else {
+    *actor = "unknown";
+  }
+  return true;
+}
+
+void AssignOne(CommandContext& ctx, CommandArgs args, size_t cell_index, int64_t value, const core::AuditInfo& audit,
+               ReplySink& reply) {
   Interval interval;
   PeriodId period;
   if (!ParseCellArgs(ctx, args, cell_index, args[1], &interval, &period, reply)) return;
-  auto result = ctx.engine.AssignCells(args[1], args[2], {{interval, period, value}});
+  auto result = ctx.engine.AssignCells(args[1], args[2], {{interval, period, value}}, &audit);
   if (!result.ok()) return SendOpError(reply, result.status);
   reply.SendOk();
 }
 
-// CTR.SET <owner> <key> <value> [<interval> [<period>]]
+// CTR.SET <owner> <key> <value> [<interval> [<period>]] [BY <actor>]
 void CtrSet(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
+  std::string_view actor;
+  if (!TakeActor(ctx, &args, 4, &actor, reply)) return;
   if (!CheckOwnerKey(args, reply)) return;
   if (args.size() > 6) return reply.SendError(errors::kSyntax);
   int64_t value = 0;
   if (!ParseInteger(args[3], &value, reply)) return;
-  AssignOne(ctx, args, 4, value, reply);
+  AssignOne(ctx, args, 4, value, {actor, "CTR.SET"}, reply);
 }
 
-// CTR.RESET <owner> <key> [<interval> [<period>]]
+// CTR.RESET <owner> <key> [<interval> [<period>]] [BY <actor>]
 void CtrReset(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
+  std::string_view actor;
+  if (!TakeActor(ctx, &args, 3, &actor, reply)) return;
   if (!CheckOwnerKey(args, reply)) return;
   if (args.size() > 5) return reply.SendError(errors::kSyntax);
-  AssignOne(ctx, args, 3, 0, reply);
+  AssignOne(ctx, args, 3, 0, {actor, "CTR.RESET"}, reply);
 }
 
-// CTR.RECOUNT <owner> <key> <interval> <period> <value> [<period> <value> ...]
+// CTR.RECOUNT <owner> <key> <interval> <period> <value> [<period> <value> ...] [BY <actor>]
 void CtrRecount(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
+  std::string_view actor;
+  if (!TakeActor(ctx, &args, 6, &actor, reply)) return;
   if (!CheckOwnerKey(args, reply)) return;
   if ((args.size() - 4) % 2 != 0) return reply.SendError(errors::WrongArity(args[0]));
   auto interval = ParseIntervalArg(args[3], reply);
@@ -225,13 +273,16 @@ void CtrRecount(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
     if (!ParseInteger(args[i + 1], &value, reply)) return;
     cells.push_back({*interval, *period, value});
   }
-  auto result = ctx.engine.AssignCells(args[1], args[2], cells);
+  const core::AuditInfo audit{actor, "CTR.RECOUNT"};
+  auto result = ctx.engine.AssignCells(args[1], args[2], cells, &audit);
   if (!result.ok()) return SendOpError(reply, result.status);
   reply.SendOk();
 }
 
-// CTR.DEL <owner> <key> [<interval>]
+// CTR.DEL <owner> <key> [<interval>] [BY <actor>]
 void CtrDel(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
+  std::string_view actor;
+  if (!TakeActor(ctx, &args, 3, &actor, reply)) return;
   if (!CheckOwnerKey(args, reply)) return;
   if (args.size() > 4) return reply.SendError(errors::kSyntax);
   std::optional<Interval> interval;
@@ -239,7 +290,8 @@ void CtrDel(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
     interval = ParseIntervalArg(args[3], reply);
     if (!interval) return;
   }
-  auto result = ctx.engine.DeleteCells(args[1], args[2], interval);
+  const core::AuditInfo audit{actor, "CTR.DEL"};
+  auto result = ctx.engine.DeleteCells(args[1], args[2], interval, &audit);
   if (!result.ok()) return SendOpError(reply, result.status);
   reply.SendInteger(result.value);
 }
@@ -377,6 +429,93 @@ void OwnerTz(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   reply.SendOk();
 }
 
+// The one owner prefix that PREFIX p and TYPE t select together; nullopt
+// when they contradict each other (no owner can match both).
+std::optional<std::string> OwnerPrefix(std::string_view prefix, std::string_view type) {
+  if (type.empty()) return std::string(prefix);
+  std::string typed = std::string(type) + ":";
+  if (typed.starts_with(prefix)) return typed;
+  if (prefix.starts_with(typed)) return std::string(prefix);
+  return std::nullopt;
+}
+
+// CTR.CELLS [PREFIX p] [TYPE t] [KEY k] [INTERVAL i [PERIOD p]] [CURSOR c] [COUNT n]
+// -> [next-cursor, [[owner, key, interval, period, value], ...]]; COUNT owners per page.
+void CtrCells(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
+  std::string_view prefix, type, key, cursor, period_label;
+  std::optional<Interval> interval;
+  int64_t count = 100;
+  for (size_t i = 1; i < args.size(); i += 2) {
+    if (i + 1 >= args.size()) return reply.SendError(errors::kSyntax);
+    std::string_view value = args[i + 1];
+    if (EqualsIgnoreCase(args[i], "PREFIX")) {
+      prefix = value;
+    } else if (EqualsIgnoreCase(args[i], "TYPE")) {
+      if (!CheckName("owner type", value, reply)) return;
+      type = value;
+    } else if (EqualsIgnoreCase(args[i], "KEY")) {
+      if (!CheckName("key", value, reply)) return;
+      key = value;
+    } else if (EqualsIgnoreCase(args[i], "INTERVAL")) {
+      interval = ParseIntervalArg(value, reply);
+      if (!interval) return;
+    } else if (EqualsIgnoreCase(args[i], "PERIOD")) {
+      period_label = value;
+    } else if (EqualsIgnoreCase(args[i], "CURSOR")) {
+      cursor = value == "0" ? std::string_view() : value;
+    } else if (EqualsIgnoreCase(args[i], "COUNT")) {
+      if (!ParseInteger(value, &count, reply)) return;
+      if (count < 1 || count > 10000) return reply.SendError("COUNT must be between 1 and 10000");
+    } else {
+      return reply.SendError(errors::kSyntax);
+    }
+  }
+  if (!period_label.empty() && !interval) return reply.SendError("PERIOD needs an INTERVAL");
+  const int64_t now = ctx.engine.clock().NowMs();
+  if (!period_label.empty() && *interval != Interval::kTotal) {
+    // Check the label once up front (in the daemon's zone), so a bad one is
+    // an error even on an empty page; each owner's own zone decides below.
+    if (!ParsePeriodArg(*interval, period_label, ctx.engine.counter_options().default_time_zone, now, reply)) return;
+  }
+  auto owner_prefix = OwnerPrefix(prefix, type);
+  core::OwnersPage page;
+  if (owner_prefix) page = ctx.engine.ListOwners(*owner_prefix, cursor, static_cast<size_t>(count));
+  struct Row {
+    std::string_view owner;
+    core::CellRow cell;
+    std::string period;
+  };
+  std::vector<Row> rows;
+  for (const std::string& owner : page.owners) {
+    core::TimeZone zone = ctx.engine.OwnerTimeZone(owner);
+    core::CellFilter filter{key, interval, std::nullopt};
+    if (!period_label.empty()) {
+      filter.period = 0;
+      if (*interval != Interval::kTotal) {
+        filter.period = ParsePeriodArg(*interval, period_label, zone, now, reply);
+        if (!filter.period) return;
+      }
+    }
+    auto cells = ctx.engine.OwnerCells(owner, filter);
+    if (!cells.ok()) return SendOpError(reply, cells.status);
+    for (core::CellRow& cell : cells.value) {
+      std::string label = core::PeriodLabel(cell.interval, cell.period, zone);
+      rows.push_back({owner, std::move(cell), std::move(label)});
+    }
+  }
+  reply.SendArray(2);
+  reply.SendBulk(page.next_cursor.empty() ? std::string_view("0") : std::string_view(page.next_cursor));
+  reply.SendArray(rows.size());
+  for (const Row& row : rows) {
+    reply.SendArray(5);
+    reply.SendBulk(row.owner);
+    reply.SendBulk(row.cell.key);
+    reply.SendBulk(core::IntervalName(row.cell.interval));
+    reply.SendBulk(row.period);
+    reply.SendInteger(row.cell.value);
+  }
+}
+
 constexpr uint32_t kWriteFast = flags::kWrite | flags::kFast;
 constexpr uint32_t kRead = flags::kReadOnly;
 
@@ -394,13 +533,15 @@ const protocol::CommandSpec kSpecs[] = {
      "Every key of an owner with its value in one cell, sorted by key.", CtrAll},
     {"CTR.MGET", -5, kRead, "counter", "key interval period owner [owner ...]",
      "One cell of a key for several owners.", CtrMGet},
-    {"CTR.SET", -4, flags::kWrite, "counter", "owner key value [interval [period]]",
-     "Sets one cell (a recount); later increments add to it.", CtrSet},
-    {"CTR.RESET", -3, flags::kWrite, "counter", "owner key [interval [period]]", "Sets one cell to 0.", CtrReset},
-    {"CTR.RECOUNT", -6, flags::kWrite, "counter", "owner key interval period value [period value ...]",
-     "Sets several periods of one interval in one atomic step.", CtrRecount},
-    {"CTR.DEL", -3, flags::kWrite, "counter", "owner key [interval]",
-     "Removes every cell of a counter, or every period of one interval; replies how many existed.", CtrDel},
+    {"CTR.SET", -4, flags::kWrite, "counter", "owner key value [interval [period]] [BY actor]",
+     "Sets one cell (a recount); later increments add to it. Audited (AUDIT.READ).", CtrSet},
+    {"CTR.RESET", -3, flags::kWrite, "counter", "owner key [interval [period]] [BY actor]",
+     "Sets one cell to 0. Audited.", CtrReset},
+    {"CTR.RECOUNT", -6, flags::kWrite, "counter", "owner key interval period value [period value ...] [BY actor]",
+     "Sets several periods of one interval in one atomic step. Audited.", CtrRecount},
+    {"CTR.DEL", -3, flags::kWrite, "counter", "owner key [interval] [BY actor]",
+     "Removes every cell of a counter, or every period of one interval; replies how many existed. Audited.",
+     CtrDel},
     {"CTR.HISTORY", -5, kRead, "counter", "owner key interval count [FROM period]",
      "The last count periods, newest first, zeros for gaps.", CtrHistory},
     {"CTR.SUM", -4, kRead, "counter", "owner key interval [FROM period TO period]",
@@ -411,6 +552,10 @@ const protocol::CommandSpec kSpecs[] = {
      "Pages through owners in name order.", CtrOwners},
     {"OWNER.TZ", -2, flags::kWrite, "counter", "owner [iana-zone]",
      "Reads or sets the owner's time zone (applies to events from now on).", OwnerTz},
+    {"CTR.CELLS", -1, kRead, "counter",
+     "[PREFIX owner-prefix] [TYPE owner-type] [KEY key] [INTERVAL interval [PERIOD period]] [CURSOR c] [COUNT n]",
+     "Pages through cells that hold a value, in owner, key, interval, period order (the admin table and export).",
+     CtrCells},
 };
 
 }  // namespace

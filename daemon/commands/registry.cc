@@ -8,6 +8,7 @@ const protocol::CommandTable& BuildCommandTable() {
     t.Register(ServerCommands());
     t.Register(KeyspaceCommands());
     t.Register(CounterCommands());
+    t.Register(FeedCommands());
     return t;
   }();
   return table;

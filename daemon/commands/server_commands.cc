@@ -2,16 +2,15 @@
 // CLIENT, COMMAND, CONFIG GET, INFO. Enough of Redis for redis-cli,
 // redis-benchmark and client libraries (ioredis, redis-py) to work unchanged.
 
-#include <malloc.h>
 #include <unistd.h>
 
 #include <cstdio>
-#include <fstream>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "commands/context.h"
+#include "commands/metrics.h"
 #include "commands/registry.h"
 #include "commands/reply_status.h"
 #include "core/glob.h"
@@ -318,21 +317,6 @@ void Config(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   reply.SendError(errors::UnknownSubcommand(sub, "CONFIG"));
 }
 
-struct MemoryFigures {
-  uint64_t used = 0;  // bytes handed out by malloc
-  uint64_t rss = 0;   // resident set size
-};
-
-MemoryFigures ReadMemory() {
-  MemoryFigures m;
-  struct mallinfo2 info = mallinfo2();
-  m.used = info.uordblks + info.hblkhd;
-  std::ifstream statm("/proc/self/statm");
-  uint64_t size = 0, resident = 0;
-  if (statm >> size >> resident) m.rss = resident * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
-  return m;
-}
-
 void AppendField(std::string& out, std::string_view name, const std::string& value) {
   out.append(name);
   out.push_back(':');
@@ -378,10 +362,10 @@ void Info(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
     out += "\r\n";
   }
   if (wants("memory")) {
-    MemoryFigures m = ReadMemory();
+    ProcessMemory m = ReadProcessMemory();
     out += "# Memory\r\n";
-    AppendField(out, "used_memory", m.used);
-    AppendField(out, "used_memory_rss", m.rss);
+    AppendField(out, "used_memory", m.used_bytes);
+    AppendField(out, "used_memory_rss", m.rss_bytes);
     out += "\r\n";
   }
   if (wants("persistence")) {
@@ -408,18 +392,32 @@ void Info(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
     out += "\r\n";
   }
   if (wants("stats")) {
-    uint64_t commands = 0, errors_total = 0;
-    if (server.thread_stats != nullptr) {
-      for (const ThreadStats& t : *server.thread_stats) {
-        commands += t.commands.load(std::memory_order_relaxed);
-        errors_total += t.errors.load(std::memory_order_relaxed);
-      }
-    }
+    CommandTotals totals = SumCommandTotals(server);
     out += "# Stats\r\n";
     AppendField(out, "total_connections_received", server.total_connections.load());
-    AppendField(out, "total_commands_processed", commands);
-    AppendField(out, "total_error_replies", errors_total);
+    AppendField(out, "total_commands_processed", totals.processed);
+    AppendField(out, "total_error_replies", totals.error_replies);
     AppendField(out, "rejected_connections", server.rejected_connections.load());
+    out += "\r\n";
+  }
+  // As in Redis: only when asked for by name, or with "all" / "everything".
+  bool commandstats = false;
+  for (size_t i = 1; i < args.size(); ++i) {
+    commandstats = commandstats || EqualsIgnoreCase(args[i], "commandstats") || EqualsIgnoreCase(args[i], "all") ||
+                   EqualsIgnoreCase(args[i], "everything");
+  }
+  if (commandstats) {
+    out += "# Commandstats\r\n";
+    for (const CommandFigures& c : GatherCommandMetrics(server).by_command) {
+      const double usec = static_cast<double>(c.sum_ns) / 1e3;
+      char line[256];
+      std::snprintf(line, sizeof(line),
+                    "cmdstat_%s:calls=%llu,usec=%llu,usec_per_call=%.2f,rejected_calls=%llu,failed_calls=%llu\r\n",
+                    c.name.c_str(), static_cast<unsigned long long>(c.calls), static_cast<unsigned long long>(usec),
+                    c.calls == 0 ? 0.0 : usec / static_cast<double>(c.calls),
+                    static_cast<unsigned long long>(c.rejected), static_cast<unsigned long long>(c.errors));
+      out += line;
+    }
     out += "\r\n";
   }
   if (wants("keyspace")) {

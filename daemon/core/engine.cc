@@ -38,6 +38,7 @@ storage::StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& opt
   if (!store.ok()) return store.status();
   std::unique_ptr<Engine> engine(new Engine(clock, std::move(retention), std::move(store.value()), options));
   Status s = engine->Recover();
+  if (s.ok()) s = engine->LoadFeeds();
   if (!s.ok()) return s;
   return engine;
 }
@@ -373,10 +374,32 @@ KeyspaceStats Engine::PlainStats() {
   return stats;
 }
 
+CounterMemoryStats Engine::CounterStats() {
+  CounterMemoryStats stats;
+  for (auto& shard : shards_) {
+    std::lock_guard<std::mutex> lock(shard->mu);
+    stats.owners += shard->owners.size();
+    stats.counters += shard->counter_slab.size();
+    stats.dirty_counters += shard->dirty_counters.size();
+    for (const auto& [cell, value] : shard->cold) {
+      if (cell.interval < kIntervalCount) ++stats.pending_cells[cell.interval];
+    }
+    stats.inflight_cells += shard->inflight.size();
+    stats.pending_event_ids += shard->seen_ids.size();
+  }
+  return stats;
+}
+
 // ---------------------------------------------------------------------------
 // Compaction
 
 Status Engine::CompactShard(size_t index) {
+  Status s = CompactOneShard(index);
+  Status published = PublishFeeds();
+  return s.ok() ? published : s;
+}
+
+Status Engine::CompactOneShard(size_t index) {
   std::lock_guard<std::mutex> compaction_lock(compaction_mu_);
   auto started = std::chrono::steady_clock::now();
   Shard& shard = *shards_[index];
@@ -485,9 +508,12 @@ Status Engine::CompactShard(size_t index) {
 Status Engine::CompactAll() {
   Status first_error;
   for (size_t i = 0; i < kShardCount; ++i) {
-    Status s = CompactShard(i);
+    Status s = CompactOneShard(i);
     if (!s.ok() && first_error.ok()) first_error = s;
   }
+  // One sync for every shard's feed records (not one per shard).
+  Status published = PublishFeeds();
+  if (!published.ok() && first_error.ok()) first_error = published;
   return first_error;
 }
 

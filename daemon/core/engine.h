@@ -25,6 +25,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,6 +34,7 @@
 #include "core/clock.h"
 #include "core/hash.h"
 #include "core/op_result.h"
+#include "storage/feed_format.h"
 #include "storage/log_format.h"
 #include "storage/status.h"
 #include "storage/store.h"
@@ -57,6 +59,8 @@ struct CounterOptions {
   int64_t dedupe_window_ms = 7ll * 86400 * 1000;
   // Per interval (indexed by Interval): how long cells are kept; 0 = forever.
   int64_t retention_ms[kIntervalCount] = {0, 7ll * 86400 * 1000, 400ll * 86400 * 1000, 0, 0, 0, 0};
+  // How long changefeed records are kept (CHANGES.READ); 0 = forever.
+  int64_t changes_retention_ms = 7ll * 86400 * 1000;
 };
 
 struct EngineOptions {
@@ -91,9 +95,81 @@ struct RankedOwner {
   int64_t value;
 };
 
+// Which cells of an owner Engine::OwnerCells returns.
+struct CellFilter {
+  std::string_view key;              // empty: every key
+  std::optional<Interval> interval;  // nullopt: total and every interval
+  std::optional<PeriodId> period;    // with an interval: only that period; nullopt: every period
+};
+
+// One cell of an owner (CTR.CELLS: the admin table and export).
+struct CellRow {
+  std::string key;
+  Interval interval;
+  PeriodId period;
+  int64_t value;
+};
+
 struct OwnersPage {
   std::string next_cursor;  // empty: done
   std::vector<std::string> owners;
+};
+
+// Who made an administrative change (CTR.SET/RESET/RECOUNT/DEL): the op logs
+// an audit record with before/after values in the same entry as the change.
+struct AuditInfo {
+  std::string_view actor;    // 1-128 printable ASCII bytes (ValidActor)
+  std::string_view command;  // "CTR.SET", ...
+};
+// Actors: 1-128 bytes of printable ASCII (spaces allowed, not first or last).
+bool ValidActor(std::string_view actor);
+
+// ---- changefeed and audit trail (engine_feed.cc, docs/changefeed.md) ----
+// Sequence numbers of both feeds are global, dense (1, 2, 3, ...) and given at
+// compaction, in the same RocksDB batch as the cells and the checkpoint: a
+// record is only ever readable once it is durable, and a seq never changes
+// meaning, across crashes and restarts.
+enum class FeedCursor {
+  kOk,
+  kTooOld,  // records after `since` were trimmed (retention): the reader lost changes
+  kAhead,   // `since` is past the newest record (a cursor of another data dir?)
+};
+
+// One changed cell (or a deletion). Upserts carry the cell's absolute value
+// after the change (a record may repeat an unchanged value).
+struct ChangeEntry {
+  uint64_t seq = 0;
+  std::string owner;
+  std::string key;
+  std::optional<Interval> interval;  // nullopt: a delete of every cell of the counter
+  std::string period;                // label in the owner's zone; empty for deletes
+  std::optional<int64_t> value;      // nullopt: delete (every period of `interval`, or every cell)
+};
+
+struct ChangesPage {
+  FeedCursor cursor = FeedCursor::kOk;
+  uint64_t next = 0;    // the last seq returned, or `since` when nothing is new
+  uint64_t oldest = 0;  // the oldest seq still kept (newest + 1 when none is kept)
+  uint64_t newest = 0;  // the newest readable seq (0: none yet)
+  std::vector<ChangeEntry> records;
+};
+
+struct AuditEntry {
+  uint64_t seq = 0;
+  int64_t time_ms = 0;
+  std::string actor;
+  std::string command;
+  std::string owner;
+  std::string key;
+  std::string details;  // JSON object, e.g. {"cells":[{"interval":"day","period":"2024-12-04","before":3,"after":10}]}
+};
+
+struct AuditPage {
+  FeedCursor cursor = FeedCursor::kOk;
+  uint64_t next = 0;
+  uint64_t oldest = 0;
+  uint64_t newest = 0;
+  std::vector<AuditEntry> records;
 };
 
 enum class SetCondition { kAlways, kIfAbsent, kIfPresent };
@@ -114,6 +190,19 @@ struct ScanPage {
 struct KeyspaceStats {
   uint64_t keys = 0;
   uint64_t keys_with_expiry = 0;
+};
+
+// Counter state in memory (for metrics): counted under each shard's lock,
+// nothing read from RocksDB.
+struct CounterMemoryStats {
+  uint64_t owners = 0;          // owner names interned in memory
+  uint64_t counters = 0;        // counters in memory (total + one hot cell per rollup interval)
+  uint64_t dirty_counters = 0;  // counters changed since the last compaction
+  // Changed non-hot cells waiting for compaction (late events, SET of past
+  // periods, rolled-over hot cells), by Interval.
+  uint64_t pending_cells[kIntervalCount] = {};
+  uint64_t inflight_cells = 0;  // cells a running compaction is writing
+  uint64_t pending_event_ids = 0;  // event ids seen since the last compaction
 };
 
 struct CompactionStats {
@@ -163,6 +252,8 @@ class Engine {
   int64_t PttlPlain(std::string_view key);
   ScanPage ScanPlain(uint64_t cursor, std::string_view pattern, size_t count);
   KeyspaceStats PlainStats();
+  // O(shards + changed cells), one shard lock at a time.
+  CounterMemoryStats CounterStats();
 
   // ---- counters (SPEC §1-§3) ----------------------------------------------
   // Names must already be valid (see ValidName). Reads include every change,
@@ -180,14 +271,30 @@ class Engine {
   OpResult<int64_t> SumCells(std::string_view owner, std::string_view key, Interval interval,
                              std::optional<PeriodId> from, std::optional<PeriodId> to);
   // Sets cells (all in one atomic step; the log entry holds them together).
-  OpResult<bool> AssignCells(std::string_view owner, std::string_view key, const std::vector<CellAssignment>& cells);
+  // With `audit`, the same entry carries the audit record (before/after).
+  OpResult<bool> AssignCells(std::string_view owner, std::string_view key, const std::vector<CellAssignment>& cells,
+                             const AuditInfo* audit = nullptr);
   // Removes every cell of the counter, or every period of one interval.
-  // Replies how many cells existed.
-  OpResult<int64_t> DeleteCells(std::string_view owner, std::string_view key, std::optional<Interval> interval);
+  // Replies how many cells existed. With `audit`, as AssignCells.
+  OpResult<int64_t> DeleteCells(std::string_view owner, std::string_view key, std::optional<Interval> interval,
+                                const AuditInfo* audit = nullptr);
+
+  // ---- changefeed and audit trail (engine_feed.cc) -------------------------
+  // Records with seq > since, in order, at most `limit`. Only what compaction
+  // has written (and synced) is visible: a change shows up after the next
+  // compaction (CompactAll). A cursor older than the oldest kept record, or
+  // past the newest, is reported in `cursor` (no records).
+  // kStorageFailed when RocksDB cannot be read or a blob does not decode.
+  OpResult<ChangesPage> ReadChanges(uint64_t since, size_t limit);
+  OpResult<AuditPage> ReadAudit(uint64_t since, size_t limit);
   // Owners ranked by their cell (key, interval, period): highest first, ties by owner.
   std::vector<RankedOwner> Top(std::string_view key, Interval interval, PeriodId period, size_t limit,
                                std::string_view owner_prefix);
   OwnersPage ListOwners(std::string_view prefix, std::string_view cursor, size_t count);
+  // The owner's cells that hold a non-zero value, in (key, interval, period)
+  // order, compacted or not. Cost: one seek per key, plus one range scan per
+  // key and interval when every period is asked for.
+  OpResult<std::vector<CellRow>> OwnerCells(std::string_view owner, const CellFilter& filter);
   TimeZone OwnerTimeZone(std::string_view owner);
   // Loads every stored counter into memory (one cells-family pass that visits
   // one entry per counter). Run once in the background after start: when it
@@ -201,7 +308,8 @@ class Engine {
   const CounterOptions& counter_options() const { return counter_options_; }
 
   // ---- compaction ---------------------------------------------------------
-  // Folds one shard's changes into the compacted families and trims its log.
+  // Folds one shard's changes into the compacted families and trims its log
+  // (then publishes the feed records it wrote, see PublishFeeds).
   storage::Status CompactShard(size_t shard);
   storage::Status CompactAll();
   // Log entries not yet folded by compaction (the trigger for an early run).
@@ -307,6 +415,15 @@ class Engine {
     std::vector<std::pair<std::string, std::string>> snapshot_owners;  // name, zone ("" = daemon's)
     std::vector<uint32_t> snapshot_owner_ids;
 
+    // Audit records of administrative changes since the last compaction, in
+    // log order (appended with their log entry, and at replay).
+    struct PendingAudit {
+      int64_t time_ms;
+      std::string actor, command, owner, key, details;
+    };
+    std::vector<PendingAudit> audits;
+    std::vector<PendingAudit> snapshot_audits;  // taken by SnapshotCounters
+
     storage::ShardLog log;  // appended under mu
   };
 
@@ -331,6 +448,9 @@ class Engine {
   Counter& CounterFor(Shard& shard, std::string_view owner, std::string_view key, uint64_t* counter_id);
   void SetZoneLocked(Shard& shard, std::string_view owner, const TimeZone& zone);
   const TimeZone& ZoneOf(const Shard& shard, uint32_t owner_id) const;
+  // Key names of the owner's counters: stored ones (one seek per key) and
+  // those in memory. REQUIRES: shard.mu held.
+  std::set<std::string> OwnerKeysLocked(Shard& shard, std::string_view owner);
   // Lookup-only helpers for reads, which never intern or load anything.
   Counter* FindCounter(Shard& shard, std::string_view owner, std::string_view key, uint64_t* counter_id);
   int64_t ReadStoredCell(std::string_view owner, std::string_view key, uint8_t interval, int64_t period);
@@ -349,10 +469,28 @@ class Engine {
   void ApplyAssign(Shard& shard, uint64_t counter_id, Counter& counter, const storage::log_format::CellValue& cell);
   void ApplyDelete(Shard& shard, uint64_t counter_id, Counter& counter, uint8_t mask);
   void MarkCounterDirty(Shard& shard, uint64_t counter_id, Counter& counter);
+  // Appends an administrative change (`inner_entry`, encoded) and its audit
+  // record as ONE log entry, and queues the record for the next compaction.
+  void LogAudited(Shard& shard, const AuditInfo& audit, std::string_view owner, std::string_view key,
+                  std::string details, std::string_view inner_entry);
   storage::Status ReplayCounterEntry(const storage::log_format::Entry& entry, int64_t now);
   void SnapshotCounters(Shard& shard);
   storage::Status CompactCounters(Shard& shard, size_t index, storage::WriteBatch& batch, size_t* written);
   void FinishCounterCompaction(Shard& shard, bool ok);
+
+  // ---- feeds (engine_feed.cc) -----------------------------------------------
+  // Appends this shard compaction's change records (collected in `changes`,
+  // which starts at changes_next_) and audit records to `batch`, with the
+  // next seqs in meta, as tentative seqs. REQUIRES: compaction_mu_.
+  void AppendFeeds(Shard& shard, storage::feed_format::ChangeBlobWriter& changes, storage::WriteBatch& batch,
+                   size_t* written);
+  // After the shard's batch: makes the tentative seqs final (ok) or drops them.
+  void FinishFeeds(bool ok);
+  storage::Status LoadFeeds();
+  storage::Status CompactOneShard(size_t shard);
+  // Syncs RocksDB's log and makes every feed record written so far readable;
+  // trims change records past their retention. Takes compaction_mu_.
+  storage::Status PublishFeeds();
 
   const Clock& clock_;
   CounterOptions counter_options_;
@@ -366,6 +504,16 @@ class Engine {
 
   mutable std::mutex compaction_mu_;  // one compaction at a time; guards stats
   CompactionStats compaction_stats_;
+
+  // Feed sequence numbers. GUARDED_BY(compaction_mu_): the next seq to give
+  // (committed), the tentative next of the batch being built, and the last
+  // seq written to RocksDB. The atomics are what readers may see: written,
+  // synced, and below the trim point.
+  uint64_t changes_next_ = 1, changes_tentative_ = 1;
+  uint64_t audit_next_ = 1, audit_tentative_ = 1;
+  std::atomic<uint64_t> changes_visible_{0};  // newest readable change seq
+  std::atomic<uint64_t> changes_trimmed_{0};  // every change seq <= this was trimmed
+  std::atomic<uint64_t> audit_visible_{0};
 };
 
 template <typename Reader>

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <tuple>
 
 #include "core/engine.h"
 #include "storage/codec.h"
@@ -99,6 +100,44 @@ class CellRetention final : public storage::RetentionPolicy {
  private:
   const CounterOptions options_;
   const Clock& clock_;
+};
+
+// Audit details (a JSON object). Every value is an interval name, a period
+// label or an integer: nothing needs escaping.
+std::string AuditCellsJson(const std::vector<CellAssignment>& cells, const std::vector<int64_t>& before,
+                           const TimeZone& zone) {
+  std::string json = "{\"cells\":[";
+  for (size_t i = 0; i < cells.size(); ++i) {
+    if (i > 0) json += ',';
+    json += "{\"interval\":\"";
+    json += IntervalName(cells[i].interval);
+    json += "\",\"period\":\"";
+    json += PeriodLabel(cells[i].interval, cells[i].period, zone);
+    json += "\",\"before\":" + std::to_string(before[i]) + ",\"after\":" + std::to_string(cells[i].value) + "}";
+  }
+  json += "]}";
+  return json;
+}
+
+std::string AuditDeleteJson(std::optional<Interval> interval, int64_t removed, int64_t total_before) {
+  std::string json = "{\"interval\":\"";
+  json += interval ? IntervalName(*interval) : std::string_view("all");
+  json += "\",\"cells_removed\":" + std::to_string(removed) + ",\"total_before\":" + std::to_string(total_before) + "}";
+  return json;
+}
+
+// Period labels for the changefeed, computed once per (zone, interval,
+// period) in a compaction: most cells of one run share a few periods.
+class LabelCache {
+ public:
+  const std::string& Get(const TimeZone& zone, uint8_t interval, int64_t period) {
+    auto [it, inserted] = labels_.try_emplace(std::make_tuple(zone.zone(), interval, period));
+    if (inserted) it->second = PeriodLabel(static_cast<Interval>(interval), period, zone);
+    return it->second;
+  }
+
+ private:
+  absl::flat_hash_map<std::tuple<const date::time_zone*, uint8_t, int64_t>, std::string> labels_;
 };
 
 }  // namespace
@@ -425,27 +464,8 @@ OpResult<std::vector<std::pair<std::string, int64_t>>> Engine::ReadOwnerCells(st
                                                                               Interval interval, PeriodId period) {
   Shard& shard = ShardFor(owner);
   std::lock_guard<std::mutex> lock(shard.mu);
-  // Every key the owner has a total for, compacted or in memory.
-  std::set<std::string> keys;
-  std::string prefix = lf::OwnerCellPrefix(owner);
-  std::string end = prefix;
-  end.back() = '\x01';
-  store_->Scan(Family::kCells, prefix, end, [&](std::string_view cell_key, std::string_view) {
-    lf::ParsedCellKey parsed;
-    if (lf::ParseCellKey(cell_key, &parsed) && parsed.interval == static_cast<uint8_t>(Interval::kTotal)) {
-      keys.emplace(parsed.key);
-    }
-    return true;
-  });
-  // Counters in memory: one pass over the shard's counters (no per-owner list,
-  // which would cost every counter a heap allocation).
-  if (auto owner_it = shard.owner_ids.find(owner); owner_it != shard.owner_ids.end()) {
-    for (const auto& [counter_id, slot] : shard.counters) {
-      if (OwnerOf(counter_id) == owner_it->second) keys.insert(shard.key_names[KeyOf(counter_id)]);
-    }
-  }
   std::vector<std::pair<std::string, int64_t>> out;
-  for (const std::string& key : keys) {
+  for (const std::string& key : OwnerKeysLocked(shard, owner)) {
     uint64_t counter_id = 0;
     Counter* counter = FindCounter(shard, owner, key, &counter_id);
     int64_t value = counter != nullptr ? CellValueLocked(shard, counter_id, *counter, interval, period)
@@ -456,6 +476,75 @@ OpResult<std::vector<std::pair<std::string, int64_t>>> Engine::ReadOwnerCells(st
     out.emplace_back(key, value);
   }
   return OpResult<std::vector<std::pair<std::string, int64_t>>>::Ok(std::move(out));
+}
+
+std::set<std::string> Engine::OwnerKeysLocked(Shard& shard, std::string_view owner) {
+  std::set<std::string> keys;
+  // Stored counters: one seek per key (every counter has a total cell once
+  // compacted), not a walk over all of the owner's cells.
+  const std::string prefix = lf::OwnerCellPrefix(owner);
+  store_->ScanSeeking(Family::kCells, prefix, [&](std::string_view cell_key, std::string_view, std::string* seek_to) {
+    if (cell_key.substr(0, prefix.size()) != prefix) return false;
+    lf::ParsedCellKey parsed;
+    if (!lf::ParseCellKey(cell_key, &parsed)) return true;
+    keys.emplace(parsed.key);
+    *seek_to = lf::CellPrefix(owner, parsed.key);
+    seek_to->push_back(static_cast<char>(kIntervalCount));
+    return true;
+  });
+  // Counters in memory (there is no per-owner list, which would cost every
+  // counter a heap allocation): probe each key name of the shard when there
+  // are fewer names than counters (many owners, a handful of keys: the
+  // common case), else one pass over the shard's counters.
+  auto owner_it = shard.owner_ids.find(owner);
+  if (owner_it == shard.owner_ids.end()) return keys;
+  const uint32_t owner_id = owner_it->second;
+  if (shard.key_names.size() < shard.counters.size()) {
+    for (uint32_t key_id = 0; key_id < shard.key_names.size(); ++key_id) {
+      if (shard.counters.contains(CounterId(owner_id, key_id))) keys.insert(shard.key_names[key_id]);
+    }
+  } else {
+    for (const auto& [counter_id, slot] : shard.counters) {
+      if (OwnerOf(counter_id) == owner_id) keys.insert(shard.key_names[KeyOf(counter_id)]);
+    }
+  }
+  return keys;
+}
+
+OpResult<std::vector<CellRow>> Engine::OwnerCells(std::string_view owner, const CellFilter& filter) {
+  Shard& shard = ShardFor(owner);
+  std::lock_guard<std::mutex> lock(shard.mu);
+  std::set<std::string> keys;
+  if (filter.key.empty()) {
+    keys = OwnerKeysLocked(shard, owner);
+  } else {
+    keys.emplace(filter.key);  // absent: every cell reads 0 and nothing is listed
+  }
+  std::vector<CellRow> rows;
+  for (const std::string& key : keys) {
+    uint64_t counter_id = 0;
+    Counter* counter = FindCounter(shard, owner, key, &counter_id);
+    auto add = [&](Interval interval, PeriodId period, int64_t value) {
+      if (value != 0) rows.push_back({key, interval, period, value});
+    };
+    for (int i = 0; i < kIntervalCount; ++i) {
+      const Interval interval = static_cast<Interval>(i);
+      if (filter.interval && *filter.interval != interval) continue;
+      if (interval == Interval::kTotal) {
+        add(interval, 0, counter != nullptr ? counter->total : ReadStoredCell(owner, key, 0, 0));
+      } else if (filter.period) {
+        add(interval, *filter.period,
+            counter != nullptr ? CellValueLocked(shard, counter_id, *counter, interval, *filter.period)
+                               : ReadStoredCell(owner, key, static_cast<uint8_t>(i), *filter.period));
+      } else {
+        for (const auto& [period, value] :
+             IntervalCells(shard, owner, key, counter, counter_id, static_cast<uint8_t>(i), std::nullopt, std::nullopt)) {
+          add(interval, period, value);
+        }
+      }
+    }
+  }
+  return OpResult<std::vector<CellRow>>::Ok(std::move(rows));
 }
 
 OpResult<std::vector<std::pair<PeriodId, int64_t>>> Engine::ReadRange(std::string_view owner, std::string_view key,
@@ -500,7 +589,7 @@ OpResult<int64_t> Engine::SumCells(std::string_view owner, std::string_view key,
 }
 
 OpResult<bool> Engine::AssignCells(std::string_view owner, std::string_view key,
-                                   const std::vector<CellAssignment>& cells) {
+                                   const std::vector<CellAssignment>& cells, const AuditInfo* audit) {
   if (!wal_->health().ok()) return OpResult<bool>::Error(OpStatus::kStorageFailed);
   Shard& shard = ShardFor(owner);
   std::lock_guard<std::mutex> lock(shard.mu);
@@ -508,17 +597,38 @@ OpResult<bool> Engine::AssignCells(std::string_view owner, std::string_view key,
   Counter& counter = CounterFor(shard, owner, key, &counter_id);
   std::vector<lf::CellValue> encoded;
   encoded.reserve(cells.size());
+  std::vector<int64_t> before;
   for (const CellAssignment& cell : cells) {
+    // Cells apply in order, so a period named twice shows its first value as
+    // the "before" of the second.
+    if (audit != nullptr) before.push_back(CellValueLocked(shard, counter_id, counter, cell.interval, cell.period));
     encoded.push_back({static_cast<uint8_t>(cell.interval), cell.period, cell.value});
     ApplyAssign(shard, counter_id, counter, encoded.back());
   }
-  // One entry for all cells: a recount is never half applied after a crash.
-  shard.log.Append(
-      [&](std::string& blob) { lf::AppendCounterSetCells(blob, owner, key, encoded.data(), encoded.size()); });
+  if (audit == nullptr) {
+    // One entry for all cells: a recount is never half applied after a crash.
+    shard.log.Append(
+        [&](std::string& blob) { lf::AppendCounterSetCells(blob, owner, key, encoded.data(), encoded.size()); });
+    return OpResult<bool>::Ok(true);
+  }
+  // The audit record rides in the same entry: durable together or not at all.
+  std::string inner;
+  lf::AppendCounterSetCells(inner, owner, key, encoded.data(), encoded.size());
+  LogAudited(shard, *audit, owner, key, AuditCellsJson(cells, before, ZoneOf(shard, OwnerOf(counter_id))), inner);
   return OpResult<bool>::Ok(true);
 }
 
-OpResult<int64_t> Engine::DeleteCells(std::string_view owner, std::string_view key, std::optional<Interval> interval) {
+void Engine::LogAudited(Shard& shard, const AuditInfo& audit, std::string_view owner, std::string_view key,
+                        std::string details, std::string_view inner_entry) {
+  Shard::PendingAudit pending{clock_.NowMs(), std::string(audit.actor), std::string(audit.command),
+                              std::string(owner), std::string(key), std::move(details)};
+  lf::Audit entry{pending.time_ms, pending.actor, pending.command, pending.owner, pending.key, pending.details};
+  shard.log.Append([&](std::string& blob) { lf::AppendAudited(blob, entry, inner_entry); });
+  shard.audits.push_back(std::move(pending));
+}
+
+OpResult<int64_t> Engine::DeleteCells(std::string_view owner, std::string_view key, std::optional<Interval> interval,
+                                      const AuditInfo* audit) {
   if (!wal_->health().ok()) return OpResult<int64_t>::Error(OpStatus::kStorageFailed);
   Shard& shard = ShardFor(owner);
   std::lock_guard<std::mutex> lock(shard.mu);
@@ -559,8 +669,15 @@ OpResult<int64_t> Engine::DeleteCells(std::string_view owner, std::string_view k
   }
   int64_t existing = 0;
   for (const auto& [cell, value] : cells) existing += value != 0 ? 1 : 0;
+  const int64_t total_before = counter.total;
   ApplyDelete(shard, counter_id, counter, mask);
-  shard.log.Append([&](std::string& blob) { lf::AppendCounterDelete(blob, owner, key, mask); });
+  if (audit == nullptr) {
+    shard.log.Append([&](std::string& blob) { lf::AppendCounterDelete(blob, owner, key, mask); });
+    return OpResult<int64_t>::Ok(existing);
+  }
+  std::string inner;
+  lf::AppendCounterDelete(inner, owner, key, mask);
+  LogAudited(shard, *audit, owner, key, AuditDeleteJson(interval, existing, total_before), inner);
   return OpResult<int64_t>::Ok(existing);
 }
 
@@ -757,6 +874,19 @@ Status Engine::ReplayCounterEntry(const lf::Entry& entry, int64_t now) {
       ApplyDelete(shard, counter_id, counter, mask);
       return Status::Ok();
     }
+    case lf::Op::kAudited: {
+      lf::Audit audit;
+      lf::Entry inner;
+      if (!lf::DecodeAudited(entry.payload, &audit, &inner)) return Status::Corruption("malformed audited entry");
+      Status s = ReplayCounterEntry(inner, now);
+      if (!s.ok()) return s;
+      // The audit record was not compacted yet (this entry is past the
+      // checkpoint): the next compaction gives it its seq.
+      ShardFor(audit.owner)
+          .audits.push_back({audit.time_ms, std::string(audit.actor), std::string(audit.command),
+                             std::string(audit.owner), std::string(audit.key), std::string(audit.details)});
+      return Status::Ok();
+    }
     case lf::Op::kOwnerTimeZone: {
       std::string_view owner, zone_name;
       if (!lf::DecodeOwnerTimeZone(entry.payload, &owner, &zone_name)) {
@@ -780,6 +910,8 @@ void Engine::SnapshotCounters(Shard& shard) {
   shard.snapshot_counters.clear();
   shard.snapshot_owners.clear();
   shard.snapshot_owner_ids.clear();
+  shard.snapshot_audits.clear();
+  shard.snapshot_audits.swap(shard.audits);
   for (uint64_t counter_id : shard.dirty_counters) {
     auto it = shard.counters.find(counter_id);
     if (it == shard.counters.end()) continue;
@@ -821,23 +953,39 @@ Status Engine::CompactCounters(Shard& shard, size_t index, storage::WriteBatch& 
   struct Named {
     std::string owner;
     std::string key;
+    TimeZone zone;  // the owner's, for the changefeed's period labels
   };
   std::vector<Named> names;
   {
     std::lock_guard<std::mutex> lock(shard.mu);
     names.reserve(shard.snapshot_cells.size() + shard.snapshot_deletes.size());
     for (const auto& cell : shard.snapshot_cells) {
-      names.push_back({shard.owners[OwnerOf(cell.counter)].name, shard.key_names[KeyOf(cell.counter)]});
+      names.push_back({shard.owners[OwnerOf(cell.counter)].name, shard.key_names[KeyOf(cell.counter)],
+                       ZoneOf(shard, OwnerOf(cell.counter))});
     }
     for (const auto& del : shard.snapshot_deletes) {
-      names.push_back({shard.owners[OwnerOf(del.counter)].name, shard.key_names[KeyOf(del.counter)]});
+      names.push_back({shard.owners[OwnerOf(del.counter)].name, shard.key_names[KeyOf(del.counter)],
+                       ZoneOf(shard, OwnerOf(del.counter))});
     }
   }
+  // The changefeed records of this run, in the order of the batch: deletes,
+  // then every written cell with its absolute value.
+  storage::feed_format::ChangeBlobWriter changes(changes_next_, clock_.NowMs());
+  LabelCache labels;
   // Deletes first: in a WriteBatch later operations win, so the cells written
   // below (values after the delete) survive the range deletion.
   for (size_t d = 0; d < shard.snapshot_deletes.size(); ++d) {
     const Named& name = names[shard.snapshot_cells.size() + d];
     uint8_t mask = shard.snapshot_deletes[d].mask;
+    if (mask == kAllIntervals) {
+      changes.AddDelete(name.owner, name.key, storage::feed_format::kDeleteAll);
+    } else {
+      for (int interval = 0; interval < kIntervalCount; ++interval) {
+        if (mask & (1u << interval)) {
+          changes.AddDelete(name.owner, name.key, static_cast<uint8_t>(storage::feed_format::kDeleteBit | interval));
+        }
+      }
+    }
     for (int interval = 0; interval < kIntervalCount; ++interval) {
       if (!(mask & (1u << interval))) continue;
       std::string begin = lf::CellPrefix(name.owner, name.key);
@@ -858,6 +1006,8 @@ Status Engine::CompactCounters(Shard& shard, size_t index, storage::WriteBatch& 
   for (size_t c = 0; c < shard.snapshot_cells.size(); ++c) {
     const auto& cell = shard.snapshot_cells[c];
     const Named& name = names[c];
+    changes.AddUpsert(name.owner, name.key, cell.interval, labels.Get(name.zone, cell.interval, cell.period),
+                      cell.value);
     // A zero cell is stored as no cell: a reset or deleted cell leaves no row,
     // and counters never write the zero cells they have not touched.
     std::string cell_key = lf::CellKey(name.owner, name.key, cell.interval, cell.period);
@@ -877,6 +1027,7 @@ Status Engine::CompactCounters(Shard& shard, size_t index, storage::WriteBatch& 
   for (const auto& [owner, zone] : shard.snapshot_owners) batch.Put(Family::kOwners, owner, zone);
   *written = shard.snapshot_cells.size() + shard.snapshot_deletes.size() + shard.inflight_ids.size() +
              shard.snapshot_owners.size();
+  AppendFeeds(shard, changes, batch, written);
   return Status::Ok();
 }
 
@@ -898,7 +1049,12 @@ void Engine::FinishCounterCompaction(Shard& shard, bool ok) {
       shard.owners[owner_id].persisted = false;
       shard.dirty_owners.push_back(owner_id);
     }
+    // Audit records go back in front of those logged meanwhile (log order).
+    shard.audits.insert(shard.audits.begin(), std::make_move_iterator(shard.snapshot_audits.begin()),
+                        std::make_move_iterator(shard.snapshot_audits.end()));
   }
+  shard.snapshot_audits.clear();
+  FinishFeeds(ok);
   shard.inflight.clear();
   shard.inflight_ids.clear();
   shard.inflight_deleted.clear();

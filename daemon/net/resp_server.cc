@@ -5,12 +5,14 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstring>
 #include <mutex>
 #include <thread>
 #include <unordered_set>
 #include <vector>
 
+#include "commands/dispatch.h"
 #include "net/asio.h"
 #include "protocol/command_table.h"
 #include "protocol/errors.h"
@@ -201,7 +203,7 @@ class RespSession final : public SessionBase,
       if (status == protocol::ParseStatus::kError) {
         // Framing is lost: answer with the protocol error and close.
         sink_.SendError(parser_.error());
-        context_.stats.errors.fetch_add(1, std::memory_order_relaxed);
+        context_.stats.RecordProtocolError();
         client_.close_after_reply = true;
         input_begin_ = input_end_ = 0;
         break;
@@ -229,20 +231,11 @@ class RespSession final : public SessionBase,
 
   void Execute(const std::vector<std::string_view>& argv, bool& needs_log) {
     protocol::CommandArgs args(argv.data(), argv.size());
-    context_.stats.commands.fetch_add(1, std::memory_order_relaxed);
-    const protocol::CommandSpec* spec = shared_.table.Resolve(args, sink_);
-    if (spec == nullptr) {
-      context_.stats.errors.fetch_add(1, std::memory_order_relaxed);
-      return;
-    }
     const size_t reply_start = out_.size();
-    spec->handler(context_, args, sink_);
-    // INFO's total_error_replies counts every error reply, as Redis does, not
-    // only the unknown-command and arity errors caught above.
-    if (out_.size() > reply_start && out_[reply_start] == '-') {
-      context_.stats.errors.fetch_add(1, std::memory_order_relaxed);
-    }
-    if (spec->flags & protocol::flags::kWrite) needs_log = true;
+    // Every error reply counts as an error, as in Redis's total_error_replies.
+    const protocol::CommandSpec* spec = commands::ResolveAndRun(
+        shared_.table, context_, args, sink_, [&] { return out_.size() > reply_start && out_[reply_start] == '-'; });
+    if (spec != nullptr && (spec->flags & protocol::flags::kWrite)) needs_log = true;
   }
 
   void DoWrite() {
@@ -301,7 +294,6 @@ struct RespServer::Impl {
   RespServerOptions options;
   Shared shared;
   std::vector<std::unique_ptr<IoThread>> threads;
-  std::vector<ThreadStats> stats;
   std::unique_ptr<tcp::acceptor> tcp_acceptor;
   std::unique_ptr<local::acceptor> unix_acceptor;
   std::atomic<size_t> next_thread{0};
@@ -377,13 +369,11 @@ struct RespServer::Impl {
 RespServer::RespServer(core::Engine& engine, ServerState& server, RespServerOptions options)
     : impl_(std::make_unique<Impl>(engine, server, std::move(options))) {
   const int count = std::max(1, impl_->options.io_threads);
-  impl_->stats = std::vector<ThreadStats>(static_cast<size_t>(count));
-  server.thread_stats = &impl_->stats;
   for (int i = 0; i < count; ++i) {
     auto thread = std::make_unique<IoThread>();
     thread->flush = std::make_unique<FlushScheduler>(thread->io, engine);
     thread->flush->on_failure = &impl_->failure_once;
-    thread->stats = &impl_->stats[static_cast<size_t>(i)];
+    thread->stats = &server.AddThreadStats();
     impl_->threads.push_back(std::move(thread));
   }
   impl_->failure_once = [impl = impl_.get()](const storage::Status& status) {

@@ -87,13 +87,13 @@ size_t FileSize(const std::string& path) {
   return ec ? 0 : static_cast<size_t>(size);
 }
 
-// The options tallyd --help lists (to pass --http-port 0 once HTTP exists).
-const std::string& TallydHelp() {
-  static const std::string help = [] {
-    ProcessResult r = RunProcess({TallydPath(), "--help"}, {}, 10s);
-    return r.out;
-  }();
-  return help;
+bool HasFlag(const std::vector<std::string>& args, std::string_view flag) {
+  for (const auto& a : args) {
+    if (a == flag || (a.size() > flag.size() && a.compare(0, flag.size(), flag) == 0 && a[flag.size()] == '=')) {
+      return true;
+    }
+  }
+  return false;
 }
 
 }  // namespace
@@ -285,10 +285,10 @@ std::vector<std::string> TallydProcess::Args() const {
                                    "--port",        std::to_string(port_),
                                    "--unix-socket", unix_socket(),
                                    "--shutdown-drain-ms", "2000"};
-  // Once the HTTP listener exists, keep it off: parallel tests would fight over 8080.
-  if (Contains(TallydHelp(), "--http-port")) {
+  // HTTP on its own free port: parallel tests must never fight over 8080.
+  if (!HasFlag(extra_args_, "--http-port")) {
     args.push_back("--http-port");
-    args.push_back("0");
+    args.push_back(std::to_string(http_port_));
   }
   args.insert(args.end(), extra_args_.begin(), extra_args_.end());
   return args;
@@ -305,13 +305,24 @@ std::string TallydProcess::LogTail(size_t max_bytes) const {
   if (pid_ > 0) return ::testing::AssertionFailure() << "tallyd is already running (pid " << pid_ << ")";
   if (port_ == 0) port_ = PickFreePort();
   if (port_ == 0) return ::testing::AssertionFailure() << "could not find a free TCP port";
+  if (HasFlag(extra_args_, "--http-port")) {
+    http_port_ = 0;
+  } else {
+    for (int attempt = 0; attempt < 10 && (http_port_ == 0 || http_port_ == port_); ++attempt) {
+      http_port_ = PickFreePort();
+    }
+    if (http_port_ == 0 || http_port_ == port_) {
+      return ::testing::AssertionFailure() << "could not find a free TCP port for HTTP";
+    }
+  }
 
   std::vector<std::string> storage = {TallydPath()};
   for (auto& a : Args()) storage.push_back(a);
   std::vector<char*> argv = MakeArgv(storage);
   std::string log = log_path();
   {
-    std::ofstream(log, std::ios::app) << "---- harness: starting tallyd on port " << port_ << " ----\n";
+    std::ofstream(log, std::ios::app) << "---- harness: starting tallyd on port " << port_ << " (HTTP " << http_port_
+                                      << ") ----\n";
   }
   const pid_t parent = ::getpid();
   pid_t pid = ::fork();
@@ -402,6 +413,7 @@ bool TallydProcess::WaitExit(std::chrono::milliseconds timeout) {
     std::string this_run = ReadFileFrom(log_path(), log_offset);
     if (!running() && Contains(this_run, "cannot listen on 127.0.0.1") && attempt < 5) {
       port_ = 0;
+      http_port_ = 0;
       continue;
     }
     if (running()) Kill();

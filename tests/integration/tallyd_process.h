@@ -10,6 +10,8 @@
 //    checks (send any bytes, read one reply fully, RESP2 and RESP3 values).
 //  - RunProcess / RedisCli: runs redis-cli (or any program) from an argv, no
 //    shell, with optional stdin, capturing stdout and stderr.
+//  - HttpClient (http_client.h): a raw blocking HTTP/1.1 client; every
+//    TallydProcess also listens for HTTP on its own free port (http_port()).
 //
 // Every helper reports failure in its return value (an AssertionResult, a
 // RespValue of type kNoReply, a ProcessResult) so tests can ASSERT on it with
@@ -26,6 +28,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "http_client.h"
 
 namespace tally::itest {
 
@@ -80,7 +84,8 @@ int PickFreePort();
 class TallydProcess {
  public:
   // A fresh temporary data dir; `extra_args` are added to every start
-  // (e.g. {"--durability", "fsync"}).
+  // (e.g. {"--durability", "fsync"}). HTTP listens on a free port of its own
+  // unless `extra_args` has --http-port.
   explicit TallydProcess(std::vector<std::string> extra_args = {});
   ~TallydProcess();  // SIGKILLs a running daemon; prints the log if the test failed
   TallydProcess(const TallydProcess&) = delete;
@@ -109,6 +114,8 @@ class TallydProcess {
   bool Alive();
   pid_t pid() const { return pid_; }
   int port() const { return port_; }
+  // The HTTP port passed to the daemon (0 if the extra args chose it).
+  int http_port() const { return http_port_; }
   const std::string& dir() const { return dir_.path(); }
   std::string data_dir() const { return dir_.path() + "/data"; }
   std::string unix_socket() const { return dir_.path() + "/tally.sock"; }
@@ -130,6 +137,7 @@ class TallydProcess {
   std::vector<std::string> extra_args_;
   pid_t pid_ = -1;
   int port_ = 0;
+  int http_port_ = 0;
   int last_status_ = -1;
 };
 

@@ -1,0 +1,56 @@
+#pragma once
+// Running one command, the same way for every front end: resolve the name and
+// arity in the CommandTable, run the handler, record the call in the
+// thread's ThreadStats. RespSession::Execute and the HTTP routes both call
+// ResolveAndRun, so /metrics and INFO count both front ends alike.
+
+#include <chrono>
+#include <cstdint>
+
+#include "commands/context.h"
+#include "protocol/command_table.h"
+
+namespace tally::commands {
+
+// Resolves args[0], runs its handler on `reply` and records the call in
+// ctx.stats: RecordRejected for an unknown command or a wrong number of
+// arguments (the error is already on `reply`), else RecordCommand with the
+// handler's execution time (one steady_clock read before, one after; a
+// write's wait for the log comes later and is not included) and
+// `replied_error()`, asked right after the handler. Returns the spec that
+// ran, nullptr if refused.
+template <typename RepliedError>
+const protocol::CommandSpec* ResolveAndRun(const protocol::CommandTable& table, protocol::CommandContext& ctx,
+                                           protocol::CommandArgs args, protocol::ReplySink& reply,
+                                           RepliedError&& replied_error) {
+  size_t index = 0;
+  const protocol::CommandSpec* spec = table.Resolve(args, reply, &index);
+  if (spec == nullptr) {
+    ctx.stats.RecordRejected(index);
+    return nullptr;
+  }
+  const auto started = std::chrono::steady_clock::now();
+  spec->handler(ctx, args, reply);
+  const auto elapsed = std::chrono::steady_clock::now() - started;
+  ctx.stats.RecordCommand(index, static_cast<uint64_t>(std::chrono::nanoseconds(elapsed).count()), replied_error());
+  return spec;
+}
+
+// The calling thread's statistics slot in `server`, taken on the thread's
+// first call (ServerState::AddThreadStats) and reused after. For threads that
+// do not own a slot otherwise: the HTTP server's I/O threads (a fixed pool,
+// so a fixed number of slots). Not for short-lived threads: each would add
+// a slot that is never released. A thread caches one ServerState's slot: a
+// thread that alternates between two ServerStates (tests) takes a new slot
+// at each switch.
+inline ThreadStats& HttpThreadStats(ServerState& server) {
+  thread_local uint64_t server_instance = 0;
+  thread_local ThreadStats* stats = nullptr;
+  if (stats == nullptr || server_instance != server.instance()) {
+    stats = &server.AddThreadStats();
+    server_instance = server.instance();
+  }
+  return *stats;
+}
+
+}  // namespace tally::commands

@@ -1,0 +1,37 @@
+#pragma once
+// The HTTP/JSON API (SPEC §4, docs/http.md): maps each route and its query or
+// JSON body onto the argv of a line-protocol command, runs that command's
+// handler from the one command table into a JsonSink, waits for the log like
+// a RESP reply does, and reshapes the sink's value into the route's JSON.
+// No operation is implemented here a second time.
+//
+// No Beast here: requests and responses are the plain values of
+// net/http_types.h. Thread-safe: any HTTP thread may call Handle.
+
+#include <functional>
+#include <memory>
+#include <string_view>
+
+#include "commands/context.h"
+#include "net/http_types.h"
+
+namespace tally::net {
+
+class HttpApi {
+ public:
+  HttpApi(core::Engine& engine, ServerState& server);
+  ~HttpApi();
+  HttpApi(const HttpApi&) = delete;
+  HttpApi& operator=(const HttpApi&) = delete;
+
+  HttpResponse Handle(const HttpRequest& request);
+  // Called once, the first time a write's log record fails (fail closed:
+  // main stops the daemon, as for the line protocol).
+  void set_on_storage_failure(std::function<void(const storage::Status&)> callback);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tally::net

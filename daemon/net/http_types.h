@@ -1,0 +1,48 @@
+#pragma once
+// Plain HTTP request and response values passed between the Beast transport
+// (net/http_server.cc, the only file that includes Beast) and the routes
+// (net/http_api.cc), so routes and their tests never compile Beast.
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace tally::net {
+
+struct HttpRequest {
+  std::string method;  // "GET", "POST", ... as sent
+  std::string target;  // path and query, still percent-encoded: "/v1/top?key=x"
+  std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
+  std::string body;
+  std::string peer;  // "127.0.0.1:5678"
+
+  // First header with this (lower-case) name, or empty.
+  std::string_view Header(std::string_view lower_name) const {
+    for (const auto& [name, value] : headers) {
+      if (name == lower_name) return value;
+    }
+    return {};
+  }
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::vector<std::pair<std::string, std::string>> headers;  // extra headers
+  std::string body;
+  // Streamed responses (chunked transfer encoding): when set, `body` is
+  // ignored and the transport calls `next_chunk` until it returns false. Each
+  // call appends the next piece (any size; empty is fine) to `out`; a call
+  // that returns false ends the stream (what it appended is still sent).
+  // Called on the connection's thread, one call at a time, each after the
+  // previous piece was written, so a producer holds one piece in memory.
+  std::function<bool(std::string& out)> next_chunk;
+};
+
+// Routes: a pure function from request to response. May block briefly (a
+// write waits for its log record, as the line protocol's replies do).
+using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
+
+}  // namespace tally::net

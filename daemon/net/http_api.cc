@@ -23,27 +23,14 @@
 namespace tally::net {
 namespace {
 
-using json = nlohmann::json;
-namespace errors = protocol::errors;
-
-// Error texts can echo user bytes that are not UTF-8: replace, never throw.
-std::string Dump(const json& value) { return value.dump(-1, ' ', false, json::error_handler_t::replace); }
-
-HttpResponse Json(int status, const json& body) {
-  HttpResponse response;
-  response.status = status;
-  response.body = Dump(body);
-  return response;
-}
-
-// ---- request target -------------------------------------------------------
-
 int HexDigit(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
 }
+
+}  // namespace
 
 bool PercentDecode(std::string_view in, bool plus_is_space, std::string* out) {
   out->clear();
@@ -65,6 +52,38 @@ bool PercentDecode(std::string_view in, bool plus_is_space, std::string* out) {
   }
   return true;
 }
+
+// RFC 4180: quote a field that holds a comma, quote, CR or LF; double quotes.
+void AppendCsvField(std::string& out, std::string_view field) {
+  if (field.find_first_of(",\"\r\n") == std::string_view::npos) {
+    out.append(field);
+    return;
+  }
+  out.push_back('"');
+  for (char c : field) {
+    if (c == '"') out.push_back('"');
+    out.push_back(c);
+  }
+  out.push_back('"');
+}
+
+namespace {
+
+using json = nlohmann::json;
+namespace errors = protocol::errors;
+
+// Error texts can echo user bytes that are not UTF-8: replace, never throw.
+std::string Dump(const json& value) { return value.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+HttpResponse Json(int status, const json& body) {
+  HttpResponse response;
+  response.status = status;
+  response.body = Dump(body);
+  return response;
+}
+
+// ---- request target -------------------------------------------------------
+
 
 struct Target {
   std::vector<std::string> segments;     // decoded path segments
@@ -155,20 +174,6 @@ std::string IsoUtc(int64_t unix_ms) {
   char text[32];
   std::strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &tm);
   return text;
-}
-
-// RFC 4180: quote a field that holds a comma, quote, CR or LF; double quotes.
-void AppendCsvField(std::string& out, std::string_view field) {
-  if (field.find_first_of(",\"\r\n") == std::string_view::npos) {
-    out.append(field);
-    return;
-  }
-  out.push_back('"');
-  for (char c : field) {
-    if (c == '"') out.push_back('"');
-    out.push_back(c);
-  }
-  out.push_back('"');
 }
 
 // ---- running commands --------------------------------------------------------

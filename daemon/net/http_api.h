@@ -10,6 +10,7 @@
 
 #include <functional>
 #include <memory>
+#include <string>
 #include <string_view>
 
 #include "commands/context.h"
@@ -33,5 +34,12 @@ class HttpApi {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// Pieces of the API's wire formats, exposed for their tests.
+// Percent-decodes `in` ("+" is a space in query strings); false on a bad escape.
+bool PercentDecode(std::string_view in, bool plus_is_space, std::string* out);
+// Appends one CSV field, RFC 4180: quoted when it holds a comma, quote, CR or
+// LF, with quotes doubled.
+void AppendCsvField(std::string& out, std::string_view field);
 
 }  // namespace tally::net

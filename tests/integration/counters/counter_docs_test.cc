@@ -1,8 +1,8 @@
 // The documentation's examples run as written: every ```sh block of
-// docs/counters.md, and the "Try it" block of README.md, line by line with
+// docs/counters.md and docs/http.md, and the "Try it" blocks of README.md, line by line with
 // bash against a test daemon, in order. The only edits are the daemon's
 // address: `-p 6380` becomes the test port and `./tally-data/tally.sock` the
-// test daemon's unix socket. A line fails if it exits non-zero or prints a
+// test daemon's unix socket, `localhost:8080` its HTTP port. A line fails if it exits non-zero or prints a
 // line starting with "ERR" or "(error)". Where a comment documents the reply
 // (`# -> 3`, `# total -> 3`, `# -> 3, 10, 0`, `# -> OK`), the output must match.
 
@@ -95,6 +95,7 @@ void RunExamples(const TallydProcess& daemon, const std::string& file, const std
     std::string command = ex.text;
     ReplaceAll(command, "-p 6380", "-p " + std::to_string(daemon.port()));
     ReplaceAll(command, "./tally-data/tally.sock", daemon.unix_socket());
+    ReplaceAll(command, "localhost:8080", "127.0.0.1:" + std::to_string(daemon.http_port()));
     SCOPED_TRACE(file + ":" + std::to_string(ex.line_number) + ": " + ex.text);
     ProcessResult r = RunProcess({"/bin/bash", "-c", command}, {}, 30s);
     ASSERT_TRUE(r.started) << r.Describe();
@@ -105,6 +106,14 @@ void RunExamples(const TallydProcess& daemon, const std::string& file, const std
       if (t.rfind("ERR", 0) == 0 || t.rfind("(error)", 0) == 0 || t.rfind("WRONGTYPE", 0) == 0) {
         ADD_FAILURE() << "the example printed an error: " << t;
       }
+    }
+    // HTTP examples: a JSON error body is a failure, unless the line's
+    // comment documents the error status it shows ("# 409 duplicate").
+    static const std::regex documented_status(R"(#\s*4\d\d\b)");
+    const bool error_expected = std::regex_search(ex.text, documented_status);
+    if (Contains(r.out, "\"error\":{\"code\"") != error_expected) {
+      ADD_FAILURE() << (error_expected ? "the documented HTTP error did not happen: " : "the example got an HTTP error: ")
+                    << r.out;
     }
     for (const std::string& line : SplitLines(r.out)) out_lines.push_back(Trim(line));
     std::string documented = DocumentedReply(ex.text);
@@ -138,6 +147,26 @@ TEST(CounterDocsTest, ReadmeTryItRunsAsWritten) {
   TallydProcess daemon;
   ASSERT_TRUE(daemon.Start());
   RunExamples(daemon, "README.md", examples);
+}
+
+TEST(CounterDocsTest, ReadmeHttpExamplesRunAsWritten) {
+  const std::string file = std::string(TALLY_SOURCE_DIR) + "/README.md";
+  auto examples = ShellExamples(ReadFile(file), "### Over HTTP");
+  EXPECT_GE(examples.size(), 5u) << "the HTTP block was not found";
+  TallydProcess daemon;
+  ASSERT_TRUE(daemon.Start());
+  RunExamples(daemon, "README.md", examples);
+}
+
+TEST(CounterDocsTest, HttpGuideExamplesRunAsWritten) {
+  const std::string file = std::string(TALLY_SOURCE_DIR) + "/docs/http.md";
+  std::string text = ReadFile(file);
+  ASSERT_FALSE(text.empty()) << "cannot read " << file;
+  auto examples = ShellExamples(text);
+  EXPECT_GE(examples.size(), 10u) << "fewer examples than expected were extracted";
+  TallydProcess daemon;
+  ASSERT_TRUE(daemon.Start());
+  RunExamples(daemon, "docs/http.md", examples);
 }
 
 }  // namespace

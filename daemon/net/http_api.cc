@@ -13,7 +13,6 @@
 #include <vector>
 
 #include "commands/dispatch.h"
-#include "commands/dispatch.h"
 #include "commands/metrics.h"
 #include "net/http_server.h"
 #include "protocol/errors.h"
@@ -332,7 +331,7 @@ HttpResponse Ready(Call& call) {
 
 HttpResponse Metrics(Call& call) {
   HttpResponse response;
-  response.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  response.content_type = std::string(commands::kPrometheusContentType);
   response.body = commands::RenderPrometheus(call.api.engine(), call.api.server());
   return response;
 }

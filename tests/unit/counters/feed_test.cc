@@ -122,7 +122,7 @@ TEST_F(FeedTest, PagesWithCountCoverEverySeqOnce) {
 
 TEST_F(FeedTest, BlobsAreCutButReadAsOneSequence) {
   // 1,000 counters in one shard compaction: more records than one blob holds.
-  for (int i = 0; i < 1000; ++i) Incr("user:1", "k" + std::to_string(i), 1);
+  for (int i = 0; i < 1000; ++i) Incr("user:1", std::to_string(i) + "k", 1);
   Compact();
   uint64_t cursor = 0, expected = 1;
   for (;;) {

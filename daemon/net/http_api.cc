@@ -179,7 +179,7 @@ std::string IsoUtc(int64_t unix_ms) {
 
 // The services routes share: the engine, the command table and the way a
 // command runs for HTTP.
-class Api {
+class Api final : public DurabilityGate {
  public:
   Api(core::Engine& engine, ServerState& server) : engine_(engine), server_(server), table_(*server.commands) {}
 
@@ -193,8 +193,9 @@ class Api {
     bool duplicate = false;  // an increment whose event id was already applied
   };
 
-  // Runs argv through the command table exactly as a RESP connection does;
-  // a write waits until its log record is durable before it is answered.
+  // Runs argv through the command table exactly as a RESP connection does.
+  // A write marks this thread's request as one whose response must wait for
+  // the log (HttpApi::Handle hands the transport this gate and a ticket).
   Outcome Run(const std::vector<std::string>& argv, const HttpRequest& request) {
     std::vector<std::string_view> views(argv.begin(), argv.end());
     protocol::CommandArgs args(views.data(), views.size());
@@ -206,14 +207,7 @@ class Api {
     Outcome outcome;
     const protocol::CommandSpec* spec = commands::ResolveAndRun(table_, context, args, sink,
                                                                 [&] { return sink.error().has_value(); });
-    if (spec != nullptr && (spec->flags & protocol::flags::kWrite)) {
-      storage::Status durable = engine_.WaitDurable(engine_.Ticket());
-      if (!durable.ok()) {
-        ReportStorageFailure(durable);
-        outcome.error = JsonErrorResponse(503, "storage_failed", errors::kStorageFailed);
-        return outcome;
-      }
-    }
+    if (spec != nullptr && (spec->flags & protocol::flags::kWrite)) t_request_wrote = true;
     if (sink.error()) {
       outcome.error = CommandError(*sink.error());
       return outcome;
@@ -226,6 +220,21 @@ class Api {
   void set_on_storage_failure(std::function<void(const storage::Status&)> callback) {
     on_storage_failure_ = std::move(callback);
   }
+
+  // DurabilityGate
+  bool IsDurable(uint64_t ticket) const override { return engine_.IsDurable(ticket); }
+  bool WaitDurable(uint64_t ticket) override {
+    storage::Status durable = engine_.WaitDurable(ticket);
+    if (durable.ok()) return true;
+    ReportStorageFailure(durable);
+    return false;
+  }
+  HttpResponse FailureResponse() const override {
+    return JsonErrorResponse(503, "storage_failed", errors::kStorageFailed);
+  }
+
+  // Set by Run when a write ran for the request this thread is handling.
+  static thread_local bool t_request_wrote;
 
  private:
   void ReportStorageFailure(const storage::Status& status) {
@@ -743,6 +752,8 @@ HttpResponse Audit(Call& call) {
   return Json(200, AuditJson(outcome.value));
 }
 
+thread_local bool Api::t_request_wrote = false;
+
 struct Route {
   std::string_view method;
   std::string_view pattern;  // "{x}" matches one path segment
@@ -825,7 +836,14 @@ HttpResponse HttpApi::Handle(const HttpRequest& request) {
     if (!Matches(route.pattern, target.segments, &params)) continue;
     if (route.method == request.method || (head && route.method == "GET")) {
       Call call{impl_->api, request, std::move(params), target.query};
-      return route.handle(call);
+      Api::t_request_wrote = false;
+      HttpResponse response = route.handle(call);
+      if (Api::t_request_wrote) {
+        // Sent once the log has every write so far (this one included).
+        response.durability = &impl_->api;
+        response.durable_ticket = impl_->api.engine().Ticket();
+      }
+      return response;
     }
     if (!allowed.empty()) allowed += ", ";
     allowed += route.method;

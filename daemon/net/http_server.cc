@@ -104,6 +104,36 @@ struct Shared {
   std::atomic<bool> stopping{false};
 };
 
+// One per HTTP I/O thread (thread_local: a session only ever runs on its own
+// thread). Responses that wait for the log are held here; the flush runs as a
+// posted handler, i.e. after every request already read on this thread was
+// handled, so one wait covers all of them (the line protocol's
+// FlushScheduler does the same).
+class DurabilityBatch {
+ public:
+  template <typename Executor>
+  void Hold(std::shared_ptr<HttpSession> session, DurabilityGate* gate, uint64_t ticket, const Executor& executor) {
+    waiting_.push_back(std::move(session));
+    gate_ = gate;
+    if (ticket > max_ticket_) max_ticket_ = ticket;
+    if (!scheduled_) {
+      scheduled_ = true;
+      asio::post(executor, [this] { Flush(); });
+    }
+  }
+
+ private:
+  void Flush();
+
+  std::vector<std::shared_ptr<HttpSession>> waiting_;
+  std::vector<std::shared_ptr<HttpSession>> running_;
+  DurabilityGate* gate_ = nullptr;  // the one HttpApi's (all held responses share it)
+  uint64_t max_ticket_ = 0;
+  bool scheduled_ = false;
+};
+
+thread_local DurabilityBatch t_durability_batch;
+
 class HttpSession final : public std::enable_shared_from_this<HttpSession> {
  public:
   HttpSession(tcp::socket socket, Shared& shared, std::string peer)
@@ -283,6 +313,29 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession> {
       spdlog::error("http: handler failed on {} {}: unknown exception", request.method, request.target);
       response = JsonErrorResponse(500, "internal", "internal error");
     }
+    if (response.durability != nullptr && !response.durability->IsDurable(response.durable_ticket)) {
+      DurabilityGate* gate = response.durability;
+      const uint64_t ticket = response.durable_ticket;
+      held_ = std::move(response);
+      t_durability_batch.Hold(shared_from_this(), gate, ticket, socket_.get_executor());
+      return;
+    }
+    Respond(response);
+  }
+
+ public:
+  // The held response's log record is durable (or the log failed: then the
+  // client gets the gate's 503 and the connection closes).
+  void OnDurable(bool ok, DurabilityGate& gate) {
+    if (closed_) return;
+    HttpResponse response = ok ? std::move(held_) : gate.FailureResponse();
+    held_ = HttpResponse();
+    if (!ok) keep_alive_ = false;
+    Respond(response);
+  }
+
+ private:
+  void Respond(HttpResponse& response) {
     if (response.next_chunk) return StartStream(response);
     WriteResponse(response);
   }
@@ -482,6 +535,7 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession> {
   const std::string peer_;
   beast::flat_buffer buffer_;  // received bytes not parsed yet: the next pipelined request
   std::optional<http::request_parser<http::string_body>> parser_;
+  HttpResponse held_;  // a response waiting for its log record (see DurabilityBatch)
   std::optional<http::response<http::string_body>> response_;
   // A streamed response: its header, serializer, producer and current piece.
   std::optional<http::response<http::empty_body>> stream_header_;
@@ -500,6 +554,16 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession> {
   bool closed_ = false;
   bool registered_ = false;
 };
+
+void DurabilityBatch::Flush() {
+  scheduled_ = false;
+  DurabilityGate* gate = gate_;
+  const bool ok = gate->WaitDurable(max_ticket_);
+  max_ticket_ = 0;
+  running_.swap(waiting_);
+  for (auto& session : running_) session->OnDurable(ok, *gate);
+  running_.clear();
+}
 
 }  // namespace
 

@@ -3,6 +3,7 @@
 // (net/http_server.cc, the only file that includes Beast) and the routes
 // (net/http_api.cc), so routes and their tests never compile Beast.
 
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -27,6 +28,23 @@ struct HttpRequest {
   }
 };
 
+struct HttpResponse;
+
+// A write's response is sent only once its log record is durable, as the
+// line protocol's replies are. The routes return a gate and a ticket with the
+// response; the transport holds the response, lets the other requests its
+// thread has read run, then waits once for all of them (one log write and
+// one fsync for a whole event-loop turn: group commit). Thread-safe.
+class DurabilityGate {
+ public:
+  virtual ~DurabilityGate() = default;
+  virtual bool IsDurable(uint64_t ticket) const = 0;
+  // Blocks until `ticket` is durable; false if the log failed.
+  virtual bool WaitDurable(uint64_t ticket) = 0;
+  // What to send instead when the wait failed (503 storage_failed).
+  virtual HttpResponse FailureResponse() const = 0;
+};
+
 struct HttpResponse {
   int status = 200;
   std::string content_type = "application/json";
@@ -39,6 +57,9 @@ struct HttpResponse {
   // Called on the connection's thread, one call at a time, each after the
   // previous piece was written, so a producer holds one piece in memory.
   std::function<bool(std::string& out)> next_chunk;
+  // When set: send only after durability->IsDurable(durable_ticket).
+  DurabilityGate* durability = nullptr;
+  uint64_t durable_ticket = 0;
 };
 
 // Routes: a pure function from request to response. May block briefly (a

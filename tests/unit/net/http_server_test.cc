@@ -500,6 +500,77 @@ TEST_F(HttpServerTest, SwappableHandlerChangesWhileServing) {
   EXPECT_EQ(client.Call("GET", "/x").body, "GET /x ");
 }
 
+// A log whose writes become durable only when WaitDurable runs.
+class FakeGate final : public DurabilityGate {
+ public:
+  bool IsDurable(uint64_t ticket) const override { return durable_.load() >= ticket; }
+  bool WaitDurable(uint64_t ticket) override {
+    waits_.fetch_add(1);
+    std::this_thread::sleep_for(2ms);  // a log write: other requests arrive meanwhile
+    if (fail_.load()) return false;
+    uint64_t seen = durable_.load();
+    while (seen < ticket && !durable_.compare_exchange_weak(seen, ticket)) {
+    }
+    return true;
+  }
+  HttpResponse FailureResponse() const override { return JsonErrorResponse(503, "storage_failed", "log failed"); }
+
+  uint64_t NextTicket() { return next_.fetch_add(1) + 1; }
+  std::atomic<uint64_t> durable_{0};
+  std::atomic<uint64_t> next_{0};
+  std::atomic<int> waits_{0};
+  std::atomic<bool> fail_{false};
+};
+
+TEST_F(HttpServerTest, ResponsesWaitForTheLogAndShareOneWait) {
+  FakeGate gate;
+  std::atomic<int> handled{0};
+  Start([&](const HttpRequest& request) {
+    HttpResponse response = Echo(request);
+    response.durability = &gate;
+    response.durable_ticket = gate.NextTicket();
+    handled.fetch_add(1);
+    return response;
+  });
+  // 8 connections, 25 pipelined requests each, all sent before reading.
+  constexpr int kConnections = 8, kRequests = 25;
+  std::vector<HttpClient> clients;
+  for (int c = 0; c < kConnections; ++c) {
+    clients.push_back(Connect());
+    std::string batch;
+    for (int i = 0; i < kRequests; ++i) batch += HttpClient::Encode("POST", "/w/" + std::to_string(i), "x");
+    ASSERT_TRUE(clients.back().Send(batch));
+  }
+  for (int c = 0; c < kConnections; ++c) {
+    for (int i = 0; i < kRequests; ++i) {
+      HttpReply reply = clients[c].ReadResponse();
+      ASSERT_EQ(reply.status, 200) << reply;
+      EXPECT_EQ(reply.body, "POST /w/" + std::to_string(i) + " x");
+    }
+  }
+  EXPECT_EQ(handled.load(), kConnections * kRequests);
+  // Every response was sent only after its ticket was durable ...
+  EXPECT_GE(gate.durable_.load(), static_cast<uint64_t>(kConnections * kRequests));
+  // ... and waits were shared across connections (group commit), not one per request.
+  EXPECT_LT(gate.waits_.load(), kConnections * kRequests / 2) << gate.waits_.load() << " waits";
+}
+
+TEST_F(HttpServerTest, AFailedLogWaitAnswers503AndClosesTheConnection) {
+  FakeGate gate;
+  gate.fail_ = true;
+  Start([&](const HttpRequest& request) {
+    HttpResponse response = Echo(request);
+    response.durability = &gate;
+    response.durable_ticket = gate.NextTicket();
+    return response;
+  });
+  HttpClient client = Connect();
+  HttpReply reply = client.Call("POST", "/w", "x");
+  EXPECT_EQ(reply.status, 503) << reply;
+  EXPECT_EQ(ErrorCode(reply), "storage_failed");
+  EXPECT_TRUE(client.WaitClosed());
+}
+
 TEST(HttpServer, PortZeroDisablesTheListener) {
   HttpServerOptions options;
   options.port = 0;

@@ -386,6 +386,28 @@ HttpResponse GetCounter(Call& call) {
   return Json(200, body);
 }
 
+// The optional "interval" and "period" of a JSON body as command arguments.
+std::optional<HttpResponse> CellFields(const json& body, std::vector<std::string>& argv) {
+  if (body.contains("period") && !body.contains("interval")) {
+    return JsonErrorResponse(400, "invalid_field", "\"period\" needs an \"interval\"");
+  }
+  for (const char* name : {"interval", "period"}) {
+    if (!body.contains(name)) continue;
+    std::string arg;
+    if (auto error = FieldArg(body, name, false, &arg)) return *error;
+    argv.push_back(arg);
+  }
+  return std::nullopt;
+}
+
+// SET / RECOUNT / RESET with the X-Actor as BY; {"owner","key","status":"ok"}.
+HttpResponse RunAdministrative(Call& call, std::vector<std::string>& argv) {
+  call.AppendActor(argv);
+  auto outcome = call.api.Run(argv, call.request);
+  if (outcome.error) return *outcome.error;
+  return Json(200, {{"owner", argv[1]}, {"key", argv[2]}, {"status", "ok"}});
+}
+
 // PUT /v1/owners/{owner}/counters/{key}
 //   {"value": n [, "interval": i [, "period": p]]}           -> CTR.SET
 //   {"interval": i, "periods": {"<period>": n, ...}}         -> CTR.RECOUNT (one atomic step)
@@ -417,20 +439,9 @@ HttpResponse PutCounter(Call& call) {
     std::string value;
     if (auto error = FieldArg(body, "value", true, &value)) return *error;
     argv = {"CTR.SET", owner, key, value};
-    if (body.contains("period") && !body.contains("interval")) {
-      return JsonErrorResponse(400, "invalid_field", "\"period\" needs an \"interval\"");
-    }
-    for (const char* name : {"interval", "period"}) {
-      if (!body.contains(name)) continue;
-      std::string arg;
-      if (auto error = FieldArg(body, name, false, &arg)) return *error;
-      argv.push_back(arg);
-    }
+    if (auto error = CellFields(body, argv)) return *error;
   }
-  call.AppendActor(argv);
-  auto outcome = call.api.Run(argv, call.request);
-  if (outcome.error) return *outcome.error;
-  return Json(200, {{"owner", owner}, {"key", key}, {"status", "ok"}});
+  return RunAdministrative(call, argv);
 }
 
 // POST /v1/owners/{owner}/counters/{key}/reset {"interval", "period"}
@@ -440,19 +451,8 @@ HttpResponse ResetCounter(Call& call) {
   json body;
   if (auto error = ParseBody(call.request, &body)) return *error;
   std::vector<std::string> argv{"CTR.RESET", owner, key};
-  if (body.contains("period") && !body.contains("interval")) {
-    return JsonErrorResponse(400, "invalid_field", "\"period\" needs an \"interval\"");
-  }
-  for (const char* name : {"interval", "period"}) {
-    if (!body.contains(name)) continue;
-    std::string arg;
-    if (auto error = FieldArg(body, name, false, &arg)) return *error;
-    argv.push_back(arg);
-  }
-  call.AppendActor(argv);
-  auto outcome = call.api.Run(argv, call.request);
-  if (outcome.error) return *outcome.error;
-  return Json(200, {{"owner", owner}, {"key", key}, {"status", "ok"}});
+  if (auto error = CellFields(body, argv)) return *error;
+  return RunAdministrative(call, argv);
 }
 
 // DELETE /v1/owners/{owner}/counters/{key}?interval=
@@ -734,23 +734,18 @@ json AuditJson(const json& reply) {
   return {{"audit", std::move(records)}, {"next", reply[0]}};
 }
 
-// GET /v1/changes?since=&limit=
-HttpResponse Changes(Call& call) {
-  std::vector<std::string> argv{"CHANGES.READ", call.Query("since").value_or("0")};
+// GET /v1/changes?since=&limit= and GET /v1/audit?since=&limit=: one page
+// of a feed command (CHANGES.READ, AUDIT.READ), shaped by `shape`.
+HttpResponse FeedPage(Call& call, const char* command, json (*shape)(const json&)) {
+  std::vector<std::string> argv{command, call.Query("since").value_or("0")};
   if (auto limit = call.Query("limit")) argv.insert(argv.end(), {"COUNT", *limit});
   auto outcome = call.api.Run(argv, call.request);
   if (outcome.error) return *outcome.error;
-  return Json(200, ChangesJson(outcome.value));
+  return Json(200, shape(outcome.value));
 }
 
-// GET /v1/audit?since=&limit=
-HttpResponse Audit(Call& call) {
-  std::vector<std::string> argv{"AUDIT.READ", call.Query("since").value_or("0")};
-  if (auto limit = call.Query("limit")) argv.insert(argv.end(), {"COUNT", *limit});
-  auto outcome = call.api.Run(argv, call.request);
-  if (outcome.error) return *outcome.error;
-  return Json(200, AuditJson(outcome.value));
-}
+HttpResponse Changes(Call& call) { return FeedPage(call, "CHANGES.READ", ChangesJson); }
+HttpResponse Audit(Call& call) { return FeedPage(call, "AUDIT.READ", AuditJson); }
 
 thread_local bool Api::t_request_wrote = false;
 

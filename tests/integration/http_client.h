@@ -17,6 +17,8 @@
 #include <utility>
 #include <vector>
 
+#include "socket_io.h"
+
 namespace tally::itest {
 
 struct HttpReply {
@@ -38,16 +40,12 @@ struct HttpReply {
 
 std::ostream& operator<<(std::ostream& os, const HttpReply& reply);
 
-class HttpClient {
+// Send, Close, WaitClosed, pending(), connected(): see BufferedSocket.
+class HttpClient : public BufferedSocket {
  public:
   using Headers = std::vector<std::pair<std::string, std::string>>;
 
   HttpClient() = default;
-  ~HttpClient();
-  HttpClient(HttpClient&& other) noexcept;
-  HttpClient& operator=(HttpClient&& other) noexcept;
-  HttpClient(const HttpClient&) = delete;
-  HttpClient& operator=(const HttpClient&) = delete;
 
   // Connects to 127.0.0.1:port.
   static std::optional<HttpClient> Connect(int port, std::chrono::milliseconds timeout = std::chrono::seconds(5));
@@ -61,11 +59,6 @@ class HttpClient {
   static std::string Encode(const std::string& method, const std::string& target, const std::string& body = "",
                             const Headers& headers = {});
 
-  bool connected() const { return fd_ >= 0; }
-  void Close();
-
-  // Writes all bytes (false on error, e.g. the server closed the connection).
-  bool Send(std::string_view bytes);
   // Reads one complete response. `head`: the request was HEAD (no body
   // follows whatever the headers say). With `on_chunk`, the chunks of a
   // chunked body are passed to it one by one instead of being kept in `body`
@@ -75,19 +68,9 @@ class HttpClient {
   // Send(Encode(...)) then ReadResponse().
   HttpReply Call(const std::string& method, const std::string& target, const std::string& body = "",
                  const Headers& headers = {});
-  // True if the server closes the connection within `timeout` (EOF or
-  // reset). Bytes that arrive first are appended to `*received` if given.
-  bool WaitClosed(std::chrono::milliseconds timeout = std::chrono::seconds(5), std::string* received = nullptr);
-  // Bytes received but not consumed by ReadResponse yet.
-  const std::string& pending() const { return buffer_; }
 
  private:
-  explicit HttpClient(int fd) : fd_(fd) {}
-  // Reads more bytes into buffer_; false on EOF/error/timeout (reason in *why).
-  bool Fill(std::chrono::steady_clock::time_point deadline, std::string* why);
-
-  int fd_ = -1;
-  std::string buffer_;
+  explicit HttpClient(int fd) : BufferedSocket(fd) {}
 };
 
 }  // namespace tally::itest

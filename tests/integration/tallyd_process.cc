@@ -24,6 +24,8 @@
 #include <sstream>
 #include <thread>
 
+#include "socket_io.h"
+
 extern char** environ;
 
 #ifndef TALLYD_PATH
@@ -47,11 +49,6 @@ const bool kSigpipeIgnored = [] {
   ::signal(SIGPIPE, SIG_IGN);
   return true;
 }();
-
-int RemainingMs(Clock::time_point deadline) {
-  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-  return left < 0 ? 0 : static_cast<int>(std::min<int64_t>(left, 1 << 30));
-}
 
 std::vector<char*> MakeArgv(std::vector<std::string>& storage) {
   std::vector<char*> argv;
@@ -589,26 +586,6 @@ int ParseAt(std::string_view in, size_t* consumed, RespValue* out, int depth) {
 
 int ParseResp(std::string_view input, size_t* consumed, RespValue* out) { return ParseAt(input, consumed, out, 0); }
 
-RespClient::~RespClient() { Close(); }
-
-RespClient::RespClient(RespClient&& other) noexcept : fd_(other.fd_), buffer_(std::move(other.buffer_)) {
-  other.fd_ = -1;
-}
-
-RespClient& RespClient::operator=(RespClient&& other) noexcept {
-  if (this != &other) {
-    Close();
-    fd_ = other.fd_;
-    buffer_ = std::move(other.buffer_);
-    other.fd_ = -1;
-  }
-  return *this;
-}
-
-void RespClient::Close() {
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = -1;
-}
 
 std::optional<RespClient> RespClient::ConnectTcpRetrying(int port, int attempts) {
   std::optional<RespClient> client;
@@ -620,25 +597,8 @@ std::optional<RespClient> RespClient::ConnectTcpRetrying(int port, int attempts)
 }
 
 std::optional<RespClient> RespClient::ConnectTcp(int port, std::chrono::milliseconds timeout) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int fd = ConnectLoopbackTcp(port, timeout);
   if (fd < 0) return std::nullopt;
-  timeval tv{};
-  tv.tv_sec = static_cast<time_t>(timeout.count() / 1000);
-  tv.tv_usec = static_cast<suseconds_t>((timeout.count() % 1000) * 1000);
-  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);  // also bounds connect()
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return std::nullopt;
-  }
-  int one = 1;
-  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  tv.tv_sec = 30;  // a write that cannot make progress for 30 s is a hang
-  tv.tv_usec = 0;
-  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
   return RespClient(fd);
 }
 
@@ -661,43 +621,7 @@ std::optional<RespClient> RespClient::ConnectUnix(const std::string& path) {
   return RespClient(fd);
 }
 
-bool RespClient::Send(std::string_view bytes) {
-  if (fd_ < 0) return false;
-  while (!bytes.empty()) {
-    ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    bytes.remove_prefix(static_cast<size_t>(n));
-  }
-  return true;
-}
 
-bool RespClient::Fill(Clock::time_point deadline, std::string* why) {
-  if (fd_ < 0) {
-    *why = "not connected";
-    return false;
-  }
-  while (true) {
-    pollfd pfd{fd_, POLLIN, 0};
-    int ready = ::poll(&pfd, 1, RemainingMs(deadline));
-    if (ready < 0 && errno == EINTR) continue;
-    if (ready == 0) {
-      *why = "timeout";
-      return false;
-    }
-    char buf[65536];
-    ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
-    if (n > 0) {
-      buffer_.append(buf, static_cast<size_t>(n));
-      return true;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    *why = n == 0 ? "connection closed by server (EOF)" : std::string("recv: ") + strerror(errno);
-    return false;
-  }
-}
 
 RespValue RespClient::ReadReply(std::chrono::milliseconds timeout) {
   auto deadline = Clock::now() + timeout;
@@ -743,17 +667,6 @@ std::string RespClient::SendRaw(std::string_view bytes) {
   return v.ok() ? v.raw : v.ToString();
 }
 
-bool RespClient::WaitClosed(std::chrono::milliseconds timeout, std::string* received) {
-  auto deadline = Clock::now() + timeout;
-  while (true) {
-    std::string why;
-    bool got = Fill(deadline, &why);
-    if (received != nullptr) received->append(buffer_);
-    buffer_.clear();
-    if (got) continue;
-    return why != "timeout";
-  }
-}
 
 // ---------------------------------------------------------------------------
 

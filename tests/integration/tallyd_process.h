@@ -177,14 +177,10 @@ std::ostream& operator<<(std::ostream& os, const RespValue& value);
 // Multibulk encoding of one command.
 std::string EncodeCommand(const std::vector<std::string>& args);
 
-class RespClient {
+// Send, Close, WaitClosed, pending(), connected(), fd(): see BufferedSocket.
+class RespClient : public BufferedSocket {
  public:
   RespClient() = default;
-  ~RespClient();
-  RespClient(RespClient&& other) noexcept;
-  RespClient& operator=(RespClient&& other) noexcept;
-  RespClient(const RespClient&) = delete;
-  RespClient& operator=(const RespClient&) = delete;
 
   static std::optional<RespClient> ConnectTcp(int port, std::chrono::milliseconds timeout = 5s);
   // ConnectTcp, retried every 5 ms up to `attempts` times (a daemon that is
@@ -192,12 +188,6 @@ class RespClient {
   static std::optional<RespClient> ConnectTcpRetrying(int port, int attempts = 200);
   static std::optional<RespClient> ConnectUnix(const std::string& path);
 
-  bool connected() const { return fd_ >= 0; }
-  int fd() const { return fd_; }
-  void Close();
-
-  // Writes all bytes (false on error, e.g. the server closed the connection).
-  bool Send(std::string_view bytes);
   // Reads exactly one complete reply.
   RespValue ReadReply(std::chrono::milliseconds timeout = 10s);
   // Sends one command (multibulk) and reads its reply.
@@ -206,20 +196,9 @@ class RespClient {
   std::string CallRaw(const std::vector<std::string>& args);
   // Sends raw bytes and returns the raw bytes of the next reply.
   std::string SendRaw(std::string_view bytes);
-  // True if the server closes the connection within `timeout` (EOF or reset).
-  // Bytes not consumed yet, and those that arrive first, are appended to
-  // `*received` if given (and consumed).
-  bool WaitClosed(std::chrono::milliseconds timeout = 5s, std::string* received = nullptr);
-  // Bytes received but not consumed by ReadReply yet.
-  const std::string& pending() const { return buffer_; }
 
  private:
-  explicit RespClient(int fd) : fd_(fd) {}
-  // Reads more bytes into buffer_; false on EOF/error/timeout (reason in *why).
-  bool Fill(std::chrono::steady_clock::time_point deadline, std::string* why);
-
-  int fd_ = -1;
-  std::string buffer_;
+  explicit RespClient(int fd) : BufferedSocket(fd) {}
 };
 
 // Parses one RESP value from the front of `input`. Returns 1 and sets

@@ -702,10 +702,17 @@ std::vector<RankedOwner> Engine::Top(std::string_view key, Interval interval, Pe
     std::push_heap(heap.begin(), heap.end(), better);
   };
   const uint8_t iv = static_cast<uint8_t>(interval);
+  // Read before the memory pass: only if every stored counter was in memory
+  // when the pass began does the pass alone see them all.
+  const bool all_in_memory = all_counters_loaded();
+  // Counters are appended to a shard's slab when loaded and never removed:
+  // a slot below this size at the memory pass was ranked by it.
+  std::array<size_t, kShardCount> ranked_slots{};
   // 1. Counters in memory are authoritative for their cells.
-  for (auto& shard_ptr : shards_) {
-    Shard& shard = *shard_ptr;
+  for (size_t index = 0; index < kShardCount; ++index) {
+    Shard& shard = *shards_[index];
     std::lock_guard<std::mutex> lock(shard.mu);
+    ranked_slots[index] = shard.counter_slab.size();
     auto key_it = shard.key_ids.find(key);
     if (key_it == shard.key_ids.end()) continue;
     const uint32_t key_id = key_it->second;
@@ -719,7 +726,7 @@ std::vector<RankedOwner> Engine::Top(std::string_view key, Interval interval, Pe
   }
   // 2. Compacted cells of counters not in memory, from the by_key index
   // (skipped once every stored counter has been loaded into memory).
-  if (all_counters_loaded()) {
+  if (all_in_memory) {
     std::sort_heap(heap.begin(), heap.end(), better);
     return heap;
   }
@@ -738,14 +745,16 @@ std::vector<RankedOwner> Engine::Top(std::string_view key, Interval interval, Pe
       const RankedOwner& worst = heap.front();
       if (value < worst.value || (value == worst.value && owner >= worst.owner)) return true;
     }
-    Shard& shard = ShardFor(owner);
+    const size_t shard_index = ShardOf(owner);
+    Shard& shard = *shards_[shard_index];
     {
       std::lock_guard<std::mutex> lock(shard.mu);
-      auto owner_it = shard.owner_ids.find(owner);
-      auto key_it = shard.key_ids.find(key);
-      if (owner_it != shard.owner_ids.end() && key_it != shard.key_ids.end() &&
-          shard.counters.contains(CounterId(owner_it->second, key_it->second))) {
-        return true;  // ranked from memory above
+      uint64_t counter_id = 0;
+      if (Counter* counter = FindCounter(shard, owner, key, &counter_id)) {
+        if (shard.counters.at(counter_id) < ranked_slots[shard_index]) return true;  // ranked from memory above
+        // Loaded (by the background load or a write) after the memory pass
+        // went by: memory holds its current value.
+        value = CellValueLocked(shard, counter_id, *counter, interval, period);
       }
     }
     consider(value, owner);

@@ -237,3 +237,39 @@ TEST_F(ConcurrencyTest, DeletesAndSetsRacingWithCompaction) {
 
 }  // namespace
 }  // namespace tally::core::counters_test
+
+namespace tally::core::counters_test {
+namespace {
+
+// CTR.TOP while the background load brings stored counters into memory (the
+// first seconds after a restart): every ranking is complete. A counter loaded
+// after TOP's memory pass went by its shard must still be ranked, from the
+// index or from memory, and never twice.
+TEST_F(ConcurrencyTest, TopIsCompleteWhileStoredCountersAreLoaded) {
+  constexpr int kOwners = 400;
+  std::vector<std::string> expected;
+  for (int i = 0; i < kOwners; ++i) Incr("user:" + std::to_string(1000 + i), "downloads", 1000 + i);
+  for (int i = kOwners - 1; i >= kOwners - 5; --i) {
+    expected.push_back("user:" + std::to_string(1000 + i) + "=" + std::to_string(1000 + i));
+  }
+  Compact();
+  for (int round = 0; round < 30; ++round) {
+    Reopen();  // memory empty: TOP ranks from the index until the load is done
+    std::atomic<bool> done{false};
+    std::thread loader([&] {
+      EXPECT_TRUE(engine_->LoadStoredCounters().ok());
+      done = true;
+    });
+    int checks = 0;
+    while (!done.load() || checks == 0) {
+      ASSERT_EQ(TopOf("downloads", Interval::kTotal, 0, 5), expected) << "round " << round << ", check " << checks;
+      ++checks;
+    }
+    loader.join();
+    ASSERT_TRUE(engine_->all_counters_loaded());
+    ASSERT_EQ(TopOf("downloads", Interval::kTotal, 0, 5), expected);
+  }
+}
+
+}  // namespace
+}  // namespace tally::core::counters_test

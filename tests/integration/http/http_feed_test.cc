@@ -182,5 +182,33 @@ TEST_F(HttpFeedTest, AuditCarriesActorAndBeforeAfterAndSurvivesRestart) {
   EXPECT_EQ(tail.body["audit"][0]["actor"], "dave");
 }
 
+// Change records older than --changes-retention-s are trimmed; a reader
+// whose cursor fell behind them gets 410, never a silent gap.
+class HttpFeedRetentionTest : public HttpFeedTest {
+ protected:
+  std::vector<std::string> ExtraArgs() const override {
+    return {"--compaction-interval-ms", "50", "--changes-retention-s", "1"};
+  }
+};
+
+TEST_F(HttpFeedRetentionTest, ACursorOlderThanTheRetentionIs410) {
+  Increment("user:1", "downloads", 1);
+  for (int attempt = 0; attempt < 200 && last_seq_ == 0; ++attempt) {
+    Drain();
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_GT(last_seq_, 0u);
+  // Past the retention, later compactions trim the first records.
+  JsonReply reply;
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    Increment("user:2", "downloads", 1);  // something for compaction to do
+    reply = Get("/v1/changes?since=0");
+    if (reply.status != 200) break;
+  }
+  EXPECT_EQ(ErrorCode(reply, 410), "cursor_too_old");
+  EXPECT_TRUE(Contains(reply.body["error"]["message"].get<std::string>(), "older than the oldest kept")) << reply;
+}
+
 }  // namespace
 }  // namespace tally::itest::http

@@ -184,11 +184,13 @@ StatusOr<std::optional<std::string>> Store::Get(Family family, std::string_view 
   return std::optional<std::string>(std::move(value));
 }
 
-Status Store::Scan(Family family, std::string_view begin, std::string_view end, const Visitor& visit) {
+Status Store::Scan(Family family, std::string_view begin, std::string_view end, const Visitor& visit,
+                   ScanMode mode) {
   rocksdb::ReadOptions read_options;
-  read_options.fill_cache = false;
-  // Scans read many small entries in order (recovery, CTR.TOP, history).
-  read_options.readahead_size = 2 << 20;
+  if (mode == ScanMode::kBulk) {
+    read_options.fill_cache = false;
+    read_options.readahead_size = 2 << 20;
+  }
   rocksdb::Slice upper = ToSlice(end);
   if (!end.empty()) read_options.iterate_upper_bound = &upper;
   std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(read_options, impl_->handles[static_cast<int>(family)]));

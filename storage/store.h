@@ -84,7 +84,13 @@ class Store {
   // Visits keys in [begin, end) in order (end empty = to the end of the family).
   // The visitor returns false to stop. Reads a consistent snapshot.
   using Visitor = std::function<bool(std::string_view key, std::string_view value)>;
-  Status Scan(Family family, std::string_view begin, std::string_view end, const Visitor& visit);
+  // kShort (a counter's cells, a history): through the block cache, no
+  // readahead. kBulk (recovery, an index over every owner): large readahead
+  // and no cache fill, so one pass over much data neither reads it in small
+  // pieces nor evicts the hot blocks.
+  enum class ScanMode { kShort, kBulk };
+  Status Scan(Family family, std::string_view begin, std::string_view end, const Visitor& visit,
+              ScanMode mode = ScanMode::kShort);
 
   // Like Scan, but the visitor may set *seek_to (non-empty) to jump forward
   // to that key instead of stepping to the next one (to visit one entry per

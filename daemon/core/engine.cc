@@ -63,7 +63,7 @@ Status Engine::Recover() {
     entry.expire_at_ms = expire_at;
     if (expire_at != 0) ++shard.keys_with_expiry;
     return true;
-  });
+  }, storage::Store::ScanMode::kBulk);
   if (!s.ok()) return s;
 
   // 2. Checkpoints: the last sequence folded into the compacted state.
@@ -139,7 +139,7 @@ Status Engine::Recover() {
       return false;
     }
     return true;
-  });
+  }, storage::Store::ScanMode::kBulk);
   if (!s.ok()) return s;
   if (!replay_status.ok()) return replay_status;
   for (size_t i = 0; i < kShardCount; ++i) {

@@ -759,7 +759,7 @@ std::vector<RankedOwner> Engine::Top(std::string_view key, Interval interval, Pe
     }
     consider(value, owner);
     return true;
-  });
+  }, storage::Store::ScanMode::kBulk);
   std::sort_heap(heap.begin(), heap.end(), better);
   return heap;
 }

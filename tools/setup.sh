@@ -22,8 +22,15 @@ for pkg in "${PACKAGES[@]}"; do
   fi
 done
 
+# Node.js and npm run the ioredis compatibility test (tests/compat). A node
+# that came from elsewhere (e.g. NodeSource, which bundles npm) is used as it
+# is: Debian's npm package would conflict with it.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  missing+=(nodejs npm)
+fi
+
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "setup: all ${#PACKAGES[@]} packages present"
+  echo "setup: all ${#PACKAGES[@]} packages present, and node and npm"
   exit 0
 fi
 

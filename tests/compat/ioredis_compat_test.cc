@@ -1,0 +1,30 @@
+// ioredis (npm), unchanged, against the real tallyd: the script
+// tests/compat/ioredis/ioredis_test.js connects (CLIENT SETNAME, SELECT 0 and
+// INFO's ready check), runs plain commands, errors, a 500-command pipeline,
+// 1,000 concurrent commands, scanStream and the CTR.* commands through
+// call(), and exits non-zero at the first failed check.
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "tallyd_process.h"
+
+namespace tally::itest {
+namespace {
+
+TEST(IoredisCompatTest, IoredisWorksUnchanged) {
+  TallydProcess daemon;
+  ASSERT_TRUE(daemon.Start());
+  ProcessResult r = RunProcess(
+      {TALLY_NODE_PATH, TALLY_IOREDIS_SCRIPT, std::to_string(daemon.port()), TALLY_IOREDIS_MODULES}, {}, 90s);
+  ASSERT_TRUE(r.started) << r.Describe();
+  EXPECT_TRUE(r.exited && r.exit_code == 0) << r.Describe();
+  int checks = 0;
+  for (const std::string& line : SplitLines(r.out)) checks += line.rfind("ok ", 0) == 0;
+  EXPECT_EQ(checks, 12) << r.out;
+  std::cout << r.out;
+}
+
+}  // namespace
+}  // namespace tally::itest

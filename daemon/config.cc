@@ -3,10 +3,18 @@
 #include <CLI/CLI.hpp>
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <thread>
 #include <iostream>
 
 namespace tally {
+
+int DefaultIoThreads() {
+  const unsigned cores = std::thread::hardware_concurrency();
+  return static_cast<int>(std::max(1u, cores / 2));
+}
+
 namespace {
 
 constexpr const char* kDefaultConfigPath = "/etc/tally/tally.toml";
@@ -198,7 +206,7 @@ ConfigOutcome LoadConfig(int argc, char** argv, Config* config, std::string* ver
   app.add_option("--log-level", config->log_level, "trace, debug, info, warn, error, critical, off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
       ->capture_default_str();
-  app.add_option("--io-threads", config->io_threads, "Network I/O threads")
+  app.add_option("--io-threads", config->io_threads, "Network I/O threads (default: half the cores, at least 1)")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
   app.add_option("--max-clients", config->max_clients, "Most simultaneous connections")

@@ -8,6 +8,9 @@
 
 namespace tally {
 
+// Half the cores this process may use, at least 1.
+int DefaultIoThreads();
+
 struct Config {
   std::string config_file;  // empty: none was read
   std::string data_dir = "./tally-data";
@@ -18,7 +21,10 @@ struct Config {
   int64_t fsync_interval_ms = 1000;
   std::string log_level = "info";
   bool log_level_from_flag = false;  // set by LoadConfig: --log-level was given
-  int io_threads = 2;
+  // Default: half the cores (at least 1). On 2 cores one I/O thread leaves a
+  // core to RocksDB, the log writer and the client; two contend for it and
+  // cost latency (docs/benchmarks.md).
+  int io_threads = DefaultIoThreads();
   int64_t max_clients = 10000;
   int64_t compaction_interval_ms = 5000;
   int64_t compaction_max_entries = 2'000'000;  // compact early past this many log entries

@@ -56,40 +56,61 @@ class RetentionFilter final : public rocksdb::CompactionFilter {
 std::string_view FamilyName(Family family) { return kFamilyNames[static_cast<int>(family)]; }
 
 
+// Two RocksDB instances: `db` holds every family but the log; `log_db`
+// holds the write-ahead log family alone. RocksDB has one write queue per
+// instance, so the log writes that replies wait for never queue behind a
+// compaction batch of thousands of cells (which took tens of milliseconds
+// and set the p99 of every write; docs/benchmarks.md).
 struct Store::Impl {
   std::unique_ptr<rocksdb::CompactionFilter> cells_filter;
   std::unique_ptr<rocksdb::CompactionFilter> dedupe_filter;
   std::unique_ptr<rocksdb::DB> db;
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;  // by Family
+  std::unique_ptr<rocksdb::DB> log_db;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;  // by Family; kLog's is log_db's
+  // The log family inside `db` from data dirs written before the split; its
+  // entries move to log_db at open, then it stays empty.
+  rocksdb::ColumnFamilyHandle* legacy_log = nullptr;
+
+  rocksdb::DB* DbOf(Family family) const { return family == Family::kLog ? log_db.get() : db.get(); }
+  rocksdb::ColumnFamilyHandle* HandleOf(Family family) const { return handles[static_cast<int>(family)]; }
+
   ~Impl() {
-    for (auto* handle : handles) {
-      if (handle != nullptr && db) db->DestroyColumnFamilyHandle(handle);
+    for (size_t i = 0; i < handles.size(); ++i) {
+      rocksdb::DB* owner = DbOf(static_cast<Family>(i));
+      if (handles[i] != nullptr && owner != nullptr) owner->DestroyColumnFamilyHandle(handles[i]);
     }
+    if (legacy_log != nullptr && db) db->DestroyColumnFamilyHandle(legacy_log);
+    if (log_db) log_db->Close();
     if (db) db->Close();
   }
 };
 
-
-
 struct WriteBatch::Impl {
-  rocksdb::WriteBatch batch;
-  const std::vector<rocksdb::ColumnFamilyHandle*>* handles;
-  rocksdb::ColumnFamilyHandle* Of(Family family) const { return (*handles)[static_cast<int>(family)]; }
+  rocksdb::WriteBatch main;  // for Store::Impl::db
+  rocksdb::WriteBatch log;   // for Store::Impl::log_db
+  const Store::Impl* store;
+  rocksdb::WriteBatch& For(Family family) { return family == Family::kLog ? log : main; }
+  rocksdb::ColumnFamilyHandle* Of(Family family) const { return store->HandleOf(family); }
 };
 
-WriteBatch::WriteBatch(Store& store) : impl_(std::make_unique<Impl>()) { impl_->handles = &store.impl_->handles; }
+WriteBatch::WriteBatch(Store& store) : impl_(std::make_unique<Impl>()) { impl_->store = store.impl_.get(); }
 WriteBatch::~WriteBatch() = default;
 
 void WriteBatch::Put(Family family, std::string_view key, std::string_view value) {
-  impl_->batch.Put(impl_->Of(family), ToSlice(key), ToSlice(value));
+  impl_->For(family).Put(impl_->Of(family), ToSlice(key), ToSlice(value));
 }
-void WriteBatch::Delete(Family family, std::string_view key) { impl_->batch.Delete(impl_->Of(family), ToSlice(key)); }
+void WriteBatch::Delete(Family family, std::string_view key) {
+  impl_->For(family).Delete(impl_->Of(family), ToSlice(key));
+}
 void WriteBatch::DeleteRange(Family family, std::string_view begin, std::string_view end) {
-  impl_->batch.DeleteRange(impl_->Of(family), ToSlice(begin), ToSlice(end));
+  impl_->For(family).DeleteRange(impl_->Of(family), ToSlice(begin), ToSlice(end));
 }
-size_t WriteBatch::count() const { return impl_->batch.Count(); }
-size_t WriteBatch::bytes() const { return impl_->batch.GetDataSize(); }
-void WriteBatch::Clear() { impl_->batch.Clear(); }
+size_t WriteBatch::count() const { return impl_->main.Count() + impl_->log.Count(); }
+size_t WriteBatch::bytes() const { return impl_->main.GetDataSize() + impl_->log.GetDataSize(); }
+void WriteBatch::Clear() {
+  impl_->main.Clear();
+  impl_->log.Clear();
+}
 
 Store::Store(std::unique_ptr<Impl> impl, std::string path) : impl_(std::move(impl)), path_(std::move(path)) {}
 Store::~Store() = default;
@@ -167,18 +188,75 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   // handles[0] is the default family, which tally does not use.
   impl->db->DestroyColumnFamilyHandle(handles[0]);
   impl->handles.assign(handles.begin() + 1, handles.end());
+  impl->legacy_log = impl->handles[static_cast<int>(Family::kLog)];
+
+  // The log's own instance, next to the main one: "<path>-log".
+  std::vector<rocksdb::ColumnFamilyDescriptor> log_descriptors;
+  log_descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, default_cf);
+  log_descriptors.emplace_back(std::string(kFamilyNames[static_cast<int>(Family::kLog)]),
+                               descriptors[1 + static_cast<int>(Family::kLog)].options);
+  std::vector<rocksdb::ColumnFamilyHandle*> log_handles;
+  rocksdb::DB* log_raw = nullptr;
+  s = rocksdb::DB::Open(db_options, LogPath(options.path), log_descriptors, &log_handles, &log_raw);
+  if (!s.ok()) return FromRocks(s);
+  impl->log_db.reset(log_raw);
+  impl->log_db->DestroyColumnFamilyHandle(log_handles[0]);
+  impl->handles[static_cast<int>(Family::kLog)] = log_handles[1];
+
+  Status moved = MoveLegacyLog(*impl);
+  if (!moved.ok()) return moved;
   return std::unique_ptr<Store>(new Store(std::move(impl), options.path));
+}
+
+std::string Store::LogPath(const std::string& path) { return path + "-log"; }
+
+// Data dirs written before the log had its own instance keep log entries in
+// the main instance's log family: copy them over (the same keys: copying
+// twice after a crash here is harmless), make the copy durable, then drop
+// them from the old place.
+Status Store::MoveLegacyLog(Impl& impl) {
+  std::unique_ptr<rocksdb::Iterator> it(impl.db->NewIterator(rocksdb::ReadOptions(), impl.legacy_log));
+  it->SeekToFirst();
+  if (!it->Valid()) return FromRocks(it->status());
+  rocksdb::WriteOptions sync;
+  sync.sync = true;
+  rocksdb::WriteBatch batch;
+  for (; it->Valid(); it->Next()) {
+    batch.Put(impl.HandleOf(Family::kLog), it->key(), it->value());
+    if (batch.GetDataSize() > (16u << 20)) {
+      rocksdb::Status s = impl.log_db->Write(sync, &batch);
+      if (!s.ok()) return FromRocks(s);
+      batch.Clear();
+    }
+  }
+  if (!it->status().ok()) return FromRocks(it->status());
+  rocksdb::Status s = impl.log_db->Write(sync, &batch);
+  if (!s.ok()) return FromRocks(s);
+  const std::string everything(16, '\xff');
+  s = impl.db->DeleteRange(sync, impl.legacy_log, rocksdb::Slice(""), rocksdb::Slice(everything));
+  return FromRocks(s);
 }
 
 Status Store::Write(WriteBatch& batch, bool sync) {
   rocksdb::WriteOptions write_options;
   write_options.sync = sync;
-  return FromRocks(impl_->db->Write(write_options, &batch.impl_->batch));
+  WriteBatch::Impl& parts = *batch.impl_;
+  if (parts.main.Count() > 0) {
+    // A batch that also trims the log (compaction) makes its main part
+    // durable first: the trim must never reach the disk without the
+    // checkpoint and cells that replace what it deletes.
+    rocksdb::WriteOptions main_options = write_options;
+    main_options.sync = sync || parts.log.Count() > 0;
+    rocksdb::Status s = impl_->db->Write(main_options, &parts.main);
+    if (!s.ok()) return FromRocks(s);
+  }
+  if (parts.log.Count() == 0) return Status::Ok();
+  return FromRocks(impl_->log_db->Write(write_options, &parts.log));
 }
 
 StatusOr<std::optional<std::string>> Store::Get(Family family, std::string_view key) {
   std::string value;
-  rocksdb::Status s = impl_->db->Get(rocksdb::ReadOptions(), impl_->handles[static_cast<int>(family)], ToSlice(key), &value);
+  rocksdb::Status s = impl_->DbOf(family)->Get(rocksdb::ReadOptions(), impl_->HandleOf(family), ToSlice(key), &value);
   if (s.IsNotFound()) return std::optional<std::string>();
   if (!s.ok()) return FromRocks(s);
   return std::optional<std::string>(std::move(value));
@@ -193,7 +271,7 @@ Status Store::Scan(Family family, std::string_view begin, std::string_view end, 
   }
   rocksdb::Slice upper = ToSlice(end);
   if (!end.empty()) read_options.iterate_upper_bound = &upper;
-  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(read_options, impl_->handles[static_cast<int>(family)]));
+  std::unique_ptr<rocksdb::Iterator> it(impl_->DbOf(family)->NewIterator(read_options, impl_->HandleOf(family)));
   for (it->Seek(ToSlice(begin)); it->Valid(); it->Next()) {
     if (!visit(std::string_view(it->key().data(), it->key().size()),
                std::string_view(it->value().data(), it->value().size()))) {
@@ -206,7 +284,7 @@ Status Store::Scan(Family family, std::string_view begin, std::string_view end, 
 Status Store::ScanSeeking(Family family, std::string_view begin, const SeekingVisitor& visit) {
   rocksdb::ReadOptions read_options;
   read_options.fill_cache = false;
-  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(read_options, impl_->handles[static_cast<int>(family)]));
+  std::unique_ptr<rocksdb::Iterator> it(impl_->DbOf(family)->NewIterator(read_options, impl_->HandleOf(family)));
   std::string seek_to;
   for (it->Seek(ToSlice(begin)); it->Valid();) {
     seek_to.clear();
@@ -223,25 +301,35 @@ Status Store::ScanSeeking(Family family, std::string_view begin, const SeekingVi
   return FromRocks(it->status());
 }
 
-Status Store::SyncLog() { return FromRocks(impl_->db->SyncWAL()); }
+Status Store::SyncLog() {
+  rocksdb::Status s = impl_->log_db->SyncWAL();
+  if (s.ok()) s = impl_->db->SyncWAL();
+  return FromRocks(s);
+}
 
 Status Store::FlushMemtables() {
   rocksdb::FlushOptions flush_options;
   flush_options.wait = true;
-  return FromRocks(impl_->db->Flush(flush_options, impl_->handles));
+  std::vector<rocksdb::ColumnFamilyHandle*> main_handles;
+  for (int i = 0; i < static_cast<int>(Family::kCount); ++i) {
+    if (static_cast<Family>(i) != Family::kLog) main_handles.push_back(impl_->handles[i]);
+  }
+  rocksdb::Status s = impl_->db->Flush(flush_options, main_handles);
+  if (s.ok()) s = impl_->log_db->Flush(flush_options, impl_->HandleOf(Family::kLog));
+  return FromRocks(s);
 }
 
 Status Store::CompactFamily(Family family) {
   rocksdb::CompactRangeOptions compact_options;
   compact_options.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
-  return FromRocks(impl_->db->CompactRange(compact_options, impl_->handles[static_cast<int>(family)], nullptr, nullptr));
+  return FromRocks(impl_->DbOf(family)->CompactRange(compact_options, impl_->HandleOf(family), nullptr, nullptr));
 }
 
 uint64_t Store::MemtableBytes() {
   uint64_t total = 0;
-  for (auto* handle : impl_->handles) {
+  for (int i = 0; i < static_cast<int>(Family::kCount); ++i) {
     uint64_t bytes = 0;
-    impl_->db->GetIntProperty(handle, "rocksdb.cur-size-all-mem-tables", &bytes);
+    impl_->DbOf(static_cast<Family>(i))->GetIntProperty(impl_->handles[i], "rocksdb.cur-size-all-mem-tables", &bytes);
     total += bytes;
   }
   return total;
@@ -249,9 +337,9 @@ uint64_t Store::MemtableBytes() {
 
 uint64_t Store::ApproximateSize(Family family) {
   uint64_t size = 0;
-  impl_->db->GetIntProperty(impl_->handles[static_cast<int>(family)], "rocksdb.estimate-live-data-size", &size);
+  impl_->DbOf(family)->GetIntProperty(impl_->HandleOf(family), "rocksdb.estimate-live-data-size", &size);
   uint64_t memtable = 0;
-  impl_->db->GetIntProperty(impl_->handles[static_cast<int>(family)], "rocksdb.cur-size-all-mem-tables", &memtable);
+  impl_->DbOf(family)->GetIntProperty(impl_->HandleOf(family), "rocksdb.cur-size-all-mem-tables", &memtable);
   return size + memtable;
 }
 

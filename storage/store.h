@@ -77,7 +77,11 @@ class Store {
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
 
-  // Atomic; with `sync` the call returns after fsync of RocksDB's log.
+  // Atomic for every family but the log, which lives in a RocksDB instance
+  // of its own: a batch holding both writes the other families first (with
+  // fsync), then its log part. Compaction relies on exactly that order (the
+  // checkpoint, then the trim of what it covers); the group-commit writer
+  // writes only the log. With `sync` the call returns after fsync.
   Status Write(WriteBatch& batch, bool sync);
   StatusOr<std::optional<std::string>> Get(Family family, std::string_view key);
 
@@ -115,10 +119,13 @@ class Store {
   // Approximate on-disk bytes of a family (for INFO and metrics).
   uint64_t ApproximateSize(Family family);
   const std::string& path() const { return path_; }
+  // Where the log family's own RocksDB instance lives, next to `path`.
+  static std::string LogPath(const std::string& path);
 
  private:
   friend class WriteBatch;
   struct Impl;
+  static Status MoveLegacyLog(Impl& impl);
   explicit Store(std::unique_ptr<Impl> impl, std::string path);
   std::unique_ptr<Impl> impl_;
   std::string path_;

@@ -466,9 +466,9 @@ Status Engine::CompactOneShard(size_t index) {
   batch.Put(Family::kMeta, lf::CheckpointKey(static_cast<uint16_t>(index)), checkpoint_value);
   batch.DeleteRange(Family::kLog, lf::LogKey(static_cast<uint16_t>(index), 0),
                     lf::LogKey(static_cast<uint16_t>(index), checkpoint + 1));
-  // Not synced on its own: RocksDB's log is sequential, so the next synced
-  // write (durability=fsync) makes this one durable too, and until then a
-  // crash loses both the snapshot and the trim together.
+  // Store::Write writes the snapshot and checkpoint to the main RocksDB
+  // instance (fsynced, since the batch also trims the log), then the trim to
+  // the log's own instance: the trim never outlives what replaces it.
   // Entries up to S that the group-commit writer has not written yet must
   // land before the trim, or they would be written below the checkpoint and
   // linger in the log (harmless for correctness: replay skips them).

@@ -395,8 +395,32 @@ CounterMemoryStats Engine::CounterStats() {
 
 Status Engine::CompactShard(size_t index) {
   Status s = CompactOneShard(index);
+  Status trimmed = TrimCompactedLogs();
   Status published = PublishFeeds();
-  return s.ok() ? published : s;
+  if (!s.ok()) return s;
+  return trimmed.ok() ? published : trimmed;
+}
+
+Status Engine::TrimCompactedLogs() {
+  std::lock_guard<std::mutex> compaction_lock(compaction_mu_);
+  bool any = false;
+  for (uint64_t through : pending_trims_) any = any || through > 0;
+  if (!any) return Status::Ok();
+  // One fsync makes every compacted batch (checkpoints and cells) durable;
+  // only then may the log entries they cover go.
+  Status s = store_->SyncLog();
+  if (!s.ok()) return s;
+  storage::WriteBatch trims(*store_);
+  for (size_t index = 0; index < kShardCount; ++index) {
+    if (pending_trims_[index] == 0) continue;
+    trims.DeleteRange(Family::kLog, lf::LogKey(static_cast<uint16_t>(index), 0),
+                      lf::LogKey(static_cast<uint16_t>(index), pending_trims_[index] + 1));
+  }
+  s = store_->Write(trims, false);
+  // A failed trim is retried by the next run (the checkpoints stay): the
+  // entries it covers are skipped by replay meanwhile.
+  if (s.ok()) pending_trims_.fill(0);
+  return s;
 }
 
 Status Engine::CompactOneShard(size_t index) {
@@ -464,11 +488,10 @@ Status Engine::CompactOneShard(size_t index) {
   std::string checkpoint_value;
   storage::codec::PutFixed64(checkpoint_value, checkpoint);
   batch.Put(Family::kMeta, lf::CheckpointKey(static_cast<uint16_t>(index)), checkpoint_value);
-  batch.DeleteRange(Family::kLog, lf::LogKey(static_cast<uint16_t>(index), 0),
-                    lf::LogKey(static_cast<uint16_t>(index), checkpoint + 1));
-  // Store::Write writes the snapshot and checkpoint to the main RocksDB
-  // instance (fsynced, since the batch also trims the log), then the trim to
-  // the log's own instance: the trim never outlives what replaces it.
+  // The trim of the shard's log up to S waits for TrimCompactedLogs, after
+  // one fsync that covers every shard's batch: the log lives in a RocksDB
+  // instance of its own, and a trim must never reach the disk without the
+  // checkpoint and cells that replace what it deletes.
   // Entries up to S that the group-commit writer has not written yet must
   // land before the trim, or they would be written below the checkpoint and
   // linger in the log (harmless for correctness: replay skips them).
@@ -497,6 +520,7 @@ Status Engine::CompactOneShard(size_t index) {
     std::lock_guard<std::mutex> lock(shard.mu);
     shard.compacted_through = checkpoint;
   }
+  pending_trims_[index] = checkpoint;
   compaction_stats_.runs++;
   compaction_stats_.keys_written += changes.size() + counter_cells;
   compaction_stats_.last_duration_us = static_cast<uint64_t>(
@@ -511,6 +535,8 @@ Status Engine::CompactAll() {
     Status s = CompactOneShard(i);
     if (!s.ok() && first_error.ok()) first_error = s;
   }
+  Status trimmed = TrimCompactedLogs();
+  if (!trimmed.ok() && first_error.ok()) first_error = trimmed;
   // One sync for every shard's feed records (not one per shard).
   Status published = PublishFeeds();
   if (!published.ok() && first_error.ok()) first_error = published;

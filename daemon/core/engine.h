@@ -491,6 +491,9 @@ class Engine {
   // Syncs RocksDB's log and makes every feed record written so far readable;
   // trims change records past their retention. Takes compaction_mu_.
   storage::Status PublishFeeds();
+  // Deletes the log entries that compactions since the last call covered,
+  // after one fsync of what they wrote.
+  storage::Status TrimCompactedLogs();
 
   const Clock& clock_;
   CounterOptions counter_options_;
@@ -502,7 +505,10 @@ class Engine {
   std::atomic<bool> all_counters_loaded_{false};
   std::atomic<bool> stop_loading_{false};
 
-  mutable std::mutex compaction_mu_;  // one compaction at a time; guards stats
+  mutable std::mutex compaction_mu_;  // one compaction at a time; guards stats and pending_trims_
+  // Per shard: the checkpoint its last compaction wrote, whose log entries
+  // TrimCompactedLogs has not deleted yet (0: none).
+  std::array<uint64_t, kShardCount> pending_trims_{};
   CompactionStats compaction_stats_;
 
   // Feed sequence numbers. GUARDED_BY(compaction_mu_): the next seq to give

@@ -210,6 +210,10 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
 
 std::string Store::LogPath(const std::string& path) { return path + "-log"; }
 
+Status Store::TEST_PutLegacyLog(std::string_view key, std::string_view value) {
+  return FromRocks(impl_->db->Put(rocksdb::WriteOptions(), impl_->legacy_log, ToSlice(key), ToSlice(value)));
+}
+
 // Data dirs written before the log had its own instance keep log entries in
 // the main instance's log family: copy them over (the same keys: copying
 // twice after a crash here is harmless), make the copy durable, then drop

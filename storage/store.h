@@ -122,6 +122,10 @@ class Store {
   // Where the log family's own RocksDB instance lives, next to `path`.
   static std::string LogPath(const std::string& path);
 
+  // Test hook: writes into the main instance's log family, where data dirs
+  // from before the split kept the log (they move to LogPath at open).
+  Status TEST_PutLegacyLog(std::string_view key, std::string_view value);
+
  private:
   friend class WriteBatch;
   struct Impl;

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include <atomic>
 #include <memory>
 #include <string>
@@ -67,6 +69,46 @@ TEST_F(StoreTest, OpenCreatesTheDatabaseAndReopenKeepsTheData) {
   ASSERT_NE(store, nullptr);
   EXPECT_EQ(GetOrDie(*store, Family::kKv, "key"), "value");
   EXPECT_EQ(GetOrDie(*store, Family::kMeta, "format-version"), "1");
+}
+
+TEST_F(StoreTest, TheLogHasARocksDbInstanceOfItsOwn) {
+  auto store = OpenOrDie();
+  ASSERT_NE(store, nullptr);
+  PutOrDie(*store, Family::kLog, "blob", "entries");
+  EXPECT_EQ(GetOrDie(*store, Family::kLog, "blob"), "entries");
+  EXPECT_TRUE(std::filesystem::is_directory(Store::LogPath(Options().path)));
+  // A batch with both: the other families first, then the log.
+  WriteBatch batch(*store);
+  batch.Put(Family::kMeta, "checkpoint", "7");
+  batch.DeleteRange(Family::kLog, "a", "c");
+  EXPECT_EQ(batch.count(), 2u);
+  ASSERT_TRUE(store->Write(batch, false).ok());
+  EXPECT_EQ(GetOrDie(*store, Family::kMeta, "checkpoint"), "7");
+  EXPECT_EQ(GetOrDie(*store, Family::kLog, "blob"), std::nullopt);
+}
+
+TEST_F(StoreTest, LogEntriesOfAnOlderDataDirMoveToTheLogInstanceOnce) {
+  {
+    auto store = OpenOrDie();
+    ASSERT_NE(store, nullptr);
+    // As a data dir from before the split holds them: in the main instance.
+    ASSERT_TRUE(store->TEST_PutLegacyLog("k1", "v1").ok());
+    ASSERT_TRUE(store->TEST_PutLegacyLog("k2", "v2").ok());
+    PutOrDie(*store, Family::kLog, "k3", "v3");
+  }
+  const KeyValues expected = {{"k1", "v1"}, {"k2", "v2"}, {"k3", "v3"}};
+  {
+    auto store = OpenOrDie();
+    ASSERT_NE(store, nullptr);
+    EXPECT_EQ(ScanAll(*store, Family::kLog), expected);
+    // Trimmed where they now live: gone for good.
+    WriteBatch trim(*store);
+    trim.DeleteRange(Family::kLog, "k1", "k2");
+    ASSERT_TRUE(store->Write(trim, false).ok());
+  }
+  auto store = OpenOrDie();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(ScanAll(*store, Family::kLog), (KeyValues{{"k2", "v2"}, {"k3", "v3"}}));
 }
 
 TEST_F(StoreTest, OpenWithoutCreateIfMissingFailsOnAnEmptyPath) {

@@ -248,7 +248,7 @@ class Api final : public DurabilityGate {
   std::atomic<bool> failure_reported_{false};
 };
 
-// What a route gets: the request, the {placeholders} of its pattern in
+// What a route gets: the request, the {owner}/{key} segments of its pattern in
 // order, and the decoded query.
 struct Call {
   Api& api;
@@ -791,8 +791,18 @@ std::vector<std::string_view> Split(std::string_view pattern) {
   return parts;
 }
 
-bool Matches(std::string_view pattern, const std::vector<std::string>& segments, std::vector<std::string>* params) {
-  std::vector<std::string_view> parts = Split(pattern);
+// kRoutes' patterns split into segments once, in kRoutes' order.
+const std::vector<std::vector<std::string_view>>& RouteParts() {
+  static const auto* parts = [] {
+    auto* all = new std::vector<std::vector<std::string_view>>();
+    for (const Route& route : kRoutes) all->push_back(Split(route.pattern));
+    return all;
+  }();
+  return *parts;
+}
+
+bool Matches(const std::vector<std::string_view>& parts, const std::vector<std::string>& segments,
+             std::vector<std::string>* params) {
   if (parts.size() != segments.size()) return false;
   params->clear();
   for (size_t i = 0; i < parts.size(); ++i) {
@@ -827,8 +837,9 @@ HttpResponse HttpApi::Handle(const HttpRequest& request) {
   const bool head = request.method == "HEAD";
   std::vector<std::string> params;
   std::string allowed;
-  for (const Route& route : kRoutes) {
-    if (!Matches(route.pattern, target.segments, &params)) continue;
+  for (size_t index = 0; index < std::size(kRoutes); ++index) {
+    const Route& route = kRoutes[index];
+    if (!Matches(RouteParts()[index], target.segments, &params)) continue;
     if (route.method == request.method || (head && route.method == "GET")) {
       Call call{impl_->api, request, std::move(params), target.query};
       Api::t_request_wrote = false;

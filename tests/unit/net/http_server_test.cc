@@ -500,8 +500,10 @@ TEST_F(HttpServerTest, SwappableHandlerChangesWhileServing) {
   EXPECT_EQ(client.Call("GET", "/x").body, "GET /x ");
 }
 
-// A log whose writes become durable only when WaitDurable runs.
-class FakeGate final : public DurabilityGate {
+// The transport's side of DurabilityGate, scripted: tickets become durable only
+// when WaitDurable runs (the engine's gate is exercised by the HTTP
+// integration tests against the real tallyd).
+class ScriptedLogGate final : public DurabilityGate {
  public:
   bool IsDurable(uint64_t ticket) const override { return durable_.load() >= ticket; }
   bool WaitDurable(uint64_t ticket) override {
@@ -523,7 +525,7 @@ class FakeGate final : public DurabilityGate {
 };
 
 TEST_F(HttpServerTest, ResponsesWaitForTheLogAndShareOneWait) {
-  FakeGate gate;
+  ScriptedLogGate gate;
   std::atomic<int> handled{0};
   Start([&](const HttpRequest& request) {
     HttpResponse response = Echo(request);
@@ -556,7 +558,7 @@ TEST_F(HttpServerTest, ResponsesWaitForTheLogAndShareOneWait) {
 }
 
 TEST_F(HttpServerTest, AFailedLogWaitAnswers503AndClosesTheConnection) {
-  FakeGate gate;
+  ScriptedLogGate gate;
   gate.fail_ = true;
   Start([&](const HttpRequest& request) {
     HttpResponse response = Echo(request);

@@ -1,12 +1,12 @@
 #include "config.h"
 
-#include <CLI/CLI.hpp>
 #include <toml++/toml.h>
+#include <CLI/CLI.hpp>
 
 #include <algorithm>
 #include <filesystem>
-#include <thread>
 #include <iostream>
+#include <thread>
 
 namespace tally {
 
@@ -30,15 +30,38 @@ bool ReadFile(const std::string& path, Config* c, std::string* error) {
   }
   // Unknown keys are errors: a typo must not silently fall back to a default.
   static const char* kKnown[] = {"changes_retention_s",
-                                 "data_dir", "bind", "port", "unix_socket", "durability", "fsync_interval_ms",
-                                 "log_level", "io_threads", "max_clients", "compaction_interval_ms",
-                                 "compaction_max_entries", "shutdown_drain_ms", "max_bulk_bytes",
-                                 "max_inline_bytes", "max_array_length", "timezone", "max_backdate_s",
-                                 "max_future_skew_s", "dedupe_window_s", "retention_hour_days",
-                                 "retention_day_days", "retention_week_days", "retention_month_days",
-                                 "retention_quarter_days", "retention_year_days", "http_bind", "http_port",
-                                 "http_threads", "http_max_connections", "http_max_body_bytes",
-                                 "http_max_header_bytes", "http_read_timeout_ms"};
+                                 "data_dir",
+                                 "bind",
+                                 "port",
+                                 "unix_socket",
+                                 "durability",
+                                 "fsync_interval_ms",
+                                 "log_level",
+                                 "io_threads",
+                                 "max_clients",
+                                 "compaction_interval_ms",
+                                 "compaction_max_entries",
+                                 "shutdown_drain_ms",
+                                 "max_bulk_bytes",
+                                 "max_inline_bytes",
+                                 "max_array_length",
+                                 "timezone",
+                                 "max_backdate_s",
+                                 "max_future_skew_s",
+                                 "dedupe_window_s",
+                                 "retention_hour_days",
+                                 "retention_day_days",
+                                 "retention_week_days",
+                                 "retention_month_days",
+                                 "retention_quarter_days",
+                                 "retention_year_days",
+                                 "http_bind",
+                                 "http_port",
+                                 "http_threads",
+                                 "http_max_connections",
+                                 "http_max_body_bytes",
+                                 "http_max_header_bytes",
+                                 "http_read_timeout_ms"};
   for (const auto& [key, value] : t) {
     bool known = false;
     for (const char* k : kKnown) known = known || key.str() == k;
@@ -232,8 +255,7 @@ ConfigOutcome LoadConfig(int argc, char** argv, Config* config, std::string* ver
   app.add_option("--max-array-length", config->max_array_length, "Most arguments in one command")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 30))
       ->capture_default_str();
-  app.add_option("--timezone", config->timezone,
-                 "IANA time zone for periods of owners without their own (OWNER.TZ)")
+  app.add_option("--timezone", config->timezone, "IANA time zone for periods of owners without their own (OWNER.TZ)")
       ->capture_default_str();
   app.add_option("--max-backdate-s", config->max_backdate_s, "How far in the past an event's AT may be")
       ->check(CLI::Range(int64_t{0}, int64_t{100} * 365 * 86400))

@@ -15,8 +15,8 @@ struct Config {
   std::string config_file;  // empty: none was read
   std::string data_dir = "./tally-data";
   std::string bind = "127.0.0.1";
-  int port = 6380;              // 0 disables the TCP listener
-  std::string unix_socket;      // default: <data-dir>/tally.sock; "none" disables
+  int port = 6380;                     // 0 disables the TCP listener
+  std::string unix_socket;             // default: <data-dir>/tally.sock; "none" disables
   std::string durability = "process";  // process | fsync
   int64_t fsync_interval_ms = 1000;
   std::string log_level = "info";
@@ -41,10 +41,10 @@ struct Config {
   int64_t http_max_header_bytes = 16ll << 10;
   int64_t http_read_timeout_ms = 30000;  // idle keep-alive and slow requests
   // Counters.
-  std::string timezone = "UTC";            // IANA name: periods of owners without their own
-  int64_t max_backdate_s = 35ll * 86400;   // AT may be this far in the past
-  int64_t max_future_skew_s = 300;         // ... and this far in the future
-  int64_t dedupe_window_s = 7ll * 86400;   // how long an event ID is remembered
+  std::string timezone = "UTC";           // IANA name: periods of owners without their own
+  int64_t max_backdate_s = 35ll * 86400;  // AT may be this far in the past
+  int64_t max_future_skew_s = 300;        // ... and this far in the future
+  int64_t dedupe_window_s = 7ll * 86400;  // how long an event ID is remembered
   // Retention per interval, in days; 0 keeps forever.
   int64_t retention_hour_days = 7;
   int64_t retention_day_days = 400;

@@ -8,16 +8,16 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/file.h>
-#include <unistd.h>
 #include <spdlog/spdlog.h>
+#include <sys/file.h>
 #include <systemd/sd-daemon.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
 #include <chrono>
-#include <cstdlib>
 #include <condition_variable>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <mutex>
@@ -162,9 +162,12 @@ int Run(int argc, char** argv) {
   Config config;
   std::string version = std::string("tallyd ") + kVersion;
   switch (LoadConfig(argc, argv, &config, &version)) {
-    case ConfigOutcome::kExitOk: return 0;
-    case ConfigOutcome::kExitError: return 2;
-    case ConfigOutcome::kRun: break;
+    case ConfigOutcome::kExitOk:
+      return 0;
+    case ConfigOutcome::kExitError:
+      return 2;
+    case ConfigOutcome::kRun:
+      break;
   }
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ [tallyd] %v");
   spdlog::set_level(spdlog::level::from_str(config.log_level));
@@ -212,8 +215,7 @@ int Run(int argc, char** argv) {
   http_options.read_timeout_ms = config.http_read_timeout_ms;
   net::HttpServer http(http_options, [&server, &stopping, &http_routes](const net::HttpRequest& request) {
     if (!server.ready.load(std::memory_order_acquire)) {
-      return NotReadyHttpResponse(request, stopping.load() ? "shutting down"
-                                                           : "recovering: the store is being opened");
+      return NotReadyHttpResponse(request, stopping.load() ? "shutting down" : "recovering: the store is being opened");
     }
     return http_routes(request);
   });
@@ -225,8 +227,8 @@ int Run(int argc, char** argv) {
   if (http.enabled()) spdlog::info("listening on http://{}:{}", config.http_bind, http.bound_port());
   server.SetHttpFigures([&http] {
     net::HttpServerStats s = http.stats();
-    return HttpFigures{http.enabled(),  s.connections_open, s.connections_total, s.rejected_connections,
-                       s.requests_total, s.request_errors};
+    return HttpFigures{http.enabled(),         s.connections_open, s.connections_total,
+                       s.rejected_connections, s.requests_total,   s.request_errors};
   });
 
   core::SystemClock clock;
@@ -268,10 +270,19 @@ int Run(int argc, char** argv) {
                engine->recovered_entries());
 
   server.started_at_ms = clock.NowMs();
-  server.config = {kVersion,          config.bind,       config.port,        config.unix_socket,
-                   config.data_dir,   config.durability, config.fsync_interval_ms, config.io_threads,
-                   config.max_clients, config.config_file, config.timezone,
-                   config.max_backdate_s * 1000, config.max_future_skew_s * 1000};
+  server.config = {kVersion,
+                   config.bind,
+                   config.port,
+                   config.unix_socket,
+                   config.data_dir,
+                   config.durability,
+                   config.fsync_interval_ms,
+                   config.io_threads,
+                   config.max_clients,
+                   config.config_file,
+                   config.timezone,
+                   config.max_backdate_s * 1000,
+                   config.max_future_skew_s * 1000};
   server.config.http_bind = config.http_bind;
   server.config.http_port = http.bound_port();
 

@@ -57,8 +57,8 @@ const CommandSpec* CommandTable::Resolve(CommandArgs args, ReplySink& reply, siz
   const CommandSpec* spec = entry == nullptr ? nullptr : entry->spec;
   if (spec == nullptr) {
     std::string_view name = args.empty() ? std::string_view() : args[0];
-    reply.SendError(errors::UnknownCommand(name, args.empty() ? nullptr : args.data() + 1,
-                                           args.empty() ? 0 : args.size() - 1));
+    reply.SendError(
+        errors::UnknownCommand(name, args.empty() ? nullptr : args.data() + 1, args.empty() ? 0 : args.size() - 1));
     return nullptr;
   }
   if (!ArityMatches(spec->arity, args.size())) {

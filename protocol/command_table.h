@@ -26,17 +26,17 @@ using CommandArgs = std::span<const std::string_view>;
 using CommandHandler = void (*)(CommandContext& context, CommandArgs args, ReplySink& reply);
 
 namespace flags {
-inline constexpr uint32_t kWrite = 1u << 0;     // changes state: logged, replied after the log write
-inline constexpr uint32_t kReadOnly = 1u << 1;  // reads state
-inline constexpr uint32_t kFast = 1u << 2;      // O(1) or O(log n)
-inline constexpr uint32_t kAdmin = 1u << 3;     // server administration
+inline constexpr uint32_t kWrite = 1u << 0;       // changes state: logged, replied after the log write
+inline constexpr uint32_t kReadOnly = 1u << 1;    // reads state
+inline constexpr uint32_t kFast = 1u << 2;        // O(1) or O(log n)
+inline constexpr uint32_t kAdmin = 1u << 3;       // server administration
 inline constexpr uint32_t kConnection = 1u << 4;  // connection state only (PING, SELECT, CLIENT, ...)
 inline constexpr uint32_t kNoScript = 1u << 5;
 }  // namespace flags
 
 struct CommandSpec {
-  std::string_view name;     // upper case, as documented
-  int arity;                 // Redis convention, name included: N = exactly N; -N = at least N
+  std::string_view name;  // upper case, as documented
+  int arity;              // Redis convention, name included: N = exactly N; -N = at least N
   uint32_t flags;
   std::string_view group;    // "string", "keyspace", "connection", "server", "counter", ...
   std::string_view syntax;   // arguments after the name, e.g. "key increment"

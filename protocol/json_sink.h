@@ -41,7 +41,7 @@ class JsonSink final : public ReplySink {
     nlohmann::json* node;  // array or object being filled
     size_t remaining;      // values (arrays) or keys + values (maps) still expected
     bool is_map;
-    bool expect_key;       // maps: the next value is a key
+    bool expect_key;  // maps: the next value is a key
     std::string pending_key;
   };
   nlohmann::json* Place(nlohmann::json value);

@@ -22,10 +22,10 @@ class ReplySink {
   virtual void SendError(std::string_view message) = 0;
   virtual void SendInteger(int64_t value) = 0;
   virtual void SendBulk(std::string_view bytes) = 0;
-  virtual void SendNull() = 0;                 // nil bulk string ($-1 / _)
-  virtual void SendArray(size_t length) = 0;   // followed by `length` values
-  virtual void SendNullArray() = 0;            // *-1 / _
-  virtual void SendMap(size_t pairs) = 0;      // RESP2: flat array of 2*pairs; RESP3: map
+  virtual void SendNull() = 0;                // nil bulk string ($-1 / _)
+  virtual void SendArray(size_t length) = 0;  // followed by `length` values
+  virtual void SendNullArray() = 0;           // *-1 / _
+  virtual void SendMap(size_t pairs) = 0;     // RESP2: flat array of 2*pairs; RESP3: map
 
   void SendOk() { SendSimple("OK"); }
 };

@@ -96,12 +96,24 @@ bool SplitInline(std::string_view line, std::string& scratch, std::vector<std::s
         } else if (c == '\\' && i + 1 < n) {
           ++i;
           switch (line[i]) {
-            case 'n': scratch.push_back('\n'); break;
-            case 'r': scratch.push_back('\r'); break;
-            case 't': scratch.push_back('\t'); break;
-            case 'b': scratch.push_back('\b'); break;
-            case 'a': scratch.push_back('\a'); break;
-            default: scratch.push_back(line[i]); break;
+            case 'n':
+              scratch.push_back('\n');
+              break;
+            case 'r':
+              scratch.push_back('\r');
+              break;
+            case 't':
+              scratch.push_back('\t');
+              break;
+            case 'b':
+              scratch.push_back('\b');
+              break;
+            case 'a':
+              scratch.push_back('\a');
+              break;
+            default:
+              scratch.push_back(line[i]);
+              break;
           }
         } else if (c == '"') {
           if (i + 1 < n && !IsSpace(line[i + 1])) return false;  // closing quote must end the word

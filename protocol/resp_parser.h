@@ -56,8 +56,8 @@ class RespParser {
 
   ParserLimits limits_;
   // Resumable multibulk state, relative to the start of the command.
-  int64_t array_length_ = -1;  // -1: header not parsed yet
-  size_t position_ = 0;        // next byte to parse
+  int64_t array_length_ = -1;                         // -1: header not parsed yet
+  size_t position_ = 0;                               // next byte to parse
   std::vector<std::pair<size_t, size_t>> arg_spans_;  // (offset, length)
 
   std::vector<std::string_view> args_;

@@ -46,7 +46,9 @@ bool ParseChangesTimeKey(std::string_view key, uint64_t* last_seq) {
 // changes
 
 ChangeBlobWriter::ChangeBlobWriter(uint64_t first_seq, int64_t time_ms, size_t max_records)
-    : first_seq_(first_seq), time_ms_(time_ms), max_records_(max_records == 0 ? 1 : max_records),
+    : first_seq_(first_seq),
+      time_ms_(time_ms),
+      max_records_(max_records == 0 ? 1 : max_records),
       next_seq_(first_seq) {}
 
 void ChangeBlobWriter::AddUpsert(std::string_view owner, std::string_view key, uint8_t interval,

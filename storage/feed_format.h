@@ -34,9 +34,9 @@ struct ChangeRecord {
   uint64_t seq = 0;
   std::string_view owner;
   std::string_view key;
-  uint8_t kind = 0;          // interval (upsert), kDeleteBit | interval, or kDeleteAll
-  std::string_view period;   // label; empty for deletes
-  int64_t value = 0;         // absolute value; 0 for deletes
+  uint8_t kind = 0;         // interval (upsert), kDeleteBit | interval, or kDeleteAll
+  std::string_view period;  // label; empty for deletes
+  int64_t value = 0;        // absolute value; 0 for deletes
   bool is_delete() const { return (kind & kDeleteBit) != 0; }
 };
 
@@ -83,7 +83,7 @@ class ChangeBlobWriter {
 class ChangeBlobReader {
  public:
   explicit ChangeBlobReader(std::string_view blob);
-  bool ok() const { return ok_; }          // false: malformed (stops Next)
+  bool ok() const { return ok_; }  // false: malformed (stops Next)
   uint64_t first_seq() const { return first_seq_; }
   uint64_t count() const { return count_; }
   int64_t time_ms() const { return time_ms_; }
@@ -126,10 +126,10 @@ class AuditBlobReader {
 };
 
 // meta keys of the feeds.
-inline constexpr std::string_view kChangesNextKey = "feed/changes/next";       // fixed64 LE: next change seq
-inline constexpr std::string_view kChangesTrimmedKey = "feed/changes/trimmed"; // fixed64 LE: last trimmed seq
-inline constexpr std::string_view kChangesTimePrefix = "feed/changes/time/";   // + u64 BE last seq -> fixed64 LE ms
-inline constexpr std::string_view kAuditNextKey = "feed/audit/next";           // fixed64 LE: next audit seq
+inline constexpr std::string_view kChangesNextKey = "feed/changes/next";        // fixed64 LE: next change seq
+inline constexpr std::string_view kChangesTrimmedKey = "feed/changes/trimmed";  // fixed64 LE: last trimmed seq
+inline constexpr std::string_view kChangesTimePrefix = "feed/changes/time/";    // + u64 BE last seq -> fixed64 LE ms
+inline constexpr std::string_view kAuditNextKey = "feed/audit/next";            // fixed64 LE: next audit seq
 std::string ChangesTimeKey(uint64_t last_seq);
 bool ParseChangesTimeKey(std::string_view key, uint64_t* last_seq);
 

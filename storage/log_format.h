@@ -14,8 +14,8 @@ namespace tally::storage::log_format {
 inline constexpr uint8_t kBlobVersion = 1;
 
 enum class Op : uint8_t {
-  kPlainPut = 1,  // plain key := (expiry, value)
-  kPlainDel = 2,  // plain key removed
+  kPlainPut = 1,         // plain key := (expiry, value)
+  kPlainDel = 2,         // plain key removed
   kCounterIncr = 3,      // counter increment: total + one cell per rollup interval (+ event id)
   kCounterSetCells = 4,  // absolute values for cells (CTR.SET / RESET / RECOUNT), applied together
   kCounterDelete = 5,    // cells of a counter removed (all, or the intervals in a mask)
@@ -77,7 +77,7 @@ bool DecodeOwnerTimeZone(std::string_view payload, std::string_view* owner, std:
 // cells:  owner 0x00 key 0x00 interval(u8) period(u64 BE, sign bit flipped)
 std::string CellKey(std::string_view owner, std::string_view key, uint8_t interval, int64_t period);
 std::string CellPrefix(std::string_view owner, std::string_view key);  // owner 0x00 key 0x00
-std::string OwnerCellPrefix(std::string_view owner);                  // owner 0x00
+std::string OwnerCellPrefix(std::string_view owner);                   // owner 0x00
 struct ParsedCellKey {
   std::string_view owner;
   std::string_view key;

@@ -5,13 +5,26 @@ namespace tally::storage {
 std::string Status::ToString() const {
   const char* name = "OK";
   switch (code_) {
-    case Code::kOk: return "OK";
-    case Code::kNotFound: name = "not found"; break;
-    case Code::kCorruption: name = "corruption"; break;
-    case Code::kIoError: name = "I/O error"; break;
-    case Code::kInvalidArgument: name = "invalid argument"; break;
-    case Code::kBusy: name = "busy"; break;
-    case Code::kNoSpace: name = "no space left"; break;
+    case Code::kOk:
+      return "OK";
+    case Code::kNotFound:
+      name = "not found";
+      break;
+    case Code::kCorruption:
+      name = "corruption";
+      break;
+    case Code::kIoError:
+      name = "I/O error";
+      break;
+    case Code::kInvalidArgument:
+      name = "invalid argument";
+      break;
+    case Code::kBusy:
+      name = "busy";
+      break;
+    case Code::kNoSpace:
+      name = "no space left";
+      break;
   }
   return std::string(name) + ": " + message_;
 }

@@ -1,15 +1,15 @@
 #include "storage/store.h"
 
+#include <rocksdb/cache.h>
+#include <rocksdb/compaction_filter.h>
 #include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
 #include <rocksdb/memtablerep.h>
 #include <rocksdb/options.h>
 #include <rocksdb/slice.h>
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/options_util.h>
 #include <rocksdb/write_batch.h>
-#include <rocksdb/cache.h>
-#include <rocksdb/compaction_filter.h>
-#include <rocksdb/filter_policy.h>
 
 #include <algorithm>
 #include <vector>
@@ -54,7 +54,6 @@ class RetentionFilter final : public rocksdb::CompactionFilter {
 }  // namespace
 
 std::string_view FamilyName(Family family) { return kFamilyNames[static_cast<int>(family)]; }
-
 
 // Two RocksDB instances: `db` holds every family but the log; `log_db`
 // holds the write-ahead log family alone. RocksDB has one write queue per
@@ -266,8 +265,7 @@ StatusOr<std::optional<std::string>> Store::Get(Family family, std::string_view 
   return std::optional<std::string>(std::move(value));
 }
 
-Status Store::Scan(Family family, std::string_view begin, std::string_view end, const Visitor& visit,
-                   ScanMode mode) {
+Status Store::Scan(Family family, std::string_view begin, std::string_view end, const Visitor& visit, ScanMode mode) {
   rocksdb::ReadOptions read_options;
   if (mode == ScanMode::kBulk) {
     read_options.fill_cache = false;

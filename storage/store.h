@@ -18,15 +18,15 @@
 namespace tally::storage {
 
 enum class Family : int {
-  kLog = 0,   // write-ahead log blobs: (shard, first seq) -> entries
-  kKv,        // plain Redis-compatible keys: key -> (expiry, value)
-  kMeta,      // checkpoints and settings
-  kCells,     // counter rollup cells: (owner, key, interval, period) -> value
-  kByKey,     // index for CTR.TOP of past periods: (key, interval, period, owner) -> value
-  kOwners,    // owner -> settings (time zone)
-  kDedupe,    // (owner, event id) -> expiry
-  kChanges,   // changefeed: last seq of a blob -> change records (storage/feed_format.h)
-  kAudit,     // audit trail: last seq of a blob -> audit records
+  kLog = 0,  // write-ahead log blobs: (shard, first seq) -> entries
+  kKv,       // plain Redis-compatible keys: key -> (expiry, value)
+  kMeta,     // checkpoints and settings
+  kCells,    // counter rollup cells: (owner, key, interval, period) -> value
+  kByKey,    // index for CTR.TOP of past periods: (key, interval, period, owner) -> value
+  kOwners,   // owner -> settings (time zone)
+  kDedupe,   // (owner, event id) -> expiry
+  kChanges,  // changefeed: last seq of a blob -> change records (storage/feed_format.h)
+  kAudit,    // audit trail: last seq of a blob -> audit records
   kCount
 };
 
@@ -99,8 +99,7 @@ class Store {
   // Like Scan, but the visitor may set *seek_to (non-empty) to jump forward
   // to that key instead of stepping to the next one (to visit one entry per
   // prefix, e.g. one per counter).
-  using SeekingVisitor =
-      std::function<bool(std::string_view key, std::string_view value, std::string* seek_to)>;
+  using SeekingVisitor = std::function<bool(std::string_view key, std::string_view value, std::string* seek_to)>;
   Status ScanSeeking(Family family, std::string_view begin, const SeekingVisitor& visit);
 
   // fsync RocksDB's log (durability=process does this every fsync_interval_ms).

@@ -78,7 +78,7 @@ class ShardLog {
 };
 
 struct WalStats {
-  uint64_t writes = 0;          // RocksDB writes (group commits that wrote something)
+  uint64_t writes = 0;  // RocksDB writes (group commits that wrote something)
   uint64_t blobs = 0;
   uint64_t entries = 0;
   uint64_t bytes = 0;
@@ -111,11 +111,11 @@ class WalWriter {
   // write covers must be able to return as soon as it lands, not queue behind
   // the next write (and its fsync) for the mutex.
   mutable std::mutex flush_mu_;
-  std::condition_variable written_;     // signalled after every write attempt
-  bool writing_ = false;                // guarded by flush_mu_: a writer is at work
-  Status failure_;                      // guarded by flush_mu_
-  std::vector<PendingBlob> scratch_;    // owned by the thread that set writing_
-  WalStats stats_;                      // guarded by flush_mu_
+  std::condition_variable written_;   // signalled after every write attempt
+  bool writing_ = false;              // guarded by flush_mu_: a writer is at work
+  Status failure_;                    // guarded by flush_mu_
+  std::vector<PendingBlob> scratch_;  // owned by the thread that set writing_
+  WalStats stats_;                    // guarded by flush_mu_
 };
 
 }  // namespace tally::storage

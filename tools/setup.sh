@@ -7,6 +7,8 @@ set -euo pipefail
 PACKAGES=(
   # toolchain
   g++ cmake ninja-build pkg-config make
+  # formatting check (tools/format.sh --check runs in the test suite)
+  clang-format
   # libraries (all from Debian 12)
   librocksdb-dev libboost-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libabsl-dev
   libhowardhinnant-date-dev tzdata libcli11-dev libtomlplusplus-dev libsystemd-dev

@@ -41,16 +41,16 @@ struct ClientState {
 // (1 µs .. 2.5 s: an in-memory handler takes about a microsecond); a last,
 // implicit bucket holds everything slower (+Inf).
 inline constexpr uint64_t kLatencyBucketBoundsNs[] = {
-    1'000,       2'500,       5'000,       10'000,      25'000,        50'000,       100'000,
-    250'000,     500'000,     1'000'000,   2'500'000,   5'000'000,     10'000'000,   25'000'000,
-    50'000'000,  100'000'000, 250'000'000, 500'000'000, 1'000'000'000, 2'500'000'000};
+    1'000,      2'500,       5'000,       10'000,      25'000,        50'000,       100'000,
+    250'000,    500'000,     1'000'000,   2'500'000,   5'000'000,     10'000'000,   25'000'000,
+    50'000'000, 100'000'000, 250'000'000, 500'000'000, 1'000'000'000, 2'500'000'000};
 inline constexpr size_t kLatencyBucketCount = std::size(kLatencyBucketBoundsNs) + 1;  // + the +Inf bucket
 
 // One command's figures on one thread. The fields a typical call touches
 // (first bucket, sum) share the first cache line.
 struct alignas(64) CommandStats {
-  std::atomic<uint64_t> sum_ns{0};   // handler execution time, summed
-  std::atomic<uint64_t> errors{0};   // calls that replied with an error
+  std::atomic<uint64_t> sum_ns{0};    // handler execution time, summed
+  std::atomic<uint64_t> errors{0};    // calls that replied with an error
   std::atomic<uint64_t> rejected{0};  // refused before the handler ran: wrong number of arguments
   // Calls by execution time, NOT cumulative: buckets[i] counts calls with
   // time <= kLatencyBucketBoundsNs[i] and above the previous bound. The sum
@@ -184,7 +184,7 @@ struct ServerState {
   static inline std::atomic<uint64_t> next_instance_{1};
   const uint64_t instance_ = next_instance_.fetch_add(1);
   mutable std::mutex mu_;
-  std::deque<ThreadStats> thread_stats_;  // GUARDED_BY(mu_); deque: stable addresses
+  std::deque<ThreadStats> thread_stats_;       // GUARDED_BY(mu_); deque: stable addresses
   std::function<HttpFigures()> http_figures_;  // GUARDED_BY(mu_)
 };
 

@@ -59,11 +59,11 @@ bool ParseFeedArgs(CommandArgs args, uint64_t* since, size_t* count, ReplySink& 
 bool CursorError(core::FeedCursor cursor, uint64_t since, uint64_t oldest, uint64_t newest, std::string_view what,
                  int64_t retention_ms, ReplySink& reply) {
   switch (cursor) {
-    case core::FeedCursor::kOk: return false;
+    case core::FeedCursor::kOk:
+      return false;
     case core::FeedCursor::kTooOld: {
-      std::string message = "cursor " + std::to_string(since) + " is older than the oldest kept " +
-                            std::string(what) + " " + std::to_string(oldest) +
-                            ": the records in between were trimmed";
+      std::string message = "cursor " + std::to_string(since) + " is older than the oldest kept " + std::string(what) +
+                            " " + std::to_string(oldest) + ": the records in between were trimmed";
       if (retention_ms > 0) message += " (changes_retention_s = " + std::to_string(retention_ms / 1000) + ")";
       message += "; rebuild the mirror from a full export and resume from CHANGES.INFO's newest";
       reply.SendError(message);

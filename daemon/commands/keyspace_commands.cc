@@ -50,8 +50,8 @@ void Set(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
     } else if (EqualsIgnoreCase(option, "KEEPTTL") && !has_expire) {
       options.keep_ttl = true;
     } else if (has_next && !has_expire && !options.keep_ttl &&
-               (EqualsIgnoreCase(option, "EX") || EqualsIgnoreCase(option, "PX") ||
-                EqualsIgnoreCase(option, "EXAT") || EqualsIgnoreCase(option, "PXAT"))) {
+               (EqualsIgnoreCase(option, "EX") || EqualsIgnoreCase(option, "PX") || EqualsIgnoreCase(option, "EXAT") ||
+                EqualsIgnoreCase(option, "PXAT"))) {
       has_expire = true;
       expire_kind = EqualsIgnoreCase(option, "EX")     ? kRelativeSeconds
                     : EqualsIgnoreCase(option, "PX")   ? kRelativeMs
@@ -123,10 +123,14 @@ void ExpireGeneric(CommandContext& ctx, CommandArgs args, ReplySink& reply, bool
   core::ExpireCondition condition = core::ExpireCondition::kAlways;
   bool nx = false, xx = false, gt = false, lt = false;
   for (size_t i = 3; i < args.size(); ++i) {
-    if (EqualsIgnoreCase(args[i], "NX")) nx = true;
-    else if (EqualsIgnoreCase(args[i], "XX")) xx = true;
-    else if (EqualsIgnoreCase(args[i], "GT")) gt = true;
-    else if (EqualsIgnoreCase(args[i], "LT")) lt = true;
+    if (EqualsIgnoreCase(args[i], "NX"))
+      nx = true;
+    else if (EqualsIgnoreCase(args[i], "XX"))
+      xx = true;
+    else if (EqualsIgnoreCase(args[i], "GT"))
+      gt = true;
+    else if (EqualsIgnoreCase(args[i], "LT"))
+      lt = true;
     else {
       reply.SendError("Unsupported option " + std::string(args[i].substr(0, 128)));
       return;
@@ -159,7 +163,9 @@ void ExpireGeneric(CommandContext& ctx, CommandArgs args, ReplySink& reply, bool
   reply.SendInteger(result.value ? 1 : 0);
 }
 
-void Expire(CommandContext& ctx, CommandArgs args, ReplySink& reply) { ExpireGeneric(ctx, args, reply, true, "expire"); }
+void Expire(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
+  ExpireGeneric(ctx, args, reply, true, "expire");
+}
 void PExpire(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   ExpireGeneric(ctx, args, reply, false, "pexpire");
 }
@@ -253,13 +259,16 @@ constexpr uint32_t kReadFast = flags::kReadOnly | flags::kFast;
 
 const protocol::CommandSpec kSpecs[] = {
     {"GET", 2, kReadFast, "string", "key", "Returns the string value of a key.", Get},
-    {"SET", -3, flags::kWrite, "string", "key value [NX | XX] [GET] [EX seconds | PX ms | EXAT unix-s | PXAT unix-ms | KEEPTTL]",
+    {"SET", -3, flags::kWrite, "string",
+     "key value [NX | XX] [GET] [EX seconds | PX ms | EXAT unix-s | PXAT unix-ms | KEEPTTL]",
      "Sets the string value of a key, optionally with an expiry and a condition.", Set},
     {"MGET", -2, kReadFast, "string", "key [key ...]", "Returns the values of several keys.", MGet},
     {"DEL", -2, flags::kWrite, "keyspace", "key [key ...]", "Deletes keys; replies how many existed.", Del},
     {"EXISTS", -2, kReadFast, "keyspace", "key [key ...]", "Counts how many of the keys exist.", Exists},
-    {"EXPIRE", -3, kWriteFast, "keyspace", "key seconds [NX | XX | GT | LT]", "Sets a key's time to live in seconds.", Expire},
-    {"PEXPIRE", -3, kWriteFast, "keyspace", "key milliseconds [NX | XX | GT | LT]", "Sets a key's time to live in milliseconds.", PExpire},
+    {"EXPIRE", -3, kWriteFast, "keyspace", "key seconds [NX | XX | GT | LT]", "Sets a key's time to live in seconds.",
+     Expire},
+    {"PEXPIRE", -3, kWriteFast, "keyspace", "key milliseconds [NX | XX | GT | LT]",
+     "Sets a key's time to live in milliseconds.", PExpire},
     {"PERSIST", 2, kWriteFast, "keyspace", "key", "Removes a key's expiry.", Persist},
     {"TTL", 2, kReadFast, "keyspace", "key", "Seconds left to live (-1 no expiry, -2 no key).", Ttl},
     {"PTTL", 2, kReadFast, "keyspace", "key", "Milliseconds left to live (-1 no expiry, -2 no key).", PTtl},

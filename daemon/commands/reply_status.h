@@ -9,10 +9,17 @@ namespace tally::commands {
 
 inline void SendOpError(protocol::ReplySink& reply, core::OpStatus status) {
   switch (status) {
-    case core::OpStatus::kOk: break;
-    case core::OpStatus::kNotInteger: reply.SendError(protocol::errors::kNotInteger); break;
-    case core::OpStatus::kOverflow: reply.SendError(protocol::errors::kOverflow); break;
-    case core::OpStatus::kStorageFailed: reply.SendError(protocol::errors::kStorageFailed); break;
+    case core::OpStatus::kOk:
+      break;
+    case core::OpStatus::kNotInteger:
+      reply.SendError(protocol::errors::kNotInteger);
+      break;
+    case core::OpStatus::kOverflow:
+      reply.SendError(protocol::errors::kOverflow);
+      break;
+    case core::OpStatus::kStorageFailed:
+      reply.SendError(protocol::errors::kStorageFailed);
+      break;
   }
 }
 

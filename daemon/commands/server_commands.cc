@@ -157,11 +157,16 @@ void Client(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   if (EqualsIgnoreCase(sub, "HELP")) {
     static const char* kHelp[] = {
         "CLIENT <subcommand> [<arg> ...]. Subcommands are:",
-        "ID", "    Return the ID of the current connection.",
-        "GETNAME", "    Return the name of the current connection.",
-        "SETNAME <name>", "    Assign the name <name> to the current connection.",
-        "SETINFO <LIB-NAME|LIB-VER> <value>", "    Set client library name or version.",
-        "INFO", "    Return information about the current connection.",
+        "ID",
+        "    Return the ID of the current connection.",
+        "GETNAME",
+        "    Return the name of the current connection.",
+        "SETNAME <name>",
+        "    Assign the name <name> to the current connection.",
+        "SETINFO <LIB-NAME|LIB-VER> <value>",
+        "    Set client library name or version.",
+        "INFO",
+        "    Return information about the current connection.",
     };
     reply.SendArray(std::size(kHelp));
     for (const char* line : kHelp) reply.SendSimple(line);
@@ -312,7 +317,8 @@ void Config(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   }
   if (EqualsIgnoreCase(sub, "RESETSTAT") && args.size() == 2) return reply.SendOk();
   if (EqualsIgnoreCase(sub, "SET")) {
-    return reply.SendError("CONFIG SET is not supported: set options in tally.toml or with flags, then SIGHUP or restart");
+    return reply.SendError(
+        "CONFIG SET is not supported: set options in tally.toml or with flags, then SIGHUP or restart");
   }
   reply.SendError(errors::UnknownSubcommand(sub, "CONFIG"));
 }
@@ -323,8 +329,12 @@ void AppendField(std::string& out, std::string_view name, const std::string& val
   out.append(value);
   out += "\r\n";
 }
-void AppendField(std::string& out, std::string_view name, uint64_t value) { AppendField(out, name, std::to_string(value)); }
-void AppendField(std::string& out, std::string_view name, int64_t value) { AppendField(out, name, std::to_string(value)); }
+void AppendField(std::string& out, std::string_view name, uint64_t value) {
+  AppendField(out, name, std::to_string(value));
+}
+void AppendField(std::string& out, std::string_view name, int64_t value) {
+  AppendField(out, name, std::to_string(value));
+}
 
 void Info(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   auto wants = [&](std::string_view section) {

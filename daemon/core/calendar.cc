@@ -39,21 +39,25 @@ date::year_month_day LocalDate(int64_t unix_ms, const TimeZone& tz) {
 
 PeriodId DayPeriodOf(Interval interval, date::year_month_day ymd) {
   switch (interval) {
-    case Interval::kDay: return IdFromYmd(ymd);
+    case Interval::kDay:
+      return IdFromYmd(ymd);
     case Interval::kWeek: {
       date::sys_days day(ymd);
       date::weekday wd(day);
       // ISO weeks start on Monday: step back (wd - Monday) days.
       return IdFromDays(day - (wd - date::Monday));
     }
-    case Interval::kMonth: return IdFromYmd(ymd.year() / ymd.month() / 1);
+    case Interval::kMonth:
+      return IdFromYmd(ymd.year() / ymd.month() / 1);
     case Interval::kQuarter: {
       unsigned m = static_cast<unsigned>(ymd.month());
       unsigned first = (m - 1) / 3 * 3 + 1;
       return IdFromYmd(ymd.year() / date::month(first) / 1);
     }
-    case Interval::kYear: return IdFromYmd(ymd.year() / date::January / 1);
-    default: return 0;
+    case Interval::kYear:
+      return IdFromYmd(ymd.year() / date::January / 1);
+    default:
+      return 0;
   }
 }
 
@@ -174,28 +178,41 @@ bool ParseLabelText(std::string_view text, ParsedLabel* out) {
 // labels name a week, and a week label names nothing but a week.
 bool Fits(LabelKind kind, Interval interval) {
   switch (interval) {
-    case Interval::kHour: return kind == LabelKind::kHour;
-    case Interval::kDay: return kind == LabelKind::kHour || kind == LabelKind::kDay;
-    case Interval::kWeek: return kind == LabelKind::kHour || kind == LabelKind::kDay || kind == LabelKind::kWeek;
-    case Interval::kMonth: return kind == LabelKind::kHour || kind == LabelKind::kDay || kind == LabelKind::kMonth;
+    case Interval::kHour:
+      return kind == LabelKind::kHour;
+    case Interval::kDay:
+      return kind == LabelKind::kHour || kind == LabelKind::kDay;
+    case Interval::kWeek:
+      return kind == LabelKind::kHour || kind == LabelKind::kDay || kind == LabelKind::kWeek;
+    case Interval::kMonth:
+      return kind == LabelKind::kHour || kind == LabelKind::kDay || kind == LabelKind::kMonth;
     case Interval::kQuarter:
       return kind == LabelKind::kHour || kind == LabelKind::kDay || kind == LabelKind::kMonth ||
              kind == LabelKind::kQuarter;
-    case Interval::kYear: return kind != LabelKind::kWeek;
-    case Interval::kTotal: return false;
+    case Interval::kYear:
+      return kind != LabelKind::kWeek;
+    case Interval::kTotal:
+      return false;
   }
   return false;
 }
 
 std::string_view ExampleLabel(Interval interval) {
   switch (interval) {
-    case Interval::kHour: return "2024-12-04T10";
-    case Interval::kDay: return "2024-12-04";
-    case Interval::kWeek: return "2024-W49";
-    case Interval::kMonth: return "2024-12";
-    case Interval::kQuarter: return "2024-Q4";
-    case Interval::kYear: return "2024";
-    case Interval::kTotal: return "total";
+    case Interval::kHour:
+      return "2024-12-04T10";
+    case Interval::kDay:
+      return "2024-12-04";
+    case Interval::kWeek:
+      return "2024-W49";
+    case Interval::kMonth:
+      return "2024-12";
+    case Interval::kQuarter:
+      return "2024-Q4";
+    case Interval::kYear:
+      return "2024";
+    case Interval::kTotal:
+      return "total";
   }
   return "";
 }
@@ -252,23 +269,29 @@ PeriodId PeriodOf(Interval interval, int64_t unix_ms, const TimeZone& tz) {
 
 int64_t PeriodStartMs(Interval interval, PeriodId period, const TimeZone& tz) {
   switch (interval) {
-    case Interval::kTotal: return 0;
-    case Interval::kHour: return period * 60000;
-    default: return LocalMidnightMs(DaysFromId(period), tz);
+    case Interval::kTotal:
+      return 0;
+    case Interval::kHour:
+      return period * 60000;
+    default:
+      return LocalMidnightMs(DaysFromId(period), tz);
   }
 }
 
 PeriodId StepPeriod(Interval interval, PeriodId period, int64_t steps, const TimeZone& tz) {
   switch (interval) {
-    case Interval::kTotal: return 0;
+    case Interval::kTotal:
+      return 0;
     case Interval::kHour: {
       // Next local hour: one hour later in absolute time, re-aligned to the
       // local hour (which absorbs DST changes of a whole hour).
       int64_t start_ms = period * 60000 + steps * 3600000;
       return PeriodOf(Interval::kHour, start_ms + 1, tz);
     }
-    case Interval::kDay: return period + steps;
-    case Interval::kWeek: return period + 7 * steps;
+    case Interval::kDay:
+      return period + steps;
+    case Interval::kWeek:
+      return period + 7 * steps;
     case Interval::kMonth:
     case Interval::kQuarter:
     case Interval::kYear: {
@@ -288,7 +311,8 @@ int64_t PeriodEndMs(Interval interval, PeriodId period, const TimeZone& tz) {
 
 std::string PeriodLabel(Interval interval, PeriodId period, const TimeZone& tz) {
   switch (interval) {
-    case Interval::kTotal: return "total";
+    case Interval::kTotal:
+      return "total";
     case Interval::kHour: {
       SysMs start{milliseconds(period * 60000)};
       auto info = tz.zone()->get_info(start);
@@ -307,7 +331,8 @@ std::string PeriodLabel(Interval interval, PeriodId period, const TimeZone& tz) 
       }
       return label;
     }
-    case Interval::kDay: return DateLabel(date::year_month_day(DaysFromId(period)));
+    case Interval::kDay:
+      return DateLabel(date::year_month_day(DaysFromId(period)));
     case Interval::kWeek: {
       iso_week::year_weeknum_weekday week{DaysFromId(period)};
       return std::to_string(static_cast<int>(week.year())) + "-W" + Format2(static_cast<unsigned>(week.weeknum()));
@@ -320,7 +345,8 @@ std::string PeriodLabel(Interval interval, PeriodId period, const TimeZone& tz) 
       date::year_month_day ymd(DaysFromId(period));
       return YearText(ymd.year()) + "-Q" + std::to_string((static_cast<unsigned>(ymd.month()) - 1) / 3 + 1);
     }
-    case Interval::kYear: return YearText(date::year_month_day(DaysFromId(period)).year());
+    case Interval::kYear:
+      return YearText(date::year_month_day(DaysFromId(period)).year());
   }
   return "";
 }

@@ -26,7 +26,7 @@ namespace tally::core {
 
 enum class Interval : uint8_t { kTotal = 0, kHour = 1, kDay = 2, kWeek = 3, kMonth = 4, kQuarter = 5, kYear = 6 };
 inline constexpr int kIntervalCount = 7;
-inline constexpr Interval kRollupIntervals[] = {Interval::kHour, Interval::kDay, Interval::kWeek,
+inline constexpr Interval kRollupIntervals[] = {Interval::kHour,  Interval::kDay,     Interval::kWeek,
                                                 Interval::kMonth, Interval::kQuarter, Interval::kYear};
 
 std::optional<Interval> ParseInterval(std::string_view name);  // case-insensitive

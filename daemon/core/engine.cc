@@ -49,97 +49,104 @@ storage::StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& opt
 Status Engine::Recover() {
   const int64_t now = clock_.NowMs();
   // 1. Compacted plain keys.
-  Status s = store_->Scan(Family::kKv, "", "", [&](std::string_view key, std::string_view encoded) {
-    int64_t expire_at = 0;
-    std::string_view value;
-    if (!lf::DecodeKvValue(encoded, &expire_at, &value)) return true;  // counted by verify tools
-    Shard& shard = ShardFor(key);
-    if (expire_at != 0 && expire_at <= now) {
-      shard.dirty_plain.emplace_back(key);  // expired while we were down: compaction deletes the row
-      return true;
-    }
-    PlainEntry& entry = shard.plain[key];
-    entry.value.assign(value);
-    entry.expire_at_ms = expire_at;
-    if (expire_at != 0) ++shard.keys_with_expiry;
-    return true;
-  }, storage::Store::ScanMode::kBulk);
+  Status s = store_->Scan(
+      Family::kKv, "", "",
+      [&](std::string_view key, std::string_view encoded) {
+        int64_t expire_at = 0;
+        std::string_view value;
+        if (!lf::DecodeKvValue(encoded, &expire_at, &value)) return true;  // counted by verify tools
+        Shard& shard = ShardFor(key);
+        if (expire_at != 0 && expire_at <= now) {
+          shard.dirty_plain.emplace_back(key);  // expired while we were down: compaction deletes the row
+          return true;
+        }
+        PlainEntry& entry = shard.plain[key];
+        entry.value.assign(value);
+        entry.expire_at_ms = expire_at;
+        if (expire_at != 0) ++shard.keys_with_expiry;
+        return true;
+      },
+      storage::Store::ScanMode::kBulk);
   if (!s.ok()) return s;
 
   // 2. Checkpoints: the last sequence folded into the compacted state.
   std::array<uint64_t, kShardCount> checkpoint{};
-  s = store_->Scan(Family::kMeta, lf::kCheckpointPrefix, "checkpoint0", [&](std::string_view key, std::string_view value) {
-    if (key.size() != lf::kCheckpointPrefix.size() + 2 || value.size() != 8) return true;
-    uint16_t shard = storage::codec::GetBigEndian16(key.data() + lf::kCheckpointPrefix.size());
-    if (shard < kShardCount) checkpoint[shard] = storage::codec::GetFixed64(value.data());
-    return true;
-  });
+  s = store_->Scan(Family::kMeta, lf::kCheckpointPrefix, "checkpoint0",
+                   [&](std::string_view key, std::string_view value) {
+                     if (key.size() != lf::kCheckpointPrefix.size() + 2 || value.size() != 8) return true;
+                     uint16_t shard = storage::codec::GetBigEndian16(key.data() + lf::kCheckpointPrefix.size());
+                     if (shard < kShardCount) checkpoint[shard] = storage::codec::GetFixed64(value.data());
+                     return true;
+                   });
   if (!s.ok()) return s;
 
   // 3. Replay the log past each checkpoint, in (shard, sequence) order.
   std::array<uint64_t, kShardCount> last_seq = checkpoint;
   Status replay_status;
-  s = store_->Scan(Family::kLog, "", "", [&](std::string_view key, std::string_view blob) {
-    uint16_t shard_index = 0;
-    uint64_t seq = 0;
-    if (!lf::ParseLogKey(key, &shard_index, &seq) || shard_index >= kShardCount) {
-      replay_status = Status::Corruption("malformed log key");
-      return false;
-    }
-    lf::BlobReader reader(blob);
-    lf::Entry entry;
-    for (; reader.Next(&entry); ++seq) {
-      if (seq <= checkpoint[shard_index]) continue;
-      last_seq[shard_index] = std::max(last_seq[shard_index], seq);
-      ++recovered_entries_;
-      switch (entry.op) {
-        case lf::Op::kPlainPut: {
-          lf::PlainPut put;
-          if (!lf::DecodePlainPut(entry.payload, &put)) {
-            replay_status = Status::Corruption("malformed plain put in log");
-            return false;
-          }
-          Shard& shard = ShardFor(put.key);
-          auto it = shard.plain.find(put.key);
-          if (put.expire_at_ms != 0 && put.expire_at_ms <= now) {
-            if (it != shard.plain.end()) RemoveEntry(shard, put.key, it->second);
-            break;
-          }
-          PlainEntry* target = nullptr;
-          if (it == shard.plain.end()) {
-            target = &shard.plain[put.key];
-          } else {
-            target = &it->second;
-            if (target->expire_at_ms != 0) --shard.keys_with_expiry;
-          }
-          target->value.assign(put.value);
-          target->expire_at_ms = put.expire_at_ms;
-          if (put.expire_at_ms != 0) ++shard.keys_with_expiry;
-          MarkDirty(shard, put.key, target);
-          break;
+  s = store_->Scan(
+      Family::kLog, "", "",
+      [&](std::string_view key, std::string_view blob) {
+        uint16_t shard_index = 0;
+        uint64_t seq = 0;
+        if (!lf::ParseLogKey(key, &shard_index, &seq) || shard_index >= kShardCount) {
+          replay_status = Status::Corruption("malformed log key");
+          return false;
         }
-        case lf::Op::kPlainDel: {
-          Shard& shard = ShardFor(entry.payload);
-          auto it = shard.plain.find(entry.payload);
-          if (it != shard.plain.end()) RemoveEntry(shard, entry.payload, it->second);
-          break;
-        }
-        default: {
-          Status counter_status = ReplayCounterEntry(entry, now);
-          if (!counter_status.ok()) {
-            replay_status = counter_status;
-            return false;
+        lf::BlobReader reader(blob);
+        lf::Entry entry;
+        for (; reader.Next(&entry); ++seq) {
+          if (seq <= checkpoint[shard_index]) continue;
+          last_seq[shard_index] = std::max(last_seq[shard_index], seq);
+          ++recovered_entries_;
+          switch (entry.op) {
+            case lf::Op::kPlainPut: {
+              lf::PlainPut put;
+              if (!lf::DecodePlainPut(entry.payload, &put)) {
+                replay_status = Status::Corruption("malformed plain put in log");
+                return false;
+              }
+              Shard& shard = ShardFor(put.key);
+              auto it = shard.plain.find(put.key);
+              if (put.expire_at_ms != 0 && put.expire_at_ms <= now) {
+                if (it != shard.plain.end()) RemoveEntry(shard, put.key, it->second);
+                break;
+              }
+              PlainEntry* target = nullptr;
+              if (it == shard.plain.end()) {
+                target = &shard.plain[put.key];
+              } else {
+                target = &it->second;
+                if (target->expire_at_ms != 0) --shard.keys_with_expiry;
+              }
+              target->value.assign(put.value);
+              target->expire_at_ms = put.expire_at_ms;
+              if (put.expire_at_ms != 0) ++shard.keys_with_expiry;
+              MarkDirty(shard, put.key, target);
+              break;
+            }
+            case lf::Op::kPlainDel: {
+              Shard& shard = ShardFor(entry.payload);
+              auto it = shard.plain.find(entry.payload);
+              if (it != shard.plain.end()) RemoveEntry(shard, entry.payload, it->second);
+              break;
+            }
+            default: {
+              Status counter_status = ReplayCounterEntry(entry, now);
+              if (!counter_status.ok()) {
+                replay_status = counter_status;
+                return false;
+              }
+              break;
+            }
           }
-          break;
         }
-      }
-    }
-    if (!reader.status().ok()) {
-      replay_status = reader.status();
-      return false;
-    }
-    return true;
-  }, storage::Store::ScanMode::kBulk);
+        if (!reader.status().ok()) {
+          replay_status = reader.status();
+          return false;
+        }
+        return true;
+      },
+      storage::Store::ScanMode::kBulk);
   if (!s.ok()) return s;
   if (!replay_status.ok()) return replay_status;
   for (size_t i = 0; i < kShardCount; ++i) {
@@ -253,7 +260,8 @@ OpResult<bool> Engine::ExpirePlain(std::string_view key, int64_t expire_at_ms, E
   // Redis: a key without expiry counts as an infinite TTL for GT and LT.
   const bool has_expiry = entry->expire_at_ms != 0;
   switch (condition) {
-    case ExpireCondition::kAlways: break;
+    case ExpireCondition::kAlways:
+      break;
     case ExpireCondition::kIfNoExpiry:
       if (has_expiry) return OpResult<bool>::Ok(false);
       break;
@@ -461,9 +469,8 @@ Status Engine::CompactOneShard(size_t index) {
     checkpoint = shard.log.last_seq();
     shard.log.Seal();
     SnapshotCounters(shard);
-    lock_held_us = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
-                                             std::chrono::steady_clock::now() - locked_at)
-                                             .count());
+    lock_held_us = static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - locked_at).count());
   }
   compaction_stats_.max_lock_held_us = std::max(compaction_stats_.max_lock_held_us, lock_held_us);
   storage::WriteBatch batch(*store_);

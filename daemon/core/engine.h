@@ -18,10 +18,10 @@
 #include <absl/hash/hash.h>
 
 #include <array>
-#include <deque>
-#include <map>
 #include <atomic>
 #include <cstdint>
+#include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -81,8 +81,8 @@ struct CounterIncrement {
   std::string_view owner;
   std::string_view key;
   int64_t delta = 0;
-  int64_t event_ms = 0;          // when it happened (the caller checked the AT bounds)
-  std::string_view event_id;     // empty: none
+  int64_t event_ms = 0;       // when it happened (the caller checked the AT bounds)
+  std::string_view event_id;  // empty: none
 };
 
 struct IncrementResult {
@@ -201,7 +201,7 @@ struct CounterMemoryStats {
   // Changed non-hot cells waiting for compaction (late events, SET of past
   // periods, rolled-over hot cells), by Interval.
   uint64_t pending_cells[kIntervalCount] = {};
-  uint64_t inflight_cells = 0;  // cells a running compaction is writing
+  uint64_t inflight_cells = 0;     // cells a running compaction is writing
   uint64_t pending_event_ids = 0;  // event ids seen since the last compaction
 };
 
@@ -329,7 +329,9 @@ class Engine {
   // the shard, so within a shard they are all alike.
   struct KeyHash {
     using is_transparent = void;
-    size_t operator()(std::string_view s) const { return absl::Hash<absl::string_view>{}(absl::string_view(s.data(), s.size())); }
+    size_t operator()(std::string_view s) const {
+      return absl::Hash<absl::string_view>{}(absl::string_view(s.data(), s.size()));
+    }
   };
   struct KeyEq {
     using is_transparent = void;
@@ -346,8 +348,8 @@ class Engine {
     int64_t total = 0;
     int64_t value[6] = {};
     int32_t period[6] = {};
-    bool dirty = false;         // listed in dirty_counters
-    uint8_t deleted_mask = 0;   // intervals (bit = Interval) whose stored cells are dead until compaction
+    bool dirty = false;        // listed in dirty_counters
+    uint8_t deleted_mask = 0;  // intervals (bit = Interval) whose stored cells are dead until compaction
   };
   struct OwnerState {
     std::string name;
@@ -389,11 +391,11 @@ class Engine {
     std::deque<Counter> counter_slab;
     absl::flat_hash_map<uint64_t, uint32_t> counters;
     std::vector<uint64_t> dirty_counters;
-    std::vector<uint32_t> dirty_owners;                 // owners to (re)write to the owners family
-    absl::flat_hash_map<CellRef, int64_t> cold;         // changed non-hot cells (absolute values)
-    absl::flat_hash_map<CellRef, int64_t> inflight;     // cold cells a running compaction is writing
-    absl::flat_hash_map<uint64_t, uint8_t> inflight_deleted;  // delete masks a running compaction applies
-    absl::flat_hash_map<std::string, int64_t, KeyHash, KeyEq> seen_ids;      // owner\0key\0id -> expiry
+    std::vector<uint32_t> dirty_owners;                                  // owners to (re)write to the owners family
+    absl::flat_hash_map<CellRef, int64_t> cold;                          // changed non-hot cells (absolute values)
+    absl::flat_hash_map<CellRef, int64_t> inflight;                      // cold cells a running compaction is writing
+    absl::flat_hash_map<uint64_t, uint8_t> inflight_deleted;             // delete masks a running compaction applies
+    absl::flat_hash_map<std::string, int64_t, KeyHash, KeyEq> seen_ids;  // owner\0key\0id -> expiry
     absl::flat_hash_map<std::string, int64_t, KeyHash, KeyEq> inflight_ids;  // being written
 
     // Filled under mu by SnapshotCounters, read by the compaction thread
@@ -427,8 +429,8 @@ class Engine {
     storage::ShardLog log;  // appended under mu
   };
 
-  Engine(const Clock& clock, std::unique_ptr<storage::RetentionPolicy> retention,
-         std::unique_ptr<storage::Store> store, const EngineOptions& options);
+  Engine(const Clock& clock, std::unique_ptr<storage::RetentionPolicy> retention, std::unique_ptr<storage::Store> store,
+         const EngineOptions& options);
   storage::Status Recover();
   static size_t ShardOf(std::string_view key) { return StableHash(key) % kShardCount; }
   Shard& ShardFor(std::string_view key) { return *shards_[ShardOf(key)]; }

@@ -66,13 +66,20 @@ void PeriodsOf(int64_t unix_ms, const TimeZone& tz, int64_t (&periods)[6]) {
 // Approximate length of a period, to decide retention without a time zone.
 int64_t PeriodSpanMs(Interval interval) {
   switch (interval) {
-    case Interval::kHour: return kHourMs;
-    case Interval::kDay: return kDayMs;
-    case Interval::kWeek: return 7 * kDayMs;
-    case Interval::kMonth: return 31 * kDayMs;
-    case Interval::kQuarter: return 92 * kDayMs;
-    case Interval::kYear: return 366 * kDayMs;
-    case Interval::kTotal: return 0;
+    case Interval::kHour:
+      return kHourMs;
+    case Interval::kDay:
+      return kDayMs;
+    case Interval::kWeek:
+      return 7 * kDayMs;
+    case Interval::kMonth:
+      return 31 * kDayMs;
+    case Interval::kQuarter:
+      return 92 * kDayMs;
+    case Interval::kYear:
+      return 366 * kDayMs;
+    case Interval::kTotal:
+      return 0;
   }
   return 0;
 }
@@ -195,8 +202,7 @@ uint32_t Engine::InternKey(Shard& shard, std::string_view key) {
   return id;
 }
 
-Engine::Counter& Engine::CounterFor(Shard& shard, std::string_view owner, std::string_view key,
-                                    uint64_t* counter_id) {
+Engine::Counter& Engine::CounterFor(Shard& shard, std::string_view owner, std::string_view key, uint64_t* counter_id) {
   uint32_t owner_id = InternOwner(shard, owner);
   uint32_t key_id = InternKey(shard, key);
   *counter_id = CounterId(owner_id, key_id);
@@ -385,8 +391,7 @@ OpResult<IncrementResult> Engine::Increment(const CounterIncrement& request) {
   return OpResult<IncrementResult>::Ok({counter.total, false});
 }
 
-Engine::Counter* Engine::FindCounter(Shard& shard, std::string_view owner, std::string_view key,
-                                     uint64_t* counter_id) {
+Engine::Counter* Engine::FindCounter(Shard& shard, std::string_view owner, std::string_view key, uint64_t* counter_id) {
   auto owner_it = shard.owner_ids.find(owner);
   auto key_it = shard.key_ids.find(key);
   if (owner_it == shard.owner_ids.end() || key_it == shard.key_ids.end()) return nullptr;
@@ -460,8 +465,8 @@ OpResult<int64_t> Engine::ReadCell(std::string_view owner, std::string_view key,
   return OpResult<int64_t>::Ok(ReadStoredCell(owner, key, static_cast<uint8_t>(interval), period));
 }
 
-OpResult<std::vector<std::pair<std::string, int64_t>>> Engine::ReadOwnerCells(std::string_view owner,
-                                                                              Interval interval, PeriodId period) {
+OpResult<std::vector<std::pair<std::string, int64_t>>> Engine::ReadOwnerCells(std::string_view owner, Interval interval,
+                                                                              PeriodId period) {
   Shard& shard = ShardFor(owner);
   std::lock_guard<std::mutex> lock(shard.mu);
   std::vector<std::pair<std::string, int64_t>> out;
@@ -537,8 +542,8 @@ OpResult<std::vector<CellRow>> Engine::OwnerCells(std::string_view owner, const 
             counter != nullptr ? CellValueLocked(shard, counter_id, *counter, interval, *filter.period)
                                : ReadStoredCell(owner, key, static_cast<uint8_t>(i), *filter.period));
       } else {
-        for (const auto& [period, value] :
-             IntervalCells(shard, owner, key, counter, counter_id, static_cast<uint8_t>(i), std::nullopt, std::nullopt)) {
+        for (const auto& [period, value] : IntervalCells(shard, owner, key, counter, counter_id,
+                                                         static_cast<uint8_t>(i), std::nullopt, std::nullopt)) {
           add(interval, period, value);
         }
       }
@@ -548,8 +553,7 @@ OpResult<std::vector<CellRow>> Engine::OwnerCells(std::string_view owner, const 
 }
 
 OpResult<std::vector<std::pair<PeriodId, int64_t>>> Engine::ReadRange(std::string_view owner, std::string_view key,
-                                                                      Interval interval, PeriodId from,
-                                                                      PeriodId to) {
+                                                                      Interval interval, PeriodId from, PeriodId to) {
   using Result = OpResult<std::vector<std::pair<PeriodId, int64_t>>>;
   Shard& shard = ShardFor(owner);
   std::lock_guard<std::mutex> lock(shard.mu);
@@ -620,8 +624,8 @@ OpResult<bool> Engine::AssignCells(std::string_view owner, std::string_view key,
 
 void Engine::LogAudited(Shard& shard, const AuditInfo& audit, std::string_view owner, std::string_view key,
                         std::string details, std::string_view inner_entry) {
-  Shard::PendingAudit pending{clock_.NowMs(), std::string(audit.actor), std::string(audit.command),
-                              std::string(owner), std::string(key), std::move(details)};
+  Shard::PendingAudit pending{clock_.NowMs(),     std::string(audit.actor), std::string(audit.command),
+                              std::string(owner), std::string(key),         std::move(details)};
   lf::Audit entry{pending.time_ms, pending.actor, pending.command, pending.owner, pending.key, pending.details};
   shard.log.Append([&](std::string& blob) { lf::AppendAudited(blob, entry, inner_entry); });
   shard.audits.push_back(std::move(pending));
@@ -638,8 +642,8 @@ OpResult<int64_t> Engine::DeleteCells(std::string_view owner, std::string_view k
   // Count the distinct cells that exist now: stored ones still alive, plus
   // those in memory.
   auto inflight_mask = shard.inflight_deleted.find(counter_id);
-  uint8_t dead = counter.deleted_mask |
-                 (inflight_mask == shard.inflight_deleted.end() ? uint8_t{0} : inflight_mask->second);
+  uint8_t dead =
+      counter.deleted_mask | (inflight_mask == shard.inflight_deleted.end() ? uint8_t{0} : inflight_mask->second);
   std::string prefix = lf::CellPrefix(owner, key);
   std::string end = prefix;
   end.back() = '\x01';
@@ -665,7 +669,8 @@ OpResult<int64_t> Engine::DeleteCells(std::string_view owner, std::string_view k
   }
   if (mask & Bit(Interval::kTotal)) cells[{0, 0}] = counter.total;
   for (int i = 0; i < 6; ++i) {
-    if (mask & Bit(RollupInterval(i))) cells[{static_cast<uint8_t>(RollupInterval(i)), counter.period[i]}] = counter.value[i];
+    if (mask & Bit(RollupInterval(i)))
+      cells[{static_cast<uint8_t>(RollupInterval(i)), counter.period[i]}] = counter.value[i];
   }
   int64_t existing = 0;
   for (const auto& [cell, value] : cells) existing += value != 0 ? 1 : 0;
@@ -734,39 +739,42 @@ std::vector<RankedOwner> Engine::Top(std::string_view key, Interval interval, Pe
   std::string begin = prefix + std::string(owner_prefix);
   std::string end = prefix;
   end.push_back('\x7f');
-  store_->Scan(Family::kByKey, begin, end, [&](std::string_view index_key, std::string_view encoded) {
-    std::string_view owner = index_key.substr(prefix.size());
-    if (owner.substr(0, owner_prefix.size()) != owner_prefix) return false;
-    int64_t value = 0;
-    if (!lf::DecodeInt64(encoded, &value) || value == 0) return true;
-    // Most entries cannot enter a full heap: skip them before the (costlier)
-    // check whether memory holds a newer value for the owner.
-    if (heap.size() == limit && limit > 0) {
-      const RankedOwner& worst = heap.front();
-      if (value < worst.value || (value == worst.value && owner >= worst.owner)) return true;
-    }
-    const size_t shard_index = ShardOf(owner);
-    Shard& shard = *shards_[shard_index];
-    {
-      std::lock_guard<std::mutex> lock(shard.mu);
-      uint64_t counter_id = 0;
-      if (Counter* counter = FindCounter(shard, owner, key, &counter_id)) {
-        if (shard.counters.at(counter_id) < ranked_slots[shard_index]) return true;  // ranked from memory above
-        // Loaded (by the background load or a write) after the memory pass
-        // went by: memory holds its current value.
-        value = CellValueLocked(shard, counter_id, *counter, interval, period);
-      }
-    }
-    consider(value, owner);
-    return true;
-  }, storage::Store::ScanMode::kBulk);
+  store_->Scan(
+      Family::kByKey, begin, end,
+      [&](std::string_view index_key, std::string_view encoded) {
+        std::string_view owner = index_key.substr(prefix.size());
+        if (owner.substr(0, owner_prefix.size()) != owner_prefix) return false;
+        int64_t value = 0;
+        if (!lf::DecodeInt64(encoded, &value) || value == 0) return true;
+        // Most entries cannot enter a full heap: skip them before the (costlier)
+        // check whether memory holds a newer value for the owner.
+        if (heap.size() == limit && limit > 0) {
+          const RankedOwner& worst = heap.front();
+          if (value < worst.value || (value == worst.value && owner >= worst.owner)) return true;
+        }
+        const size_t shard_index = ShardOf(owner);
+        Shard& shard = *shards_[shard_index];
+        {
+          std::lock_guard<std::mutex> lock(shard.mu);
+          uint64_t counter_id = 0;
+          if (Counter* counter = FindCounter(shard, owner, key, &counter_id)) {
+            if (shard.counters.at(counter_id) < ranked_slots[shard_index]) return true;  // ranked from memory above
+            // Loaded (by the background load or a write) after the memory pass
+            // went by: memory holds its current value.
+            value = CellValueLocked(shard, counter_id, *counter, interval, period);
+          }
+        }
+        consider(value, owner);
+        return true;
+      },
+      storage::Store::ScanMode::kBulk);
   std::sort_heap(heap.begin(), heap.end(), better);
   return heap;
 }
 
 Status Engine::LoadStoredCounters() {
-  Status s = store_->ScanSeeking(
-      Family::kCells, "", [&](std::string_view cell_key, std::string_view, std::string* seek_to) {
+  Status s =
+      store_->ScanSeeking(Family::kCells, "", [&](std::string_view cell_key, std::string_view, std::string* seek_to) {
         if (stop_loading_.load(std::memory_order_acquire)) return false;
         lf::ParsedCellKey parsed;
         if (!lf::ParseCellKey(cell_key, &parsed)) return true;
@@ -850,7 +858,8 @@ Status Engine::ReplayCounterEntry(const lf::Entry& entry, int64_t now) {
       uint64_t counter_id = 0;
       Counter& counter = CounterFor(shard, incr.owner, incr.key, &counter_id);
       ApplyIncrement(shard, counter_id, counter, incr.delta, incr.periods);
-      if (!incr.event_id.empty()) shard.seen_ids[lf::DedupeKey(incr.owner, incr.key, incr.event_id)] = incr.event_id_expiry_ms;
+      if (!incr.event_id.empty())
+        shard.seen_ids[lf::DedupeKey(incr.owner, incr.key, incr.event_id)] = incr.event_id_expiry_ms;
       return Status::Ok();
     }
     case lf::Op::kCounterSetCells: {
@@ -906,7 +915,8 @@ Status Engine::ReplayCounterEntry(const lf::Entry& entry, int64_t now) {
       SetZoneLocked(ShardFor(owner), owner, *zone);
       return Status::Ok();
     }
-    default: return Status::Corruption("unknown log entry type " + std::to_string(static_cast<int>(entry.op)));
+    default:
+      return Status::Corruption("unknown log entry type " + std::to_string(static_cast<int>(entry.op)));
   }
 }
 

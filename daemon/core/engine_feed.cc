@@ -190,14 +190,15 @@ Status Engine::PublishFeeds() {
   std::vector<uint64_t> expired;
   std::string end(ff::kChangesTimePrefix);
   end.back() = static_cast<char>(end.back() + 1);
-  Status s = store_->Scan(Family::kMeta, ff::kChangesTimePrefix, end, [&](std::string_view key, std::string_view value) {
-    uint64_t last_seq = 0;
-    if (!ff::ParseChangesTimeKey(key, &last_seq) || value.size() != 8) return true;
-    const int64_t written_ms = static_cast<int64_t>(storage::codec::GetFixed64(value.data()));
-    if (written_ms >= cutoff || last_seq > visible) return false;
-    expired.push_back(last_seq);
-    return expired.size() < kMaxTrimPerRun;
-  });
+  Status s =
+      store_->Scan(Family::kMeta, ff::kChangesTimePrefix, end, [&](std::string_view key, std::string_view value) {
+        uint64_t last_seq = 0;
+        if (!ff::ParseChangesTimeKey(key, &last_seq) || value.size() != 8) return true;
+        const int64_t written_ms = static_cast<int64_t>(storage::codec::GetFixed64(value.data()));
+        if (written_ms >= cutoff || last_seq > visible) return false;
+        expired.push_back(last_seq);
+        return expired.size() < kMaxTrimPerRun;
+      });
   if (!s.ok() || expired.empty()) return s;
   storage::WriteBatch batch(*store_);
   for (uint64_t last_seq : expired) {
@@ -215,31 +216,31 @@ Status Engine::PublishFeeds() {
 OpResult<ChangesPage> Engine::ReadChanges(uint64_t since, size_t limit) {
   const uint64_t visible = changes_visible_.load(std::memory_order_acquire);
   const uint64_t trimmed = changes_trimmed_.load(std::memory_order_acquire);
-  return ReadFeed<ChangesPage>(
-      *store_, Family::kChanges, since, limit, visible, trimmed, [](std::string_view value, auto&& emit) {
-        ff::ChangeBlobReader reader(value);
-        ff::ChangeRecord r;
-        while (reader.Next(&r)) {
-          ChangeEntry entry;
-          entry.seq = r.seq;
-          entry.owner.assign(r.owner);
-          entry.key.assign(r.key);
-          if (r.kind == ff::kDeleteAll) {
-            // every cell: interval and value stay empty
-          } else if (r.is_delete()) {
-            const uint8_t interval = r.kind & static_cast<uint8_t>(~ff::kDeleteBit);
-            if (interval >= kIntervalCount) return false;
-            entry.interval = static_cast<Interval>(interval);
-          } else {
-            if (r.kind >= kIntervalCount) return false;
-            entry.interval = static_cast<Interval>(r.kind);
-            entry.period.assign(r.period);
-            entry.value = r.value;
-          }
-          if (!emit(r.seq, std::move(entry))) return true;
-        }
-        return reader.ok();
-      });
+  return ReadFeed<ChangesPage>(*store_, Family::kChanges, since, limit, visible, trimmed,
+                               [](std::string_view value, auto&& emit) {
+                                 ff::ChangeBlobReader reader(value);
+                                 ff::ChangeRecord r;
+                                 while (reader.Next(&r)) {
+                                   ChangeEntry entry;
+                                   entry.seq = r.seq;
+                                   entry.owner.assign(r.owner);
+                                   entry.key.assign(r.key);
+                                   if (r.kind == ff::kDeleteAll) {
+                                     // every cell: interval and value stay empty
+                                   } else if (r.is_delete()) {
+                                     const uint8_t interval = r.kind & static_cast<uint8_t>(~ff::kDeleteBit);
+                                     if (interval >= kIntervalCount) return false;
+                                     entry.interval = static_cast<Interval>(interval);
+                                   } else {
+                                     if (r.kind >= kIntervalCount) return false;
+                                     entry.interval = static_cast<Interval>(r.kind);
+                                     entry.period.assign(r.period);
+                                     entry.value = r.value;
+                                   }
+                                   if (!emit(r.seq, std::move(entry))) return true;
+                                 }
+                                 return reader.ok();
+                               });
 }
 
 OpResult<AuditPage> Engine::ReadAudit(uint64_t since, size_t limit) {

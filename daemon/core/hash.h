@@ -27,13 +27,27 @@ inline uint64_t StableHash(std::string_view data) {
     n -= 8;
   }
   switch (n) {
-    case 7: h ^= uint64_t(static_cast<uint8_t>(p[6])) << 48; [[fallthrough]];
-    case 6: h ^= uint64_t(static_cast<uint8_t>(p[5])) << 40; [[fallthrough]];
-    case 5: h ^= uint64_t(static_cast<uint8_t>(p[4])) << 32; [[fallthrough]];
-    case 4: h ^= uint64_t(static_cast<uint8_t>(p[3])) << 24; [[fallthrough]];
-    case 3: h ^= uint64_t(static_cast<uint8_t>(p[2])) << 16; [[fallthrough]];
-    case 2: h ^= uint64_t(static_cast<uint8_t>(p[1])) << 8; [[fallthrough]];
-    case 1: h ^= uint64_t(static_cast<uint8_t>(p[0])); h *= m;
+    case 7:
+      h ^= uint64_t(static_cast<uint8_t>(p[6])) << 48;
+      [[fallthrough]];
+    case 6:
+      h ^= uint64_t(static_cast<uint8_t>(p[5])) << 40;
+      [[fallthrough]];
+    case 5:
+      h ^= uint64_t(static_cast<uint8_t>(p[4])) << 32;
+      [[fallthrough]];
+    case 4:
+      h ^= uint64_t(static_cast<uint8_t>(p[3])) << 24;
+      [[fallthrough]];
+    case 3:
+      h ^= uint64_t(static_cast<uint8_t>(p[2])) << 16;
+      [[fallthrough]];
+    case 2:
+      h ^= uint64_t(static_cast<uint8_t>(p[1])) << 8;
+      [[fallthrough]];
+    case 1:
+      h ^= uint64_t(static_cast<uint8_t>(p[0]));
+      h *= m;
   }
   h ^= h >> r;
   h *= m;

@@ -9,9 +9,9 @@ namespace tally::core {
 
 enum class OpStatus {
   kOk,
-  kNotInteger,      // stored value is not an integer
-  kOverflow,        // increment or decrement would overflow
-  kStorageFailed,   // the log cannot be written: writes are refused (fail closed)
+  kNotInteger,     // stored value is not an integer
+  kOverflow,       // increment or decrement would overflow
+  kStorageFailed,  // the log cannot be written: writes are refused (fail closed)
 };
 
 template <typename T>

@@ -4,8 +4,8 @@
 
 #include <atomic>
 #include <chrono>
-#include <functional>
 #include <ctime>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -83,9 +83,8 @@ HttpResponse Json(int status, const json& body) {
 
 // ---- request target -------------------------------------------------------
 
-
 struct Target {
-  std::vector<std::string> segments;     // decoded path segments
+  std::vector<std::string> segments;         // decoded path segments
   std::map<std::string, std::string> query;  // decoded; the first of repeated names wins
 };
 
@@ -205,8 +204,8 @@ class Api final : public DurabilityGate {
     protocol::CommandContext context{engine_, server_, client, commands::HttpThreadStats(server_)};
     protocol::JsonSink sink;
     Outcome outcome;
-    const protocol::CommandSpec* spec = commands::ResolveAndRun(table_, context, args, sink,
-                                                                [&] { return sink.error().has_value(); });
+    const protocol::CommandSpec* spec =
+        commands::ResolveAndRun(table_, context, args, sink, [&] { return sink.error().has_value(); });
     if (spec != nullptr && (spec->flags & protocol::flags::kWrite)) t_request_wrote = true;
     if (sink.error()) {
       outcome.error = CommandError(*sink.error());
@@ -313,8 +312,8 @@ void DescribePeriod(Api& api, std::string_view owner, std::string_view interval_
     out["start"] = nullptr;
     return;
   }
-  const core::TimeZone zone = owner.empty() ? api.engine().counter_options().default_time_zone
-                                            : api.engine().OwnerTimeZone(owner);
+  const core::TimeZone zone =
+      owner.empty() ? api.engine().counter_options().default_time_zone : api.engine().OwnerTimeZone(owner);
   core::PeriodId period = 0;
   std::string error;
   if (!core::ParsePeriod(*interval, period_arg.value_or("current"), zone, api.engine().clock().NowMs(), &period,
@@ -365,7 +364,8 @@ HttpResponse OwnerCounters(Call& call) {
   auto outcome = call.api.Run(argv, call.request);
   if (outcome.error) return *outcome.error;
   json counters = json::object();
-  for (size_t i = 0; i + 1 < outcome.value.size(); i += 2) counters[outcome.value[i].get<std::string>()] = outcome.value[i + 1];
+  for (size_t i = 0; i + 1 < outcome.value.size(); i += 2)
+    counters[outcome.value[i].get<std::string>()] = outcome.value[i + 1];
   json body{{"owner", owner}};
   DescribePeriod(call.api, owner, call.Query("interval").value_or("total"), call.Query("period"), body);
   body["counters"] = std::move(counters);
@@ -526,7 +526,8 @@ HttpResponse Sum(Call& call) {
   if (!interval) return JsonErrorResponse(400, "bad_request", "missing query parameter 'interval'");
   auto from = call.Query("from");
   auto to = call.Query("to");
-  if (from.has_value() != to.has_value()) return JsonErrorResponse(400, "bad_request", "give both 'from' and 'to', or neither");
+  if (from.has_value() != to.has_value())
+    return JsonErrorResponse(400, "bad_request", "give both 'from' and 'to', or neither");
   std::vector<std::string> argv{"CTR.SUM", owner, key, *interval};
   if (from) argv.insert(argv.end(), {"FROM", *from, "TO", *to});
   auto outcome = call.api.Run(argv, call.request);
@@ -596,9 +597,11 @@ HttpResponse Counters(Call& call) {
   }
   int64_t limit = 100;
   if (auto text = call.Query("limit")) {
-    if (!protocol::ParseInt64(*text, &limit)) return JsonErrorResponse(400, "not_integer", "'limit' must be an integer");
+    if (!protocol::ParseInt64(*text, &limit))
+      return JsonErrorResponse(400, "not_integer", "'limit' must be an integer");
   }
-  auto outcome = call.api.Run(CellsArgs(call, interval, period, call.Query("cursor").value_or(""), limit), call.request);
+  auto outcome =
+      call.api.Run(CellsArgs(call, interval, period, call.Query("cursor").value_or(""), limit), call.request);
   if (outcome.error) return *outcome.error;
   return Json(200, {{"rows", CellRows(outcome.value[1])}, {"next_cursor", NextCursor(outcome.value[0])}});
 }
@@ -658,8 +661,8 @@ HttpResponse Export(Call& call) {
     bool header_sent = false;
     bool finished = false;
   };
-  auto state = std::make_shared<State>(State{&call.api, call.request, call.query, interval, period, format == "csv",
-                                             std::move(first.value)});
+  auto state = std::make_shared<State>(
+      State{&call.api, call.request, call.query, interval, period, format == "csv", std::move(first.value)});
   HttpResponse response;
   response.content_type = state->csv ? "text/csv; charset=utf-8" : "application/x-ndjson";
   response.headers.emplace_back("Content-Disposition",
@@ -687,8 +690,8 @@ HttpResponse Export(Call& call) {
       return true;
     }
     Call next{*state->api, state->request, {}, state->query};
-    auto page = state->api->Run(CellsArgs(next, state->interval, state->period, cursor, kOwnersPerPage),
-                                state->request);
+    auto page =
+        state->api->Run(CellsArgs(next, state->interval, state->period, cursor, kOwnersPerPage), state->request);
     if (page.error) {
       // The status line is long gone: end the stream early, and say so in
       // the log (ndjson also gets a last line naming the error).
@@ -817,7 +820,6 @@ bool Matches(const std::vector<std::string_view>& parts, const std::vector<std::
 
 }  // namespace
 
-
 struct HttpApi::Impl {
   Impl(core::Engine& engine, ServerState& server) : api(engine, server) {}
   Api api;
@@ -856,7 +858,7 @@ HttpResponse HttpApi::Handle(const HttpRequest& request) {
   }
   if (!allowed.empty()) {
     HttpResponse response = JsonErrorResponse(405, "method_not_allowed",
-                                      request.method + " is not allowed here (allowed: " + allowed + ")");
+                                              request.method + " is not allowed here (allowed: " + allowed + ")");
     response.headers.emplace_back("Allow", allowed);
     return response;
   }

@@ -15,8 +15,8 @@
 
 #include "net/http_server.h"
 
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cctype>
@@ -216,9 +216,8 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession> {
     phase_ = Phase::kReadHeader;
     timed_out_ = false;
     ArmDeadline(shared_.options.read_timeout_ms);
-    http::async_read_header(socket_, buffer_, *parser_, [self = shared_from_this()](const error_code& ec, size_t) {
-      self->OnReadHeader(ec);
-    });
+    http::async_read_header(socket_, buffer_, *parser_,
+                            [self = shared_from_this()](const error_code& ec, size_t) { self->OnReadHeader(ec); });
   }
 
   // True once any byte of the next request has arrived.
@@ -260,9 +259,9 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession> {
     if (ec == http::error::end_of_stream) return Close();  // the client closed between requests
     if (ec == asio::error::operation_aborted) {
       if (timed_out_ && RequestStarted() && !Stopping()) {
-        return SendError(408, "request_timeout",
-                         "the request did not arrive within " + std::to_string(shared_.options.read_timeout_ms) +
-                             " ms");
+        return SendError(
+            408, "request_timeout",
+            "the request did not arrive within " + std::to_string(shared_.options.read_timeout_ms) + " ms");
       }
       return Close();  // an idle keep-alive connection timed out, or shutdown
     }
@@ -378,9 +377,8 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession> {
     }
     phase_ = Phase::kWriting;
     ArmDeadline(shared_.options.write_timeout_ms);
-    http::async_write(socket_, *response_, [self = shared_from_this()](const error_code& ec, size_t) {
-      self->OnWrite(ec);
-    });
+    http::async_write(socket_, *response_,
+                      [self = shared_from_this()](const error_code& ec, size_t) { self->OnWrite(ec); });
   }
 
   void OnWrite(const error_code& ec) {

@@ -13,8 +13,8 @@
 namespace tally::net {
 
 struct HttpRequest {
-  std::string method;  // "GET", "POST", ... as sent
-  std::string target;  // path and query, still percent-encoded: "/v1/top?key=x"
+  std::string method;                                        // "GET", "POST", ... as sent
+  std::string target;                                        // path and query, still percent-encoded: "/v1/top?key=x"
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
   std::string body;
   std::string peer;  // "127.0.0.1:5678"

@@ -181,10 +181,9 @@ class RespSession final : public SessionBase,
       input_begin_ = 0;
     }
     if (input_.size() - input_end_ < kReadChunk / 4) input_.resize(input_.size() * 2);
-    socket_.async_read_some(asio::buffer(input_.data() + input_end_, input_.size() - input_end_),
-                            [self = this->shared_from_this()](const boost::system::error_code& ec, size_t n) {
-                              self->OnRead(ec, n);
-                            });
+    socket_.async_read_some(
+        asio::buffer(input_.data() + input_end_, input_.size() - input_end_),
+        [self = this->shared_from_this()](const boost::system::error_code& ec, size_t n) { self->OnRead(ec, n); });
   }
 
   void OnRead(const boost::system::error_code& ec, size_t bytes) {
@@ -240,10 +239,9 @@ class RespSession final : public SessionBase,
 
   void DoWrite() {
     if (closed_) return;
-    asio::async_write(socket_, asio::buffer(out_),
-                      [self = this->shared_from_this()](const boost::system::error_code& ec, size_t) {
-                        self->OnWrite(ec);
-                      });
+    asio::async_write(
+        socket_, asio::buffer(out_),
+        [self = this->shared_from_this()](const boost::system::error_code& ec, size_t) { self->OnWrite(ec); });
   }
 
   void OnWrite(const boost::system::error_code& ec) {
@@ -279,7 +277,7 @@ class RespSession final : public SessionBase,
   protocol::RespSink sink_;
   ClientState client_;
   protocol::CommandContext context_;
-  bool busy_ = false;       // between a read completion and the next read
+  bool busy_ = false;  // between a read completion and the next read
   bool closed_ = false;
   bool shutting_down_ = false;
   bool registered_ = false;
@@ -426,8 +424,7 @@ storage::Status RespServer::Start() {
     if (!ec) impl.unix_acceptor->bind(endpoint, ec);
     if (!ec) impl.unix_acceptor->listen(asio::socket_base::max_listen_connections, ec);
     if (ec) {
-      return storage::Status::IoError("cannot listen on unix socket " + impl.options.unix_socket + ": " +
-                                      ec.message());
+      return storage::Status::IoError("cannot listen on unix socket " + impl.options.unix_socket + ": " + ec.message());
     }
     ::chmod(impl.options.unix_socket.c_str(), 0770);
     impl.AcceptUnix();

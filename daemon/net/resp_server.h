@@ -19,8 +19,8 @@ namespace tally::net {
 
 struct RespServerOptions {
   std::string bind = "127.0.0.1";
-  int port = 6380;             // 0 = no TCP listener
-  std::string unix_socket;     // empty = no unix listener
+  int port = 6380;          // 0 = no TCP listener
+  std::string unix_socket;  // empty = no unix listener
   int io_threads = 2;
   int64_t max_clients = 10000;
   protocol::ParserLimits limits;

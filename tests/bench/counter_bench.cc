@@ -92,7 +92,13 @@ void BM_Top(benchmark::State& state) {
   }
   state.counters["owners"] = static_cast<double>(owners);
 }
-BENCHMARK(BM_Top)->Args({1000000, 0})->Args({1000000, 1})->Args({1000000, 2})->Args({1000000, 3})->Unit(benchmark::kMillisecond)->Iterations(5);
+BENCHMARK(BM_Top)
+    ->Args({1000000, 0})
+    ->Args({1000000, 1})
+    ->Args({1000000, 2})
+    ->Args({1000000, 3})
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(5);
 
 // Memory of N counters (range(1) keys per owner), from malloc's own accounting.
 void BM_MemoryPerCounter(benchmark::State& state) {
@@ -117,8 +123,7 @@ void BM_MemoryPerCounter(benchmark::State& state) {
     size_t after = mallinfo2().uordblks;
     // RocksDB's memtables (the log blobs just written) are not tally's state.
     double rocks = static_cast<double>(t.engine->store().MemtableBytes() - memtable_before);
-    state.counters["bytes_per_counter"] =
-        (static_cast<double>(after - before) - rocks) / static_cast<double>(owners);
+    state.counters["bytes_per_counter"] = (static_cast<double>(after - before) - rocks) / static_cast<double>(owners);
   }
 }
 BENCHMARK(BM_MemoryPerCounter)->Args({1000000, 1})->Args({1000000, 10})->Iterations(1)->Unit(benchmark::kMillisecond);

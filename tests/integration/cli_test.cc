@@ -20,9 +20,9 @@ TEST(TallydCommandLine, HelpListsTheFlagsAndExitsZero) {
   ProcessResult r = Tallyd({"--help"});
   ASSERT_TRUE(r.exited) << r.Describe();
   EXPECT_EQ(r.exit_code, 0) << r.Describe();
-  for (const char* flag : {"--config", "--data-dir", "--bind", "--port", "--unix-socket", "--durability",
-                           "--log-level", "--version", "--help", "--io-threads", "--max-clients",
-                           "--compaction-interval-ms", "--max-bulk-bytes", "--max-inline-bytes"}) {
+  for (const char* flag : {"--config", "--data-dir", "--bind", "--port", "--unix-socket", "--durability", "--log-level",
+                           "--version", "--help", "--io-threads", "--max-clients", "--compaction-interval-ms",
+                           "--max-bulk-bytes", "--max-inline-bytes"}) {
     EXPECT_TRUE(Contains(r.out, flag)) << "--help does not mention " << flag << ":\n" << r.out;
   }
   EXPECT_TRUE(Contains(r.out, "Usage")) << r.out;
@@ -46,9 +46,15 @@ TEST(TallydCommandLine, UnknownFlagExitsNonZeroNamingTheFlag) {
 TEST(TallydCommandLine, InvalidFlagValuesExitNonZeroWithAMessage) {
   TempDir dir;
   const std::vector<std::vector<std::string>> bad = {
-      {"--durability", "sometimes"}, {"--port", "70000"},        {"--port", "abc"},
-      {"--io-threads", "0"},         {"--log-level", "chatty"},  {"--max-inline-bytes", "1"},
-      {"--max-clients", "-5"},       {"--compaction-interval-ms", "x"}, {"--port"},
+      {"--durability", "sometimes"},
+      {"--port", "70000"},
+      {"--port", "abc"},
+      {"--io-threads", "0"},
+      {"--log-level", "chatty"},
+      {"--max-inline-bytes", "1"},
+      {"--max-clients", "-5"},
+      {"--compaction-interval-ms", "x"},
+      {"--port"},
   };
   for (const auto& args : bad) {
     std::vector<std::string> argv = {"--data-dir", dir.path() + "/data", "--config", "/dev/null"};

@@ -107,8 +107,8 @@ TEST_F(CommandsTest, HelloSetnameNamesTheConnection) {
 }
 
 TEST_F(CommandsTest, RedisCliSpeaksResp3) {
-  ProcessResult r = RunProcess({RedisCliPath(), "-3", "-h", "127.0.0.1", "-p", std::to_string(port()), "--no-raw",
-                                "HELLO", "3"});
+  ProcessResult r =
+      RunProcess({RedisCliPath(), "-3", "-h", "127.0.0.1", "-p", std::to_string(port()), "--no-raw", "HELLO", "3"});
   ASSERT_TRUE(r.exited && r.exit_code == 0) << r.Describe();
   EXPECT_TRUE(Contains(r.out, "\"proto\" => (integer) 3")) << r.out;
   r = RunProcess({RedisCliPath(), "-3", "-h", "127.0.0.1", "-p", std::to_string(port()), "--no-raw", "GET", "nope"});
@@ -159,10 +159,10 @@ TEST_F(CommandsTest, ClientSetnameGetnameSetinfoIdAndInfo) {
 }
 
 TEST_F(CommandsTest, CommandCountInfoAndDocsDescribeEveryCommand) {
-  const std::vector<std::string> required = {
-      "PING", "ECHO", "QUIT", "HELLO", "SELECT", "CLIENT", "COMMAND", "CONFIG", "INFO", "DBSIZE", "GET", "SET",
-      "MGET", "DEL", "EXISTS", "EXPIRE", "PEXPIRE", "PERSIST", "TTL", "PTTL", "INCR", "INCRBY", "DECR", "DECRBY",
-      "SCAN"};
+  const std::vector<std::string> required = {"PING",   "ECHO",   "QUIT",    "HELLO",   "SELECT", "CLIENT", "COMMAND",
+                                             "CONFIG", "INFO",   "DBSIZE",  "GET",     "SET",    "MGET",   "DEL",
+                                             "EXISTS", "EXPIRE", "PEXPIRE", "PERSIST", "TTL",    "PTTL",   "INCR",
+                                             "INCRBY", "DECR",   "DECRBY",  "SCAN"};
   RespClient c = Connect();
   RespValue count = c.Call({"COMMAND", "COUNT"});
   ASSERT_EQ(count.type, RespValue::Type::kInteger) << count;
@@ -184,7 +184,9 @@ TEST_F(CommandsTest, CommandCountInfoAndDocsDescribeEveryCommand) {
     EXPECT_EQ(entry.elements[1].type, RespValue::Type::kInteger);
   }
   // Redis's arities for a few (name included; negative = at least).
-  auto arity = [&](const std::string& name) { return c.Call({"COMMAND", "INFO", name}).elements[0].elements[1].integer; };
+  auto arity = [&](const std::string& name) {
+    return c.Call({"COMMAND", "INFO", name}).elements[0].elements[1].integer;
+  };
   EXPECT_EQ(arity("get"), 2);
   EXPECT_EQ(arity("set"), -3);
   EXPECT_EQ(arity("incrby"), 3);
@@ -334,8 +336,8 @@ TEST_F(CommandsTest, SetExPxExatPxatSetTheTtl) {
   int64_t pttl = ParseCliInteger(Cli({"PTTL", "b"}));
   EXPECT_GT(pttl, 4000);
   EXPECT_LE(pttl, 5000);
-  int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(
-                      std::chrono::system_clock::now().time_since_epoch()).count();
+  int64_t now_s =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   EXPECT_EQ(Cli({"SET", "c", "1", "EXAT", std::to_string(now_s + 200)}), "OK");
   ttl = ParseCliInteger(Cli({"TTL", "c"}));
   EXPECT_GE(ttl, 198);
@@ -570,8 +572,8 @@ TEST_F(CommandsTest, ScanVisitsEveryKeyOnceWithMatchAndCount) {
   EXPECT_EQ(typed.size(), 210u);
 
   // redis-cli's own SCAN loop.
-  ProcessResult r = RunProcess({RedisCliPath(), "-h", "127.0.0.1", "-p", std::to_string(port()), "--scan",
-                                "--pattern", "order:*"});
+  ProcessResult r =
+      RunProcess({RedisCliPath(), "-h", "127.0.0.1", "-p", std::to_string(port()), "--scan", "--pattern", "order:*"});
   ASSERT_TRUE(r.exited && r.exit_code == 0) << r.Describe();
   auto lines = SplitLines(r.out);
   EXPECT_EQ(std::set<std::string>(lines.begin(), lines.end()), orders);
@@ -594,8 +596,8 @@ TEST_F(CommandsTest, AuthBehavesLikeRedisWithoutAPassword) {
             "-WRONGPASS invalid username-password pair or user is disabled.\r\n");
   EXPECT_EQ(c.CallRaw({"GET", "nope"}), "_\r\n");  // the failed HELLO changed nothing: still RESP3
   // redis-cli --user/--pass sends AUTH default <pass>.
-  ProcessResult r = RunProcess({RedisCliPath(), "-h", "127.0.0.1", "-p", std::to_string(port()), "--user",
-                                "default", "--pass", "whatever", "--no-auth-warning", "PING"});
+  ProcessResult r = RunProcess({RedisCliPath(), "-h", "127.0.0.1", "-p", std::to_string(port()), "--user", "default",
+                                "--pass", "whatever", "--no-auth-warning", "PING"});
   EXPECT_EQ(r.out, "PONG\n") << r.Describe();
 }
 

@@ -58,9 +58,9 @@ std::vector<std::string> OwnRead(int t, int k) {
 std::string OwnName(int t, int k) { return OwnRead(t, k)[1] + (k == 0 ? "" : " hits"); }
 
 struct ThreadTally {
-  std::array<int64_t, kShared> shared_acked{};      // increments (of 1) acknowledged
-  std::array<int64_t, kShared> shared_in_flight{};  // sent, no reply
-  std::array<int64_t, kOwn> own_acked{};            // sum of acknowledged deltas
+  std::array<int64_t, kShared> shared_acked{};           // increments (of 1) acknowledged
+  std::array<int64_t, kShared> shared_in_flight{};       // sent, no reply
+  std::array<int64_t, kOwn> own_acked{};                 // sum of acknowledged deltas
   std::array<std::vector<int64_t>, kOwn> own_in_flight;  // deltas sent without reply, in send order
   int64_t replies = 0;
   std::string error;  // a wrong reply (not the kill)
@@ -230,8 +230,8 @@ class CrashTest : public ::testing::Test {
         in_flight += static_cast<int64_t>(tally.own_in_flight[k].size());
       }
     }
-    std::cout << "[crash] cycle " << cycle << (sigterm ? ": SIGTERM after " : ": SIGKILL after ") << delay_ms << " ms; " << replies
-              << " increments acknowledged, " << in_flight << " in flight" << std::endl;
+    std::cout << "[crash] cycle " << cycle << (sigterm ? ": SIGTERM after " : ": SIGKILL after ") << delay_ms << " ms; "
+              << replies << " increments acknowledged, " << in_flight << " in flight" << std::endl;
     ASSERT_GT(replies, 0) << "no increment was acknowledged before the kill";
 
     if (kill_during_recovery) {
@@ -284,8 +284,9 @@ class CrashTest : public ::testing::Test {
       }
       ExpectRollupsMatchTotal(*c, "crash:t" + std::to_string(t), own_base[t][1]);
     }
-    std::cout << "[crash] cycle " << cycle << ": recovered; in-flight increments that were applied: "
-              << applied_in_flight << " (units)" << std::endl;
+    std::cout << "[crash] cycle " << cycle
+              << ": recovered; in-flight increments that were applied: " << applied_in_flight << " (units)"
+              << std::endl;
   }
 
   // A clean restart changes nothing.

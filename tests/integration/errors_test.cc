@@ -34,7 +34,8 @@ TEST_F(ErrorsTest, UnknownCommandEchoesNameAndArgumentsLikeRedis) {
       c, {
              {{"FOO"}, "-ERR unknown command 'FOO', with args beginning with: \r\n"},
              {{"foo", "a", "b"}, "-ERR unknown command 'foo', with args beginning with: 'a' 'b' \r\n"},
-             {{"CTR.NOPE", "user:1", "x y"}, "-ERR unknown command 'CTR.NOPE', with args beginning with: 'user:1' 'x y' \r\n"},
+             {{"CTR.NOPE", "user:1", "x y"},
+              "-ERR unknown command 'CTR.NOPE', with args beginning with: 'user:1' 'x y' \r\n"},
              // CR/LF in user text become spaces so the reply cannot break framing.
              {{"bad\r\ncmd", "x\ny"}, "-ERR unknown command 'bad  cmd', with args beginning with: 'x y' \r\n"},
              // Arguments are cut at 128 bytes in total, as Redis does.
@@ -45,7 +46,8 @@ TEST_F(ErrorsTest, UnknownCommandEchoesNameAndArgumentsLikeRedis) {
                   std::string(25, 'b') + "' \r\n"},
          });
   // Inline too.
-  EXPECT_EQ(c.SendRaw("nosuch arg1 arg2\r\n"), "-ERR unknown command 'nosuch', with args beginning with: 'arg1' 'arg2' \r\n");
+  EXPECT_EQ(c.SendRaw("nosuch arg1 arg2\r\n"),
+            "-ERR unknown command 'nosuch', with args beginning with: 'arg1' 'arg2' \r\n");
   EXPECT_EQ(c.SendRaw("PING\r\n"), "+PONG\r\n");
 }
 
@@ -205,20 +207,19 @@ TEST_F(ErrorsTest, SelectOtherThanZeroIsOutOfRange) {
   EXPECT_EQ(c.CallRaw({"SELECT", "0"}), "+OK\r\n");
   EXPECT_EQ(Cli({"SELECT", "1"}), "(error) ERR DB index is out of range");
   // redis-cli -n 1 reports the failure of its SELECT.
-  ProcessResult r = RunProcess(
-      {RedisCliPath(), "-h", "127.0.0.1", "-p", std::to_string(port()), "-n", "1", "--no-raw", "PING"});
+  ProcessResult r =
+      RunProcess({RedisCliPath(), "-h", "127.0.0.1", "-p", std::to_string(port()), "-n", "1", "--no-raw", "PING"});
   EXPECT_TRUE(Contains(r.out + r.err, "DB index is out of range")) << r.Describe();
 }
 
 TEST_F(ErrorsTest, HelloWithUnsupportedProtocolIsNoproto) {
   RespClient c = Connect();
-  ExpectErrorsKeepConnection(
-      c, {
-             {{"HELLO", "4"}, "-NOPROTO unsupported protocol version\r\n"},
-             {{"HELLO", "1"}, "-NOPROTO unsupported protocol version\r\n"},
-             {{"HELLO", "abc"}, "-ERR Protocol version is not an integer or out of range\r\n"},
-             {{"HELLO", "3", "BOGUS"}, "-ERR Syntax error in HELLO option 'BOGUS'\r\n"},
-         });
+  ExpectErrorsKeepConnection(c, {
+                                    {{"HELLO", "4"}, "-NOPROTO unsupported protocol version\r\n"},
+                                    {{"HELLO", "1"}, "-NOPROTO unsupported protocol version\r\n"},
+                                    {{"HELLO", "abc"}, "-ERR Protocol version is not an integer or out of range\r\n"},
+                                    {{"HELLO", "3", "BOGUS"}, "-ERR Syntax error in HELLO option 'BOGUS'\r\n"},
+                                });
   // The failed HELLOs left the connection in RESP2.
   EXPECT_EQ(c.CallRaw({"GET", "missing"}), "$-1\r\n");
   EXPECT_EQ(Cli({"HELLO", "4"}), "(error) NOPROTO unsupported protocol version");
@@ -226,15 +227,14 @@ TEST_F(ErrorsTest, HelloWithUnsupportedProtocolIsNoproto) {
 
 TEST_F(ErrorsTest, UnknownSubcommandsPointToHelp) {
   RespClient c = Connect();
-  ExpectErrorsKeepConnection(
-      c, {
-             {{"CLIENT", "FOO"}, "-ERR unknown subcommand 'FOO'. Try CLIENT HELP.\r\n"},
-             {{"client", "nope", "x"}, "-ERR unknown subcommand 'nope'. Try CLIENT HELP.\r\n"},
-             {{"CONFIG", "FOO"}, "-ERR unknown subcommand 'FOO'. Try CONFIG HELP.\r\n"},
-             {{"COMMAND", "FOO"}, "-ERR unknown subcommand 'FOO'. Try COMMAND HELP.\r\n"},
-             {{"CLIENT", "SETNAME", "has space"},
-              "-ERR Client names cannot contain spaces, newlines or special characters.\r\n"},
-         });
+  ExpectErrorsKeepConnection(c, {
+                                    {{"CLIENT", "FOO"}, "-ERR unknown subcommand 'FOO'. Try CLIENT HELP.\r\n"},
+                                    {{"client", "nope", "x"}, "-ERR unknown subcommand 'nope'. Try CLIENT HELP.\r\n"},
+                                    {{"CONFIG", "FOO"}, "-ERR unknown subcommand 'FOO'. Try CONFIG HELP.\r\n"},
+                                    {{"COMMAND", "FOO"}, "-ERR unknown subcommand 'FOO'. Try COMMAND HELP.\r\n"},
+                                    {{"CLIENT", "SETNAME", "has space"},
+                                     "-ERR Client names cannot contain spaces, newlines or special characters.\r\n"},
+                                });
 }
 
 TEST_F(ErrorsTest, ErrorsInsideAPipelineKeepReplyOrderAndState) {

@@ -23,7 +23,8 @@ using Clock = std::chrono::steady_clock;
 
 std::string Lower(std::string_view text) {
   std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return out;
 }
 
@@ -84,7 +85,6 @@ std::string HttpReply::Describe() const {
 
 std::ostream& operator<<(std::ostream& os, const HttpReply& reply) { return os << reply.Describe(); }
 
-
 std::optional<HttpClient> HttpClient::Connect(int port, std::chrono::milliseconds timeout) {
   int fd = ConnectLoopbackTcp(port, timeout);
   if (fd < 0) return std::nullopt;
@@ -110,8 +110,8 @@ std::string HttpClient::Encode(const std::string& method, const std::string& tar
   return out;
 }
 
-HttpReply HttpClient::Request(int port, const std::string& method, const std::string& target,
-                              const std::string& body, const Headers& headers) {
+HttpReply HttpClient::Request(int port, const std::string& method, const std::string& target, const std::string& body,
+                              const Headers& headers) {
   auto client = Connect(port);
   if (!client) {
     HttpReply none;
@@ -130,8 +130,6 @@ HttpReply HttpClient::Call(const std::string& method, const std::string& target,
   }
   return ReadResponse(std::chrono::seconds(10), method == "HEAD");
 }
-
-
 
 HttpReply HttpClient::ReadResponse(std::chrono::milliseconds timeout, bool head,
                                    const std::function<void(std::string_view chunk)>& on_chunk) {
@@ -243,6 +241,5 @@ HttpReply HttpClient::ReadResponse(std::chrono::milliseconds timeout, bool head,
   reply.status = status;
   return reply;
 }
-
 
 }  // namespace tally::itest

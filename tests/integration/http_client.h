@@ -24,12 +24,12 @@ namespace tally::itest {
 struct HttpReply {
   int status = 0;  // 0: no complete response (see `error`)
   std::string reason;
-  std::string version;  // "HTTP/1.1"
+  std::string version;                                       // "HTTP/1.1"
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased, in order
-  std::string body;      // decoded (chunked framing removed)
-  bool chunked = false;  // Transfer-Encoding: chunked
-  size_t chunks = 0;     // data chunks received (not counting the last, empty one)
-  std::string error;     // why status is 0: timeout, EOF, malformed bytes
+  std::string body;                                          // decoded (chunked framing removed)
+  bool chunked = false;                                      // Transfer-Encoding: chunked
+  size_t chunks = 0;                                         // data chunks received (not counting the last, empty one)
+  std::string error;                                         // why status is 0: timeout, EOF, malformed bytes
 
   bool ok() const { return status != 0; }
   // First header with this lower-case name, or "".
@@ -52,8 +52,8 @@ class HttpClient : public BufferedSocket {
 
   // One request on a fresh connection ("Connection: close" is not added;
   // the connection is closed after the response).
-  static HttpReply Request(int port, const std::string& method, const std::string& target,
-                           const std::string& body = "", const Headers& headers = {});
+  static HttpReply Request(int port, const std::string& method, const std::string& target, const std::string& body = "",
+                           const Headers& headers = {});
   // The bytes of a request: request line, Host, the headers, Content-Length
   // (when there is a body or the method is POST/PUT/PATCH), the body.
   static std::string Encode(const std::string& method, const std::string& target, const std::string& body = "",

@@ -72,11 +72,10 @@ TEST(TallydHttp, HelpMentionsTheHttpFlags) {
 
 TEST(TallydHttp, InvalidHttpFlagValuesExitNonZero) {
   TempDir dir;
-  for (const std::vector<std::string>& args :
-       std::vector<std::vector<std::string>>{{"--http-port", "70000"},
-                                             {"--http-threads", "0"},
-                                             {"--http-max-body-bytes", "0"},
-                                             {"--http-read-timeout-ms", "1"}}) {
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{{"--http-port", "70000"},
+                                                                                    {"--http-threads", "0"},
+                                                                                    {"--http-max-body-bytes", "0"},
+                                                                                    {"--http-read-timeout-ms", "1"}}) {
     std::vector<std::string> argv = {TallydPath(), "--data-dir", dir.path() + "/data", "--config", "/dev/null"};
     argv.insert(argv.end(), args.begin(), args.end());
     ProcessResult r = RunProcess(argv, {}, std::chrono::seconds(20));

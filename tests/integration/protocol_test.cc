@@ -43,9 +43,8 @@ TEST_F(PipelineTest, ManyCommandsInOneWriteAreAnsweredInOrder) {
 
 TEST_F(PipelineTest, PipelineArrivingOneByteAtATimeIsParsedCorrectly) {
   RespClient c = Connect();
-  std::string pipeline = EncodeCommand({"SET", "k", "hello\r\nworld"}) + "INCR n\r\n" +
-                         EncodeCommand({"GET", "k"}) + "ECHO \"a b\"\n" + EncodeCommand({"INCRBY", "n", "41"}) +
-                         "*0\r\n" + "\r\n" + "PING\r\n";
+  std::string pipeline = EncodeCommand({"SET", "k", "hello\r\nworld"}) + "INCR n\r\n" + EncodeCommand({"GET", "k"}) +
+                         "ECHO \"a b\"\n" + EncodeCommand({"INCRBY", "n", "41"}) + "*0\r\n" + "\r\n" + "PING\r\n";
   for (char ch : pipeline) ASSERT_TRUE(c.Send(std::string_view(&ch, 1)));
   EXPECT_EQ(c.ReadReply().raw, "+OK\r\n");
   EXPECT_EQ(c.ReadReply().raw, ":1\r\n");
@@ -227,8 +226,8 @@ TEST_F(PipelineTest, RedisCliReadsCommandsFromStdin) {
 }
 
 TEST_F(PipelineTest, RedisCliRepeatsACommandWithMinusR) {
-  ProcessResult r = RunProcess(
-      {RedisCliPath(), "-h", "127.0.0.1", "-p", std::to_string(port()), "-r", "500", "INCR", "repeated"});
+  ProcessResult r =
+      RunProcess({RedisCliPath(), "-h", "127.0.0.1", "-p", std::to_string(port()), "-r", "500", "INCR", "repeated"});
   ASSERT_TRUE(r.exited && r.exit_code == 0) << r.Describe();
   EXPECT_EQ(Cli({"GET", "repeated"}), "\"500\"");
 }
@@ -281,8 +280,8 @@ TEST_F(InlineTest, EmptyMultibulkArraysAreSkipped) {
 
 TEST_F(InlineTest, InlineAndMultibulkMixInOnePipeline) {
   RespClient c = Connect();
-  ASSERT_TRUE(c.Send("SET x 1\r\n" + EncodeCommand({"INCR", "x"}) + "INCR x\n" + EncodeCommand({"GET", "x"}) +
-                     "GET x\r\n"));
+  ASSERT_TRUE(
+      c.Send("SET x 1\r\n" + EncodeCommand({"INCR", "x"}) + "INCR x\n" + EncodeCommand({"GET", "x"}) + "GET x\r\n"));
   EXPECT_EQ(c.ReadReply().raw, "+OK\r\n");
   EXPECT_EQ(c.ReadReply().raw, ":2\r\n");
   EXPECT_EQ(c.ReadReply().raw, ":3\r\n");
@@ -400,8 +399,9 @@ std::string RandomGarbage(std::mt19937_64& rng) {
       break;
     case 1:  // protocol-looking fragments
     case 2: {
-      static const char* pieces[] = {"*", "$", "\r\n", "\r", "\n", "-1", "0", "1", "3", "99999999999", "PING",
-                                     "SET", "GET", "\"", "'", "\\x", "\\", " ", "+", ":", "%", "_", "*1\r\n$4\r\n"};
+      static const char* pieces[] = {"*",  "$",           "\r\n", "\r",  "\n",  "-1", "0",           "1",
+                                     "3",  "99999999999", "PING", "SET", "GET", "\"", "'",           "\\x",
+                                     "\\", " ",           "+",    ":",   "%",   "_",  "*1\r\n$4\r\n"};
       std::uniform_int_distribution<size_t> pick(0, std::size(pieces) - 1);
       for (int i = len(rng) / 10 + 1; i > 0; --i) out += pieces[pick(rng)];
       break;
@@ -442,7 +442,8 @@ TEST_F(GarbageTest, RandomBytesNeverCrashTheDaemonOrCorruptOtherConnections) {
     // Either the server closes (framing error, or EOF after our shutdown) or
     // it waits for the rest of a command; both are fine.
     c.WaitClosed(2s, &received);
-    EXPECT_TRUE(AllWellFormed(received)) << "round " << round << ", input " << ::testing::PrintToString(garbage.substr(0, 300));
+    EXPECT_TRUE(AllWellFormed(received)) << "round " << round << ", input "
+                                         << ::testing::PrintToString(garbage.substr(0, 300));
     if (round % 25 == 0) {
       ASSERT_TRUE(daemon().Alive()) << "tallyd died in round " << round << " on input "
                                     << ::testing::PrintToString(garbage.substr(0, 300));
@@ -468,19 +469,15 @@ TEST_F(GarbageTest, RandomArgumentsToEveryCommandNeverCrashTheDaemon) {
     if (name != "quit") names.push_back(name);  // QUIT would just close
   }
   ASSERT_GE(names.size(), 20u);
-  const std::vector<std::string> pool = {"",      "0",        "1",        "-1",      "10",     "9223372036854775807",
-                                         "-9223372036854775808", "9223372036854775808", "abc", "k", "fuzz:k",
-                                         "EX",    "PX",       "EXAT",     "PXAT",    "NX",     "XX",
-                                         "GT",    "LT",       "GET",      "KEEPTTL", "MATCH",  "COUNT",
-                                         "TYPE",  "*",        "[",        "\\",      "?*[a-",  "SETNAME",
-                                         "GETNAME", "ID",     "INFO",     "DOCS",    "LIST",   "SETINFO",
-                                         "LIB-NAME", "AUTH",  "3",        "2",       "all",    "everything",
-                                         std::string("\0\r\n", 3), std::string(5000, 'x'), "1.5", "  7",
-                                         // owner counters (CTR.*, OWNER.TZ): names, intervals, periods, options
-                                         "user:1", "org:acme", "hits", "api.calls", "total", "hour", "day", "week",
-                                         "month", "quarter", "year", "current", "2024-12-04", "2024-W49", "2024-Q4",
-                                         "2024-12", "2024", "2024-12-04T10", "AT", "ID", "evt-1", "LIMIT", "PREFIX",
-                                         "FROM", "TO", "CURSOR", "1700000000000", "Europe/Berlin", "UTC", "Nowhere/X"};
+  const std::vector<std::string> pool = {
+      "", "0", "1", "-1", "10", "9223372036854775807", "-9223372036854775808", "9223372036854775808", "abc", "k",
+      "fuzz:k", "EX", "PX", "EXAT", "PXAT", "NX", "XX", "GT", "LT", "GET", "KEEPTTL", "MATCH", "COUNT", "TYPE", "*",
+      "[", "\\", "?*[a-", "SETNAME", "GETNAME", "ID", "INFO", "DOCS", "LIST", "SETINFO", "LIB-NAME", "AUTH", "3", "2",
+      "all", "everything", std::string("\0\r\n", 3), std::string(5000, 'x'), "1.5", "  7",
+      // owner counters (CTR.*, OWNER.TZ): names, intervals, periods, options
+      "user:1", "org:acme", "hits", "api.calls", "total", "hour", "day", "week", "month", "quarter", "year", "current",
+      "2024-12-04", "2024-W49", "2024-Q4", "2024-12", "2024", "2024-12-04T10", "AT", "ID", "evt-1", "LIMIT", "PREFIX",
+      "FROM", "TO", "CURSOR", "1700000000000", "Europe/Berlin", "UTC", "Nowhere/X"};
   std::uniform_int_distribution<size_t> pick_name(0, names.size() - 1);
   std::uniform_int_distribution<size_t> pick_arg(0, pool.size() - 1);
   std::uniform_int_distribution<int> argc(0, 6);

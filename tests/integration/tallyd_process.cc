@@ -170,9 +170,18 @@ ProcessResult RunProcess(const std::vector<std::string>& args, std::string_view 
     pollfd fds[3];
     int n = 0;
     int idx_in = -1, idx_out = -1, idx_err = -1;
-    if (in_fd >= 0) { idx_in = n; fds[n++] = {in_fd, POLLOUT, 0}; }
-    if (out_fd >= 0) { idx_out = n; fds[n++] = {out_fd, POLLIN, 0}; }
-    if (err_fd >= 0) { idx_err = n; fds[n++] = {err_fd, POLLIN, 0}; }
+    if (in_fd >= 0) {
+      idx_in = n;
+      fds[n++] = {in_fd, POLLOUT, 0};
+    }
+    if (out_fd >= 0) {
+      idx_out = n;
+      fds[n++] = {out_fd, POLLIN, 0};
+    }
+    if (err_fd >= 0) {
+      idx_err = n;
+      fds[n++] = {err_fd, POLLIN, 0};
+    }
     int ready = ::poll(fds, static_cast<nfds_t>(n), RemainingMs(deadline));
     if (ready < 0 && errno == EINTR) continue;
     if (ready == 0 || Clock::now() >= deadline) {
@@ -276,12 +285,18 @@ TallydProcess::~TallydProcess() {
 }
 
 std::vector<std::string> TallydProcess::Args() const {
-  std::vector<std::string> args = {"--config",      dir_.path() + "/tally.toml",
-                                   "--data-dir",    data_dir(),
-                                   "--bind",        "127.0.0.1",
-                                   "--port",        std::to_string(port_),
-                                   "--unix-socket", unix_socket(),
-                                   "--shutdown-drain-ms", "2000"};
+  std::vector<std::string> args = {"--config",
+                                   dir_.path() + "/tally.toml",
+                                   "--data-dir",
+                                   data_dir(),
+                                   "--bind",
+                                   "127.0.0.1",
+                                   "--port",
+                                   std::to_string(port_),
+                                   "--unix-socket",
+                                   unix_socket(),
+                                   "--shutdown-drain-ms",
+                                   "2000"};
   // HTTP on its own free port: parallel tests must never fight over 8080.
   if (!HasFlag(extra_args_, "--http-port")) {
     args.push_back("--http-port");
@@ -391,9 +406,9 @@ bool TallydProcess::WaitExit(std::chrono::milliseconds timeout) {
       if (pong.type == RespValue::Type::kSimple && pong.str == "PONG") return ::testing::AssertionSuccess();
     }
     if (Clock::now() >= deadline) {
-      return ::testing::AssertionFailure() << "tallyd did not answer PING on port " << port_ << " within "
-                                           << timeout.count() << " ms\n"
-                                           << LogTail(4096);
+      return ::testing::AssertionFailure()
+             << "tallyd did not answer PING on port " << port_ << " within " << timeout.count() << " ms\n"
+             << LogTail(4096);
     }
     std::this_thread::sleep_for(5ms);
   }
@@ -460,16 +475,26 @@ void TallydProcess::Kill() {
 
 std::string RespValue::ToString() const {
   switch (type) {
-    case Type::kNoReply: return "<no reply: " + str + ">";
-    case Type::kSimple: return str;
-    case Type::kError: return "(error) " + str;
-    case Type::kInteger: return "(integer) " + std::to_string(integer);
-    case Type::kBulk: return "\"" + str + "\"";
-    case Type::kNull: return "(nil)";
-    case Type::kDouble: return "(double) " + str;
-    case Type::kBoolean: return integer ? "(true)" : "(false)";
-    case Type::kBigNumber: return "(big number) " + str;
-    case Type::kVerbatim: return "\"" + str + "\"";
+    case Type::kNoReply:
+      return "<no reply: " + str + ">";
+    case Type::kSimple:
+      return str;
+    case Type::kError:
+      return "(error) " + str;
+    case Type::kInteger:
+      return "(integer) " + std::to_string(integer);
+    case Type::kBulk:
+      return "\"" + str + "\"";
+    case Type::kNull:
+      return "(nil)";
+    case Type::kDouble:
+      return "(double) " + str;
+    case Type::kBoolean:
+      return integer ? "(true)" : "(false)";
+    case Type::kBigNumber:
+      return "(big number) " + str;
+    case Type::kVerbatim:
+      return "\"" + str + "\"";
     case Type::kArray:
     case Type::kSet:
     case Type::kPush:
@@ -516,10 +541,22 @@ int ParseAt(std::string_view in, size_t* consumed, RespValue* out, int depth) {
   using T = RespValue::Type;
   *out = RespValue();
   switch (tag) {
-    case '+': out->type = T::kSimple; out->str = line; break;
-    case '-': out->type = T::kError; out->str = line; break;
-    case ',': out->type = T::kDouble; out->str = line; break;
-    case '(': out->type = T::kBigNumber; out->str = line; break;
+    case '+':
+      out->type = T::kSimple;
+      out->str = line;
+      break;
+    case '-':
+      out->type = T::kError;
+      out->str = line;
+      break;
+    case ',':
+      out->type = T::kDouble;
+      out->str = line;
+      break;
+    case '(':
+      out->type = T::kBigNumber;
+      out->str = line;
+      break;
     case ':':
       out->type = T::kInteger;
       if (!ParseInteger(line, &out->integer)) return -1;
@@ -575,7 +612,8 @@ int ParseAt(std::string_view in, size_t* consumed, RespValue* out, int depth) {
       }
       break;
     }
-    default: return -1;
+    default:
+      return -1;
   }
   out->raw = in.substr(0, pos);
   *consumed = pos;
@@ -585,7 +623,6 @@ int ParseAt(std::string_view in, size_t* consumed, RespValue* out, int depth) {
 }  // namespace
 
 int ParseResp(std::string_view input, size_t* consumed, RespValue* out) { return ParseAt(input, consumed, out, 0); }
-
 
 std::optional<RespClient> RespClient::ConnectTcpRetrying(int port, int attempts) {
   std::optional<RespClient> client;
@@ -620,8 +657,6 @@ std::optional<RespClient> RespClient::ConnectUnix(const std::string& path) {
   ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
   return RespClient(fd);
 }
-
-
 
 RespValue RespClient::ReadReply(std::chrono::milliseconds timeout) {
   auto deadline = Clock::now() + timeout;
@@ -666,7 +701,6 @@ std::string RespClient::SendRaw(std::string_view bytes) {
   RespValue v = ReadReply();
   return v.ok() ? v.raw : v.ToString();
 }
-
 
 // ---------------------------------------------------------------------------
 

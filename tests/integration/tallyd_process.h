@@ -39,13 +39,13 @@ using namespace std::chrono_literals;
 // Child processes (redis-cli, redis-benchmark, tallyd --help, ...)
 
 struct ProcessResult {
-  bool started = false;     // false: the program could not be run at all
-  bool exited = false;      // exited normally (exit_code valid)
+  bool started = false;  // false: the program could not be run at all
+  bool exited = false;   // exited normally (exit_code valid)
   int exit_code = -1;
-  int term_signal = 0;      // killed by this signal
-  bool timed_out = false;   // we killed it after the timeout
-  std::string out;          // stdout
-  std::string err;          // stderr
+  int term_signal = 0;           // killed by this signal
+  bool timed_out = false;        // we killed it after the timeout
+  std::string out;               // stdout
+  std::string err;               // stderr
   std::string Describe() const;  // for failure messages
 };
 
@@ -146,26 +146,26 @@ class TallydProcess {
 
 struct RespValue {
   enum class Type {
-    kNoReply,  // no (complete) reply: EOF, timeout, or malformed bytes; `str` says which
-    kSimple,   // +
-    kError,    // -
-    kInteger,  // :
-    kBulk,     // $
-    kNull,     // $-1, *-1 or RESP3 _
-    kArray,    // *
-    kMap,      // % (elements hold key, value, key, value, ...)
-    kSet,      // ~
-    kPush,     // >
-    kDouble,   // ,
-    kBoolean,  // #
+    kNoReply,    // no (complete) reply: EOF, timeout, or malformed bytes; `str` says which
+    kSimple,     // +
+    kError,      // -
+    kInteger,    // :
+    kBulk,       // $
+    kNull,       // $-1, *-1 or RESP3 _
+    kArray,      // *
+    kMap,        // % (elements hold key, value, key, value, ...)
+    kSet,        // ~
+    kPush,       // >
+    kDouble,     // ,
+    kBoolean,    // #
     kBigNumber,  // (
     kVerbatim,   // =
   };
   Type type = Type::kNoReply;
-  std::string str;     // simple, error (without '-'), bulk, double, bignum, verbatim
+  std::string str;      // simple, error (without '-'), bulk, double, bignum, verbatim
   int64_t integer = 0;  // integer, boolean (0/1)
   std::vector<RespValue> elements;
-  std::string raw;     // the exact bytes of this value on the wire
+  std::string raw;  // the exact bytes of this value on the wire
 
   bool ok() const { return type != Type::kNoReply; }
   bool is_error() const { return type == Type::kError; }

@@ -475,11 +475,9 @@ TEST_F(CounterCommandsTest, TopOrdersByValueThenOwner) {
   EXPECT_EQ(RankLine(Call({"CTR.TOP", "downloads", "day", day2})), "top:d=9 top:a=4 top:z=4");
   ASSERT_TRUE(IsInteger(Call({"CTR.INCRBY", "top:e", "downloads", "4"}), 11));
   EXPECT_TRUE(IsInteger(Call({"CTR.GET", "top:c", "downloads"}), 10));  // in memory, unchanged
-  EXPECT_EQ(RankLine(Call({"CTR.TOP", "downloads", "total", "LIMIT", "4"})),
-            "top:d=12 top:e=11 other:x=10 top:b=10");
+  EXPECT_EQ(RankLine(Call({"CTR.TOP", "downloads", "total", "LIMIT", "4"})), "top:d=12 top:e=11 other:x=10 top:b=10");
   KillAndRestart();
-  EXPECT_EQ(RankLine(Call({"CTR.TOP", "downloads", "total", "LIMIT", "4"})),
-            "top:d=12 top:e=11 other:x=10 top:b=10");
+  EXPECT_EQ(RankLine(Call({"CTR.TOP", "downloads", "total", "LIMIT", "4"})), "top:d=12 top:e=11 other:x=10 top:b=10");
 }
 
 TEST_F(CounterCommandsTest, DeleteRemovesCells) {
@@ -535,10 +533,8 @@ TEST_F(CounterCommandsTest, DeleteRemovesCells) {
   EXPECT_EQ(Get("del:2", "hits", "day", "current"), 0);
   EXPECT_EQ(Get("del:2", "hits", "day", day2), 0);
   EXPECT_EQ(Get("del:2", "hits"), 4);
-  EXPECT_EQ(Get("del:2", "hits", "month", "current"), 4 - (UtcLabel("month", NoonUtcDaysAgo(2)) ==
-                                                                    UtcLabel("month", NowMs())
-                                                                ? 0
-                                                                : 1));
+  EXPECT_EQ(Get("del:2", "hits", "month", "current"),
+            4 - (UtcLabel("month", NoonUtcDaysAgo(2)) == UtcLabel("month", NowMs()) ? 0 : 1));
   // A deleted interval stays deleted through compaction: nothing to remove again.
   EXPECT_TRUE(IsInteger(Call({"CTR.DEL", "del:2", "hits", "day"}), 0));
   EXPECT_TRUE(IsInteger(Call({"CTR.DEL", "del:1", "hits"}), 0))
@@ -559,7 +555,8 @@ TEST_F(CounterCommandsTest, AllListsEveryKeyOfTheOwnerSortedByKey) {
             "1) \"ai.tokens\"\n2) (integer) 7\n3) \"api_calls\"\n4) (integer) 5\n5) \"downloads\"\n6) (integer) 3");
   auto flat = [](const RespValue& v) {
     std::string out;
-    for (const auto& e : v.elements) out += (out.empty() ? "" : " ") + (e.type == RespValue::Type::kBulk ? e.str : std::to_string(e.integer));
+    for (const auto& e : v.elements)
+      out += (out.empty() ? "" : " ") + (e.type == RespValue::Type::kBulk ? e.str : std::to_string(e.integer));
     return v.type == RespValue::Type::kArray ? out : v.ToString();
   };
   EXPECT_EQ(flat(Call({"CTR.ALL", "user:42", "total"})), "ai.tokens 7 api_calls 5 downloads 3");
@@ -591,9 +588,8 @@ TEST_F(CounterCommandsTest, MGetReadsOneCellOfManyOwners) {
             "1) (integer) 0\n2) (integer) 1");
   // A day label for a month; the same owner twice.
   ExpectCli({"CTR.MGET", "downloads", "month", UtcLabel("day", NowMs()), "user:7", "user:7"},
-            UtcLabel("month", NoonUtcDaysAgo(2)) == UtcLabel("month", NowMs())
-                ? "1) (integer) 11\n2) (integer) 11"
-                : "1) (integer) 10\n2) (integer) 10");
+            UtcLabel("month", NoonUtcDaysAgo(2)) == UtcLabel("month", NowMs()) ? "1) (integer) 11\n2) (integer) 11"
+                                                                               : "1) (integer) 10\n2) (integer) 10");
   CleanRestart();
   ExpectCli({"CTR.MGET", "downloads", "day", "current", "user:42", "user:7", "user:99"},
             "1) (integer) 3\n2) (integer) 10\n3) (integer) 0");
@@ -609,8 +605,8 @@ std::vector<std::string> AllOwnerPages(RespClient& c, const std::string& prefix,
     if (!prefix.empty()) args.insert(args.end(), {"PREFIX", prefix});
     args.insert(args.end(), {"CURSOR", cursor, "COUNT", std::to_string(count)});
     RespValue v = c.Call(args);
-    if (v.type != RespValue::Type::kArray || v.elements.size() != 2 ||
-        v.elements[0].type != RespValue::Type::kBulk || v.elements[1].type != RespValue::Type::kArray) {
+    if (v.type != RespValue::Type::kArray || v.elements.size() != 2 || v.elements[0].type != RespValue::Type::kBulk ||
+        v.elements[1].type != RespValue::Type::kArray) {
       ADD_FAILURE() << "CTR.OWNERS replied " << v;
       return owners;
     }

@@ -49,9 +49,15 @@ void Incrementer(int port, int t, uint64_t seed, const std::atomic<bool>* stop, 
       const int64_t delta = 1 + static_cast<int64_t>(rng() % 9);
       std::string owner;
       switch (rng() % 3) {
-        case 0: owner = "conc:shared"; break;
-        case 1: owner = SharedOwner(static_cast<int>(rng() % kSharedOwners)); break;
-        default: owner = OwnOwner(t); break;
+        case 0:
+          owner = "conc:shared";
+          break;
+        case 1:
+          owner = SharedOwner(static_cast<int>(rng() % kSharedOwners));
+          break;
+        default:
+          owner = OwnOwner(t);
+          break;
       }
       pipeline += EncodeCommand({"CTR.INCRBY", owner, "hits", std::to_string(delta)});
       sent.emplace_back(owner, delta);
@@ -111,8 +117,8 @@ TEST_F(CounterConcurrencyTest, ConcurrentIncrementsRecountsAndSetsAreExact) {
       return;
     }
     for (int64_t v = 1; !stop.load(); ++v) {
-      RespValue r = c->Call({"CTR.RECOUNT", "conc:shared", "hits", "day", day5, std::to_string(v), day6,
-                             std::to_string(v + 1)});
+      RespValue r =
+          c->Call({"CTR.RECOUNT", "conc:shared", "hits", "day", day5, std::to_string(v), day6, std::to_string(v + 1)});
       RespValue r2 = c->Call({"CTR.RECOUNT", SharedOwner(0), "hits", "month", "2023-01", std::to_string(v * 10)});
       if (r.type != RespValue::Type::kSimple || r.str != "OK" || r2.type != RespValue::Type::kSimple) {
         recount_error = "CTR.RECOUNT replied " + r.ToString() + " / " + r2.ToString();
@@ -161,8 +167,8 @@ TEST_F(CounterConcurrencyTest, ConcurrentIncrementsRecountsAndSetsAreExact) {
       RespValue all = c->Call({"CTR.ALL", SharedOwner(1), "day"});
       if (v.type != RespValue::Type::kInteger || day.type != RespValue::Type::kInteger ||
           top.type != RespValue::Type::kArray || all.type != RespValue::Type::kArray) {
-        read_error = "reads replied " + v.ToString() + " / " + day.ToString() + " / " + top.ToString() + " / " +
-                     all.ToString();
+        read_error =
+            "reads replied " + v.ToString() + " / " + day.ToString() + " / " + top.ToString() + " / " + all.ToString();
         return;
       }
       if (v.integer < last) {

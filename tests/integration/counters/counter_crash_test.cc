@@ -18,9 +18,9 @@
 #include <atomic>
 #include <cstdlib>
 #include <deque>
-#include <optional>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <random>
 #include <string>
 #include <thread>
@@ -146,7 +146,7 @@ TEST(CounterCrashTest, SigkillDuringCompactionKeepsEveryAcknowledgedChangeExactl
   std::mt19937_64 rng{std::random_device{}()};
   const auto labels_at_start = UtcLabels(NowMs());
   std::vector<int64_t> base(kOwners, 0);  // totals recovered after the previous cycle
-  int64_t max_compaction_runs = 0;         // seen just before a kill
+  int64_t max_compaction_runs = 0;        // seen just before a kill
 
   for (int cycle = 1; cycle <= kCycles; ++cycle) {
     SCOPED_TRACE("cycle " + std::to_string(cycle));
@@ -239,14 +239,14 @@ TEST(CounterCrashTest, SigkillDuringCompactionKeepsEveryAcknowledgedChangeExactl
       int wrong = 0;
       for (size_t j = 0; j < retry_dupes.size() && j < replies_now.size(); ++j) {
         if (replies_now[j] != totals[retry_dupes[j].owner] && ++wrong <= 10) {
-          ADD_FAILURE() << "retry of acknowledged " << ::testing::PrintToString(retry_dupes[j].Command())
-                        << " replied " << replies_now[j] << ", the total is " << totals[retry_dupes[j].owner]
+          ADD_FAILURE() << "retry of acknowledged " << ::testing::PrintToString(retry_dupes[j].Command()) << " replied "
+                        << replies_now[j] << ", the total is " << totals[retry_dupes[j].owner]
                         << " (was the id forgotten?)";
         }
       }
       EXPECT_EQ(wrong, 0);
-      std::cout << "[crash] cycle " << cycle << ": " << retry_dupes.size()
-                << " acknowledged ids retried as duplicates" << std::endl;
+      std::cout << "[crash] cycle " << cycle << ": " << retry_dupes.size() << " acknowledged ids retried as duplicates"
+                << std::endl;
     }
     std::vector<int64_t> after_dupes = ReadTotals(*c);
     EXPECT_EQ(after_dupes, totals) << "retrying acknowledged ids changed totals";

@@ -112,7 +112,8 @@ void RunExamples(const TallydProcess& daemon, const std::string& file, const std
     static const std::regex documented_status(R"(#\s*4\d\d\b)");
     const bool error_expected = std::regex_search(ex.text, documented_status);
     if (Contains(r.out, "\"error\":{\"code\"") != error_expected) {
-      ADD_FAILURE() << (error_expected ? "the documented HTTP error did not happen: " : "the example got an HTTP error: ")
+      ADD_FAILURE() << (error_expected ? "the documented HTTP error did not happen: "
+                                       : "the example got an HTTP error: ")
                     << r.out;
     }
     for (const std::string& line : SplitLines(r.out)) out_lines.push_back(Trim(line));

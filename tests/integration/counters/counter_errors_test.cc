@@ -31,9 +31,9 @@ std::string BadPeriod(const std::string& label, const std::string& interval, con
 
 struct BadCommand {
   std::vector<std::string> args;
-  std::string error;          // exact error line (without '-'), or...
-  std::string error_prefix;   // ...its beginning (when error is empty)
-  std::string error_suffix;   // ...and its end
+  std::string error;         // exact error line (without '-'), or...
+  std::string error_prefix;  // ...its beginning (when error is empty)
+  std::string error_suffix;  // ...and its end
 };
 
 class CounterErrorsTest : public TallydTest {
@@ -71,7 +71,8 @@ TEST_F(CounterErrorsTest, BadInputIsRefusedAndStoresNothing) {
   Model model;
   // A counter the bad commands aim at, and an owner in a DST zone.
   ASSERT_TRUE(IsInteger(c.Call({"CTR.INCRBY", "user:1", "downloads", "5"}), 5));
-  ASSERT_TRUE(IsInteger(c.Call({"CTR.INCRBY", "user:1", "downloads", "2", "AT", std::to_string(NoonUtcDaysAgo(2))}), 7));
+  ASSERT_TRUE(
+      IsInteger(c.Call({"CTR.INCRBY", "user:1", "downloads", "2", "AT", std::to_string(NoonUtcDaysAgo(2))}), 7));
   model.Increment("user:1", "downloads", 5, now);
   model.Increment("user:1", "downloads", 2, NoonUtcDaysAgo(2));
   ASSERT_EQ(c.Call({"OWNER.TZ", "tz:berlin", "Europe/Berlin"}).str, "OK");
@@ -139,7 +140,8 @@ TEST_F(CounterErrorsTest, BadInputIsRefusedAndStoresNothing) {
       {{"CTR.GET", "user:1", "downloads", "day", "yesterday"}, BadPeriod("yesterday", "day", "2024-12-04")},
       {{"CTR.GET", "user:1", "downloads", "day", "2024-12-32"}, BadPeriod("2024-12-32", "day", "2024-12-04")},
       {{"CTR.GET", "user:1", "downloads", "hour", "2024-12-04"}, BadPeriod("2024-12-04", "hour", "2024-12-04T10")},
-      {{"CTR.GET", "user:1", "downloads", "hour", "2024-12-04T24"}, BadPeriod("2024-12-04T24", "hour", "2024-12-04T10")},
+      {{"CTR.GET", "user:1", "downloads", "hour", "2024-12-04T24"},
+       BadPeriod("2024-12-04T24", "hour", "2024-12-04T10")},
       {{"CTR.GET", "user:1", "downloads", "total", "2024"},
        "ERR period for interval 'total' must be 'total', got '2024'"},
       // An hour a daylight-saving change skips, in the owner's zone.
@@ -160,7 +162,8 @@ TEST_F(CounterErrorsTest, BadInputIsRefusedAndStoresNothing) {
       {{"CTR.RECOUNT", "user:1", "downloads", "day", day2, "50", "current", "x"}, kNotInteger},
       {{"CTR.HISTORY", "user:1", "downloads", "day", "3", "FROM", "2023-02-29"},
        BadPeriod("2023-02-29", "day", "2024-12-04")},
-      {{"CTR.HISTORY", "user:1", "downloads", "month", "3", "FROM", "2024-W49"}, BadPeriod("2024-W49", "month", "2024-12")},
+      {{"CTR.HISTORY", "user:1", "downloads", "month", "3", "FROM", "2024-W49"},
+       BadPeriod("2024-W49", "month", "2024-12")},
       {{"CTR.SUM", "user:1", "downloads", "day", "FROM", "2024-12-01", "TO", "2023-02-29"},
        BadPeriod("2023-02-29", "day", "2024-12-04")},
       {{"CTR.SUM", "user:1", "downloads", "month", "FROM", "2024-W49", "TO", "2024-12"},
@@ -176,7 +179,8 @@ TEST_F(CounterErrorsTest, BadInputIsRefusedAndStoresNothing) {
        "ERR AT " + too_new + " is more than max_future_skew (300 s) in the future"},
       {{"CTR.INCR", "user:1", "downloads", "AT", too_new},
        "ERR AT " + too_new + " is more than max_future_skew (300 s) in the future"},
-      {{"CTR.DECRBY", "user:1", "downloads", "1", "AT", "0"}, "ERR AT 0 is more than max_backdate (3024000 s) in the past"},
+      {{"CTR.DECRBY", "user:1", "downloads", "1", "AT", "0"},
+       "ERR AT 0 is more than max_backdate (3024000 s) in the past"},
       {{"CTR.INCRBY", "user:1", "downloads", "1", "AT", "yesterday"}, kNotInteger},
       {{"CTR.INCRBY", "user:1", "downloads", "1", "AT", "1.5e12"}, kNotInteger},
       {{"CTR.INCRBY", "user:1", "downloads", "1", "AT"}, kSyntax},
@@ -189,7 +193,9 @@ TEST_F(CounterErrorsTest, BadInputIsRefusedAndStoresNothing) {
       {{"CTR.INCRBY", "user:1", "downloads", "1", "ID", ""},
        "ERR invalid event id '': use 1-128 printable characters, no spaces"},
       {{"CTR.INCRBY", "nobody:1", "downloads", "1", "ID", std::string(129, 'x')},
-       "", "ERR invalid event id '" + std::string(128, 'x'), ": use 1-128 printable characters, no spaces"},
+       "",
+       "ERR invalid event id '" + std::string(128, 'x'),
+       ": use 1-128 printable characters, no spaces"},
       {{"CTR.INCRBY", "user:1", "downloads", "1", "ID", "caf\xc3\xa9"},
        "ERR invalid event id 'caf\xc3\xa9': use 1-128 printable characters, no spaces"},
       {{"CTR.INCRBY", "user:1", "downloads", "1", "ID", "tab\there"},

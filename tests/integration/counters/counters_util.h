@@ -112,8 +112,8 @@ inline ::testing::AssertionResult IsInteger(const RespValue& v, int64_t expected
 inline int64_t GetCell(RespClient& c, const std::string& owner, const std::string& key, const std::string& interval,
                        const std::string& label) {
   RespValue v = c.Call({"CTR.GET", owner, key, interval, label});
-  EXPECT_EQ(v.type, RespValue::Type::kInteger) << "CTR.GET " << owner << " " << key << " " << interval << " "
-                                               << label << ": " << v;
+  EXPECT_EQ(v.type, RespValue::Type::kInteger)
+      << "CTR.GET " << owner << " " << key << " " << interval << " " << label << ": " << v;
   return v.type == RespValue::Type::kInteger ? v.integer : -999999;
 }
 

@@ -29,11 +29,10 @@ struct Row {
 };
 
 // CHANGES.READ since COUNT n -> rows (next in *next); false on a malformed reply.
-::testing::AssertionResult ReadChanges(RespClient& c, int64_t since, int count, int64_t* next,
-                                       std::vector<Row>* rows) {
+::testing::AssertionResult ReadChanges(RespClient& c, int64_t since, int count, int64_t* next, std::vector<Row>* rows) {
   RespValue v = c.Call({"CHANGES.READ", std::to_string(since), "COUNT", std::to_string(count)});
-  if (v.type != RespValue::Type::kArray || v.elements.size() != 2 ||
-      v.elements[0].type != RespValue::Type::kInteger || v.elements[1].type != RespValue::Type::kArray) {
+  if (v.type != RespValue::Type::kArray || v.elements.size() != 2 || v.elements[0].type != RespValue::Type::kInteger ||
+      v.elements[1].type != RespValue::Type::kArray) {
     return ::testing::AssertionFailure() << "CHANGES.READ " << since << ": " << v;
   }
   *next = v.elements[0].integer;
@@ -151,8 +150,8 @@ TEST(FeedCrashTest, KillNineThenResumeFromTheCursorMissesNothingAndRepeatsNothin
   constexpr int kOwners = 300;
   auto owner = [](const std::string& phase, int i) { return "feed" + phase + ":" + std::to_string(i); };
 
-  std::vector<Row> seen;                        // every row the mirror applied, in order
-  std::map<std::string, int64_t> mirror;        // owner -> total, as the mirror has it
+  std::vector<Row> seen;                  // every row the mirror applied, in order
+  std::map<std::string, int64_t> mirror;  // owner -> total, as the mirror has it
   int64_t cursor = 0;
   auto drain = [&](RespClient& c) -> ::testing::AssertionResult {
     for (;;) {

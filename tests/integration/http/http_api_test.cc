@@ -20,8 +20,8 @@ namespace tally::itest::http {
 namespace {
 
 using counters::kIntervals;
-using counters::UtcLabels;
 using counters::NowMs;
+using counters::UtcLabels;
 
 class HttpApiTest : public HttpTest {};
 
@@ -99,7 +99,8 @@ TEST_F(HttpApiTest, SetRecountResetAndDelete) {
   // Later increments add to a set value.
   EXPECT_EQ(Post("/v1/owners/user:7/counters/views/increment", {{"by", 1}}).body["total"], 51);
 
-  JsonReply month = Put("/v1/owners/user:7/counters/views", {{"value", 9}, {"interval", "month"}, {"period", "2024-03"}});
+  JsonReply month =
+      Put("/v1/owners/user:7/counters/views", {{"value", 9}, {"interval", "month"}, {"period", "2024-03"}});
   EXPECT_EQ(month.status, 200) << month;
   EXPECT_EQ(Get("/v1/owners/user:7/counters/views?interval=month&period=2024-03").body["value"], 9);
 
@@ -147,8 +148,7 @@ TEST_F(HttpApiTest, HistorySumAllTopOwnersAndTimeZone) {
 
   JsonReply top = Get("/v1/top?key=downloads&interval=day&limit=2");
   ASSERT_EQ(top.status, 200) << top;
-  EXPECT_EQ(top.body["owners"], json::parse(R"([{"owner":"user:3","value":30},{"owner":"user:2","value":20}])"))
-      << top;
+  EXPECT_EQ(top.body["owners"], json::parse(R"([{"owner":"user:3","value":30},{"owner":"user:2","value":20}])")) << top;
   EXPECT_EQ(top.body["period"], UtcLabels(NowMs())[1]);
 
   JsonReply owners = Get("/v1/owners?prefix=user:&limit=2");
@@ -309,8 +309,9 @@ TEST_F(HttpApiTest, AdminTablePagesThroughCellsWithFilters) {
   for (int i = 0; i < 30; ++i) {
     char owner[32];
     snprintf(owner, sizeof owner, "user:%02d", i);
-    EXPECT_EQ(rows[i], json({{"owner", owner}, {"key", "downloads"}, {"interval", "total"}, {"period", "total"},
-                             {"value", i + 1}}));
+    EXPECT_EQ(
+        rows[i],
+        json({{"owner", owner}, {"key", "downloads"}, {"interval", "total"}, {"period", "total"}, {"value", i + 1}}));
   }
   // One interval's current period, an owner prefix.
   JsonReply month = Get("/v1/counters?prefix=user:2&interval=month");
@@ -333,10 +334,10 @@ TEST_F(HttpApiTest, MetricsIsValidPrometheusTextAndStatsIsJson) {
   EXPECT_TRUE(metrics.Header("content-type").starts_with("text/plain; version=0.0.4")) << metrics;
   std::vector<std::string> problems = prom::CheckText(metrics.body);
   EXPECT_TRUE(problems.empty()) << testing::PrintToString(problems) << "\n" << metrics.body;
-  for (const char* series : {"tally_commands_total{command=\"ctr.incrby\",result=\"ok\"} 2",
-                             "tally_commands_total{command=\"ctr.incrby\",result=\"error\"} 1",
-                             "tally_command_duration_seconds_bucket{command=\"ctr.incrby\",le=\"+Inf\"} 3",
-                             "tally_ready 1"}) {
+  for (const char* series :
+       {"tally_commands_total{command=\"ctr.incrby\",result=\"ok\"} 2",
+        "tally_commands_total{command=\"ctr.incrby\",result=\"error\"} 1",
+        "tally_command_duration_seconds_bucket{command=\"ctr.incrby\",le=\"+Inf\"} 3", "tally_ready 1"}) {
     EXPECT_TRUE(Contains(metrics.body, series)) << series << "\n" << metrics.body;
   }
   JsonReply stats = Get("/v1/stats");

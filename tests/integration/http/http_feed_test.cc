@@ -107,8 +107,9 @@ TEST_F(HttpFeedTest, MirrorResumesFromItsCursorAcrossRestartsAndAKill) {
 
   // More changes, a set, a delete; read only part of them, then a clean restart.
   for (int i = 0; i < 20; i += 2) Increment("user:" + std::to_string(i), "downloads", 100);
-  ASSERT_EQ(Put("/v1/owners/user:3/counters/downloads", {{"value", 7}, {"interval", "month"}, {"period", "2024-02"}}).status,
-            200);
+  ASSERT_EQ(
+      Put("/v1/owners/user:3/counters/downloads", {{"value", 7}, {"interval", "month"}, {"period", "2024-02"}}).status,
+      200);
   ASSERT_EQ(Call("DELETE", "/v1/owners/user:1/counters/api").status, 200);
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   Drain(/*limit=*/5);  // everything so far, in small pages

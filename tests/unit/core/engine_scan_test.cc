@@ -33,7 +33,8 @@ class EngineScanTest : public EngineTest {
     return seen;
   }
   std::map<std::string, int> FullScan(std::string_view pattern, size_t count, int* calls) {
-    return FullScan(pattern, count, [] {}, calls);
+    return FullScan(
+        pattern, count, [] {}, calls);
   }
   std::map<std::string, int> FullScan(std::string_view pattern, size_t count) {
     int calls = 0;

@@ -65,9 +65,9 @@ TEST_P(OwnerCellsTest, FiltersByKeyIntervalAndPeriod) {
             (std::vector<std::string>{"api total total=1", "api hour 2024-06-15T12=1", "api day 2024-06-15=1",
                                       "api week 2024-W24=1", "api month 2024-06=1", "api quarter 2024-Q2=1",
                                       "api year 2024=1"}));
-  EXPECT_EQ(Rows(*this, "user:1", {"", Interval::kDay, std::nullopt}),
-            (std::vector<std::string>{"api day 2024-06-15=1", "downloads day 2024-06-14=2",
-                                      "downloads day 2024-06-15=3"}));
+  EXPECT_EQ(
+      Rows(*this, "user:1", {"", Interval::kDay, std::nullopt}),
+      (std::vector<std::string>{"api day 2024-06-15=1", "downloads day 2024-06-14=2", "downloads day 2024-06-15=3"}));
   EXPECT_EQ(Rows(*this, "user:1", {"", Interval::kDay, Period("user:1", Interval::kDay, "2024-06-14")}),
             (std::vector<std::string>{"downloads day 2024-06-14=2"}));
   EXPECT_EQ(Rows(*this, "user:1", {"downloads", Interval::kTotal, std::nullopt}),
@@ -86,11 +86,10 @@ TEST_P(OwnerCellsTest, SetResetAndDeleteAreReflected) {
   Restart();
   std::vector<std::string> rows = Rows(*this, "user:1");
   EXPECT_EQ(rows, (std::vector<std::string>{
-                      "api day 2024-06-15=4", "api week 2024-W24=4", "api month 2024-06=4",
-                      "api quarter 2024-Q2=4", "api year 2024=4", "downloads total total=3",
-                      "downloads hour 2024-06-15T12=3", "downloads day 2024-06-15=3", "downloads week 2024-W24=3",
-                      "downloads month 2024-05=40", "downloads month 2024-06=3", "downloads quarter 2024-Q2=3",
-                      "downloads year 2024=3"}));
+                      "api day 2024-06-15=4", "api week 2024-W24=4", "api month 2024-06=4", "api quarter 2024-Q2=4",
+                      "api year 2024=4", "downloads total total=3", "downloads hour 2024-06-15T12=3",
+                      "downloads day 2024-06-15=3", "downloads week 2024-W24=3", "downloads month 2024-05=40",
+                      "downloads month 2024-06=3", "downloads quarter 2024-Q2=3", "downloads year 2024=3"}));
   Delete("user:1", "downloads");
   Restart();
   EXPECT_EQ(Rows(*this, "user:1", {"downloads", std::nullopt, std::nullopt}), std::vector<std::string>{});

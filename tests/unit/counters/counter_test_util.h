@@ -87,11 +87,16 @@ enum class Mode {
 
 inline const char* ModeName(Mode mode) {
   switch (mode) {
-    case Mode::kLive: return "Live";
-    case Mode::kCompact: return "Compact";
-    case Mode::kReplay: return "Replay";
-    case Mode::kCompactReopen: return "CompactReopen";
-    case Mode::kMixed: return "Mixed";
+    case Mode::kLive:
+      return "Live";
+    case Mode::kCompact:
+      return "Compact";
+    case Mode::kReplay:
+      return "Replay";
+    case Mode::kCompactReopen:
+      return "CompactReopen";
+    case Mode::kMixed:
+      return "Mixed";
   }
   return "?";
 }
@@ -131,9 +136,14 @@ class CounterFixture {
   }
   void Checkpoint(Mode mode) {
     switch (mode) {
-      case Mode::kLive: break;
-      case Mode::kCompact: Compact(); break;
-      case Mode::kReplay: Reopen(); break;
+      case Mode::kLive:
+        break;
+      case Mode::kCompact:
+        Compact();
+        break;
+      case Mode::kReplay:
+        Reopen();
+        break;
       case Mode::kCompactReopen:
         Compact();
         Reopen();

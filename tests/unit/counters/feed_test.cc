@@ -67,10 +67,10 @@ TEST_F(FeedTest, ChangesAppearAfterCompactionWithConsecutiveSeqs) {
   EXPECT_EQ(empty.next, 0u);
   EXPECT_EQ(empty.newest, 0u);
   Compact();
-  EXPECT_EQ(ChangeStrings(0), (Strs{"1 user:1 hits total total 5", "2 user:1 hits hour 2024-06-15T12 5",
-                                   "3 user:1 hits day 2024-06-15 5", "4 user:1 hits week 2024-W24 5",
-                                   "5 user:1 hits month 2024-06 5", "6 user:1 hits quarter 2024-Q2 5",
-                                   "7 user:1 hits year 2024 5"}));
+  EXPECT_EQ(ChangeStrings(0),
+            (Strs{"1 user:1 hits total total 5", "2 user:1 hits hour 2024-06-15T12 5", "3 user:1 hits day 2024-06-15 5",
+                  "4 user:1 hits week 2024-W24 5", "5 user:1 hits month 2024-06 5", "6 user:1 hits quarter 2024-Q2 5",
+                  "7 user:1 hits year 2024 5"}));
   ChangesPage page = Changes(0);
   EXPECT_EQ(page.next, 7u);
   EXPECT_EQ(page.newest, 7u);
@@ -268,8 +268,9 @@ TEST_F(FeedTest, AMirrorResumingFromItsCursorMissesNothingAndRepeatsNothing) {
     const std::string& key = keys[rng() % keys.size()];
     switch (rng() % 10) {
       case 0:
-        Assign(owner, key, {{Interval::kDay, PeriodOf(Interval::kDay, clock_.NowMs() - kDayMs, TimeZone::Utc()),
-                             static_cast<int64_t>(rng() % 100)}});
+        Assign(owner, key,
+               {{Interval::kDay, PeriodOf(Interval::kDay, clock_.NowMs() - kDayMs, TimeZone::Utc()),
+                 static_cast<int64_t>(rng() % 100)}});
         break;
       case 1:
         if (rng() % 3 == 0) {
@@ -278,19 +279,32 @@ TEST_F(FeedTest, AMirrorResumingFromItsCursorMissesNothingAndRepeatsNothing) {
           Delete(owner, key, Interval::kHour);
         }
         break;
-      case 2: Incr(owner, key, 1 + static_cast<int64_t>(rng() % 5), clock_.NowMs() - 3 * kHourMs); break;
-      case 3: clock_.Advance(25 * kMinuteMs); break;
-      default: Incr(owner, key, 1 + static_cast<int64_t>(rng() % 5)); break;
+      case 2:
+        Incr(owner, key, 1 + static_cast<int64_t>(rng() % 5), clock_.NowMs() - 3 * kHourMs);
+        break;
+      case 3:
+        clock_.Advance(25 * kMinuteMs);
+        break;
+      default:
+        Incr(owner, key, 1 + static_cast<int64_t>(rng() % 5));
+        break;
     }
     if (step % 23 == 22) {
       switch ((step / 23) % 4) {
-        case 0: Compact(); break;
-        case 1: Reopen(); break;  // a crash: replay of everything after the last compaction
+        case 0:
+          Compact();
+          break;
+        case 1:
+          Reopen();
+          break;  // a crash: replay of everything after the last compaction
         case 2:
           Compact();
           Reopen();
           break;
-        case 3: Reopen(); Compact(); break;
+        case 3:
+          Reopen();
+          Compact();
+          break;
       }
       drain("after checkpoint " + std::to_string(step / 23));
     }
@@ -342,7 +356,8 @@ TEST_F(FeedTest, AuditRecordsBeforeAndAfterOfEveryAdministrativeChange) {
   AuditedAssign("user:1", "hits", {{Interval::kDay, Day("2024-06-15"), 10}}, "alice", "CTR.SET");
   AuditedAssign("user:1", "hits", {{Interval::kTotal, 0, 0}}, "bob", "CTR.RESET");
   AuditedAssign("user:1", "hits",
-                {{Interval::kDay, Day("2024-06-01"), 5}, {Interval::kDay, Day("2024-06-02"), 6},
+                {{Interval::kDay, Day("2024-06-01"), 5},
+                 {Interval::kDay, Day("2024-06-02"), 6},
                  {Interval::kDay, Day("2024-06-01"), 7}},
                 "carol", "CTR.RECOUNT");
   AuditInfo del{"dave", "CTR.DEL"};
@@ -363,10 +378,9 @@ TEST_F(FeedTest, AuditRecordsBeforeAndAfterOfEveryAdministrativeChange) {
   EXPECT_EQ(set.details, R"({"cells":[{"interval":"day","period":"2024-06-15","before":3,"after":10}]})");
   EXPECT_EQ(page.records[1].details, R"({"cells":[{"interval":"total","period":"total","before":3,"after":0}]})");
   EXPECT_EQ(page.records[1].actor, "bob");
-  EXPECT_EQ(page.records[2].details,
-            R"({"cells":[{"interval":"day","period":"2024-06-01","before":0,"after":5},)"
-            R"({"interval":"day","period":"2024-06-02","before":0,"after":6},)"
-            R"({"interval":"day","period":"2024-06-01","before":5,"after":7}]})");
+  EXPECT_EQ(page.records[2].details, R"({"cells":[{"interval":"day","period":"2024-06-01","before":0,"after":5},)"
+                                     R"({"interval":"day","period":"2024-06-02","before":0,"after":6},)"
+                                     R"({"interval":"day","period":"2024-06-01","before":5,"after":7}]})");
   EXPECT_EQ(page.records[3].command, "CTR.DEL");
   EXPECT_EQ(page.records[3].details, R"({"interval":"day","cells_removed":3,"total_before":0})");
   // Paging and the cursor checks work as for changes.
@@ -537,7 +551,8 @@ TEST_F(FeedCommandTest, ChangesReadRepliesFlatTypedRows) {
   Compact();
   EXPECT_EQ(Run({"CHANGES.READ", "7", "COUNT", "1"}),
             "*2\r\n:8\r\n*1\r\n*6\r\n:8\r\n$3\r\nu:1\r\n$1\r\nk\r\n$1\r\n*\r\n$1\r\n*\r\n$-1\r\n");
-  EXPECT_EQ(Run({"CHANGES.INFO"}), "*6\r\n$6\r\noldest\r\n:1\r\n$6\r\nnewest\r\n:15\r\n$11\r\nretention_s\r\n:604800\r\n");
+  EXPECT_EQ(Run({"CHANGES.INFO"}),
+            "*6\r\n$6\r\noldest\r\n:1\r\n$6\r\nnewest\r\n:15\r\n$11\r\nretention_s\r\n:604800\r\n");
   std::string audit = Run({"AUDIT.READ", "0"});
   EXPECT_EQ(audit, "*2\r\n:1\r\n*1\r\n*7\r\n:1\r\n:" + std::to_string(clock_.NowMs()) +
                        "\r\n$3\r\nops\r\n$7\r\nCTR.DEL\r\n$3\r\nu:1\r\n$1\r\nk\r\n$53\r\n"

@@ -11,9 +11,9 @@
 
 #include <cstdint>
 #include <functional>
+#include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
-#include <iostream>
 #include <random>
 #include <set>
 #include <string>
@@ -58,17 +58,46 @@ class HttpApiRandomTest : public ::testing::Test {
 };
 
 const std::vector<std::string> kMethods = {"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "get", "", "G\x01T"};
-const std::vector<std::string> kSegments = {
-    "v1",         "owners",     "counters",  "user:1",   "user%3A2",   "downloads", "increment", "reset",
-    "history",    "sum",        "top",       "export",   "changes",    "audit",     "timezone",  "metrics",
-    "health",     "ready",      "stats",     "%",        "%zz",        "%00",       "a b",       "..",
-    "",           "x%2Fy",      "\xff\xfe",  "owners",   std::string(130, 'k'), "counters", "user:1", "k"};
-const std::vector<std::string> kQueryNames = {"interval", "period", "count", "from", "to", "key", "limit",
-                                              "prefix",   "type",   "cursor", "since", "format", "x", ""};
+const std::vector<std::string> kSegments = {"v1",
+                                            "owners",
+                                            "counters",
+                                            "user:1",
+                                            "user%3A2",
+                                            "downloads",
+                                            "increment",
+                                            "reset",
+                                            "history",
+                                            "sum",
+                                            "top",
+                                            "export",
+                                            "changes",
+                                            "audit",
+                                            "timezone",
+                                            "metrics",
+                                            "health",
+                                            "ready",
+                                            "stats",
+                                            "%",
+                                            "%zz",
+                                            "%00",
+                                            "a b",
+                                            "..",
+                                            "",
+                                            "x%2Fy",
+                                            "\xff\xfe",
+                                            "owners",
+                                            std::string(130, 'k'),
+                                            "counters",
+                                            "user:1",
+                                            "k"};
+const std::vector<std::string> kQueryNames = {"interval", "period", "count",  "from",  "to",     "key", "limit",
+                                              "prefix",   "type",   "cursor", "since", "format", "x",   ""};
 const std::vector<std::string> kQueryValues = {
-    "day",  "hour",        "total", "all",   "fortnight", "current", "2024-06-15", "2024-W24", "2024-13-01",
-    "0",    "-1",          "10001", "abc",   "csv",       "ndjson",  "user:",      "%zz",      "",
-    "1e3",  "99999999999999999999", "user", "a+b", "%E2%82%AC"};
+    "day",     "hour",       "total",    "all",        "fortnight",
+    "current", "2024-06-15", "2024-W24", "2024-13-01", "0",
+    "-1",      "10001",      "abc",      "csv",        "ndjson",
+    "user:",   "%zz",        "",         "1e3",        "99999999999999999999",
+    "user",    "a+b",        "%E2%82%AC"};
 const std::vector<std::string> kBodies = {
     "",
     "{}",
@@ -98,12 +127,24 @@ const T& Pick(std::mt19937_64& rng, const std::vector<T>& options) {
   return options[rng() % options.size()];
 }
 
-const std::vector<std::string> kRoutes = {
-    "/health", "/ready", "/metrics", "/v1/stats", "/v1/owners", "/v1/owners/{o}/counters",
-    "/v1/owners/{o}/counters/{k}", "/v1/owners/{o}/counters/{k}/increment", "/v1/owners/{o}/counters/{k}/reset",
-    "/v1/owners/{o}/counters/{k}/history", "/v1/owners/{o}/counters/{k}/sum", "/v1/owners/{o}/timezone",
-    "/v1/top", "/v1/counters", "/v1/export", "/v1/changes", "/v1/audit"};
-const std::vector<std::string> kNames = {"user:1", "user:2", "org:acme", "user%3A1", "downloads", "k", "a b",
+const std::vector<std::string> kRoutes = {"/health",
+                                          "/ready",
+                                          "/metrics",
+                                          "/v1/stats",
+                                          "/v1/owners",
+                                          "/v1/owners/{o}/counters",
+                                          "/v1/owners/{o}/counters/{k}",
+                                          "/v1/owners/{o}/counters/{k}/increment",
+                                          "/v1/owners/{o}/counters/{k}/reset",
+                                          "/v1/owners/{o}/counters/{k}/history",
+                                          "/v1/owners/{o}/counters/{k}/sum",
+                                          "/v1/owners/{o}/timezone",
+                                          "/v1/top",
+                                          "/v1/counters",
+                                          "/v1/export",
+                                          "/v1/changes",
+                                          "/v1/audit"};
+const std::vector<std::string> kNames = {"user:1", "user:2", "org:acme", "user%3A1", "downloads",           "k", "a b",
                                          "%zz",    "%00",    "",         "x%2Fy",    std::string(129, 'n'), "ÿ"};
 
 void ReplaceAll(std::string& text, const std::string& from, const std::function<std::string()>& to) {
@@ -154,8 +195,8 @@ TEST_F(HttpApiRandomTest, RandomRequestsGetKnownStatusesJsonErrorsAndErrorsChang
     const uint64_t entries_before = LogEntries();
     HttpResponse response;
     ASSERT_NO_THROW(response = api_->Handle(request)) << request.method << " " << request.target;
-    SCOPED_TRACE(request.method + " " + request.target + " " + request.body + " -> " +
-                 std::to_string(response.status) + " " + response.body.substr(0, 300));
+    SCOPED_TRACE(request.method + " " + request.target + " " + request.body + " -> " + std::to_string(response.status) +
+                 " " + response.body.substr(0, 300));
     ASSERT_TRUE(known.count(response.status)) << "unexpected status";
     if (response.next_chunk) {
       // An export: drain it (bounded) to prove it terminates.

@@ -114,8 +114,9 @@ TEST_F(HttpServerTest, GetAndPostReachTheHandlerWithMethodTargetHeadersAndBody) 
 
   // A chunked request body is decoded for the handler.
   HttpClient client = Connect();
-  ASSERT_TRUE(client.Send("PUT /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-                          "3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"));
+  ASSERT_TRUE(
+      client.Send("PUT /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                  "3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"));
   HttpReply put = client.ReadResponse();
   ASSERT_TRUE(put.ok()) << put;
   EXPECT_EQ(put.body, "PUT /c abcde");

@@ -318,6 +318,7 @@ int Run(int argc, char** argv) {
   net_options.unix_socket = config.unix_socket;
   net_options.io_threads = config.io_threads;
   net_options.max_clients = config.max_clients;
+  // TODO(merge): RespServerOptions.idle_timeout_ms = config.timeout * 1000
   net_options.limits.max_bulk_bytes = static_cast<size_t>(config.max_bulk_bytes);
   net_options.limits.max_inline_bytes = static_cast<size_t>(config.max_inline_bytes);
   net_options.limits.max_array_length = static_cast<size_t>(config.max_array_length);

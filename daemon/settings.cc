@@ -171,6 +171,11 @@ const std::vector<Setting>& Settings() {
        .help = "Most simultaneous line protocol connections",
        .explanation = "Most simultaneous line protocol connections; further ones get \"-ERR max number of "
                       "clients reached\". Keep the unit's LimitNOFILE above this."},
+      {.key = "timeout", .group = G::kNetwork, .member = &Config::timeout, .min = 0, .max = 365 * kDay,
+       .unit = "s",
+       .help = "Close line protocol connections idle this long (0 = never)",
+       .explanation = "Close a line protocol connection that has sent nothing for this long, as Redis's "
+                      "timeout does; 0 never closes idle connections."},
 
       // ---- line protocol limits
       {.key = "max_bulk_bytes", .group = G::kLimits, .member = &Config::max_bulk_bytes,

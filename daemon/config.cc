@@ -5,336 +5,237 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <iostream>
+#include <ostream>
+#include <sstream>
 #include <thread>
+
+#include "settings.h"
 
 namespace tally {
 
 int DefaultIoThreads() {
   const unsigned cores = std::thread::hardware_concurrency();
-  return static_cast<int>(std::max(1u, cores / 2));
+  // Within io_threads' range (1..64) on any machine.
+  return static_cast<int>(std::clamp(cores / 2, 1u, 64u));
 }
 
 namespace {
 
 constexpr const char* kDefaultConfigPath = "/etc/tally/tally.toml";
 
-bool ReadFile(const std::string& path, Config* c, std::string* error) {
-  // Debian's toml++ is built with exceptions: parse errors arrive as toml::parse_error.
-  toml::table t;
-  try {
-    t = toml::parse_file(path);
-  } catch (const toml::parse_error& e) {
-    *error = path + ":" + std::to_string(e.source().begin.line) + ": " + std::string(e.description());
-    return false;
-  }
-  // Unknown keys are errors: a typo must not silently fall back to a default.
-  static const char* kKnown[] = {"changes_retention_s",
-                                 "data_dir",
-                                 "bind",
-                                 "port",
-                                 "unix_socket",
-                                 "durability",
-                                 "fsync_interval_ms",
-                                 "log_level",
-                                 "io_threads",
-                                 "max_clients",
-                                 "compaction_interval_ms",
-                                 "compaction_max_entries",
-                                 "shutdown_drain_ms",
-                                 "max_bulk_bytes",
-                                 "max_inline_bytes",
-                                 "max_array_length",
-                                 "timezone",
-                                 "max_backdate_s",
-                                 "max_future_skew_s",
-                                 "dedupe_window_s",
-                                 "retention_hour_days",
-                                 "retention_day_days",
-                                 "retention_week_days",
-                                 "retention_month_days",
-                                 "retention_quarter_days",
-                                 "retention_year_days",
-                                 "http_bind",
-                                 "http_port",
-                                 "http_threads",
-                                 "http_max_connections",
-                                 "http_max_body_bytes",
-                                 "http_max_header_bytes",
-                                 "http_read_timeout_ms"};
-  for (const auto& [key, value] : t) {
-    bool known = false;
-    for (const char* k : kKnown) known = known || key.str() == k;
-    if (!known) {
-      *error = path + ": unknown setting '" + std::string(key.str()) + "'";
-      return false;
-    }
-  }
-  // A setting of the wrong type is an error, not a silent default.
-  bool types_ok = true;
-  auto str = [&](const char* key, std::string& out) {
-    if (!t.contains(key)) return;
-    if (auto v = t[key].value<std::string>()) {
-      out = *v;
-    } else if (types_ok) {
-      *error = path + ": setting '" + key + "' must be a string";
-      types_ok = false;
-    }
-  };
-  auto num = [&](const char* key, auto& out) {
-    if (!t.contains(key)) return;
-    if (t[key].is_integer()) {
-      out = static_cast<std::remove_reference_t<decltype(out)>>(*t[key].value<int64_t>());
-    } else if (types_ok) {
-      *error = path + ": setting '" + key + "' must be an integer";
-      types_ok = false;
-    }
-  };
-  str("data_dir", c->data_dir);
-  str("bind", c->bind);
-  num("port", c->port);
-  str("unix_socket", c->unix_socket);
-  str("durability", c->durability);
-  num("fsync_interval_ms", c->fsync_interval_ms);
-  str("log_level", c->log_level);
-  num("io_threads", c->io_threads);
-  num("max_clients", c->max_clients);
-  num("compaction_interval_ms", c->compaction_interval_ms);
-  num("compaction_max_entries", c->compaction_max_entries);
-  num("shutdown_drain_ms", c->shutdown_drain_ms);
-  num("max_bulk_bytes", c->max_bulk_bytes);
-  num("max_inline_bytes", c->max_inline_bytes);
-  num("max_array_length", c->max_array_length);
-  str("timezone", c->timezone);
-  num("max_backdate_s", c->max_backdate_s);
-  num("max_future_skew_s", c->max_future_skew_s);
-  num("dedupe_window_s", c->dedupe_window_s);
-  num("retention_hour_days", c->retention_hour_days);
-  num("retention_day_days", c->retention_day_days);
-  num("retention_week_days", c->retention_week_days);
-  num("retention_month_days", c->retention_month_days);
-  num("retention_quarter_days", c->retention_quarter_days);
-  num("retention_year_days", c->retention_year_days);
-  num("changes_retention_s", c->changes_retention_s);
-  str("http_bind", c->http_bind);
-  num("http_port", c->http_port);
-  num("http_threads", c->http_threads);
-  num("http_max_connections", c->http_max_connections);
-  num("http_max_body_bytes", c->http_max_body_bytes);
-  num("http_max_header_bytes", c->http_max_header_bytes);
-  num("http_read_timeout_ms", c->http_read_timeout_ms);
-  return types_ok;
+// "a string", "an integer", "a floating-point", "a table"...
+std::string TypeName(const toml::node& node) {
+  std::ostringstream name;
+  name << node.type();
+  const std::string text = name.str();
+  return (text.find_first_of("aeiou") == 0 ? "an " : "a ") + text;
 }
 
-// Checks the merged settings (file values never went through the flag
-// checks), so a bad value in tally.toml is refused like a bad flag.
-bool Validate(const Config& c, std::string* error) {
-  auto in = [](int64_t v, int64_t lo, int64_t hi) { return v >= lo && v <= hi; };
-  static const char* kLevels[] = {"trace", "debug", "info", "warn", "error", "critical", "off"};
-  bool level_ok = false;
-  for (const char* level : kLevels) level_ok = level_ok || c.log_level == level;
-  if (c.durability != "process" && c.durability != "fsync") {
-    *error = "durability must be 'process' or 'fsync', not '" + c.durability + "'";
-  } else if (!level_ok) {
-    *error = "log_level must be one of trace, debug, info, warn, error, critical, off; not '" + c.log_level + "'";
-  } else if (!in(c.port, 0, 65535)) {
-    *error = "port must be 0-65535";
-  } else if (!in(c.io_threads, 1, 64)) {
-    *error = "io_threads must be 1-64";
-  } else if (!in(c.max_clients, 1, 1000000)) {
-    *error = "max_clients must be 1-1000000";
-  } else if (!in(c.fsync_interval_ms, 1, 60000)) {
-    *error = "fsync_interval_ms must be 1-60000";
-  } else if (!in(c.compaction_interval_ms, 10, 3600000)) {
-    *error = "compaction_interval_ms must be 10-3600000";
-  } else if (c.compaction_max_entries < 1 || c.max_bulk_bytes < 1 || c.max_inline_bytes < 16 ||
-             c.max_array_length < 1 || c.shutdown_drain_ms < 0) {
-    *error = "compaction_max_entries, max_bulk_bytes, max_array_length must be positive, max_inline_bytes >= 16";
-  } else if (c.max_backdate_s < 0 || c.max_future_skew_s < 0 || c.dedupe_window_s < 1) {
-    *error = "max_backdate_s and max_future_skew_s must be >= 0, dedupe_window_s >= 1";
-  } else if (c.retention_hour_days < 0 || c.retention_day_days < 0 || c.retention_week_days < 0 ||
-             c.retention_month_days < 0 || c.retention_quarter_days < 0 || c.retention_year_days < 0) {
-    *error = "retention_*_days must be >= 0 (0 keeps forever)";
-  } else if (!in(c.changes_retention_s, 0, int64_t{10} * 366 * 86400)) {
-    *error = "changes_retention_s must be 0-316224000 (0 keeps forever)";
-  } else if (!in(c.http_port, 0, 65535)) {
-    *error = "http_port must be 0-65535";
-  } else if (!in(c.http_threads, 1, 64)) {
-    *error = "http_threads must be 1-64";
-  } else if (!in(c.http_max_connections, 1, 1000000)) {
-    *error = "http_max_connections must be 1-1000000";
-  } else if (!in(c.http_max_body_bytes, 1, int64_t{1} << 32)) {
-    *error = "http_max_body_bytes must be 1-4294967296";
-  } else if (!in(c.http_max_header_bytes, 1024, int64_t{1} << 24)) {
-    *error = "http_max_header_bytes must be 1024-16777216";
-  } else if (!in(c.http_read_timeout_ms, 10, 3600000)) {
-    *error = "http_read_timeout_ms must be 10-3600000";
-  } else {
-    return true;
+// Levenshtein distance, for "did you mean" on unknown keys.
+size_t EditDistance(std::string_view a, std::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
   }
-  return false;
+  return row[b.size()];
 }
 
-// Finds --config before the full parse, so the file's values become the
-// defaults that flags then override.
-std::string FindConfigFlag(int argc, char** argv) {
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg == "--config" && i + 1 < argc) return argv[i + 1];
-    if (arg.rfind("--config=", 0) == 0) return arg.substr(9);
+std::string Suggestion(std::string_view unknown) {
+  const Setting* best = nullptr;
+  size_t best_distance = 3;  // at most two edits away
+  for (const Setting& s : Settings()) {
+    size_t d = EditDistance(unknown, s.key);
+    if (d < best_distance) best = &s, best_distance = d;
   }
-  return "";
+  return best ? " (did you mean '" + std::string(best->key) + "'?)" : "";
+}
+
+// The help line of a setting's flag: its meaning, what is allowed, and what
+// the default is when --help cannot show it.
+std::string FlagDescription(const Setting& s) {
+  std::string out(s.help);
+  if (s.type() != SettingType::kString) {
+    out += "; " + s.RangeText();
+    if (!s.unit.empty()) out += " " + std::string(s.unit);
+  }
+  if (!s.default_note.empty()) out += "; default: " + std::string(s.default_note);
+  if (s.reloadable) out += "; reloaded on SIGHUP";
+  return out;
+}
+
+// The derived values: unix_socket's default and "none".
+void Resolve(Config* config) {
+  if (config->unix_socket.empty()) config->unix_socket = config->data_dir + "/tally.sock";
+  if (config->unix_socket == "none") config->unix_socket.clear();
 }
 
 }  // namespace
 
-ConfigOutcome LoadConfig(int argc, char** argv, Config* config, std::string* version_text) {
-  std::string file = FindConfigFlag(argc, argv);
-  bool explicit_file = !file.empty();
-  if (!explicit_file && std::filesystem::exists(kDefaultConfigPath)) file = kDefaultConfigPath;
+bool ReadConfigFile(const std::string& path, Config* config, std::vector<std::string>* errors) {
+  // Debian's toml++ is built with exceptions: parse errors (syntax, a key
+  // given twice) arrive as toml::parse_error.
+  toml::table table;
+  try {
+    table = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    errors->push_back(path + ":" + std::to_string(e.source().begin.line) + ": " + std::string(e.description()));
+    return false;
+  }
+  // toml::table is ordered by key; the messages follow the file's lines.
+  std::vector<std::pair<uint32_t, std::string>> found;
+  for (const auto& [key, node] : table) {
+    const uint32_t line = key.source().begin.line;
+    const std::string where = path + ":" + std::to_string(line) + ": ";
+    const std::string name(key.str());
+    // Unknown keys are errors: a typo must not silently fall back to a default.
+    const Setting* setting = FindSetting(name);
+    if (setting == nullptr) {
+      found.emplace_back(line, where + "unknown setting '" + name + "'" + Suggestion(name));
+      continue;
+    }
+    // A value of the wrong type is an error, not a silent default.
+    if (setting->is_integer()) {
+      if (!node.is_integer()) {
+        found.emplace_back(line, where + name + " must be an integer, not " + TypeName(node));
+      } else if (int64_t value = *node.value<int64_t>(); !setting->SetInteger(config, value)) {
+        found.emplace_back(
+            line, where + name + " = " + std::to_string(value) + " is out of range: must be " + setting->RangeText());
+      }
+    } else if (!node.is_string()) {
+      found.emplace_back(line, where + name + " must be a string (in quotes), not " + TypeName(node));
+    } else {
+      setting->SetString(config, *node.value<std::string>());
+    }
+  }
+  std::stable_sort(found.begin(), found.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (auto& [line, message] : found) errors->push_back(std::move(message));
+  return found.empty();
+}
+
+std::vector<std::string> ValidateConfig(const Config& config) {
+  std::vector<std::string> errors;
+  for (const Setting& s : Settings()) {
+    if (std::string error = CheckSetting(s, config); !error.empty()) errors.push_back(std::move(error));
+  }
+  return errors;
+}
+
+ConfigOutcome LoadConfig(int argc, char** argv, Config* config, const std::string& version_text, std::ostream& out,
+                         std::ostream& err) {
+  // The flags are parsed into their own Config, so --help shows tallyd's own
+  // defaults (not the file's) and works whatever the file holds; the flags
+  // given are then laid over the file's values.
+  Config flags;
+  CLI::App app{
+      "tallyd — counts, meters and limits usage; speaks RESP (Redis clients work) on TCP and a unix socket, "
+      "and HTTP/JSON. Every flag is also a setting of the config file, with '_' for '-' (--data-dir: data_dir)."};
+  app.set_version_flag("--version", version_text);
+  std::string config_path;
+  app.add_option(
+      "--config", config_path,
+      std::string("TOML config file (default: ") + kDefaultConfigPath + " if present; flags override its settings)");
+  bool print_example = false;
+  bool print_markdown = false;
+  app.add_flag("--print-config-example", print_example,
+               "Print an example config file with every setting explained, and exit");
+  // For tools/gen-settings-docs.sh (README.md); not in --help.
+  app.add_flag("--print-settings-markdown", print_markdown)->group("");
+  for (const Setting& s : Settings()) {
+    CLI::Option* option =
+        std::visit([&](auto member) { return app.add_option(s.flag(), flags.*member, FlagDescription(s)); }, s.member);
+    option->capture_default_str();
+    if (s.type() == SettingType::kEnum) {
+      std::string values;
+      for (std::string_view v : s.values) values += (values.empty() ? "" : "|") + std::string(v);
+      option->type_name(values);
+    }
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    app.exit(e, out, err);
+    return ConfigOutcome::kExitOk;
+  } catch (const CLI::CallForVersion& e) {
+    app.exit(e, out, err);
+    return ConfigOutcome::kExitOk;
+  } catch (const CLI::ParseError& e) {
+    app.exit(e, out, err);
+    return ConfigOutcome::kExitError;
+  }
+  if (print_example || print_markdown) {
+    out << (print_example ? ConfigExample() : SettingsMarkdown());
+    return ConfigOutcome::kExitOk;
+  }
+
+  *config = Config{};
+  std::string file = config_path;
+  if (file.empty() && std::filesystem::exists(kDefaultConfigPath)) file = kDefaultConfigPath;
   if (!file.empty()) {
-    if (explicit_file && !std::filesystem::exists(file)) {
-      std::cerr << "tallyd: config file " << file << " does not exist\n";
+    if (!std::filesystem::exists(file)) {
+      err << "tallyd: config file " << file << " does not exist\n";
       return ConfigOutcome::kExitError;
     }
-    std::string error;
-    if (!ReadFile(file, config, &error)) {
-      std::cerr << "tallyd: bad config: " << error << "\n";
+    std::vector<std::string> errors;
+    if (!ReadConfigFile(file, config, &errors)) {
+      for (const std::string& e : errors) err << "tallyd: bad config: " << e << "\n";
       return ConfigOutcome::kExitError;
     }
     config->config_file = file;
   }
-
-  CLI::App app{
-      "tallyd — counts, meters and limits usage; speaks RESP (Redis clients work) on TCP and a unix socket, "
-      "and HTTP/JSON."};
-  app.set_version_flag("--version", *version_text);
-  std::string ignored_config;
-  app.add_option("--config", ignored_config, "TOML config file (default: /etc/tally/tally.toml if present)");
-  app.add_option("--data-dir", config->data_dir, "Data directory (RocksDB)")->capture_default_str();
-  app.add_option("--bind", config->bind, "TCP address to listen on")->capture_default_str();
-  app.add_option("--port", config->port, "TCP port for the line protocol (0 disables)")
-      ->check(CLI::Range(0, 65535))
-      ->capture_default_str();
-  app.add_option("--unix-socket", config->unix_socket,
-                 "Unix socket path (default <data-dir>/tally.sock; 'none' disables)");
-  app.add_option("--durability", config->durability,
-                 "process: acknowledged writes survive kill -9 (fsync every --fsync-interval-ms); "
-                 "fsync: every reply waits for fsync (group commit), survives power loss")
-      ->check(CLI::IsMember({"process", "fsync"}))
-      ->capture_default_str();
-  app.add_option("--fsync-interval-ms", config->fsync_interval_ms, "With durability=process, fsync this often")
-      ->check(CLI::Range(int64_t{1}, int64_t{60000}))
-      ->capture_default_str();
-  app.add_option("--log-level", config->log_level, "trace, debug, info, warn, error, critical, off")
-      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
-      ->capture_default_str();
-  app.add_option("--io-threads", config->io_threads, "Network I/O threads (default: half the cores, at least 1)")
-      ->check(CLI::Range(1, 64))
-      ->capture_default_str();
-  app.add_option("--max-clients", config->max_clients, "Most simultaneous connections")
-      ->check(CLI::Range(int64_t{1}, int64_t{1000000}))
-      ->capture_default_str();
-  app.add_option("--compaction-interval-ms", config->compaction_interval_ms,
-                 "Fold the log into compacted state this often")
-      ->check(CLI::Range(int64_t{10}, int64_t{3600000}))
-      ->capture_default_str();
-  app.add_option("--compaction-max-entries", config->compaction_max_entries,
-                 "Compact early once this many log entries are pending")
-      ->check(CLI::Range(int64_t{1}, int64_t{1} << 40))
-      ->capture_default_str();
-  app.add_option("--shutdown-drain-ms", config->shutdown_drain_ms,
-                 "On SIGTERM, wait this long for connections to finish")
-      ->capture_default_str();
-  app.add_option("--max-bulk-bytes", config->max_bulk_bytes, "Largest bulk argument")
-      ->check(CLI::Range(int64_t{1}, int64_t{1} << 31))
-      ->capture_default_str();
-  app.add_option("--max-inline-bytes", config->max_inline_bytes, "Longest inline command line")
-      ->check(CLI::Range(int64_t{16}, int64_t{1} << 30))
-      ->capture_default_str();
-  app.add_option("--max-array-length", config->max_array_length, "Most arguments in one command")
-      ->check(CLI::Range(int64_t{1}, int64_t{1} << 30))
-      ->capture_default_str();
-  app.add_option("--timezone", config->timezone, "IANA time zone for periods of owners without their own (OWNER.TZ)")
-      ->capture_default_str();
-  app.add_option("--max-backdate-s", config->max_backdate_s, "How far in the past an event's AT may be")
-      ->check(CLI::Range(int64_t{0}, int64_t{100} * 365 * 86400))
-      ->capture_default_str();
-  app.add_option("--max-future-skew-s", config->max_future_skew_s, "How far in the future an event's AT may be")
-      ->check(CLI::Range(int64_t{0}, int64_t{86400}))
-      ->capture_default_str();
-  app.add_option("--dedupe-window-s", config->dedupe_window_s, "How long an event ID is remembered")
-      ->check(CLI::Range(int64_t{1}, int64_t{10} * 365 * 86400))
-      ->capture_default_str();
-  app.add_option("--http-bind", config->http_bind, "Address of the HTTP/JSON API")->capture_default_str();
-  app.add_option("--http-port", config->http_port, "TCP port of the HTTP/JSON API (0 disables)")
-      ->check(CLI::Range(0, 65535))
-      ->capture_default_str();
-  app.add_option("--http-threads", config->http_threads, "HTTP I/O threads")
-      ->check(CLI::Range(1, 64))
-      ->capture_default_str();
-  app.add_option("--http-max-connections", config->http_max_connections,
-                 "Most simultaneous HTTP connections (further ones get 429)")
-      ->check(CLI::Range(int64_t{1}, int64_t{1000000}))
-      ->capture_default_str();
-  app.add_option("--http-max-body-bytes", config->http_max_body_bytes, "Largest HTTP request body (else 413)")
-      ->check(CLI::Range(int64_t{1}, int64_t{1} << 32))
-      ->capture_default_str();
-  app.add_option("--http-max-header-bytes", config->http_max_header_bytes,
-                 "Largest HTTP request line and headers (else 431)")
-      ->check(CLI::Range(int64_t{1024}, int64_t{1} << 24))
-      ->capture_default_str();
-  app.add_option("--http-read-timeout-ms", config->http_read_timeout_ms,
-                 "Close idle HTTP keep-alive connections after this long; a slow request gets 408")
-      ->check(CLI::Range(int64_t{10}, int64_t{3600000}))
-      ->capture_default_str();
-  struct RetentionFlag {
-    const char* name;
-    int64_t* days;
-  };
-  for (RetentionFlag flag : {RetentionFlag{"--retention-hour-days", &config->retention_hour_days},
-                             RetentionFlag{"--retention-day-days", &config->retention_day_days},
-                             RetentionFlag{"--retention-week-days", &config->retention_week_days},
-                             RetentionFlag{"--retention-month-days", &config->retention_month_days},
-                             RetentionFlag{"--retention-quarter-days", &config->retention_quarter_days},
-                             RetentionFlag{"--retention-year-days", &config->retention_year_days}}) {
-    app.add_option(flag.name, *flag.days, "Keep cells of this interval this many days (0 = forever)")
-        ->check(CLI::Range(int64_t{0}, int64_t{100} * 366))
-        ->capture_default_str();
+  for (const Setting& s : Settings()) {
+    if (app.count(s.flag()) == 0) continue;
+    s.CopyValue(flags, config);
+    config->set_by_flags.insert(std::string(s.key));
   }
-  app.add_option("--changes-retention-s", config->changes_retention_s,
-                 "Keep changefeed records (CHANGES.READ) this many seconds (0 = forever)")
-      ->check(CLI::Range(int64_t{0}, int64_t{10} * 366 * 86400))
-      ->capture_default_str();
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    app.exit(e);
-    return ConfigOutcome::kExitOk;
-  } catch (const CLI::CallForVersion& e) {
-    app.exit(e);
-    return ConfigOutcome::kExitOk;
-  } catch (const CLI::ParseError& e) {
-    app.exit(e);
-    return ConfigOutcome::kExitError;
+  // The merged values, whichever source each came from, checked the same way.
+  bool valid = true;
+  for (const Setting& s : Settings()) {
+    std::string error = CheckSetting(s, *config);
+    if (error.empty()) continue;
+    const bool by_flag = config->set_by_flags.count(std::string(s.key)) > 0;
+    const std::string source = by_flag ? "given as " + s.flag() : file.empty() ? "the default" : "in " + file;
+    err << "tallyd: bad setting: " << error << " (" << source << ")\n";
+    valid = false;
   }
-  std::string invalid;
-  if (!Validate(*config, &invalid)) {
-    std::cerr << "tallyd: bad setting: " << invalid << "\n";
-    return ConfigOutcome::kExitError;
-  }
-  config->log_level_from_flag = app.count("--log-level") > 0;
-  if (config->unix_socket.empty()) config->unix_socket = config->data_dir + "/tally.sock";
-  if (config->unix_socket == "none") config->unix_socket.clear();
+  if (!valid) return ConfigOutcome::kExitError;
+  Resolve(config);
   return ConfigOutcome::kRun;
 }
 
-bool ReloadConfigFile(Config* config, std::string* error) {
+bool ReloadConfigFile(Config* config, ReloadResult* result, std::string* error) {
   if (config->config_file.empty()) return true;
   Config fresh;
-  if (!ReadFile(config->config_file, &fresh, error) || !Validate(fresh, error)) return false;
-  // A --log-level given on the command line outranks the file, on reload too.
-  if (!config->log_level_from_flag) config->log_level = fresh.log_level;
+  std::vector<std::string> errors;
+  if (ReadConfigFile(config->config_file, &fresh, &errors)) {
+    // A flag given at start-up outranks the file, on reload too.
+    for (const Setting& s : Settings()) {
+      if (config->set_by_flags.count(std::string(s.key)) > 0) s.CopyValue(*config, &fresh);
+    }
+    errors = ValidateConfig(fresh);
+  }
+  if (!errors.empty()) {
+    error->clear();
+    for (const std::string& e : errors) *error += (error->empty() ? "" : "; ") + e;
+    return false;
+  }
+  // A unix_socket given as a flag was copied resolved already.
+  if (config->set_by_flags.count("unix_socket") == 0) Resolve(&fresh);
+  for (const Setting& s : Settings()) {
+    if (s.SameValue(*config, fresh)) continue;
+    if (s.reloadable) {
+      s.CopyValue(fresh, config);
+      result->applied.emplace_back(s.key);
+    } else {
+      result->needs_restart.emplace_back(s.key);
+    }
+  }
   return true;
 }
 

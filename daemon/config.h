@@ -2,9 +2,17 @@
 // tallyd's settings: defaults, then the TOML file (/etc/tally/tally.toml if it
 // exists, or --config), then command-line flags, each overriding the last.
 // Every setting in the file is also a flag (see --help and systemd/tally.toml).
+//
+// Config holds the values; what each one means, its flag, range and whether
+// SIGHUP reloads it is in the settings table (settings.h). A member here
+// without an entry there cannot be set (tests/unit/settings checks the table
+// against the defaults below).
 
 #include <cstdint>
+#include <iosfwd>
+#include <set>
 #include <string>
+#include <vector>
 
 namespace tally {
 
@@ -12,7 +20,6 @@ namespace tally {
 int DefaultIoThreads();
 
 struct Config {
-  std::string config_file;  // empty: none was read
   std::string data_dir = "./tally-data";
   std::string bind = "127.0.0.1";
   int port = 6380;                     // 0 disables the TCP listener
@@ -20,12 +27,12 @@ struct Config {
   std::string durability = "process";  // process | fsync
   int64_t fsync_interval_ms = 1000;
   std::string log_level = "info";
-  bool log_level_from_flag = false;  // set by LoadConfig: --log-level was given
   // Default: half the cores (at least 1). On 2 cores one I/O thread leaves a
   // core to RocksDB, the log writer and the client; two contend for it and
   // cost latency (docs/benchmarks.md).
   int io_threads = DefaultIoThreads();
   int64_t max_clients = 10000;
+  int64_t timeout = 0;  // close RESP connections idle this many seconds; 0 = never
   int64_t compaction_interval_ms = 5000;
   int64_t compaction_max_entries = 2'000'000;  // compact early past this many log entries
   int64_t shutdown_drain_ms = 5000;
@@ -54,14 +61,39 @@ struct Config {
   int64_t retention_year_days = 0;
   // How long changefeed records (CHANGES.READ, /v1/changes) are kept; 0 = forever.
   int64_t changes_retention_s = 7ll * 86400;
+
+  // Not settings: how this Config was made (set by LoadConfig).
+  std::string config_file;             // the file read; empty: none
+  std::set<std::string> set_by_flags;  // keys of the settings given as flags
 };
 
 enum class ConfigOutcome { kRun, kExitOk, kExitError };
 
-// Parses argv (and the config file). Prints --help/--version or the error itself.
-ConfigOutcome LoadConfig(int argc, char** argv, Config* config, std::string* version_text);
+// Parses argv (and the config file). Prints --help, --version,
+// --print-config-example (to `out`) or the errors (to `err`) itself. Flags
+// are parsed first, so --help and --print-config-example work whatever the
+// config file holds.
+ConfigOutcome LoadConfig(int argc, char** argv, Config* config, const std::string& version_text, std::ostream& out,
+                         std::ostream& err);
 
-// Re-reads the file for SIGHUP; only settings that can change live are applied.
-bool ReloadConfigFile(Config* config, std::string* error);
+// Reads a TOML file's settings into `config` (values it does not set are left
+// alone). Unknown keys, wrong types and syntax errors are errors, one message
+// each, naming the file (and line) and the setting; false if any. Ranges are
+// not checked here (see ValidateConfig).
+bool ReadConfigFile(const std::string& path, Config* config, std::vector<std::string>* errors);
+
+// Every setting of `config` outside its allowed values: one message each.
+std::vector<std::string> ValidateConfig(const Config& config);
+
+// What a SIGHUP changed.
+struct ReloadResult {
+  std::vector<std::string> applied;        // reloadable settings whose value changed
+  std::vector<std::string> needs_restart;  // changed in the file, but only read at start-up
+};
+
+// Re-reads config->config_file for SIGHUP and applies the reloadable settings
+// that were not given as flags (a flag outranks the file, on reload too). On
+// an error (unreadable file, bad value) nothing changes and `error` says why.
+bool ReloadConfigFile(Config* config, ReloadResult* result, std::string* error);
 
 }  // namespace tally

@@ -20,6 +20,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <iostream>
 #include <mutex>
 #include <string_view>
 #include <thread>
@@ -32,6 +33,7 @@
 #include "net/http_api.h"
 #include "net/http_server.h"
 #include "net/resp_server.h"
+#include "settings.h"
 
 namespace tally {
 namespace {
@@ -144,11 +146,22 @@ int WaitForSignal(Config& config) {
     int signal = 0;
     if (sigwait(&set, &signal) != 0) continue;
     if (signal == SIGHUP) {
+      // Applies the settings marked reloadable in the settings table.
       std::string error;
-      if (ReloadConfigFile(&config, &error)) {
+      ReloadResult reload;
+      if (ReloadConfigFile(&config, &reload, &error)) {
         spdlog::set_level(spdlog::level::from_str(config.log_level));
-        spdlog::info("reloaded {} (log level {})", config.config_file.empty() ? "(no config file)" : config.config_file,
+        auto join = [](const std::vector<std::string>& keys) {
+          std::string out;
+          for (const std::string& key : keys) out += (out.empty() ? "" : ", ") + key;
+          return out.empty() ? std::string("nothing") : out;
+        };
+        spdlog::info("reloaded {}: applied {} (log level {})",
+                     config.config_file.empty() ? "(no config file)" : config.config_file, join(reload.applied),
                      config.log_level);
+        if (!reload.needs_restart.empty()) {
+          spdlog::warn("changed in the config file but applied only by a restart: {}", join(reload.needs_restart));
+        }
       } else {
         spdlog::error("reload failed, keeping the running configuration: {}", error);
       }
@@ -161,7 +174,7 @@ int WaitForSignal(Config& config) {
 int Run(int argc, char** argv) {
   Config config;
   std::string version = std::string("tallyd ") + kVersion;
-  switch (LoadConfig(argc, argv, &config, &version)) {
+  switch (LoadConfig(argc, argv, &config, version, std::cout, std::cerr)) {
     case ConfigOutcome::kExitOk:
       return 0;
     case ConfigOutcome::kExitError:
@@ -285,6 +298,12 @@ int Run(int argc, char** argv) {
                    config.max_future_skew_s * 1000};
   server.config.http_bind = config.http_bind;
   server.config.http_port = http.bound_port();
+  for (const Setting& setting : Settings()) {
+    if (setting.hidden) continue;
+    ConfigSetting shown{std::string(setting.key), setting.GetString(config)};
+    if (setting.is_integer()) shown.value = setting.GetInteger(config);
+    server.config.settings.push_back(std::move(shown));
+  }
 
   // The routes replace the not-ready handler (thread-safe). They receive
   // requests once server.ready is true and no longer once shutdown begins,
@@ -299,6 +318,7 @@ int Run(int argc, char** argv) {
   net_options.unix_socket = config.unix_socket;
   net_options.io_threads = config.io_threads;
   net_options.max_clients = config.max_clients;
+  // TODO(merge): RespServerOptions.idle_timeout_ms = config.timeout * 1000
   net_options.limits.max_bulk_bytes = static_cast<size_t>(config.max_bulk_bytes);
   net_options.limits.max_inline_bytes = static_cast<size_t>(config.max_inline_bytes);
   net_options.limits.max_array_length = static_cast<size_t>(config.max_array_length);

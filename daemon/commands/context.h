@@ -11,7 +11,10 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <utility>
+#include <variant>
+#include <vector>
 
 #include "core/engine.h"
 #include "protocol/command_table.h"
@@ -110,6 +113,15 @@ class alignas(64) ThreadStats {
   std::atomic<uint64_t> protocol_errors_{0};
 };
 
+// One setting as /v1/stats shows it (daemon/settings.h is the table).
+struct ConfigSetting {
+  std::string key;                           // the tally.toml key: "port"
+  std::variant<int64_t, std::string> value;  // as configured (unix_socket resolved)
+};
+
+// The running configuration, for the commands and the stats. `settings` is
+// filled from the settings table (every setting not marked hidden); the
+// named fields are what command handlers read directly.
 struct ServerConfigSummary {
   std::string version;
   std::string bind;
@@ -126,6 +138,15 @@ struct ServerConfigSummary {
   int64_t max_future_skew_ms = 5ll * 60 * 1000;
   std::string http_bind;
   int http_port = 0;  // 0: no HTTP listener
+
+  std::vector<ConfigSetting> settings;  // in the settings table's order
+  // The entry for `key`, or nullptr (a hidden or unknown setting).
+  const ConfigSetting* Find(std::string_view key) const {
+    for (const ConfigSetting& s : settings) {
+      if (s.key == key) return &s;
+    }
+    return nullptr;
+  }
 };
 
 // What the HTTP transport reports (net::HttpServerStats, without Beast).

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <initializer_list>
 #include <nlohmann/json.hpp>
+#include <variant>
 
 #include "core/calendar.h"
 #include "protocol/command_table.h"
@@ -375,22 +376,17 @@ nlohmann::json StatsJson(const MetricsSnapshot& s) {
       {"ready", s.ready},
       {"pid", static_cast<int64_t>(getpid())},
   };
-  out["config"] = {
-      {"bind", c.bind},
-      {"port", c.port},
-      {"unix_socket", c.unix_socket},
-      {"http_bind", c.http_bind},
-      {"http_port", c.http_port},
-      {"data_dir", c.data_dir},
-      {"durability", c.durability},
-      {"fsync_interval_ms", c.fsync_interval_ms},
-      {"io_threads", c.io_threads},
-      {"max_clients", c.max_clients},
-      {"timezone", c.timezone},
-      {"max_backdate_ms", c.max_backdate_ms},
-      {"max_future_skew_ms", c.max_future_skew_ms},
-      {"config_file", c.config_file},
-  };
+  // Every setting not marked hidden, from the settings table (main.cc fills
+  // c.settings), plus what is not a setting: the file read, and the AT
+  // limits in ms as earlier versions showed them.
+  json config = json::object();
+  for (const ConfigSetting& setting : c.settings) {
+    std::visit([&](const auto& value) { config[setting.key] = value; }, setting.value);
+  }
+  config["config_file"] = c.config_file;
+  config["max_backdate_ms"] = c.max_backdate_ms;
+  config["max_future_skew_ms"] = c.max_future_skew_ms;
+  out["config"] = std::move(config);
   out["connections"] = {
       {"resp",
        {{"open", s.resp_connections_open},

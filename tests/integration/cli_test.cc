@@ -3,9 +3,13 @@
 
 #include <gtest/gtest.h>
 
+#include <signal.h>
+
 #include <fstream>
 #include <regex>
+#include <thread>
 
+#include "settings.h"
 #include "tallyd_process.h"
 
 namespace tally::itest {
@@ -25,8 +29,20 @@ TEST(TallydCommandLine, HelpListsTheFlagsAndExitsZero) {
                            "--max-bulk-bytes", "--max-inline-bytes"}) {
     EXPECT_TRUE(Contains(r.out, flag)) << "--help does not mention " << flag << ":\n" << r.out;
   }
+  // Every setting of the table, with its default where --help can show it.
+  for (const Setting& s : Settings()) {
+    EXPECT_TRUE(Contains(r.out, s.flag() + " ")) << "--help does not mention " << s.flag() << ":\n" << r.out;
+  }
+  EXPECT_TRUE(Contains(r.out, "--port INT=6380")) << r.out;
   EXPECT_TRUE(Contains(r.out, "Usage")) << r.out;
   EXPECT_EQ(Tallyd({"-h"}).exit_code, 0);
+}
+
+TEST(TallydCommandLine, PrintConfigExampleIsTheShippedExampleFile) {
+  ProcessResult r = Tallyd({"--print-config-example"});
+  ASSERT_TRUE(r.exited) << r.Describe();
+  EXPECT_EQ(r.exit_code, 0) << r.Describe();
+  EXPECT_EQ(r.out, ConfigExample());
 }
 
 TEST(TallydCommandLine, VersionPrintsTheVersionAndExitsZero) {
@@ -80,6 +96,25 @@ TEST(TallydCommandLine, MissingOrBadConfigFileExitsNonZero) {
   std::ofstream(dir.path() + "/broken.toml") << "port = = 1\n";
   ProcessResult broken = Tallyd({"--config", dir.path() + "/broken.toml"});
   EXPECT_TRUE(broken.exited && broken.exit_code != 0) << broken.Describe();
+
+  // A value out of range in the file: exit status 2 (systemd does not
+  // restart), naming the setting, what is allowed, the value and the file.
+  std::ofstream(dir.path() + "/range.toml") << "max_clients = 0\n";
+  ProcessResult range = Tallyd({"--config", dir.path() + "/range.toml"});
+  EXPECT_TRUE(range.exited && range.exit_code == 2) << range.Describe();
+  EXPECT_TRUE(
+      Contains(range.err, "max_clients = 0 is out of range: must be 1..1000000 (in " + dir.path() + "/range.toml)"))
+      << range.Describe();
+}
+
+TEST(TallydCommandLine, ShippedExampleFileStartsTallyd) {
+  // systemd/tally.toml with the paths a test can use: every other value is
+  // the default (commented out) and must be accepted as such.
+  TallydProcess daemon;
+  std::ofstream(daemon.dir() + "/tally.toml") << ConfigExample();
+  ASSERT_TRUE(daemon.Start());
+  EXPECT_EQ(Cli(daemon.port(), {"PING"}), "PONG");
+  ASSERT_TRUE(daemon.Stop());
 }
 
 TEST(TallydCommandLine, ConfigFileSettingsAreUsedAndFlagsOverrideThem) {
@@ -90,6 +125,27 @@ TEST(TallydCommandLine, ConfigFileSettingsAreUsedAndFlagsOverrideThem) {
   ASSERT_TRUE(daemon.Start());
   EXPECT_EQ(Cli(daemon.port(), {"CONFIG", "GET", "appendfsync"}), "1) \"appendfsync\"\n2) \"always\"");
   EXPECT_EQ(Cli(daemon.port(), {"CONFIG", "GET", "maxclients"}), "1) \"maxclients\"\n2) \"55\"");
+  ASSERT_TRUE(daemon.Stop());
+}
+
+TEST(TallydCommandLine, SighupReloadsTheReloadableSettingsAndNamesTheOthers) {
+  TallydProcess daemon;
+  std::ofstream(daemon.dir() + "/tally.toml") << "log_level = \"info\"\n";
+  ASSERT_TRUE(daemon.Start());
+  auto wait_for_log = [&](const std::string& text) {
+    for (int i = 0; i < 100 && !Contains(daemon.ReadLog(), text); ++i) std::this_thread::sleep_for(50ms);
+    return Contains(daemon.ReadLog(), text);
+  };
+  std::ofstream(daemon.dir() + "/tally.toml") << "log_level = \"debug\"\nmax_clients = 5\n";
+  ASSERT_EQ(kill(daemon.pid(), SIGHUP), 0);
+  EXPECT_TRUE(wait_for_log("applied log_level (log level debug)")) << daemon.ReadLog();
+  EXPECT_TRUE(wait_for_log("applied only by a restart: max_clients")) << daemon.ReadLog();
+  // A bad file is refused; the daemon keeps running.
+  std::ofstream(daemon.dir() + "/tally.toml") << "log_level = \"loud\"\n";
+  ASSERT_EQ(kill(daemon.pid(), SIGHUP), 0);
+  EXPECT_TRUE(wait_for_log("reload failed, keeping the running configuration: log_level = \"loud\""))
+      << daemon.ReadLog();
+  EXPECT_EQ(Cli(daemon.port(), {"PING"}), "PONG");
   ASSERT_TRUE(daemon.Stop());
 }
 

@@ -1,15 +1,18 @@
 // Command statistics against the real tallyd: INFO's totals and INFO
 // commandstats count every command and error reply once, whichever I/O
-// thread ran it, pipelined or not. (GET /metrics is tested over HTTP in
-// integration/http; its format checker is tests/support.)
+// thread ran it, pipelined or not; /v1/stats shows every setting. (GET
+// /metrics is tested over HTTP in integration/http; its format checker is
+// tests/support.)
 
 #include <gtest/gtest.h>
 
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "settings.h"
 #include "tallyd_process.h"
 
 namespace tally::itest {
@@ -96,6 +99,41 @@ TEST_F(StatsTest, ProtocolErrorsCountAsErrorRepliesOnly) {
   Totals after = ReadTotals(info);
   EXPECT_EQ(after.processed - before.processed, 1u) << "only the first INFO";
   EXPECT_EQ(after.errors - before.errors, 1u);
+}
+
+// The config block of /v1/stats comes from the settings table: every setting
+// not marked hidden, with the value the daemon runs with.
+class StatsConfigTest : public TallydTest {
+ protected:
+  std::vector<std::string> ExtraArgs() const override {
+    return {"--timeout", "17", "--retention-week-days", "9", "--durability", "fsync"};
+  }
+};
+
+TEST_F(StatsConfigTest, ConfigBlockShowsEverySettingNotHidden) {
+  HttpReply reply = HttpClient::Request(daemon().http_port(), "GET", "/v1/stats");
+  ASSERT_EQ(reply.status, 200) << reply;
+  nlohmann::json stats = nlohmann::json::parse(reply.body, nullptr, false);
+  ASSERT_FALSE(stats.is_discarded()) << reply;
+  const nlohmann::json& config = stats["config"];
+  for (const Setting& s : Settings()) {
+    if (s.hidden) {
+      EXPECT_FALSE(config.contains(s.key)) << s.key << " is hidden but /v1/stats shows it";
+      continue;
+    }
+    ASSERT_TRUE(config.contains(s.key)) << s.key << " is missing from /v1/stats: " << config.dump();
+    EXPECT_EQ(config[s.key].is_number_integer(), s.is_integer()) << s.key << ": " << config[s.key];
+  }
+  EXPECT_EQ(config["timeout"], 17);
+  EXPECT_EQ(config["retention_week_days"], 9);
+  EXPECT_EQ(config["durability"], "fsync");
+  EXPECT_EQ(config["port"], port());
+  EXPECT_EQ(config["http_port"], daemon().http_port());
+  EXPECT_EQ(config["unix_socket"], daemon().unix_socket()) << "the path in use";
+  EXPECT_EQ(config["config_file"], daemon().dir() + "/tally.toml");
+  // As earlier versions showed them.
+  EXPECT_EQ(config["max_backdate_ms"], int64_t{35} * 86400 * 1000);
+  EXPECT_EQ(config["max_future_skew_ms"], 300000);
 }
 
 }  // namespace

@@ -48,6 +48,8 @@ class MetricsTest : public ::testing::Test {
     server_.config.version = "9.8.7-test";
     server_.config.durability = "process";
     server_.config.data_dir = dir_.path();
+    // /v1/stats's config block shows `settings` (main.cc fills it from the settings table).
+    server_.config.settings = {{"durability", "process"}, {"data_dir", dir_.path()}, {"port", int64_t{6380}}};
     server_.started_at_ms = kStartMs - 90'000;
     server_.ready = true;
     stats_ = &server_.AddThreadStats();
@@ -193,6 +195,7 @@ TEST_F(MetricsTest, StatsJsonHasTheSameFigures) {
   EXPECT_EQ(j["server"]["started_at"], "2023-11-14T22:11:50.000Z");
   EXPECT_EQ(j["config"]["durability"], "process");
   EXPECT_EQ(j["config"]["data_dir"], dir_.path());
+  EXPECT_EQ(j["config"]["port"], 6380);
   EXPECT_EQ(j["commands"]["incr"]["calls"], 3);
   EXPECT_EQ(j["commands"]["incr"]["errors"], 1);
   EXPECT_EQ(j["commands"]["get"]["rejected"], 1);

@@ -1,0 +1,461 @@
+#include "settings.h"
+
+#include <algorithm>
+#include <span>
+
+namespace tally {
+
+namespace {
+
+constexpr int64_t kDay = 86400;
+constexpr int64_t kNoLimit = std::numeric_limits<int64_t>::max();
+
+// Wraps `text` to lines of at most `width` characters after `prefix`; '\n'
+// in `text` forces a break. Words longer than a line stay whole.
+std::string Wrap(std::string_view text, std::string_view prefix, size_t width) {
+  std::string out;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = text.substr(start, end - start);
+    std::string current;
+    size_t pos = 0;
+    while (pos < line.size()) {
+      size_t space = line.find(' ', pos);
+      if (space == std::string_view::npos) space = line.size();
+      std::string_view word = line.substr(pos, space - pos);
+      pos = space + 1;
+      if (word.empty()) continue;
+      if (!current.empty() && current.size() + 1 + word.size() > width) {
+        out.append(prefix).append(current).append("\n");
+        current.clear();
+      }
+      if (!current.empty()) current += ' ';
+      current.append(word);
+    }
+    out.append(prefix).append(current);
+    while (!out.empty() && out.back() == ' ') out.pop_back();
+    out += '\n';
+    start = end + 1;
+  }
+  return out;
+}
+
+std::string Quote(std::string_view text) {
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+// A figure in a larger unit when it is a whole number of it: 67108864 bytes
+// -> "64 MiB", 604800 s -> "7 days", 5000 ms -> "5 s". Empty if none fits.
+std::string InLargerUnit(int64_t value, std::string_view unit) {
+  struct Unit {
+    int64_t size;
+    const char* name;
+  };
+  static constexpr Unit kBytes[] = {{int64_t{1} << 30, " GiB"}, {int64_t{1} << 20, " MiB"}, {int64_t{1} << 10, " KiB"}};
+  static constexpr Unit kSeconds[] = {{86400, " days"}, {3600, " hours"}, {60, " minutes"}};
+  static constexpr Unit kMillis[] = {{86'400'000, " days"}, {3'600'000, " hours"}, {60'000, " minutes"}, {1000, " s"}};
+  std::span<const Unit> units;
+  if (unit == "bytes") units = kBytes;
+  if (unit == "s") units = kSeconds;
+  if (unit == "ms") units = kMillis;
+  for (const Unit& u : units) {
+    if (value >= u.size && value % u.size == 0) {
+      std::string out = std::to_string(value / u.size) + u.name;
+      if (value == u.size && out.back() == 's' && u.name[1] != 's') out.pop_back();  // "1 day", not "1 days"
+      return out;
+    }
+  }
+  return "";
+}
+
+// `text` ending with a full stop.
+std::string Sentence(std::string_view text) {
+  std::string out(text);
+  if (!out.empty() && out.back() != '.') out += '.';
+  return out;
+}
+
+std::string MarkdownCell(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '|' || c == '<') out += '\\';  // not a column, not an HTML tag
+    out += c == '\n' ? ' ' : c;
+  }
+  return out;
+}
+
+}  // namespace
+
+const std::vector<SettingGroupInfo>& SettingGroups() {
+  static const std::vector<SettingGroupInfo> kGroups = {
+      {SettingGroup::kStorage, "Storage and durability", ""},
+      {SettingGroup::kNetwork, "Line protocol (RESP) listeners",
+       "TCP and a unix socket speak the Redis-compatible line protocol (RESP2, RESP3 after HELLO 3, and inline "
+       "commands). There is no authentication yet: keep the TCP listener on loopback or a private network."},
+      {SettingGroup::kLimits, "Line protocol limits",
+       "A request beyond these limits gets an error and its connection is closed (framing cannot be trusted "
+       "after it)."},
+      {SettingGroup::kHttp, "HTTP/JSON API",
+       "The HTTP/JSON API, /health, /ready and /metrics. It listens before the store is opened, so /ready can "
+       "answer 503 during recovery. No authentication yet: keep it on loopback or a private network."},
+      {SettingGroup::kCounters, "Counters", ""},
+      {SettingGroup::kRetention, "Retention",
+       "How long rollup cells and changefeed records are kept. What is older is dropped in the background as "
+       "the store compacts, not at the moment it expires."},
+      {SettingGroup::kLogging, "Logging", ""},
+  };
+  return kGroups;
+}
+
+// clang-format off
+const std::vector<Setting>& Settings() {
+  using G = SettingGroup;
+  static const std::vector<Setting> kSettings = {
+      // ---- storage and durability
+      {.key = "data_dir", .group = G::kStorage, .member = &Config::data_dir,
+       .help = "Data directory; RocksDB lives in <data_dir>/db",
+       .explanation = "Where the RocksDB database lives (in <data_dir>/db). A second tallyd on the same data "
+                      "directory refuses to start. The systemd unit's StateDirectory=tally creates "
+                      "/var/lib/tally, owned by the tally user.",
+       .example = "\"/var/lib/tally\"", .example_active = true},
+      {.key = "durability", .group = G::kStorage, .member = &Config::durability, .values = {"process", "fsync"},
+       .help = "process: acknowledged writes survive kill -9 (the log is fsynced every fsync_interval_ms); "
+               "fsync: every reply waits for fsync (group commit) and survives power loss",
+       .explanation = "\"process\": a write is acknowledged once it is in the log in the OS; it survives kill -9 "
+                      "of the daemon; the log is fsynced every fsync_interval_ms (a power loss can lose that "
+                      "much).\n"
+                      "\"fsync\": a reply waits for fsync of the log (group commit: concurrent clients share one "
+                      "fsync); it survives power loss."},
+      {.key = "fsync_interval_ms", .group = G::kStorage, .member = &Config::fsync_interval_ms,
+       .min = 1, .max = 60000, .unit = "ms",
+       .help = "With durability = process, fsync the log this often"},
+      {.key = "compaction_interval_ms", .group = G::kStorage, .member = &Config::compaction_interval_ms,
+       .min = 10, .max = 3'600'000, .unit = "ms",
+       .help = "Fold the log into the compacted state (rollups) and trim it this often"},
+      {.key = "compaction_max_entries", .group = G::kStorage, .member = &Config::compaction_max_entries,
+       .min = 1, .max = int64_t{1} << 40,
+       .help = "Compact early once this many log entries are waiting",
+       .explanation = "Compact earlier than compaction_interval_ms once this many log entries are waiting to be "
+                      "folded. It bounds the log a restart replays."},
+      {.key = "shutdown_drain_ms", .group = G::kStorage, .member = &Config::shutdown_drain_ms,
+       .min = 0, .max = kNoLimit, .unit = "ms",
+       .help = "On SIGTERM, wait this long for connections to receive the replies they are owed",
+       .explanation = "On SIGTERM, wait up to this long for connections to receive the replies they are owed "
+                      "before closing them. Keep it well below the systemd unit's TimeoutStopSec."},
+
+      // ---- line protocol listeners
+      {.key = "bind", .group = G::kNetwork, .member = &Config::bind,
+       .help = "TCP address of the line protocol listener"},
+      {.key = "port", .group = G::kNetwork, .member = &Config::port, .min = 0, .max = 65535,
+       .help = "TCP port of the line protocol (0 disables the TCP listener)"},
+      {.key = "unix_socket", .group = G::kNetwork, .member = &Config::unix_socket,
+       .help = "Unix socket path of the line protocol (\"none\" disables it)",
+       .explanation = "Unix socket for the same protocol; \"none\" disables it. /run/tally is the systemd "
+                      "unit's RuntimeDirectory; tallyd makes the socket mode 0770, so members of the tally "
+                      "group can connect.",
+       .default_note = "<data_dir>/tally.sock",
+       .example = "\"/run/tally/tally.sock\"", .example_active = true},
+      {.key = "io_threads", .group = G::kNetwork, .member = &Config::io_threads, .min = 1, .max = 64,
+       .help = "Network I/O threads; each parses and executes commands",
+       .explanation = "Network I/O threads; each parses and executes commands. On 2 cores a second I/O thread "
+                      "competes with RocksDB and the log writer and costs latency (docs/benchmarks.md).",
+       .default_note = "half the cores, at least 1", .example = "1"},
+      {.key = "max_clients", .group = G::kNetwork, .member = &Config::max_clients, .min = 1, .max = 1'000'000,
+       .help = "Most simultaneous line protocol connections",
+       .explanation = "Most simultaneous line protocol connections; further ones get \"-ERR max number of "
+                      "clients reached\". Keep the unit's LimitNOFILE above this."},
+      {.key = "timeout", .group = G::kNetwork, .member = &Config::timeout, .min = 0, .max = 365 * kDay,
+       .unit = "s",
+       .help = "Close line protocol connections idle this long (0 = never)",
+       .explanation = "Close a line protocol connection that has sent nothing for this long, as Redis's "
+                      "timeout does; 0 never closes idle connections."},
+
+      // ---- line protocol limits
+      {.key = "max_bulk_bytes", .group = G::kLimits, .member = &Config::max_bulk_bytes,
+       .min = 1, .max = int64_t{1} << 31, .unit = "bytes",
+       .help = "Largest bulk string argument"},
+      {.key = "max_inline_bytes", .group = G::kLimits, .member = &Config::max_inline_bytes,
+       .min = 16, .max = int64_t{1} << 30, .unit = "bytes",
+       .help = "Longest inline command line (text sent by nc or telnet)"},
+      {.key = "max_array_length", .group = G::kLimits, .member = &Config::max_array_length,
+       .min = 1, .max = int64_t{1} << 30,
+       .help = "Most arguments in one command"},
+
+      // ---- HTTP
+      {.key = "http_bind", .group = G::kHttp, .member = &Config::http_bind,
+       .help = "Address of the HTTP/JSON API"},
+      {.key = "http_port", .group = G::kHttp, .member = &Config::http_port, .min = 0, .max = 65535,
+       .help = "TCP port of the HTTP/JSON API (0 disables the HTTP listener)"},
+      {.key = "http_threads", .group = G::kHttp, .member = &Config::http_threads, .min = 1, .max = 64,
+       .help = "HTTP I/O threads; requests are handled on them"},
+      {.key = "http_max_connections", .group = G::kHttp, .member = &Config::http_max_connections,
+       .min = 1, .max = 1'000'000,
+       .help = "Most simultaneous HTTP connections; further ones get 429 too_many_connections"},
+      {.key = "http_max_body_bytes", .group = G::kHttp, .member = &Config::http_max_body_bytes,
+       .min = 1, .max = int64_t{1} << 32, .unit = "bytes",
+       .help = "Largest HTTP request body; a larger one gets 413 payload_too_large"},
+      {.key = "http_max_header_bytes", .group = G::kHttp, .member = &Config::http_max_header_bytes,
+       .min = 1024, .max = int64_t{1} << 24, .unit = "bytes",
+       .help = "Largest HTTP request line and headers; larger ones get 431 headers_too_large"},
+      {.key = "http_read_timeout_ms", .group = G::kHttp, .member = &Config::http_read_timeout_ms,
+       .min = 10, .max = 3'600'000, .unit = "ms",
+       .help = "Close idle HTTP keep-alive connections after this long; a request that stalls half-way gets 408"},
+
+      // ---- counters
+      {.key = "timezone", .group = G::kCounters, .member = &Config::timezone,
+       .help = "IANA time zone of the periods (day, week, month...) of owners without their own (OWNER.TZ)",
+       .explanation = "IANA time zone name (e.g. Europe/Berlin) of the periods (day, week, month, quarter, "
+                      "year) of owners without a zone of their own (OWNER.TZ). An unknown name stops tallyd "
+                      "at start-up."},
+      {.key = "max_backdate_s", .group = G::kCounters, .member = &Config::max_backdate_s,
+       .min = 0, .max = 100 * 365 * kDay, .unit = "s",
+       .help = "How far in the past an event's AT may be",
+       .explanation = "How far in the past an event's AT timestamp may be; an older event is refused with an "
+                      "error. The default, 35 days, lets last month's late events still count."},
+      {.key = "max_future_skew_s", .group = G::kCounters, .member = &Config::max_future_skew_s,
+       .min = 0, .max = kDay, .unit = "s",
+       .help = "How far in the future an event's AT may be",
+       .explanation = "How far in the future an event's AT timestamp may be (clock skew between clients and "
+                      "tallyd); a later event is refused with an error."},
+      {.key = "dedupe_window_s", .group = G::kCounters, .member = &Config::dedupe_window_s,
+       .min = 1, .max = 10 * 365 * kDay, .unit = "s",
+       .help = "How long an event ID is remembered",
+       .explanation = "How long an event ID is remembered: an event repeating an ID seen within this window "
+                      "is not counted again."},
+
+      // ---- retention
+      {.key = "retention_hour_days", .group = G::kRetention, .member = &Config::retention_hour_days,
+       .min = 0, .max = 100 * 366, .unit = "days",
+       .help = "Keep hour cells this many days (0 = forever)"},
+      {.key = "retention_day_days", .group = G::kRetention, .member = &Config::retention_day_days,
+       .min = 0, .max = 100 * 366, .unit = "days",
+       .help = "Keep day cells this many days (0 = forever)"},
+      {.key = "retention_week_days", .group = G::kRetention, .member = &Config::retention_week_days,
+       .min = 0, .max = 100 * 366, .unit = "days",
+       .help = "Keep week cells this many days (0 = forever)"},
+      {.key = "retention_month_days", .group = G::kRetention, .member = &Config::retention_month_days,
+       .min = 0, .max = 100 * 366, .unit = "days",
+       .help = "Keep month cells this many days (0 = forever)"},
+      {.key = "retention_quarter_days", .group = G::kRetention, .member = &Config::retention_quarter_days,
+       .min = 0, .max = 100 * 366, .unit = "days",
+       .help = "Keep quarter cells this many days (0 = forever)"},
+      {.key = "retention_year_days", .group = G::kRetention, .member = &Config::retention_year_days,
+       .min = 0, .max = 100 * 366, .unit = "days",
+       .help = "Keep year cells this many days (0 = forever)"},
+      {.key = "changes_retention_s", .group = G::kRetention, .member = &Config::changes_retention_s,
+       .min = 0, .max = 10 * 366 * kDay, .unit = "s",
+       .help = "Keep changefeed records (CHANGES.READ, /v1/changes) this long (0 = forever)",
+       .explanation = "How long changefeed records (CHANGES.READ, GET /v1/changes) are kept; 0 keeps them "
+                      "forever. A mirror whose cursor falls behind this gets an error (it lost changes) and "
+                      "must resync."},
+
+      // ---- logging
+      {.key = "log_level", .group = G::kLogging, .member = &Config::log_level,
+       .values = {"trace", "debug", "info", "warn", "error", "critical", "off"},
+       .help = "Least severe log messages written",
+       .explanation = "The least severe messages logged. Logs go to stdout and stderr (the journal under "
+                      "systemd); there is no line per request at info.",
+       .reloadable = true},
+  };
+  return kSettings;
+}
+// clang-format on
+
+const Setting* FindSetting(std::string_view key) {
+  for (const Setting& s : Settings()) {
+    if (s.key == key) return &s;
+  }
+  return nullptr;
+}
+
+SettingType Setting::type() const {
+  if (!std::holds_alternative<std::string Config::*>(member)) return SettingType::kInteger;
+  return values.empty() ? SettingType::kString : SettingType::kEnum;
+}
+
+std::string Setting::flag() const {
+  std::string out = "--" + std::string(key);
+  std::replace(out.begin() + 2, out.end(), '_', '-');
+  return out;
+}
+
+int64_t Setting::GetInteger(const Config& config) const {
+  if (auto m = std::get_if<int Config::*>(&member)) return config.**m;
+  if (auto m = std::get_if<int64_t Config::*>(&member)) return config.**m;
+  return 0;
+}
+
+const std::string& Setting::GetString(const Config& config) const {
+  static const std::string kNone;
+  if (auto m = std::get_if<std::string Config::*>(&member)) return config.**m;
+  return kNone;
+}
+
+std::string Setting::ValueText(const Config& config) const {
+  return is_integer() ? std::to_string(GetInteger(config)) : Quote(GetString(config));
+}
+
+std::string Setting::DefaultText() const {
+  if (!default_note.empty()) return std::string(default_note);
+  return ValueText(Config{});
+}
+
+std::string Setting::RangeText() const {
+  switch (type()) {
+    case SettingType::kString:
+      return "text";
+    case SettingType::kEnum: {
+      std::string out = "one of ";
+      for (size_t i = 0; i < values.size(); ++i) out += (i ? ", " : "") + Quote(values[i]);
+      return out;
+    }
+    case SettingType::kInteger:
+      break;
+  }
+  if (max == kNoLimit) return std::to_string(min) + " or more";
+  return std::to_string(min) + ".." + std::to_string(max);
+}
+
+bool Setting::SetInteger(Config* config, int64_t value) const {
+  if (auto m = std::get_if<int Config::*>(&member)) {
+    if (value < std::numeric_limits<int>::min() || value > std::numeric_limits<int>::max()) return false;
+    config->*(*m) = static_cast<int>(value);
+    return true;
+  }
+  if (auto m = std::get_if<int64_t Config::*>(&member)) {
+    config->*(*m) = value;
+    return true;
+  }
+  return false;
+}
+
+bool Setting::SetString(Config* config, std::string value) const {
+  if (auto m = std::get_if<std::string Config::*>(&member)) {
+    config->*(*m) = std::move(value);
+    return true;
+  }
+  return false;
+}
+
+void Setting::CopyValue(const Config& from, Config* to) const {
+  std::visit([&](auto m) { to->*m = from.*m; }, member);
+}
+
+bool Setting::SameValue(const Config& a, const Config& b) const {
+  return std::visit([&](auto m) { return a.*m == b.*m; }, member);
+}
+
+std::string CheckSetting(const Setting& setting, const Config& config) {
+  switch (setting.type()) {
+    case SettingType::kString:
+      return "";
+    case SettingType::kEnum: {
+      const std::string& value = setting.GetString(config);
+      for (std::string_view allowed : setting.values) {
+        if (value == allowed) return "";
+      }
+      return std::string(setting.key) + " = " + Quote(value) + " is not allowed: must be " + setting.RangeText();
+    }
+    case SettingType::kInteger:
+      break;
+  }
+  const int64_t value = setting.GetInteger(config);
+  if (value >= setting.min && value <= setting.max) return "";
+  std::string unit = setting.unit.empty() ? "" : " " + std::string(setting.unit);
+  return std::string(setting.key) + " = " + std::to_string(value) + " is out of range: must be " + setting.RangeText() +
+         unit;
+}
+
+std::string ConfigExample() {
+  std::string out;
+  out += "# /etc/tally/tally.toml: configuration of tallyd.\n";
+  out += "#\n";
+  out += Wrap(
+      "Generated by `tallyd --print-config-example` from tallyd's settings table (daemon/settings.cc); in the "
+      "source tree, regenerate it with `bash tools/gen-settings-docs.sh` rather than editing it.",
+      "# ", 76);
+  out += "#\n";
+  out += Wrap(
+      "Every setting is optional. A commented-out line shows tallyd's default; only data_dir and unix_socket are "
+      "set, to the paths the systemd unit provides. Every setting is also a command-line flag with '-' for '_' "
+      "(data_dir -> --data-dir); a flag overrides the file. An unknown key, a value of the wrong type (a number "
+      "in quotes, say), a key given twice or a value out of range stops tallyd with a message naming the "
+      "setting, so a typo never silently falls back to a default. `systemctl reload tallyd` (SIGHUP) re-reads "
+      "this file and applies the settings marked \"reloaded on SIGHUP\"; every other change needs a restart.",
+      "# ", 76);
+  for (const SettingGroupInfo& group : SettingGroups()) {
+    out += "\n# " + std::string(76, '-') + "\n";
+    out += "# " + std::string(group.title) + "\n";
+    if (!group.explanation.empty()) out += "#\n" + Wrap(group.explanation, "# ", 76);
+    out += "# " + std::string(76, '-') + "\n";
+    for (const Setting& s : Settings()) {
+      if (s.group != group.group) continue;
+      out += "\n";
+      out += Wrap(Sentence(s.explanation.empty() ? s.help : s.explanation), "# ", 76);
+      std::string facts;
+      switch (s.type()) {
+        case SettingType::kString:
+          facts = "Text";
+          break;
+        case SettingType::kEnum:
+          facts = "One of " + s.RangeText().substr(std::string_view("one of ").size());
+          break;
+        case SettingType::kInteger:
+          facts = "Integer, " + s.RangeText() + (s.unit.empty() ? "" : " " + std::string(s.unit));
+          break;
+      }
+      facts += ". Default: " + s.DefaultText();
+      if (s.is_integer() && s.default_note.empty()) {
+        std::string larger = InLargerUnit(s.GetInteger(Config{}), s.unit);
+        if (!larger.empty()) facts += " (" + larger + ")";
+      }
+      facts += s.reloadable ? ". Reloaded on SIGHUP." : ".";
+      out += Wrap(facts, "# ", 76);
+      std::string value = s.example.empty() ? s.DefaultText() : std::string(s.example);
+      out += (s.example_active ? "" : "# ") + std::string(s.key) + " = " + value + "\n";
+    }
+  }
+  return out;
+}
+
+std::string SettingsMarkdown() {
+  std::string out;
+  out += "<!-- Generated from daemon/settings.cc by `bash tools/gen-settings-docs.sh`; do not edit. -->\n";
+  for (const SettingGroupInfo& group : SettingGroups()) {
+    out += "\n**" + std::string(group.title) + "**\n\n";
+    out += "| flag | default | allowed | meaning |\n";
+    out += "|---|---|---|---|\n";
+    for (const Setting& s : Settings()) {
+      if (s.group != group.group) continue;
+      std::string default_text = s.DefaultText();
+      if (s.default_note.empty()) {
+        default_text = "`" + (s.is_integer() ? default_text : s.GetString(Config{})) + "`";
+        if (s.is_integer()) {
+          std::string larger = InLargerUnit(s.GetInteger(Config{}), s.unit);
+          if (!larger.empty()) default_text += " (" + larger + ")";
+        }
+      }
+      std::string allowed = s.RangeText();
+      if (s.type() == SettingType::kEnum) {
+        allowed.clear();
+        for (std::string_view v : s.values) allowed += (allowed.empty() ? "`" : ", `") + std::string(v) + "`";
+      } else if (s.is_integer() && !s.unit.empty()) {
+        allowed += " " + std::string(s.unit);
+      }
+      std::string meaning = std::string(s.help);
+      if (s.reloadable) meaning += " (reloaded on SIGHUP)";
+      out += "| `" + s.flag() + "` | " + MarkdownCell(default_text) + " | " + MarkdownCell(allowed) + " | " +
+             MarkdownCell(meaning) + " |\n";
+    }
+  }
+  return out;
+}
+
+}  // namespace tally

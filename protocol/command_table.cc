@@ -1,5 +1,6 @@
 #include "protocol/command_table.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 
@@ -57,15 +58,35 @@ const CommandSpec* CommandTable::Resolve(CommandArgs args, ReplySink& reply, siz
   const CommandSpec* spec = entry == nullptr ? nullptr : entry->spec;
   if (spec == nullptr) {
     std::string_view name = args.empty() ? std::string_view() : args[0];
-    reply.SendError(
-        errors::UnknownCommand(name, args.empty() ? nullptr : args.data() + 1, args.empty() ? 0 : args.size() - 1));
+    reply.SendError(ErrorCode::kUnknownCommand, errors::UnknownCommand(name, args.empty() ? nullptr : args.data() + 1,
+                                                                       args.empty() ? 0 : args.size() - 1));
     return nullptr;
   }
   if (!ArityMatches(spec->arity, args.size())) {
-    reply.SendError(errors::WrongArity(args[0]));
+    reply.SendError(ErrorCode::kWrongArity, errors::WrongArity(args[0]));
     return nullptr;
   }
   return spec;
+}
+
+std::vector<ErrorCode> DeclaredErrors(const CommandSpec& spec) {
+  std::vector<ErrorCode> codes(spec.errors.begin(), spec.errors.end());
+  if (spec.arity != 1 && spec.arity != -1) codes.push_back(ErrorCode::kWrongArity);
+  if (spec.flags & flags::kWrite) codes.push_back(ErrorCode::kStorageFailed);
+  std::sort(codes.begin(), codes.end());
+  codes.erase(std::unique(codes.begin(), codes.end()), codes.end());
+  return codes;
+}
+
+std::vector<std::string_view> FlagNames(uint32_t f) {
+  std::vector<std::string_view> names;
+  if (f & flags::kWrite) names.push_back("write");
+  if (f & flags::kReadOnly) names.push_back("readonly");
+  if (f & flags::kFast) names.push_back("fast");
+  if (f & flags::kAdmin) names.push_back("admin");
+  if (f & flags::kConnection) names.push_back("connection");
+  if (f & flags::kNoScript) names.push_back("noscript");
+  return names;
 }
 
 }  // namespace tally::protocol

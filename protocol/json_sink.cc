@@ -57,14 +57,16 @@ void JsonSink::Aggregate(nlohmann::json empty, size_t values, bool is_map) {
 
 void JsonSink::SendSimple(std::string_view text) { Scalar(std::string(text)); }
 
-void JsonSink::SendError(std::string_view message) {
+void JsonSink::SendError(ErrorCode code, std::string_view message) { SendError(Error(code, message)); }
+
+void JsonSink::SendError(const Error& error) {
   if (stack_.empty()) {
-    error_ = std::string(message);
+    error_ = error;
     root_ = nullptr;
     done_ = true;
     return;
   }
-  Scalar(nlohmann::json{{"error", std::string(message)}});
+  Scalar(nlohmann::json{{"error", {{"code", std::string(ErrorName(error.code()))}, {"message", error.Message()}}}});
 }
 
 void JsonSink::SendInteger(int64_t value) { Scalar(value); }

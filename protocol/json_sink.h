@@ -4,8 +4,9 @@
 // and simple strings as strings, nil as null) so routes can reshape it into
 // their documented JSON without any handler knowing about HTTP.
 //
-// A top-level error is kept apart (error()); an error inside an aggregate
-// becomes {"error": message} in place.
+// A top-level error is kept apart (error()) as the Error value, so the HTTP
+// route can name the arguments it mentions by its own field names; an error
+// inside an aggregate becomes {"error": {"code", "message"}} in place.
 
 #include <nlohmann/json.hpp>
 
@@ -20,7 +21,8 @@ namespace tally::protocol {
 class JsonSink final : public ReplySink {
  public:
   void SendSimple(std::string_view text) override;
-  void SendError(std::string_view message) override;
+  void SendError(ErrorCode code, std::string_view message) override;
+  void SendError(const Error& error) override;
   void SendInteger(int64_t value) override;
   void SendBulk(std::string_view bytes) override;
   void SendNull() override;
@@ -30,8 +32,8 @@ class JsonSink final : public ReplySink {
 
   // True once one complete top-level value (or error) was sent.
   bool complete() const { return done_; }
-  // The top-level error message, without "ERR " (a "-CODE message" error keeps its code).
-  const std::optional<std::string>& error() const { return error_; }
+  // The top-level error, if the reply was one.
+  const std::optional<Error>& error() const { return error_; }
   // The reply; null when it was an error or nothing was sent.
   nlohmann::json& value() { return root_; }
   void Reset();
@@ -51,7 +53,7 @@ class JsonSink final : public ReplySink {
 
   nlohmann::json root_;
   std::vector<Frame> stack_;
-  std::optional<std::string> error_;
+  std::optional<Error> error_;
   bool done_ = false;
 };
 

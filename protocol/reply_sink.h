@@ -11,6 +11,8 @@
 #include <string>
 #include <string_view>
 
+#include "protocol/errors.h"
+
 namespace tally::protocol {
 
 class ReplySink {
@@ -18,8 +20,12 @@ class ReplySink {
   virtual ~ReplySink() = default;
 
   virtual void SendSimple(std::string_view text) = 0;  // +OK
-  // "-ERR <message>", or "<message>" as given when it starts with '-' and its own code.
-  virtual void SendError(std::string_view message) = 0;
+  // An error reply: RESP writes "-<prefix of code> <message>" ("-ERR ...");
+  // HTTP takes its status and JSON code from `code` (protocol/error_codes.h).
+  virtual void SendError(ErrorCode code, std::string_view message) = 0;
+  // An error that names command arguments. Sinks that present arguments
+  // under other names (JsonSink) keep the Error; the others print Message().
+  virtual void SendError(const Error& error) { SendError(error.code(), error.Message()); }
   virtual void SendInteger(int64_t value) = 0;
   virtual void SendBulk(std::string_view bytes) = 0;
   virtual void SendNull() = 0;                // nil bulk string ($-1 / _)

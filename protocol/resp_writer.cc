@@ -28,12 +28,10 @@ void AppendSimple(std::string& out, std::string_view text) {
   AppendLine(out, text);
 }
 
-void AppendError(std::string& out, std::string_view message) {
-  if (!message.empty() && message[0] == '-') {
-    AppendLine(out, message);
-    return;
-  }
-  out += "-ERR ";
+void AppendError(std::string& out, std::string_view prefix, std::string_view message) {
+  out.push_back('-');
+  out.append(prefix);
+  out.push_back(' ');
   AppendLine(out, message);
 }
 

@@ -13,7 +13,9 @@ namespace tally::protocol {
 
 namespace resp {
 void AppendSimple(std::string& out, std::string_view text);
-void AppendError(std::string& out, std::string_view message);  // adds "-ERR " (see ReplySink)
+// "-<prefix> <message>\r\n" ("-ERR value is not an integer or out of range");
+// CR and LF inside are replaced by spaces.
+void AppendError(std::string& out, std::string_view prefix, std::string_view message);
 void AppendInteger(std::string& out, int64_t value);
 void AppendBulk(std::string& out, std::string_view bytes);
 void AppendNullBulk(std::string& out);
@@ -31,7 +33,10 @@ class RespSink final : public ReplySink {
   std::string& buffer() { return *out_; }
 
   void SendSimple(std::string_view text) override { resp::AppendSimple(*out_, text); }
-  void SendError(std::string_view message) override { resp::AppendError(*out_, message); }
+  void SendError(ErrorCode code, std::string_view message) override {
+    resp::AppendError(*out_, RespPrefix(code), message);
+  }
+  using ReplySink::SendError;
   void SendInteger(int64_t value) override { resp::AppendInteger(*out_, value); }
   void SendBulk(std::string_view bytes) override { resp::AppendBulk(*out_, bytes); }
   void SendNull() override;

@@ -1,9 +1,12 @@
-// Owner counters (SPEC §1-§3): CTR.INCRBY/INCR/DECRBY, GET, ALL, MGET, SET,
-// RESET, RECOUNT, DEL, HISTORY, SUM, TOP, OWNERS and OWNER.TZ. Handlers parse
-// and validate every argument first, so bad input changes nothing; then they
-// call one engine op and render its result.
+// Owner counters (docs/counters.md): CTR.INCRBY/INCR/DECRBY, GET, ALL, MGET,
+// SET, RESET, RECOUNT, DEL, HISTORY, SUM, TOP, OWNERS, CELLS and OWNER.TZ.
+// Handlers parse and validate every argument first, so bad input changes
+// nothing; then they call one engine op and render its result. Errors name
+// the argument as the command's syntax does ("delta", "AT", "COUNT"), so the
+// HTTP routes can say their own field names instead.
 
 #include <climits>
+#include <initializer_list>
 #include <optional>
 #include <string>
 
@@ -21,22 +24,28 @@ using core::Interval;
 using core::PeriodId;
 using protocol::CommandArgs;
 using protocol::CommandContext;
+using protocol::ErrorCode;
 using protocol::ReplySink;
 namespace errors = protocol::errors;
 namespace flags = protocol::flags;
 
-std::string Quoted(std::string_view text) {
-  // Built by appending: g++ 12 warns (-Wrestrict, a false positive) on "'" + std::string(...).
-  std::string out(1, '\'');
-  out.append(text.substr(0, 128));
-  out.push_back('\'');
-  return out;
-}
+// Syntaxes, shared by the command table and the errors that quote them.
+constexpr std::string_view kIncrBySyntax = "owner key delta [AT unix-ms] [ID event-id]";
+constexpr std::string_view kIncrSyntax = "owner key [AT unix-ms] [ID event-id]";
+constexpr std::string_view kGetSyntax = "owner key [interval [period]]";
+constexpr std::string_view kAllSyntax = "owner [interval [period]]";
+constexpr std::string_view kSetSyntax = "owner key value [interval [period]] [BY actor]";
+constexpr std::string_view kResetSyntax = "owner key [interval [period]] [BY actor]";
+constexpr std::string_view kDelSyntax = "owner key [interval] [BY actor]";
+constexpr std::string_view kHistorySyntax = "owner key interval count [FROM period]";
+constexpr std::string_view kSumSyntax = "owner key interval [FROM period TO period]";
+constexpr std::string_view kOwnerTzSyntax = "owner [timezone]";
 
-bool CheckName(std::string_view what, std::string_view name, ReplySink& reply) {
+constexpr int64_t kMaxPage = 10000;
+
+bool CheckName(std::string_view argument, std::string_view name, ReplySink& reply) {
   if (core::ValidName(name)) return true;
-  reply.SendError("invalid " + std::string(what) + " " + Quoted(name) +
-                  ": use 1-128 characters of A-Z a-z 0-9 _ . : @ -");
+  reply.SendError(errors::InvalidName(argument, name));
   return false;
 }
 
@@ -44,20 +53,18 @@ bool CheckOwnerKey(CommandArgs args, ReplySink& reply) {
   return CheckName("owner", args[1], reply) && CheckName("key", args[2], reply);
 }
 
-std::optional<Interval> ParseIntervalArg(std::string_view text, ReplySink& reply) {
+std::optional<Interval> ParseIntervalArg(std::string_view argument, std::string_view text, ReplySink& reply) {
   auto interval = core::ParseInterval(text);
-  if (!interval) {
-    reply.SendError("unknown interval " + Quoted(text) + " (expected total, hour, day, week, month, quarter or year)");
-  }
+  if (!interval) reply.SendError(errors::UnknownInterval(argument, text));
   return interval;
 }
 
-std::optional<PeriodId> ParsePeriodArg(Interval interval, std::string_view text, const core::TimeZone& zone,
-                                       int64_t now, ReplySink& reply) {
+std::optional<PeriodId> ParsePeriodArg(std::string_view argument, Interval interval, std::string_view text,
+                                       const core::TimeZone& zone, int64_t now, ReplySink& reply) {
   PeriodId period = 0;
   std::string error;
   if (!core::ParsePeriod(interval, text, zone, now, &period, &error)) {
-    reply.SendError(error);
+    reply.SendError(errors::InvalidPeriod(argument, error));
     return std::nullopt;
   }
   return period;
@@ -69,7 +76,7 @@ bool ParseCellArgs(CommandContext& ctx, CommandArgs args, size_t index, std::str
   *interval = Interval::kTotal;
   *period = 0;
   if (index >= args.size()) return true;
-  auto parsed = ParseIntervalArg(args[index], reply);
+  auto parsed = ParseIntervalArg("interval", args[index], reply);
   if (!parsed) return false;
   *interval = *parsed;
   const int64_t now = ctx.engine.clock().NowMs();
@@ -78,16 +85,35 @@ bool ParseCellArgs(CommandContext& ctx, CommandArgs args, size_t index, std::str
     *period = core::PeriodOf(*interval, now, zone);
     return true;
   }
-  auto p = ParsePeriodArg(*interval, args[index + 1], zone, now, reply);
+  auto p = ParsePeriodArg("period", *interval, args[index + 1], zone, now, reply);
   if (!p) return false;
   *period = *p;
   return true;
 }
 
-bool ParseInteger(std::string_view text, int64_t* value, ReplySink& reply) {
+bool ParseInteger(std::string_view argument, std::string_view text, int64_t* value, ReplySink& reply) {
   if (protocol::ParseInt64(text, value)) return true;
-  reply.SendError(errors::kNotInteger);
+  reply.SendError(errors::NotAnInteger(argument, text));
   return false;
+}
+
+// Plausible unix *seconds* (2001-09-09 .. 5138-11-16) that, read as
+// milliseconds, fall in January 1970 .. March 1973: the mistake PHP's
+// time() or Python's int(time.time()) makes.
+bool LooksLikeSeconds(int64_t at) { return at >= 1'000'000'000 && at < 100'000'000'000; }
+
+// An event time within [now - max_backdate, now + max_future_skew]; false (error sent) if not.
+bool CheckEventTime(CommandContext& ctx, std::string_view argument, int64_t at, int64_t now, ReplySink& reply) {
+  if (at < now - ctx.server.config.max_backdate_ms) {
+    reply.SendError(LooksLikeSeconds(at) ? errors::TimeLooksLikeSeconds(argument, at)
+                                         : errors::TimeTooOld(argument, at, ctx.server.config.max_backdate_ms));
+    return false;
+  }
+  if (at > now + ctx.server.config.max_future_skew_ms) {
+    reply.SendError(errors::TimeTooNew(argument, at, ctx.server.config.max_future_skew_ms));
+    return false;
+  }
+  return true;
 }
 
 // CTR.INCRBY <owner> <key> <delta> [AT ts] [ID event-id] (and INCR, DECRBY)
@@ -97,9 +123,9 @@ void IncrementGeneric(CommandContext& ctx, CommandArgs args, ReplySink& reply, s
   size_t index = 3;
   int64_t delta = fixed_delta.value_or(0);
   if (!fixed_delta) {
-    if (!ParseInteger(args[3], &delta, reply)) return;
+    if (!ParseInteger("delta", args[3], &delta, reply)) return;
     if (negate) {
-      if (delta == LLONG_MIN) return reply.SendError(errors::kOverflow);
+      if (delta == LLONG_MIN) return reply.SendError(ErrorCode::kOverflow, errors::kOverflow);
       delta = -delta;
     }
     index = 4;
@@ -108,24 +134,20 @@ void IncrementGeneric(CommandContext& ctx, CommandArgs args, ReplySink& reply, s
   int64_t at = now;
   std::string_view event_id;
   for (; index < args.size(); index += 2) {
-    if (index + 1 >= args.size()) return reply.SendError(errors::kSyntax);
-    if (EqualsIgnoreCase(args[index], "AT")) {
-      if (!ParseInteger(args[index + 1], &at, reply)) return;
-      if (at < now - ctx.server.config.max_backdate_ms) {
-        return reply.SendError("AT " + std::string(args[index + 1]) + " is more than max_backdate (" +
-                               std::to_string(ctx.server.config.max_backdate_ms / 1000) + " s) in the past");
-      }
-      if (at > now + ctx.server.config.max_future_skew_ms) {
-        return reply.SendError("AT " + std::string(args[index + 1]) + " is more than max_future_skew (" +
-                               std::to_string(ctx.server.config.max_future_skew_ms / 1000) + " s) in the future");
-      }
-    } else if (EqualsIgnoreCase(args[index], "ID")) {
-      event_id = args[index + 1];
-      if (!core::ValidEventId(event_id)) {
-        return reply.SendError("invalid event id " + Quoted(event_id) + ": use 1-128 printable characters, no spaces");
-      }
+    const bool is_at = EqualsIgnoreCase(args[index], "AT");
+    if (!is_at && !EqualsIgnoreCase(args[index], "ID")) {
+      return reply.SendError(errors::UnknownOption(args[index], "AT or ID"));
+    }
+    if (index + 1 >= args.size()) {
+      return reply.SendError(is_at ? errors::OptionNeedsValue("AT", "unix-ms")
+                                   : errors::OptionNeedsValue("ID", "event-id"));
+    }
+    if (is_at) {
+      if (!ParseInteger("AT", args[index + 1], &at, reply)) return;
+      if (!CheckEventTime(ctx, "AT", at, now, reply)) return;
     } else {
-      return reply.SendError(errors::kSyntax);
+      event_id = args[index + 1];
+      if (!core::ValidEventId(event_id)) return reply.SendError(errors::InvalidEventId("ID", event_id));
     }
   }
   auto result = ctx.engine.Increment({args[1], args[2], delta, at, event_id});
@@ -145,7 +167,7 @@ void CtrDecrBy(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
 // CTR.GET <owner> <key> [<interval> [<period>]]
 void CtrGet(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   if (!CheckOwnerKey(args, reply)) return;
-  if (args.size() > 5) return reply.SendError(errors::kSyntax);
+  if (args.size() > 5) return reply.SendError(errors::UnexpectedArgument(args[5], "CTR.GET", kGetSyntax));
   Interval interval;
   PeriodId period;
   if (!ParseCellArgs(ctx, args, 3, args[1], &interval, &period, reply)) return;
@@ -157,7 +179,7 @@ void CtrGet(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
 // CTR.ALL <owner> [<interval> [<period>]]
 void CtrAll(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   if (!CheckName("owner", args[1], reply)) return;
-  if (args.size() > 4) return reply.SendError(errors::kSyntax);
+  if (args.size() > 4) return reply.SendError(errors::UnexpectedArgument(args[4], "CTR.ALL", kAllSyntax));
   Interval interval;
   PeriodId period;
   if (!ParseCellArgs(ctx, args, 2, args[1], &interval, &period, reply)) return;
@@ -173,14 +195,14 @@ void CtrAll(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
 // CTR.MGET <key> <interval> <period> <owner> [<owner> ...]
 void CtrMGet(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   if (!CheckName("key", args[1], reply)) return;
-  auto interval = ParseIntervalArg(args[2], reply);
+  auto interval = ParseIntervalArg("interval", args[2], reply);
   if (!interval) return;
   const int64_t now = ctx.engine.clock().NowMs();
   std::vector<PeriodId> periods;
   for (size_t i = 4; i < args.size(); ++i) {
     if (!CheckName("owner", args[i], reply)) return;
     // Each owner's own time zone decides which period the label names.
-    auto period = ParsePeriodArg(*interval, args[3], ctx.engine.OwnerTimeZone(args[i]), now, reply);
+    auto period = ParsePeriodArg("period", *interval, args[3], ctx.engine.OwnerTimeZone(args[i]), now, reply);
     if (!period) return;
     periods.push_back(*period);
   }
@@ -201,18 +223,14 @@ bool TakeActor(CommandContext& ctx, CommandArgs* args, size_t min_args, std::str
   if (args->size() >= min_args + 2 && EqualsIgnoreCase((*args)[args->size() - 2], "BY")) {
     *actor = args->back();
     if (!core::ValidActor(*actor)) {
-      std::string message = "invalid actor '";
-      // Echo at most 128 bytes, control characters (CR/LF) replaced.
-      for (char c : actor->substr(0, 128)) message.push_back(c < ' ' || c > '~' ? '?' : c);
-      message += "': use 1-128 printable ASCII characters (spaces allowed, not first or last)";
-      reply.SendError(message);
+      reply.SendError(errors::InvalidActor("BY", *actor));
       return false;
     }
     *args = args->first(args->size() - 2);
     return true;
   }
   if (args->size() >= min_args + 1 && EqualsIgnoreCase(args->back(), "BY")) {
-    reply.SendError("BY needs an actor: ... BY <actor>");
+    reply.SendError(errors::ActorMissing("BY"));
     return false;
   }
   if (core::ValidActor(ctx.client.name)) {
@@ -240,9 +258,9 @@ void CtrSet(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   std::string_view actor;
   if (!TakeActor(ctx, &args, 4, &actor, reply)) return;
   if (!CheckOwnerKey(args, reply)) return;
-  if (args.size() > 6) return reply.SendError(errors::kSyntax);
+  if (args.size() > 6) return reply.SendError(errors::UnexpectedArgument(args[6], "CTR.SET", kSetSyntax));
   int64_t value = 0;
-  if (!ParseInteger(args[3], &value, reply)) return;
+  if (!ParseInteger("value", args[3], &value, reply)) return;
   AssignOne(ctx, args, 4, value, {actor, "CTR.SET"}, reply);
 }
 
@@ -251,7 +269,7 @@ void CtrReset(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   std::string_view actor;
   if (!TakeActor(ctx, &args, 3, &actor, reply)) return;
   if (!CheckOwnerKey(args, reply)) return;
-  if (args.size() > 5) return reply.SendError(errors::kSyntax);
+  if (args.size() > 5) return reply.SendError(errors::UnexpectedArgument(args[5], "CTR.RESET", kResetSyntax));
   AssignOne(ctx, args, 3, 0, {actor, "CTR.RESET"}, reply);
 }
 
@@ -260,17 +278,17 @@ void CtrRecount(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   std::string_view actor;
   if (!TakeActor(ctx, &args, 6, &actor, reply)) return;
   if (!CheckOwnerKey(args, reply)) return;
-  if ((args.size() - 4) % 2 != 0) return reply.SendError(errors::WrongArity(args[0]));
-  auto interval = ParseIntervalArg(args[3], reply);
+  if ((args.size() - 4) % 2 != 0) return reply.SendError(ErrorCode::kWrongArity, errors::WrongArity(args[0]));
+  auto interval = ParseIntervalArg("interval", args[3], reply);
   if (!interval) return;
   core::TimeZone zone = ctx.engine.OwnerTimeZone(args[1]);
   const int64_t now = ctx.engine.clock().NowMs();
   std::vector<core::CellAssignment> cells;
   for (size_t i = 4; i + 1 < args.size(); i += 2) {
-    auto period = ParsePeriodArg(*interval, args[i], zone, now, reply);
+    auto period = ParsePeriodArg("period", *interval, args[i], zone, now, reply);
     if (!period) return;
     int64_t value = 0;
-    if (!ParseInteger(args[i + 1], &value, reply)) return;
+    if (!ParseInteger("value", args[i + 1], &value, reply)) return;
     cells.push_back({*interval, *period, value});
   }
   const core::AuditInfo audit{actor, "CTR.RECOUNT"};
@@ -284,10 +302,10 @@ void CtrDel(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   std::string_view actor;
   if (!TakeActor(ctx, &args, 3, &actor, reply)) return;
   if (!CheckOwnerKey(args, reply)) return;
-  if (args.size() > 4) return reply.SendError(errors::kSyntax);
+  if (args.size() > 4) return reply.SendError(errors::UnexpectedArgument(args[4], "CTR.DEL", kDelSyntax));
   std::optional<Interval> interval;
   if (args.size() == 4) {
-    interval = ParseIntervalArg(args[3], reply);
+    interval = ParseIntervalArg("interval", args[3], reply);
     if (!interval) return;
   }
   const core::AuditInfo audit{actor, "CTR.DEL"};
@@ -296,28 +314,27 @@ void CtrDel(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   reply.SendInteger(result.value);
 }
 
-constexpr int64_t kMaxHistory = 10000;
-
 // CTR.HISTORY <owner> <key> <interval> <count> [FROM <period>]
 void CtrHistory(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   if (!CheckOwnerKey(args, reply)) return;
-  auto interval = ParseIntervalArg(args[3], reply);
+  auto interval = ParseIntervalArg("interval", args[3], reply);
   if (!interval) return;
-  if (*interval == Interval::kTotal) return reply.SendError("CTR.HISTORY needs a calendar interval, not 'total'");
+  if (*interval == Interval::kTotal) return reply.SendError(errors::NotACalendarInterval("interval", args[3]));
   int64_t count = 0;
-  if (!ParseInteger(args[4], &count, reply)) return;
-  if (count < 1 || count > kMaxHistory) {
-    return reply.SendError("count must be between 1 and " + std::to_string(kMaxHistory));
+  if (!ParseInteger("count", args[4], &count, reply)) return;
+  if (count < 1 || count > kMaxPage) return reply.SendError(errors::OutOfRange("count", 1, kMaxPage));
+  if (args.size() > 5 && !EqualsIgnoreCase(args[5], "FROM")) {
+    return reply.SendError(errors::UnknownOption(args[5], "FROM"));
   }
+  if (args.size() == 6) return reply.SendError(errors::OptionNeedsValue("FROM", "period"));
+  if (args.size() > 7) return reply.SendError(errors::UnexpectedArgument(args[7], "CTR.HISTORY", kHistorySyntax));
   core::TimeZone zone = ctx.engine.OwnerTimeZone(args[1]);
   const int64_t now = ctx.engine.clock().NowMs();
   PeriodId newest = core::PeriodOf(*interval, now, zone);
-  if (args.size() == 7 && EqualsIgnoreCase(args[5], "FROM")) {
-    auto period = ParsePeriodArg(*interval, args[6], zone, now, reply);
+  if (args.size() == 7) {
+    auto period = ParsePeriodArg("FROM", *interval, args[6], zone, now, reply);
     if (!period) return;
     newest = *period;
-  } else if (args.size() != 5) {
-    return reply.SendError(errors::kSyntax);
   }
   PeriodId oldest = core::StepPeriod(*interval, newest, -(count - 1), zone);
   auto result = ctx.engine.ReadRange(args[1], args[2], *interval, oldest, newest);
@@ -333,7 +350,7 @@ void CtrHistory(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
 // CTR.SUM <owner> <key> <interval> [FROM <period> TO <period>]
 void CtrSum(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   if (!CheckOwnerKey(args, reply)) return;
-  auto interval = ParseIntervalArg(args[3], reply);
+  auto interval = ParseIntervalArg("interval", args[3], reply);
   if (!interval) return;
   core::TimeZone zone = ctx.engine.OwnerTimeZone(args[1]);
   const int64_t now = ctx.engine.clock().NowMs();
@@ -343,14 +360,24 @@ void CtrSum(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
     if (!result.ok()) return SendOpError(reply, result.status);
     return reply.SendInteger(result.value);
   }
-  if (args.size() != 8 || !EqualsIgnoreCase(args[4], "FROM") || !EqualsIgnoreCase(args[6], "TO")) {
-    return reply.SendError(errors::kSyntax);
+  std::optional<std::string_view> from_label, to_label;
+  for (size_t i = 4; i < args.size(); i += 2) {
+    const bool is_from = EqualsIgnoreCase(args[i], "FROM");
+    if (!is_from && !EqualsIgnoreCase(args[i], "TO")) {
+      return reply.SendError((from_label && to_label) ? errors::UnexpectedArgument(args[i], "CTR.SUM", kSumSyntax)
+                                                      : errors::UnknownOption(args[i], "FROM or TO"));
+    }
+    if (i + 1 >= args.size()) return reply.SendError(errors::OptionNeedsValue(is_from ? "FROM" : "TO", "period"));
+    auto& label = is_from ? from_label : to_label;
+    if (label) return reply.SendError(errors::UnexpectedArgument(args[i], "CTR.SUM", kSumSyntax));
+    label = args[i + 1];
   }
-  auto from = ParsePeriodArg(*interval, args[5], zone, now, reply);
+  if (!from_label || !to_label) return reply.SendError(errors::NeedsBoth("CTR.SUM", "FROM", "TO"));
+  auto from = ParsePeriodArg("FROM", *interval, *from_label, zone, now, reply);
   if (!from) return;
-  auto to = ParsePeriodArg(*interval, args[7], zone, now, reply);
+  auto to = ParsePeriodArg("TO", *interval, *to_label, zone, now, reply);
   if (!to) return;
-  if (*from > *to) return reply.SendError("FROM " + std::string(args[5]) + " is after TO " + std::string(args[7]));
+  if (*from > *to) return reply.SendError(errors::RangeReversed("FROM", *from_label, "TO", *to_label));
   auto result = ctx.engine.SumCells(args[1], args[2], *interval, *from, *to);
   if (!result.ok()) return SendOpError(reply, result.status);
   reply.SendInteger(result.value);
@@ -359,14 +386,14 @@ void CtrSum(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
 // CTR.TOP <key> <interval> [<period>] [LIMIT n] [PREFIX owner-prefix]
 void CtrTop(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   if (!CheckName("key", args[1], reply)) return;
-  auto interval = ParseIntervalArg(args[2], reply);
+  auto interval = ParseIntervalArg("interval", args[2], reply);
   if (!interval) return;
   const int64_t now = ctx.engine.clock().NowMs();
   const core::TimeZone& zone = ctx.engine.counter_options().default_time_zone;
   PeriodId period = core::PeriodOf(*interval, now, zone);
   size_t index = 3;
   if (index < args.size() && !EqualsIgnoreCase(args[index], "LIMIT") && !EqualsIgnoreCase(args[index], "PREFIX")) {
-    auto parsed = ParsePeriodArg(*interval, args[index], zone, now, reply);
+    auto parsed = ParsePeriodArg("period", *interval, args[index], zone, now, reply);
     if (!parsed) return;
     period = *parsed;
     ++index;
@@ -374,14 +401,19 @@ void CtrTop(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   int64_t limit = 10;
   std::string_view prefix;
   for (; index < args.size(); index += 2) {
-    if (index + 1 >= args.size()) return reply.SendError(errors::kSyntax);
-    if (EqualsIgnoreCase(args[index], "LIMIT")) {
-      if (!ParseInteger(args[index + 1], &limit, reply)) return;
-      if (limit < 1 || limit > 10000) return reply.SendError("LIMIT must be between 1 and 10000");
-    } else if (EqualsIgnoreCase(args[index], "PREFIX")) {
-      prefix = args[index + 1];
+    const bool is_limit = EqualsIgnoreCase(args[index], "LIMIT");
+    if (!is_limit && !EqualsIgnoreCase(args[index], "PREFIX")) {
+      return reply.SendError(errors::UnknownOption(args[index], "LIMIT or PREFIX"));
+    }
+    if (index + 1 >= args.size()) {
+      return reply.SendError(is_limit ? errors::OptionNeedsValue("LIMIT", "n")
+                                      : errors::OptionNeedsValue("PREFIX", "owner-prefix"));
+    }
+    if (is_limit) {
+      if (!ParseInteger("LIMIT", args[index + 1], &limit, reply)) return;
+      if (limit < 1 || limit > kMaxPage) return reply.SendError(errors::OutOfRange("LIMIT", 1, kMaxPage));
     } else {
-      return reply.SendError(errors::kSyntax);
+      prefix = args[index + 1];
     }
   }
   auto ranked = ctx.engine.Top(args[1], *interval, period, static_cast<size_t>(limit), prefix);
@@ -393,21 +425,41 @@ void CtrTop(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   }
 }
 
+// The option word `word` names, spelled as in `options` (upper case); "" if none.
+std::string_view OptionName(std::string_view word, std::initializer_list<std::string_view> options) {
+  for (std::string_view option : options) {
+    if (EqualsIgnoreCase(word, option)) return option;
+  }
+  return {};
+}
+
+// What follows an option word in the syntax ("COUNT n").
+std::string_view OptionPlaceholder(std::string_view option) {
+  if (option == "COUNT") return "n";
+  if (option == "CURSOR") return "cursor";
+  if (option == "PREFIX") return "owner-prefix";
+  if (option == "TYPE") return "owner-type";
+  if (option == "KEY") return "key";
+  if (option == "INTERVAL") return "interval";
+  if (option == "PERIOD") return "period";
+  return "value";
+}
+
 // CTR.OWNERS [PREFIX p] [CURSOR c] [COUNT n]; cursor "0" starts and ends.
 void CtrOwners(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   std::string_view prefix, cursor;
   int64_t count = 100;
   for (size_t i = 1; i < args.size(); i += 2) {
-    if (i + 1 >= args.size()) return reply.SendError(errors::kSyntax);
-    if (EqualsIgnoreCase(args[i], "PREFIX")) {
+    std::string_view option = OptionName(args[i], {"PREFIX", "CURSOR", "COUNT"});
+    if (option.empty()) return reply.SendError(errors::UnknownOption(args[i], "PREFIX, CURSOR or COUNT"));
+    if (i + 1 >= args.size()) return reply.SendError(errors::OptionNeedsValue(option, OptionPlaceholder(option)));
+    if (option == "PREFIX") {
       prefix = args[i + 1];
-    } else if (EqualsIgnoreCase(args[i], "CURSOR")) {
+    } else if (option == "CURSOR") {
       cursor = args[i + 1] == "0" ? std::string_view() : args[i + 1];
-    } else if (EqualsIgnoreCase(args[i], "COUNT")) {
-      if (!ParseInteger(args[i + 1], &count, reply)) return;
-      if (count < 1 || count > 10000) return reply.SendError("COUNT must be between 1 and 10000");
     } else {
-      return reply.SendError(errors::kSyntax);
+      if (!ParseInteger("COUNT", args[i + 1], &count, reply)) return;
+      if (count < 1 || count > kMaxPage) return reply.SendError(errors::OutOfRange("COUNT", 1, kMaxPage));
     }
   }
   core::OwnersPage page = ctx.engine.ListOwners(prefix, cursor, static_cast<size_t>(count));
@@ -420,10 +472,10 @@ void CtrOwners(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
 // OWNER.TZ <owner> [<iana-name>]
 void OwnerTz(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   if (!CheckName("owner", args[1], reply)) return;
-  if (args.size() > 3) return reply.SendError(errors::kSyntax);
+  if (args.size() > 3) return reply.SendError(errors::UnexpectedArgument(args[3], "OWNER.TZ", kOwnerTzSyntax));
   if (args.size() == 2) return reply.SendBulk(ctx.engine.OwnerTimeZone(args[1]).name());
   auto zone = core::TimeZone::Find(args[2]);
-  if (!zone) return reply.SendError("unknown time zone " + Quoted(args[2]) + " (use an IANA name like Europe/Berlin)");
+  if (!zone) return reply.SendError(errors::UnknownTimeZone("timezone", args[2]));
   auto result = ctx.engine.SetOwnerTimeZone(args[1], *zone);
   if (!result.ok()) return SendOpError(reply, result.status);
   reply.SendOk();
@@ -446,36 +498,41 @@ void CtrCells(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   std::optional<Interval> interval;
   int64_t count = 100;
   for (size_t i = 1; i < args.size(); i += 2) {
-    if (i + 1 >= args.size()) return reply.SendError(errors::kSyntax);
+    std::string_view option = OptionName(args[i], {"PREFIX", "TYPE", "KEY", "INTERVAL", "PERIOD", "CURSOR", "COUNT"});
+    if (option.empty()) {
+      return reply.SendError(errors::UnknownOption(args[i], "PREFIX, TYPE, KEY, INTERVAL, PERIOD, CURSOR or COUNT"));
+    }
+    if (i + 1 >= args.size()) return reply.SendError(errors::OptionNeedsValue(option, OptionPlaceholder(option)));
     std::string_view value = args[i + 1];
-    if (EqualsIgnoreCase(args[i], "PREFIX")) {
+    if (option == "PREFIX") {
       prefix = value;
-    } else if (EqualsIgnoreCase(args[i], "TYPE")) {
-      if (!CheckName("owner type", value, reply)) return;
+    } else if (option == "TYPE") {
+      if (!CheckName("TYPE", value, reply)) return;
       type = value;
-    } else if (EqualsIgnoreCase(args[i], "KEY")) {
-      if (!CheckName("key", value, reply)) return;
+    } else if (option == "KEY") {
+      if (!CheckName("KEY", value, reply)) return;
       key = value;
-    } else if (EqualsIgnoreCase(args[i], "INTERVAL")) {
-      interval = ParseIntervalArg(value, reply);
+    } else if (option == "INTERVAL") {
+      interval = ParseIntervalArg("INTERVAL", value, reply);
       if (!interval) return;
-    } else if (EqualsIgnoreCase(args[i], "PERIOD")) {
+    } else if (option == "PERIOD") {
       period_label = value;
-    } else if (EqualsIgnoreCase(args[i], "CURSOR")) {
+    } else if (option == "CURSOR") {
       cursor = value == "0" ? std::string_view() : value;
-    } else if (EqualsIgnoreCase(args[i], "COUNT")) {
-      if (!ParseInteger(value, &count, reply)) return;
-      if (count < 1 || count > 10000) return reply.SendError("COUNT must be between 1 and 10000");
     } else {
-      return reply.SendError(errors::kSyntax);
+      if (!ParseInteger("COUNT", value, &count, reply)) return;
+      if (count < 1 || count > kMaxPage) return reply.SendError(errors::OutOfRange("COUNT", 1, kMaxPage));
     }
   }
-  if (!period_label.empty() && !interval) return reply.SendError("PERIOD needs an INTERVAL");
+  if (!period_label.empty() && !interval) return reply.SendError(errors::Needs("PERIOD", "INTERVAL"));
   const int64_t now = ctx.engine.clock().NowMs();
   if (!period_label.empty() && *interval != Interval::kTotal) {
     // Check the label once up front (in the daemon's zone), so a bad one is
     // an error even on an empty page; each owner's own zone decides below.
-    if (!ParsePeriodArg(*interval, period_label, ctx.engine.counter_options().default_time_zone, now, reply)) return;
+    if (!ParsePeriodArg("PERIOD", *interval, period_label, ctx.engine.counter_options().default_time_zone, now,
+                        reply)) {
+      return;
+    }
   }
   auto owner_prefix = OwnerPrefix(prefix, type);
   core::OwnersPage page;
@@ -492,7 +549,7 @@ void CtrCells(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
     if (!period_label.empty()) {
       filter.period = 0;
       if (*interval != Interval::kTotal) {
-        filter.period = ParsePeriodArg(*interval, period_label, zone, now, reply);
+        filter.period = ParsePeriodArg("PERIOD", *interval, period_label, zone, now, reply);
         if (!filter.period) return;
       }
     }
@@ -519,41 +576,63 @@ void CtrCells(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
 constexpr uint32_t kWriteFast = flags::kWrite | flags::kFast;
 constexpr uint32_t kRead = flags::kReadOnly;
 
+// The errors each handler can reply with (wrong_arity and, for writes,
+// storage_failed come on top: protocol::DeclaredErrors).
+using enum ErrorCode;
+constexpr ErrorCode kIncrByErrors[] = {kInvalidName, kNotInteger, kOverflow, kInvalidTime, kInvalidId, kSyntax};
+constexpr ErrorCode kGetErrors[] = {kInvalidName, kInvalidInterval, kInvalidPeriod, kSyntax};
+constexpr ErrorCode kMGetErrors[] = {kInvalidName, kInvalidInterval, kInvalidPeriod};
+constexpr ErrorCode kSetErrors[] = {kInvalidName,   kNotInteger,   kInvalidInterval,
+                                    kInvalidPeriod, kInvalidActor, kSyntax};
+constexpr ErrorCode kResetErrors[] = {kInvalidName, kInvalidInterval, kInvalidPeriod, kInvalidActor, kSyntax};
+constexpr ErrorCode kRecountErrors[] = {kInvalidName,  kNotInteger, kInvalidInterval, kInvalidPeriod,
+                                        kInvalidActor, kSyntax,     kWrongArity};
+constexpr ErrorCode kDelErrors[] = {kInvalidName, kInvalidInterval, kInvalidActor, kSyntax};
+constexpr ErrorCode kHistoryErrors[] = {kInvalidName, kInvalidInterval, kInvalidPeriod,
+                                        kNotInteger,  kOutOfRange,      kSyntax};
+constexpr ErrorCode kSumErrors[] = {kInvalidName, kInvalidInterval, kInvalidPeriod, kOverflow, kSyntax};
+constexpr ErrorCode kTopErrors[] = {kInvalidName, kInvalidInterval, kInvalidPeriod, kNotInteger, kOutOfRange, kSyntax};
+constexpr ErrorCode kOwnersErrors[] = {kNotInteger, kOutOfRange, kSyntax};
+constexpr ErrorCode kOwnerTzErrors[] = {kInvalidName, kInvalidTimezone, kSyntax};
+constexpr ErrorCode kCellsErrors[] = {kInvalidName, kInvalidInterval, kInvalidPeriod,
+                                      kNotInteger,  kOutOfRange,      kSyntax};
+
 const protocol::CommandSpec kSpecs[] = {
-    {"CTR.INCRBY", -4, kWriteFast, "counter", "owner key delta [AT unix-ms] [ID event-id]",
-     "Adds delta to the total and to every interval's cell for the event time; replies the new total.", CtrIncrBy},
-    {"CTR.INCR", -3, kWriteFast, "counter", "owner key [AT unix-ms] [ID event-id]", "CTR.INCRBY with delta 1.",
-     CtrIncr},
-    {"CTR.DECRBY", -4, kWriteFast, "counter", "owner key delta [AT unix-ms] [ID event-id]",
-     "Subtracts delta (CTR.INCRBY with -delta).", CtrDecrBy},
-    {"CTR.GET", -3, kRead | flags::kFast, "counter", "owner key [interval [period]]",
-     "Value of one cell (default: total); 0 when absent.", CtrGet},
-    {"CTR.ALL", -2, kRead, "counter", "owner [interval [period]]",
-     "Every key of an owner with its value in one cell, sorted by key.", CtrAll},
+    {"CTR.INCRBY", -4, kWriteFast, "counter", kIncrBySyntax,
+     "Adds delta to the total and to every interval's cell for the event time; replies the new total.", CtrIncrBy,
+     kIncrByErrors},
+    {"CTR.INCR", -3, kWriteFast, "counter", kIncrSyntax, "CTR.INCRBY with delta 1.", CtrIncr, kIncrByErrors},
+    {"CTR.DECRBY", -4, kWriteFast, "counter", kIncrBySyntax, "Subtracts delta (CTR.INCRBY with -delta).", CtrDecrBy,
+     kIncrByErrors},
+    {"CTR.GET", -3, kRead | flags::kFast, "counter", kGetSyntax, "Value of one cell (default: total); 0 when absent.",
+     CtrGet, kGetErrors},
+    {"CTR.ALL", -2, kRead, "counter", kAllSyntax, "Every key of an owner with its value in one cell, sorted by key.",
+     CtrAll, kGetErrors},
     {"CTR.MGET", -5, kRead, "counter", "key interval period owner [owner ...]", "One cell of a key for several owners.",
-     CtrMGet},
-    {"CTR.SET", -4, flags::kWrite, "counter", "owner key value [interval [period]] [BY actor]",
-     "Sets one cell (a recount); later increments add to it. Audited (AUDIT.READ).", CtrSet},
-    {"CTR.RESET", -3, flags::kWrite, "counter", "owner key [interval [period]] [BY actor]",
-     "Sets one cell to 0. Audited.", CtrReset},
+     CtrMGet, kMGetErrors},
+    {"CTR.SET", -4, flags::kWrite, "counter", kSetSyntax,
+     "Sets one cell (a recount); later increments add to it. Audited (AUDIT.READ).", CtrSet, kSetErrors},
+    {"CTR.RESET", -3, flags::kWrite, "counter", kResetSyntax, "Sets one cell to 0. Audited.", CtrReset, kResetErrors},
     {"CTR.RECOUNT", -6, flags::kWrite, "counter", "owner key interval period value [period value ...] [BY actor]",
-     "Sets several periods of one interval in one atomic step. Audited.", CtrRecount},
-    {"CTR.DEL", -3, flags::kWrite, "counter", "owner key [interval] [BY actor]",
-     "Removes every cell of a counter, or every period of one interval; replies how many existed. Audited.", CtrDel},
-    {"CTR.HISTORY", -5, kRead, "counter", "owner key interval count [FROM period]",
-     "The last count periods, newest first, zeros for gaps.", CtrHistory},
-    {"CTR.SUM", -4, kRead, "counter", "owner key interval [FROM period TO period]",
-     "Sum of the periods in a range (or of every stored period).", CtrSum},
+     "Sets several periods of one interval in one atomic step. Audited.", CtrRecount, kRecountErrors},
+    {"CTR.DEL", -3, flags::kWrite, "counter", kDelSyntax,
+     "Removes every cell of a counter, or every period of one interval; replies how many existed. Audited.", CtrDel,
+     kDelErrors},
+    {"CTR.HISTORY", -5, kRead, "counter", kHistorySyntax, "The last count periods, newest first, zeros for gaps.",
+     CtrHistory, kHistoryErrors},
+    {"CTR.SUM", -4, kRead, "counter", kSumSyntax, "Sum of the periods in a range (or of every stored period).", CtrSum,
+     kSumErrors},
     {"CTR.TOP", -3, kRead, "counter", "key interval [period] [LIMIT n] [PREFIX owner-prefix]",
-     "Owners ranked by one cell, highest first, ties by owner.", CtrTop},
-    {"CTR.OWNERS", -1, kRead, "counter", "[PREFIX p] [CURSOR c] [COUNT n]", "Pages through owners in name order.",
-     CtrOwners},
-    {"OWNER.TZ", -2, flags::kWrite, "counter", "owner [iana-zone]",
-     "Reads or sets the owner's time zone (applies to events from now on).", OwnerTz},
+     "Owners ranked by one cell, highest first, ties by owner.", CtrTop, kTopErrors},
+    {"CTR.OWNERS", -1, kRead, "counter", "[PREFIX owner-prefix] [CURSOR cursor] [COUNT n]",
+     "Pages through owners in name order: [next-cursor, [owner, ...]]; cursor 0 starts and ends.", CtrOwners,
+     kOwnersErrors},
+    {"OWNER.TZ", -2, flags::kWrite, "counter", kOwnerTzSyntax,
+     "Reads or sets the owner's time zone (applies to events from now on).", OwnerTz, kOwnerTzErrors},
     {"CTR.CELLS", -1, kRead, "counter",
-     "[PREFIX owner-prefix] [TYPE owner-type] [KEY key] [INTERVAL interval [PERIOD period]] [CURSOR c] [COUNT n]",
+     "[PREFIX owner-prefix] [TYPE owner-type] [KEY key] [INTERVAL interval [PERIOD period]] [CURSOR cursor] [COUNT n]",
      "Pages through cells that hold a value, in owner, key, interval, period order (the admin table and export).",
-     CtrCells},
+     CtrCells, kCellsErrors},
 };
 
 }  // namespace

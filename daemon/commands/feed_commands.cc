@@ -26,30 +26,40 @@ using protocol::ReplySink;
 namespace errors = protocol::errors;
 namespace flags = protocol::flags;
 
+constexpr std::string_view kReadSyntax = "since-seq [COUNT n]";
 constexpr int64_t kDefaultCount = 100;
 constexpr int64_t kMaxCount = 10000;
 
-// <since-seq> [COUNT n]
-bool ParseFeedArgs(CommandArgs args, uint64_t* since, size_t* count, ReplySink& reply) {
+// <since-seq> [COUNT n] of `command` (for its errors).
+bool ParseFeedArgs(std::string_view command, CommandArgs args, uint64_t* since, size_t* count, ReplySink& reply) {
   int64_t value = 0;
   if (!protocol::ParseInt64(args[1], &value) || value < 0) {
-    reply.SendError("since must be a non-negative integer (0, or the next-seq of an earlier reply)");
+    reply.SendError(errors::InvalidSince("since"));
     return false;
   }
   *since = static_cast<uint64_t>(value);
   int64_t n = kDefaultCount;
-  if (args.size() == 4 && EqualsIgnoreCase(args[2], "COUNT")) {
+  if (args.size() > 2) {
+    if (!EqualsIgnoreCase(args[2], "COUNT")) {
+      reply.SendError(errors::UnknownOption(args[2], "COUNT"));
+      return false;
+    }
+    if (args.size() == 3) {
+      reply.SendError(errors::OptionNeedsValue("COUNT", "n"));
+      return false;
+    }
+    if (args.size() > 4) {
+      reply.SendError(errors::UnexpectedArgument(args[4], command, kReadSyntax));
+      return false;
+    }
     if (!protocol::ParseInt64(args[3], &n)) {
-      reply.SendError(errors::kNotInteger);
+      reply.SendError(errors::NotAnInteger("COUNT", args[3]));
       return false;
     }
     if (n < 1 || n > kMaxCount) {
-      reply.SendError("COUNT must be between 1 and " + std::to_string(kMaxCount));
+      reply.SendError(errors::OutOfRange("COUNT", 1, kMaxCount));
       return false;
     }
-  } else if (args.size() != 2) {
-    reply.SendError(errors::kSyntax);
-    return false;
   }
   *count = static_cast<size_t>(n);
   return true;
@@ -61,17 +71,11 @@ bool CursorError(core::FeedCursor cursor, uint64_t since, uint64_t oldest, uint6
   switch (cursor) {
     case core::FeedCursor::kOk:
       return false;
-    case core::FeedCursor::kTooOld: {
-      std::string message = "cursor " + std::to_string(since) + " is older than the oldest kept " + std::string(what) +
-                            " " + std::to_string(oldest) + ": the records in between were trimmed";
-      if (retention_ms > 0) message += " (changes_retention_s = " + std::to_string(retention_ms / 1000) + ")";
-      message += "; rebuild the mirror from a full export and resume from CHANGES.INFO's newest";
-      reply.SendError(message);
+    case core::FeedCursor::kTooOld:
+      reply.SendError(errors::CursorTooOld(since, what, oldest, retention_ms));
       return true;
-    }
     case core::FeedCursor::kAhead:
-      reply.SendError("cursor " + std::to_string(since) + " is past the newest " + std::string(what) + " " +
-                      std::to_string(newest) + " (a cursor from another data dir?)");
+      reply.SendError(errors::CursorAhead(since, what, newest));
       return true;
   }
   return false;
@@ -81,7 +85,7 @@ bool CursorError(core::FeedCursor cursor, uint64_t since, uint64_t oldest, uint6
 void ChangesRead(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   uint64_t since = 0;
   size_t count = 0;
-  if (!ParseFeedArgs(args, &since, &count, reply)) return;
+  if (!ParseFeedArgs("CHANGES.READ", args, &since, &count, reply)) return;
   auto result = ctx.engine.ReadChanges(since, count);
   if (!result.ok()) return SendOpError(reply, result.status);
   const core::ChangesPage& page = result.value;
@@ -126,7 +130,7 @@ void ChangesInfo(CommandContext& ctx, CommandArgs, ReplySink& reply) {
 void AuditRead(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   uint64_t since = 0;
   size_t count = 0;
-  if (!ParseFeedArgs(args, &since, &count, reply)) return;
+  if (!ParseFeedArgs("AUDIT.READ", args, &since, &count, reply)) return;
   auto result = ctx.engine.ReadAudit(since, count);
   if (!result.ok()) return SendOpError(reply, result.status);
   const core::AuditPage& page = result.value;
@@ -148,17 +152,23 @@ void AuditRead(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
 
 constexpr uint32_t kRead = flags::kReadOnly;
 
+using enum protocol::ErrorCode;
+constexpr protocol::ErrorCode kReadErrors[] = {kNotInteger,   kOutOfRange,    kSyntax,
+                                               kCursorTooOld, kInvalidCursor, kStorageFailed};
+constexpr protocol::ErrorCode kInfoErrors[] = {kStorageFailed};
+
 const protocol::CommandSpec kSpecs[] = {
-    {"CHANGES.READ", -2, kRead, "feed", "since-seq [COUNT n]",
+    {"CHANGES.READ", -2, kRead, "feed", kReadSyntax,
      "Changed cells with seq > since-seq, in order: [next-seq, [[seq, owner, key, interval, period, value], ...]]; "
      "a delete has period \"*\" and a nil value. Visible after the next compaction.",
-     ChangesRead},
+     ChangesRead, kReadErrors},
     {"CHANGES.INFO", 1, kRead, "feed", "",
-     "The changefeed's bounds: oldest and newest readable seq, and its retention in seconds.", ChangesInfo},
-    {"AUDIT.READ", -2, kRead, "feed", "since-seq [COUNT n]",
+     "The changefeed's bounds: oldest and newest readable seq, and its retention in seconds.", ChangesInfo,
+     kInfoErrors},
+    {"AUDIT.READ", -2, kRead, "feed", kReadSyntax,
      "Administrative changes with seq > since-seq: [next-seq, [[seq, time-ms, actor, command, owner, key, "
      "details-json], ...]]. Visible after the next compaction.",
-     AuditRead},
+     AuditRead, kReadErrors},
 };
 
 }  // namespace

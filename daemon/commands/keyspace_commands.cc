@@ -16,6 +16,7 @@ namespace {
 
 using protocol::CommandArgs;
 using protocol::CommandContext;
+using protocol::ErrorCode;
 using protocol::ReplySink;
 namespace errors = protocol::errors;
 namespace flags = protocol::flags;
@@ -58,24 +59,24 @@ void Set(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
                     : EqualsIgnoreCase(option, "EXAT") ? kAbsoluteSeconds
                                                        : kAbsoluteMs;
       if (!protocol::ParseInt64(args[++i], &expire_amount)) {
-        reply.SendError(errors::kNotInteger);
+        reply.SendError(ErrorCode::kNotInteger, errors::kNotInteger);
         return;
       }
     } else {
-      reply.SendError(errors::kSyntax);
+      reply.SendError(ErrorCode::kSyntax, errors::kSyntax);
       return;
     }
   }
   if (has_expire) {
     const bool seconds = expire_kind == kRelativeSeconds || expire_kind == kAbsoluteSeconds;
     if (expire_amount <= 0 || (seconds && expire_amount > LLONG_MAX / 1000)) {
-      reply.SendError(errors::InvalidExpire("set"));
+      reply.SendError(ErrorCode::kInvalidExpire, errors::InvalidExpire("set"));
       return;
     }
     int64_t ms = seconds ? expire_amount * 1000 : expire_amount;
     if (expire_kind == kRelativeSeconds || expire_kind == kRelativeMs) {
       if (__builtin_add_overflow(ms, ctx.engine.clock().NowMs(), &ms)) {
-        reply.SendError(errors::InvalidExpire("set"));
+        reply.SendError(ErrorCode::kInvalidExpire, errors::InvalidExpire("set"));
         return;
       }
     }
@@ -117,7 +118,7 @@ void Exists(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
 void ExpireGeneric(CommandContext& ctx, CommandArgs args, ReplySink& reply, bool seconds, std::string_view name) {
   int64_t amount = 0;
   if (!protocol::ParseInt64(args[2], &amount)) {
-    reply.SendError(errors::kNotInteger);
+    reply.SendError(ErrorCode::kNotInteger, errors::kNotInteger);
     return;
   }
   core::ExpireCondition condition = core::ExpireCondition::kAlways;
@@ -132,16 +133,16 @@ void ExpireGeneric(CommandContext& ctx, CommandArgs args, ReplySink& reply, bool
     else if (EqualsIgnoreCase(args[i], "LT"))
       lt = true;
     else {
-      reply.SendError("Unsupported option " + std::string(args[i].substr(0, 128)));
+      reply.SendError(ErrorCode::kSyntax, "Unsupported option " + std::string(args[i].substr(0, 128)));
       return;
     }
   }
   if (nx && (xx || gt || lt)) {
-    reply.SendError("NX and XX, GT or LT options at the same time are not compatible");
+    reply.SendError(ErrorCode::kSyntax, "NX and XX, GT or LT options at the same time are not compatible");
     return;
   }
   if (gt && lt) {
-    reply.SendError("GT and LT options at the same time are not compatible");
+    reply.SendError(ErrorCode::kSyntax, "GT and LT options at the same time are not compatible");
     return;
   }
   if (nx) condition = core::ExpireCondition::kIfNoExpiry;
@@ -150,12 +151,12 @@ void ExpireGeneric(CommandContext& ctx, CommandArgs args, ReplySink& reply, bool
   if (lt) condition = core::ExpireCondition::kIfLess;
   int64_t ms = amount;
   if (seconds && __builtin_mul_overflow(amount, int64_t{1000}, &ms)) {
-    reply.SendError(errors::InvalidExpire(name));
+    reply.SendError(ErrorCode::kInvalidExpire, errors::InvalidExpire(name));
     return;
   }
   int64_t at = 0;
   if (__builtin_add_overflow(ms, ctx.engine.clock().NowMs(), &at)) {
-    reply.SendError(errors::InvalidExpire(name));
+    reply.SendError(ErrorCode::kInvalidExpire, errors::InvalidExpire(name));
     return;
   }
   auto result = ctx.engine.ExpirePlain(args[1], at, condition);
@@ -194,14 +195,14 @@ void Decr(CommandContext& ctx, CommandArgs args, ReplySink& reply) { IncrGeneric
 
 void IncrBy(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   int64_t delta = 0;
-  if (!protocol::ParseInt64(args[2], &delta)) return reply.SendError(errors::kNotInteger);
+  if (!protocol::ParseInt64(args[2], &delta)) return reply.SendError(ErrorCode::kNotInteger, errors::kNotInteger);
   IncrGeneric(ctx, args[1], delta, reply);
 }
 
 void DecrBy(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   int64_t delta = 0;
-  if (!protocol::ParseInt64(args[2], &delta)) return reply.SendError(errors::kNotInteger);
-  if (delta == LLONG_MIN) return reply.SendError("decrement would overflow");
+  if (!protocol::ParseInt64(args[2], &delta)) return reply.SendError(ErrorCode::kNotInteger, errors::kNotInteger);
+  if (delta == LLONG_MIN) return reply.SendError(ErrorCode::kOverflow, errors::kDecrementOverflow);
   IncrGeneric(ctx, args[1], -delta, reply);
 }
 
@@ -214,14 +215,16 @@ void Scan(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
     std::string_view text = args[1];
     int64_t negative = 0;
     if (!text.empty() && text[0] == '-') {
-      if (!protocol::ParseInt64(text, &negative)) return reply.SendError(errors::kInvalidCursor);
+      if (!protocol::ParseInt64(text, &negative))
+        return reply.SendError(ErrorCode::kInvalidCursor, errors::kInvalidCursor);
       cursor = static_cast<uint64_t>(negative);
     } else {
-      if (text.empty() || text.size() > 20) return reply.SendError(errors::kInvalidCursor);
+      if (text.empty() || text.size() > 20) return reply.SendError(ErrorCode::kInvalidCursor, errors::kInvalidCursor);
       for (char c : text) {
-        if (c < '0' || c > '9') return reply.SendError(errors::kInvalidCursor);
+        if (c < '0' || c > '9') return reply.SendError(ErrorCode::kInvalidCursor, errors::kInvalidCursor);
         uint64_t digit = static_cast<uint64_t>(c - '0');
-        if (cursor > (UINT64_MAX - digit) / 10) return reply.SendError(errors::kInvalidCursor);
+        if (cursor > (UINT64_MAX - digit) / 10)
+          return reply.SendError(ErrorCode::kInvalidCursor, errors::kInvalidCursor);
         cursor = cursor * 10 + digit;
       }
     }
@@ -230,16 +233,17 @@ void Scan(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   int64_t count = 10;
   bool type_matches = true;
   for (size_t i = 2; i < args.size(); i += 2) {
-    if (i + 1 >= args.size()) return reply.SendError(errors::kSyntax);
+    if (i + 1 >= args.size()) return reply.SendError(ErrorCode::kSyntax, errors::kSyntax);
     if (EqualsIgnoreCase(args[i], "MATCH")) {
       pattern = args[i + 1] == "*" ? std::string_view() : args[i + 1];
     } else if (EqualsIgnoreCase(args[i], "COUNT")) {
-      if (!protocol::ParseInt64(args[i + 1], &count)) return reply.SendError(errors::kNotInteger);
-      if (count < 1) return reply.SendError(errors::kSyntax);
+      if (!protocol::ParseInt64(args[i + 1], &count))
+        return reply.SendError(ErrorCode::kNotInteger, errors::kNotInteger);
+      if (count < 1) return reply.SendError(ErrorCode::kSyntax, errors::kSyntax);
     } else if (EqualsIgnoreCase(args[i], "TYPE")) {
       type_matches = EqualsIgnoreCase(args[i + 1], "string");  // plain keys are strings
     } else {
-      return reply.SendError(errors::kSyntax);
+      return reply.SendError(ErrorCode::kSyntax, errors::kSyntax);
     }
   }
   core::ScanPage page = ctx.engine.ScanPlain(cursor, pattern, static_cast<size_t>(std::min<int64_t>(count, 1 << 20)));
@@ -257,27 +261,34 @@ void DbSize(CommandContext& ctx, CommandArgs, ReplySink& reply) {
 constexpr uint32_t kWriteFast = flags::kWrite | flags::kFast;
 constexpr uint32_t kReadFast = flags::kReadOnly | flags::kFast;
 
+using enum ErrorCode;
+constexpr ErrorCode kSetErrors[] = {kNotInteger, kSyntax, kInvalidExpire};
+constexpr ErrorCode kExpireErrors[] = {kNotInteger, kSyntax, kInvalidExpire};
+constexpr ErrorCode kIncrErrors[] = {kNotInteger, kOverflow};
+constexpr ErrorCode kScanErrors[] = {kNotInteger, kSyntax, kInvalidCursor};
+
 const protocol::CommandSpec kSpecs[] = {
     {"GET", 2, kReadFast, "string", "key", "Returns the string value of a key.", Get},
     {"SET", -3, flags::kWrite, "string",
      "key value [NX | XX] [GET] [EX seconds | PX ms | EXAT unix-s | PXAT unix-ms | KEEPTTL]",
-     "Sets the string value of a key, optionally with an expiry and a condition.", Set},
+     "Sets the string value of a key, optionally with an expiry and a condition.", Set, kSetErrors},
     {"MGET", -2, kReadFast, "string", "key [key ...]", "Returns the values of several keys.", MGet},
     {"DEL", -2, flags::kWrite, "keyspace", "key [key ...]", "Deletes keys; replies how many existed.", Del},
     {"EXISTS", -2, kReadFast, "keyspace", "key [key ...]", "Counts how many of the keys exist.", Exists},
     {"EXPIRE", -3, kWriteFast, "keyspace", "key seconds [NX | XX | GT | LT]", "Sets a key's time to live in seconds.",
-     Expire},
+     Expire, kExpireErrors},
     {"PEXPIRE", -3, kWriteFast, "keyspace", "key milliseconds [NX | XX | GT | LT]",
-     "Sets a key's time to live in milliseconds.", PExpire},
+     "Sets a key's time to live in milliseconds.", PExpire, kExpireErrors},
     {"PERSIST", 2, kWriteFast, "keyspace", "key", "Removes a key's expiry.", Persist},
     {"TTL", 2, kReadFast, "keyspace", "key", "Seconds left to live (-1 no expiry, -2 no key).", Ttl},
     {"PTTL", 2, kReadFast, "keyspace", "key", "Milliseconds left to live (-1 no expiry, -2 no key).", PTtl},
-    {"INCR", 2, kWriteFast, "string", "key", "Adds 1 to the integer value of a key.", Incr},
-    {"INCRBY", 3, kWriteFast, "string", "key increment", "Adds an integer to the value of a key.", IncrBy},
-    {"DECR", 2, kWriteFast, "string", "key", "Subtracts 1 from the integer value of a key.", Decr},
-    {"DECRBY", 3, kWriteFast, "string", "key decrement", "Subtracts an integer from the value of a key.", DecrBy},
+    {"INCR", 2, kWriteFast, "string", "key", "Adds 1 to the integer value of a key.", Incr, kIncrErrors},
+    {"INCRBY", 3, kWriteFast, "string", "key increment", "Adds an integer to the value of a key.", IncrBy, kIncrErrors},
+    {"DECR", 2, kWriteFast, "string", "key", "Subtracts 1 from the integer value of a key.", Decr, kIncrErrors},
+    {"DECRBY", 3, kWriteFast, "string", "key decrement", "Subtracts an integer from the value of a key.", DecrBy,
+     kIncrErrors},
     {"SCAN", -2, flags::kReadOnly, "keyspace", "cursor [MATCH pattern] [COUNT count] [TYPE type]",
-     "Iterates over the plain keys.", Scan},
+     "Iterates over the plain keys.", Scan, kScanErrors},
     {"DBSIZE", 1, kReadFast, "server", "", "Number of plain keys.", DbSize},
 };
 

@@ -1,5 +1,8 @@
 #pragma once
-// Turns a core OpStatus into the protocol's error reply (the one place).
+// Turns a core OpStatus into the protocol's error (the one place), and small
+// helpers every command family shares.
+
+#include <string_view>
 
 #include "core/op_result.h"
 #include "protocol/errors.h"
@@ -7,21 +10,26 @@
 
 namespace tally::commands {
 
-inline void SendOpError(protocol::ReplySink& reply, core::OpStatus status) {
+// The error code and message of a failed core op. Core ops never format
+// replies; this is where a status becomes one. (No default: a new OpStatus
+// fails to compile until it is mapped here.)
+inline protocol::Error OpError(core::OpStatus status) {
+  using protocol::ErrorCode;
+  namespace errors = protocol::errors;
   switch (status) {
     case core::OpStatus::kOk:
       break;
     case core::OpStatus::kNotInteger:
-      reply.SendError(protocol::errors::kNotInteger);
-      break;
+      return protocol::Error(ErrorCode::kNotInteger, errors::kNotInteger);
     case core::OpStatus::kOverflow:
-      reply.SendError(protocol::errors::kOverflow);
-      break;
+      return protocol::Error(ErrorCode::kOverflow, errors::kOverflow);
     case core::OpStatus::kStorageFailed:
-      reply.SendError(protocol::errors::kStorageFailed);
-      break;
+      return protocol::Error(ErrorCode::kStorageFailed, errors::kStorageFailed);
   }
+  return protocol::Error(ErrorCode::kInternal, "internal error: an operation failed without a status");
 }
+
+inline void SendOpError(protocol::ReplySink& reply, core::OpStatus status) { reply.SendError(OpError(status)); }
 
 // Case-insensitive ASCII comparison for option words (NX, EX, MATCH, ...).
 inline bool EqualsIgnoreCase(std::string_view a, std::string_view b) {

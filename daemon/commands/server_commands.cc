@@ -22,12 +22,13 @@ namespace {
 
 using protocol::CommandArgs;
 using protocol::CommandContext;
+using protocol::ErrorCode;
 using protocol::ReplySink;
 namespace errors = protocol::errors;
 namespace flags = protocol::flags;
 
 void Ping(CommandContext&, CommandArgs args, ReplySink& reply) {
-  if (args.size() > 2) return reply.SendError(errors::WrongArity(args[0]));
+  if (args.size() > 2) return reply.SendError(ErrorCode::kWrongArity, errors::WrongArity(args[0]));
   if (args.size() == 2) return reply.SendBulk(args[1]);
   reply.SendSimple("PONG");
 }
@@ -41,8 +42,8 @@ void Quit(CommandContext& ctx, CommandArgs, ReplySink& reply) {
 
 void Select(CommandContext&, CommandArgs args, ReplySink& reply) {
   int64_t index = 0;
-  if (!protocol::ParseInt64(args[1], &index)) return reply.SendError(errors::kNotInteger);
-  if (index != 0) return reply.SendError(errors::kDbIndexOutOfRange);
+  if (!protocol::ParseInt64(args[1], &index)) return reply.SendError(ErrorCode::kNotInteger, errors::kNotInteger);
+  if (index != 0) return reply.SendError(ErrorCode::kOutOfRange, errors::kDbIndexOutOfRange);
   reply.SendOk();
 }
 
@@ -50,17 +51,11 @@ void Select(CommandContext&, CommandArgs args, ReplySink& reply) {
 // set to "nopass". AUTH <password> is Redis's exact error; AUTH default <any>
 // succeeds (as in Redis: any password works for a nopass user); any other
 // user does not exist.
-constexpr std::string_view kWrongPass = "-WRONGPASS invalid username-password pair or user is disabled.";
-
 void Auth(CommandContext&, CommandArgs args, ReplySink& reply) {
-  if (args.size() > 3) return reply.SendError(errors::kSyntax);
-  if (args.size() == 2) {
-    return reply.SendError(
-        "AUTH <password> called without any password configured for the default user. Are you sure your "
-        "configuration is correct?");
-  }
+  if (args.size() > 3) return reply.SendError(ErrorCode::kSyntax, errors::kSyntax);
+  if (args.size() == 2) return reply.SendError(ErrorCode::kNoPassword, errors::kNoPasswordConfigured);
   if (args[1] == "default") return reply.SendOk();
-  reply.SendError(kWrongPass);
+  reply.SendError(ErrorCode::kWrongPass, errors::kWrongPass);
 }
 
 bool ValidClientName(std::string_view name) {
@@ -95,9 +90,9 @@ void Hello(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   if (args.size() > 1) {
     int64_t requested = 0;
     if (!protocol::ParseInt64(args[1], &requested)) {
-      return reply.SendError("Protocol version is not an integer or out of range");
+      return reply.SendError(ErrorCode::kNotInteger, errors::kProtocolVersionNotInteger);
     }
-    if (requested < 2 || requested > 3) return reply.SendError("-NOPROTO unsupported protocol version");
+    if (requested < 2 || requested > 3) return reply.SendError(ErrorCode::kNoProto, errors::kNoProto);
     version = static_cast<int>(requested);
     i = 2;
   }
@@ -106,16 +101,15 @@ void Hello(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   for (; i < args.size(); ++i) {
     bool more = args.size() - i - 1;
     if (EqualsIgnoreCase(args[i], "AUTH") && args.size() - i - 1 >= 2) {
-      if (args[i + 1] != "default") return reply.SendError(kWrongPass);
+      if (args[i + 1] != "default") return reply.SendError(ErrorCode::kWrongPass, errors::kWrongPass);
       i += 2;  // the nopass default user: any password
     } else if (EqualsIgnoreCase(args[i], "SETNAME") && more) {
       new_name = args[++i];
       set_name = true;
-      if (!ValidClientName(new_name)) {
-        return reply.SendError("Client names cannot contain spaces, newlines or special characters.");
-      }
+      if (!ValidClientName(new_name)) return reply.SendError(ErrorCode::kInvalidArgument, errors::kInvalidClientName);
     } else {
-      return reply.SendError("Syntax error in HELLO option '" + std::string(args[i].substr(0, 128)) + "'");
+      return reply.SendError(ErrorCode::kSyntax,
+                             "Syntax error in HELLO option '" + std::string(args[i].substr(0, 128)) + "'");
     }
   }
   if (set_name) ctx.client.name.assign(new_name);
@@ -127,9 +121,7 @@ void Hello(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
 void Client(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   std::string_view sub = args[1];
   if (EqualsIgnoreCase(sub, "SETNAME") && args.size() == 3) {
-    if (!ValidClientName(args[2])) {
-      return reply.SendError("Client names cannot contain spaces, newlines or special characters.");
-    }
+    if (!ValidClientName(args[2])) return reply.SendError(ErrorCode::kInvalidArgument, errors::kInvalidClientName);
     ctx.client.name.assign(args[2]);
     return reply.SendOk();
   }
@@ -144,7 +136,8 @@ void Client(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
     } else if (EqualsIgnoreCase(args[2], "LIB-VER")) {
       ctx.client.lib_version.assign(args[3]);
     } else {
-      return reply.SendError("Unrecognized option '" + std::string(args[2].substr(0, 128)) + "'");
+      return reply.SendError(ErrorCode::kInvalidArgument,
+                             "Unrecognized option '" + std::string(args[2].substr(0, 128)) + "'");
     }
     return reply.SendOk();
   }
@@ -174,8 +167,8 @@ void Client(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   }
   bool known = EqualsIgnoreCase(sub, "SETNAME") || EqualsIgnoreCase(sub, "GETNAME") || EqualsIgnoreCase(sub, "ID") ||
                EqualsIgnoreCase(sub, "SETINFO") || EqualsIgnoreCase(sub, "INFO");
-  if (known) return reply.SendError(errors::WrongArity("client|" + std::string(sub)));
-  reply.SendError(errors::UnknownSubcommand(sub, "CLIENT"));
+  if (known) return reply.SendError(ErrorCode::kWrongArity, errors::WrongArity("client|" + std::string(sub)));
+  reply.SendError(ErrorCode::kUnknownSubcommand, errors::UnknownSubcommand(sub, "CLIENT"));
 }
 
 void SendFlagNames(uint32_t f, ReplySink& reply) {
@@ -211,9 +204,12 @@ void SendCommandInfo(const protocol::CommandSpec& spec, ReplySink& reply) {
   reply.SendArray(0);
 }
 
+// Redis's COMMAND DOCS entry (summary, since, group) plus tally's syntax,
+// flags and the error codes the command can reply with (docs/errors.md): the
+// same fields docs/commands.md is generated from.
 void SendCommandDoc(const protocol::CommandSpec& spec, ReplySink& reply) {
   reply.SendBulk(protocol::AsciiLower(spec.name));
-  reply.SendMap(4);
+  reply.SendMap(6);
   reply.SendBulk("summary");
   reply.SendBulk(spec.summary);
   reply.SendBulk("since");
@@ -222,6 +218,14 @@ void SendCommandDoc(const protocol::CommandSpec& spec, ReplySink& reply) {
   reply.SendBulk(spec.group);
   reply.SendBulk("syntax");
   reply.SendBulk(spec.syntax);
+  reply.SendBulk("flags");
+  const std::vector<std::string_view> flag_names = protocol::FlagNames(spec.flags);
+  reply.SendArray(flag_names.size());
+  for (std::string_view name : flag_names) reply.SendSimple(name);
+  reply.SendBulk("errors");
+  const std::vector<protocol::ErrorCode> codes = protocol::DeclaredErrors(spec);
+  reply.SendArray(codes.size());
+  for (protocol::ErrorCode code : codes) reply.SendBulk(protocol::ErrorName(code));
 }
 
 void Command(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
@@ -270,7 +274,7 @@ void Command(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
     }
     return;
   }
-  reply.SendError(errors::UnknownSubcommand(sub, "COMMAND"));
+  reply.SendError(ErrorCode::kUnknownSubcommand, errors::UnknownSubcommand(sub, "COMMAND"));
 }
 
 std::vector<std::pair<std::string, std::string>> ConfigValues(const ServerState& server) {
@@ -297,7 +301,7 @@ std::vector<std::pair<std::string, std::string>> ConfigValues(const ServerState&
 void Config(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   std::string_view sub = args[1];
   if (EqualsIgnoreCase(sub, "GET")) {
-    if (args.size() < 3) return reply.SendError(errors::WrongArity("config|get"));
+    if (args.size() < 3) return reply.SendError(ErrorCode::kWrongArity, errors::WrongArity("config|get"));
     auto values = ConfigValues(ctx.server);
     std::vector<const std::pair<std::string, std::string>*> matched;
     for (const auto& entry : values) {
@@ -318,9 +322,10 @@ void Config(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   if (EqualsIgnoreCase(sub, "RESETSTAT") && args.size() == 2) return reply.SendOk();
   if (EqualsIgnoreCase(sub, "SET")) {
     return reply.SendError(
+        ErrorCode::kNotSupported,
         "CONFIG SET is not supported: set options in tally.toml or with flags, then SIGHUP or restart");
   }
-  reply.SendError(errors::UnknownSubcommand(sub, "CONFIG"));
+  reply.SendError(ErrorCode::kUnknownSubcommand, errors::UnknownSubcommand(sub, "CONFIG"));
 }
 
 void AppendField(std::string& out, std::string_view name, const std::string& value) {
@@ -443,19 +448,30 @@ void Info(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
 
 constexpr uint32_t kConn = flags::kConnection | flags::kFast;
 
+using enum ErrorCode;
+constexpr ErrorCode kPingErrors[] = {kWrongArity};
+constexpr ErrorCode kHelloErrors[] = {kNotInteger, kNoProto, kWrongPass, kInvalidArgument, kSyntax};
+constexpr ErrorCode kAuthErrors[] = {kSyntax, kNoPassword, kWrongPass};
+constexpr ErrorCode kSelectErrors[] = {kNotInteger, kOutOfRange};
+constexpr ErrorCode kClientErrors[] = {kInvalidArgument, kUnknownSubcommand, kWrongArity};
+constexpr ErrorCode kCommandErrors[] = {kUnknownSubcommand};
+constexpr ErrorCode kConfigErrors[] = {kUnknownSubcommand, kNotSupported, kWrongArity};
+
 const protocol::CommandSpec kSpecs[] = {
-    {"PING", -1, kConn, "connection", "[message]", "Replies PONG, or the message.", Ping},
+    {"PING", -1, kConn, "connection", "[message]", "Replies PONG, or the message.", Ping, kPingErrors},
     {"ECHO", 2, kConn, "connection", "message", "Replies the message.", Echo},
     {"QUIT", -1, kConn, "connection", "", "Closes the connection after replying OK.", Quit},
     {"HELLO", -1, kConn, "connection", "[protover [AUTH username password] [SETNAME clientname]]",
-     "Handshake: selects RESP2 or RESP3 and describes the server.", Hello},
-    {"AUTH", -2, kConn, "connection", "[username] password", "Authenticates (no password is configured).", Auth},
-    {"SELECT", 2, kConn, "connection", "index", "Selects database 0 (the only one).", Select},
+     "Handshake: selects RESP2 or RESP3 and describes the server.", Hello, kHelloErrors},
+    {"AUTH", -2, kConn, "connection", "[username] password", "Authenticates (no password is configured).", Auth,
+     kAuthErrors},
+    {"SELECT", 2, kConn, "connection", "index", "Selects database 0 (the only one).", Select, kSelectErrors},
     {"CLIENT", -2, flags::kConnection, "connection", "SETNAME name | GETNAME | ID | SETINFO attr value | INFO",
-     "Connection name, id and library info.", Client},
+     "Connection name, id and library info.", Client, kClientErrors},
     {"COMMAND", -1, flags::kConnection, "server", "[COUNT | INFO name ... | DOCS name ... | LIST]",
-     "Describes the commands.", Command},
-    {"CONFIG", -2, flags::kAdmin, "server", "GET parameter [parameter ...]", "Reads configuration values.", Config},
+     "Describes the commands.", Command, kCommandErrors},
+    {"CONFIG", -2, flags::kAdmin, "server", "GET parameter [parameter ...]", "Reads configuration values.", Config,
+     kConfigErrors},
     {"INFO", -1, flags::kAdmin, "server", "[section ...]",
      "Server, clients, memory, persistence, stats and keyspace information.", Info},
 };

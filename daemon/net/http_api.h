@@ -1,22 +1,33 @@
 #pragma once
-// The HTTP/JSON API (SPEC §4, docs/http.md): maps each route and its query or
-// JSON body onto the argv of a line-protocol command, runs that command's
-// handler from the one command table into a JsonSink, waits for the log like
-// a RESP reply does, and reshapes the sink's value into the route's JSON.
-// No operation is implemented here a second time.
+// The HTTP/JSON API (docs/http.md): maps each route and its query or JSON
+// body onto the argv of a line-protocol command, runs that command's handler
+// from the one command table into a JsonSink, waits for the log like a RESP
+// reply does, and reshapes the sink's value into the route's JSON. No
+// operation is implemented here a second time.
+//
+// Routes are declared with every input they take (net/http_route.h); a
+// request with anything else (an unknown or repeated parameter, a duplicate
+// JSON key, a wrong type) is a 400 naming it before any command runs.
+// Statuses and JSON error codes come from the error's code
+// (protocol/error_codes.h), never from its text.
 //
 // No Beast here: requests and responses are the plain values of
 // net/http_types.h. Thread-safe: any HTTP thread may call Handle.
 
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "commands/context.h"
 #include "net/http_types.h"
+#include "protocol/errors.h"
 
 namespace tally::net {
+
+class Api;
 
 class HttpApi {
  public:
@@ -31,8 +42,7 @@ class HttpApi {
   void set_on_storage_failure(std::function<void(const storage::Status&)> callback);
 
  private:
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
+  std::unique_ptr<Api> api_;
 };
 
 // Pieces of the API's wire formats, exposed for their tests.
@@ -41,5 +51,9 @@ bool PercentDecode(std::string_view in, bool plus_is_space, std::string* out);
 // Appends one CSV field, RFC 4180: quoted when it holds a comma, quote, CR or
 // LF, with quotes doubled.
 void AppendCsvField(std::string& out, std::string_view field);
+// Parses a request body as JSON, refusing a key repeated within one object
+// (at any depth: nlohmann would keep the last silently). The error is
+// invalid_json or duplicate_key.
+std::optional<protocol::Error> ParseJsonBody(std::string_view text, nlohmann::json* out);
 
 }  // namespace tally::net

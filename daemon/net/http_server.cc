@@ -296,6 +296,7 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession> {
     }
     request.body = std::move(req.body());
     request.peer = peer_;
+    request.version = req.version();
     version_ = req.version();
     keep_alive_ = req.keep_alive() && !Stopping();
     head_ = req.method() == http::verb::head;

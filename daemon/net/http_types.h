@@ -17,7 +17,8 @@ struct HttpRequest {
   std::string target;                                        // path and query, still percent-encoded: "/v1/top?key=x"
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
   std::string body;
-  std::string peer;  // "127.0.0.1:5678"
+  std::string peer;       // "127.0.0.1:5678"
+  unsigned version = 11;  // 10: HTTP/1.0, 11: HTTP/1.1 (HTTP/1.1 requires a Host header)
 
   // First header with this (lower-case) name, or empty.
   std::string_view Header(std::string_view lower_name) const {

@@ -201,7 +201,7 @@ class RespSession final : public SessionBase,
       if (status == protocol::ParseStatus::kNeedMore) break;
       if (status == protocol::ParseStatus::kError) {
         // Framing is lost: answer with the protocol error and close.
-        sink_.SendError(parser_.error());
+        sink_.SendError(protocol::ErrorCode::kProtocol, parser_.error());
         context_.stats.RecordProtocolError();
         client_.close_after_reply = true;
         input_begin_ = input_end_ = 0;

@@ -370,10 +370,12 @@ TEST_F(CommandsTest, SetGetReturnsThePreviousValue) {
 }
 
 TEST_F(CommandsTest, KeysExpireAndVanishFromEveryCommand) {
-  EXPECT_EQ(Cli({"SET", "short", "v", "PX", "150"}), "OK");
+  // 600 ms: each Cli() starts a redis-cli process, which takes well over
+  // 150 ms when the machine runs other tests in parallel.
+  EXPECT_EQ(Cli({"SET", "short", "v", "PX", "600"}), "OK");
   EXPECT_EQ(Cli({"SET", "long", "v", "EX", "1000"}), "OK");
   EXPECT_EQ(Cli({"EXISTS", "short"}), "(integer) 1");
-  std::this_thread::sleep_for(400ms);
+  std::this_thread::sleep_for(900ms);
   EXPECT_EQ(Cli({"GET", "short"}), "(nil)");
   EXPECT_EQ(Cli({"EXISTS", "short"}), "(integer) 0");
   EXPECT_EQ(Cli({"TTL", "short"}), "(integer) -2");

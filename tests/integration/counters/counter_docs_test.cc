@@ -1,5 +1,5 @@
 // The documentation's examples run as written: every ```sh block of
-// docs/counters.md and docs/http.md, and the "Try it" blocks of README.md, line by line with
+// docs/counters.md, docs/http.md and docs/redis.md, and the "Try it" blocks of README.md, line by line with
 // bash against a test daemon, in order. The only edits are the daemon's
 // address: `-p 6380` becomes the test port and `./tally-data/tally.sock` the
 // test daemon's unix socket, `localhost:8080` its HTTP port. A line fails if it exits non-zero or prints a
@@ -137,6 +137,17 @@ TEST(CounterDocsTest, CountersGuideExamplesRunAsWritten) {
   ASSERT_TRUE(daemon.Start());
   counters::AvoidHourBoundary();  // the examples compare cells of "today"
   RunExamples(daemon, "docs/counters.md", examples);
+}
+
+TEST(CounterDocsTest, RedisGuideExamplesRunAsWritten) {
+  const std::string file = std::string(TALLY_SOURCE_DIR) + "/docs/redis.md";
+  std::string text = ReadFile(file);
+  ASSERT_FALSE(text.empty()) << "cannot read " << file;
+  auto examples = ShellExamples(text);
+  EXPECT_GE(examples.size(), 20u) << "fewer examples than expected were extracted";
+  TallydProcess daemon;
+  ASSERT_TRUE(daemon.Start());
+  RunExamples(daemon, "docs/redis.md", examples);
 }
 
 TEST(CounterDocsTest, ReadmeTryItRunsAsWritten) {

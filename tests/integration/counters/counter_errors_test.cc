@@ -17,9 +17,7 @@ namespace {
 
 const std::string kNameRule = ": use 1-128 characters of A-Z a-z 0-9 _ . : @ -";
 const std::string kIntervalRule = " (expected total, hour, day, week, month, quarter or year)";
-const std::string kNotInteger = "ERR value is not an integer or out of range";
 const std::string kOverflow = "ERR increment or decrement would overflow";
-const std::string kSyntax = "ERR syntax error";
 const std::string kMax = "9223372036854775807";
 const std::string kMin = "-9223372036854775808";
 
@@ -27,6 +25,28 @@ std::string Arity(const std::string& command) { return "ERR wrong number of argu
 std::string BadPeriod(const std::string& label, const std::string& interval, const std::string& example) {
   return "ERR invalid period '" + label + "' for interval '" + interval + "' (expected e.g. '" + example +
          "' or 'current')";
+}
+// A bad period given for an option (FROM, TO): the error names the option.
+std::string BadPeriodOf(const std::string& option, const std::string& label, const std::string& interval,
+                        const std::string& example) {
+  return "ERR " + option + ": " + BadPeriod(label, interval, example).substr(4);
+}
+// tally's commands name the argument that is not an integer (plain Redis
+// commands keep Redis's "value is not an integer or out of range").
+std::string NotInt(const std::string& argument, const std::string& value) {
+  return "ERR " + argument + " '" + value + "' is not an integer";
+}
+std::string TooOld(const std::string& at) {
+  return "ERR AT " + at + " is more than 35 days (max_backdate) in the past";
+}
+std::string TooNew(const std::string& at) {
+  return "ERR AT " + at + " is more than 5 minutes (max_future_skew) in the future";
+}
+std::string BadId(const std::string& id) {
+  return "ERR ID '" + id + "' is not a valid event id: use 1-128 printable characters, no spaces";
+}
+std::string Unexpected(const std::string& word, const std::string& command, const std::string& syntax) {
+  return "ERR unexpected argument '" + word + "': " + command + " takes " + syntax;
 }
 
 struct BadCommand {
@@ -81,6 +101,7 @@ TEST_F(CounterErrorsTest, BadInputIsRefusedAndStoresNothing) {
   const std::string long_quoted = "'" + std::string(128, 'a');
   const std::string too_old = std::to_string(NowMs() - 35 * kDayMs - kHourMs);
   const std::string too_new = std::to_string(NowMs() + 5 * 60 * 1000 + kHourMs);
+  const std::string now_s = std::to_string(NowMs() / 1000);
 
   std::vector<BadCommand> commands = {
       // ---- owner and key names: bad characters, empty, 129 bytes -----------
@@ -159,52 +180,49 @@ TEST_F(CounterErrorsTest, BadInputIsRefusedAndStoresNothing) {
        BadPeriod("2023-02-29", "day", "2024-12-04")},
       {{"CTR.RECOUNT", "user:1", "downloads", "month", "2024-10", "50", "2024-W49", "60"},
        BadPeriod("2024-W49", "month", "2024-12")},
-      {{"CTR.RECOUNT", "user:1", "downloads", "day", day2, "50", "current", "x"}, kNotInteger},
+      {{"CTR.RECOUNT", "user:1", "downloads", "day", day2, "50", "current", "x"}, NotInt("value", "x")},
       {{"CTR.HISTORY", "user:1", "downloads", "day", "3", "FROM", "2023-02-29"},
-       BadPeriod("2023-02-29", "day", "2024-12-04")},
+       BadPeriodOf("FROM", "2023-02-29", "day", "2024-12-04")},
       {{"CTR.HISTORY", "user:1", "downloads", "month", "3", "FROM", "2024-W49"},
-       BadPeriod("2024-W49", "month", "2024-12")},
+       BadPeriodOf("FROM", "2024-W49", "month", "2024-12")},
       {{"CTR.SUM", "user:1", "downloads", "day", "FROM", "2024-12-01", "TO", "2023-02-29"},
-       BadPeriod("2023-02-29", "day", "2024-12-04")},
+       BadPeriodOf("TO", "2023-02-29", "day", "2024-12-04")},
       {{"CTR.SUM", "user:1", "downloads", "month", "FROM", "2024-W49", "TO", "2024-12"},
-       BadPeriod("2024-W49", "month", "2024-12")},
+       BadPeriodOf("FROM", "2024-W49", "month", "2024-12")},
       {{"CTR.SUM", "user:1", "downloads", "day", "FROM", "2024-12-05", "TO", "2024-12-04"},
        "ERR FROM 2024-12-05 is after TO 2024-12-04"},
       {{"CTR.TOP", "downloads", "month", "2024-W49"}, BadPeriod("2024-W49", "month", "2024-12")},
 
-      // ---- AT beyond max_backdate / max_future_skew, or not a number ---------
-      {{"CTR.INCRBY", "user:1", "downloads", "1", "AT", too_old},
-       "ERR AT " + too_old + " is more than max_backdate (3024000 s) in the past"},
-      {{"CTR.INCRBY", "nobody:1", "downloads", "1", "AT", too_new},
-       "ERR AT " + too_new + " is more than max_future_skew (300 s) in the future"},
-      {{"CTR.INCR", "user:1", "downloads", "AT", too_new},
-       "ERR AT " + too_new + " is more than max_future_skew (300 s) in the future"},
-      {{"CTR.DECRBY", "user:1", "downloads", "1", "AT", "0"},
-       "ERR AT 0 is more than max_backdate (3024000 s) in the past"},
-      {{"CTR.INCRBY", "user:1", "downloads", "1", "AT", "yesterday"}, kNotInteger},
-      {{"CTR.INCRBY", "user:1", "downloads", "1", "AT", "1.5e12"}, kNotInteger},
-      {{"CTR.INCRBY", "user:1", "downloads", "1", "AT"}, kSyntax},
-      {{"CTR.INCRBY", "user:1", "downloads", "1", "ID", "ok-id", "AT", too_old},
-       "ERR AT " + too_old + " is more than max_backdate (3024000 s) in the past"},
+      // ---- AT beyond max_backdate / max_future_skew, in seconds, or not a number ----
+      {{"CTR.INCRBY", "user:1", "downloads", "1", "AT", too_old}, TooOld(too_old)},
+      {{"CTR.INCRBY", "nobody:1", "downloads", "1", "AT", too_new}, TooNew(too_new)},
+      {{"CTR.INCR", "user:1", "downloads", "AT", too_new}, TooNew(too_new)},
+      {{"CTR.DECRBY", "user:1", "downloads", "1", "AT", "0"}, TooOld("0")},
+      // Seconds (PHP's time()) instead of milliseconds: said so, with the fix.
+      {{"CTR.INCRBY", "user:1", "downloads", "1", "AT", now_s},
+       "ERR AT " + now_s + " looks like seconds: AT is in milliseconds since the epoch (did you mean " + now_s +
+           "000?)"},
+      {{"CTR.INCR", "nobody:1", "downloads", "AT", "1796395548"},
+       "ERR AT 1796395548 looks like seconds: AT is in milliseconds since the epoch (did you mean 1796395548000?)"},
+      {{"CTR.INCRBY", "user:1", "downloads", "1", "AT", "yesterday"}, NotInt("AT", "yesterday")},
+      {{"CTR.INCRBY", "user:1", "downloads", "1", "AT", "1.5e12"}, NotInt("AT", "1.5e12")},
+      {{"CTR.INCRBY", "user:1", "downloads", "1", "AT"}, "ERR AT needs a value: AT unix-ms"},
+      {{"CTR.INCRBY", "user:1", "downloads", "1", "ID", "ok-id", "AT", too_old}, TooOld(too_old)},
 
       // ---- bad event ids ---------------------------------------------------------
-      {{"CTR.INCRBY", "user:1", "downloads", "1", "ID", "a b"},
-       "ERR invalid event id 'a b': use 1-128 printable characters, no spaces"},
-      {{"CTR.INCRBY", "user:1", "downloads", "1", "ID", ""},
-       "ERR invalid event id '': use 1-128 printable characters, no spaces"},
+      {{"CTR.INCRBY", "user:1", "downloads", "1", "ID", "a b"}, BadId("a b")},
+      {{"CTR.INCRBY", "user:1", "downloads", "1", "ID", ""}, BadId("")},
       {{"CTR.INCRBY", "nobody:1", "downloads", "1", "ID", std::string(129, 'x')},
        "",
-       "ERR invalid event id '" + std::string(128, 'x'),
-       ": use 1-128 printable characters, no spaces"},
-      {{"CTR.INCRBY", "user:1", "downloads", "1", "ID", "caf\xc3\xa9"},
-       "ERR invalid event id 'caf\xc3\xa9': use 1-128 printable characters, no spaces"},
-      {{"CTR.INCRBY", "user:1", "downloads", "1", "ID", "tab\there"},
-       "ERR invalid event id 'tab\there': use 1-128 printable characters, no spaces"},
-      {{"CTR.INCR", "user:1", "downloads", "ID", "a b"},
-       "ERR invalid event id 'a b': use 1-128 printable characters, no spaces"},
-      {{"CTR.INCRBY", "user:1", "downloads", "1", "ID"}, kSyntax},
-      {{"CTR.INCRBY", "user:1", "downloads", "1", "WHEN", "5"}, kSyntax},
-      {{"CTR.INCR", "user:1", "downloads", "5"}, kSyntax},
+       "ERR ID '" + std::string(128, 'x') + "'",
+       " is not a valid event id: use 1-128 printable characters, no spaces"},
+      {{"CTR.INCRBY", "user:1", "downloads", "1", "ID", "caf\xc3\xa9"}, BadId("caf\xc3\xa9")},
+      {{"CTR.INCRBY", "user:1", "downloads", "1", "ID", "tab\there"}, BadId("tab\there")},
+      {{"CTR.INCR", "user:1", "downloads", "ID", "a b"}, BadId("a b")},
+      // Options: each missing value, unknown word or extra argument is named.
+      {{"CTR.INCRBY", "user:1", "downloads", "1", "ID"}, "ERR ID needs a value: ID event-id"},
+      {{"CTR.INCRBY", "user:1", "downloads", "1", "WHEN", "5"}, "ERR unknown option 'WHEN' (expected AT or ID)"},
+      {{"CTR.INCR", "user:1", "downloads", "5"}, "ERR unknown option '5' (expected AT or ID)"},
 
       // ---- wrong arity ----------------------------------------------------------
       {{"CTR.INCRBY", "user:1", "downloads"}, Arity("ctr.incrby")},
@@ -223,45 +241,63 @@ TEST_F(CounterErrorsTest, BadInputIsRefusedAndStoresNothing) {
       {{"CTR.SUM", "user:1", "downloads"}, Arity("ctr.sum")},
       {{"CTR.TOP", "downloads"}, Arity("ctr.top")},
       {{"OWNER.TZ"}, Arity("owner.tz")},
-      // Too many arguments.
-      {{"CTR.GET", "user:1", "downloads", "day", "current", "extra"}, kSyntax},
-      {{"CTR.ALL", "user:1", "day", "current", "extra"}, kSyntax},
-      {{"CTR.SET", "user:1", "downloads", "1", "day", "current", "extra"}, kSyntax},
-      {{"CTR.RESET", "user:1", "downloads", "day", "current", "extra"}, kSyntax},
-      {{"CTR.HISTORY", "user:1", "downloads", "day", "3", "FROM"}, kSyntax},
-      {{"CTR.HISTORY", "user:1", "downloads", "day", "3", "TO", "current"}, kSyntax},
-      {{"CTR.SUM", "user:1", "downloads", "day", "FROM", "current"}, kSyntax},
-      {{"CTR.SUM", "user:1", "downloads", "day", "FROM", "current", "UNTIL", "current"}, kSyntax},
-      {{"CTR.TOP", "downloads", "day", "current", "LIMIT"}, kSyntax},
-      {{"CTR.TOP", "downloads", "day", "current", "LIMIT", "5", "BOGUS", "1"}, kSyntax},
-      {{"CTR.OWNERS", "COUNT"}, kSyntax},
-      {{"CTR.OWNERS", "BOGUS", "1"}, kSyntax},
+      // Too many arguments, options without their value, unknown options: each said.
+      {{"CTR.GET", "user:1", "downloads", "day", "current", "extra"},
+       Unexpected("extra", "CTR.GET", "owner key [interval [period]]")},
+      {{"CTR.ALL", "user:1", "day", "current", "extra"}, Unexpected("extra", "CTR.ALL", "owner [interval [period]]")},
+      {{"CTR.SET", "user:1", "downloads", "1", "day", "current", "extra"},
+       Unexpected("extra", "CTR.SET", "owner key value [interval [period]] [BY actor]")},
+      {{"CTR.RESET", "user:1", "downloads", "day", "current", "extra"},
+       Unexpected("extra", "CTR.RESET", "owner key [interval [period]] [BY actor]")},
+      {{"CTR.HISTORY", "user:1", "downloads", "day", "3", "FROM"}, "ERR FROM needs a value: FROM period"},
+      {{"CTR.HISTORY", "user:1", "downloads", "day", "3", "TO", "current"}, "ERR unknown option 'TO' (expected FROM)"},
+      {{"CTR.HISTORY", "user:1", "downloads", "day", "3", "FROM", "current", "x"},
+       Unexpected("x", "CTR.HISTORY", "owner key interval count [FROM period]")},
+      {{"CTR.SUM", "user:1", "downloads", "day", "FROM", "current"}, "ERR CTR.SUM needs both FROM and TO"},
+      {{"CTR.SUM", "user:1", "downloads", "day", "TO", "current"}, "ERR CTR.SUM needs both FROM and TO"},
+      {{"CTR.SUM", "user:1", "downloads", "day", "FROM"}, "ERR FROM needs a value: FROM period"},
+      {{"CTR.SUM", "user:1", "downloads", "day", "FROM", "current", "UNTIL", "current"},
+       "ERR unknown option 'UNTIL' (expected FROM or TO)"},
+      {{"CTR.SUM", "user:1", "downloads", "day", "FROM", "current", "FROM", "current"},
+       Unexpected("FROM", "CTR.SUM", "owner key interval [FROM period TO period]")},
+      {{"CTR.TOP", "downloads", "day", "current", "LIMIT"}, "ERR LIMIT needs a value: LIMIT n"},
+      {{"CTR.TOP", "downloads", "day", "current", "LIMIT", "5", "BOGUS", "1"},
+       "ERR unknown option 'BOGUS' (expected LIMIT or PREFIX)"},
+      {{"CTR.OWNERS", "COUNT"}, "ERR COUNT needs a value: COUNT n"},
+      {{"CTR.OWNERS", "BOGUS", "1"}, "ERR unknown option 'BOGUS' (expected PREFIX, CURSOR or COUNT)"},
+      {{"CTR.CELLS", "INTERVAL", "fortnight"}, "ERR unknown INTERVAL 'fortnight'" + kIntervalRule},
+      {{"CTR.CELLS", "PERIOD", "2024"}, "ERR PERIOD needs INTERVAL"},
+      {{"CTR.CELLS", "COUNT", "0"}, "ERR COUNT must be between 1 and 10000"},
+      {{"CTR.CELLS", "TYPE", "a b"}, "ERR invalid TYPE 'a b'" + kNameRule},
 
-      // ---- non-integers and out-of-range numbers ---------------------------------
-      {{"CTR.INCRBY", "user:1", "downloads", "1.5"}, kNotInteger},
-      {{"CTR.INCRBY", "user:1", "downloads", "abc"}, kNotInteger},
-      {{"CTR.INCRBY", "user:1", "downloads", ""}, kNotInteger},
-      {{"CTR.INCRBY", "user:1", "downloads", " 1"}, kNotInteger},
-      {{"CTR.INCRBY", "user:1", "downloads", "1 "}, kNotInteger},
-      {{"CTR.INCRBY", "user:1", "downloads", "+1"}, kNotInteger},
-      {{"CTR.INCRBY", "nobody:1", "downloads", "9223372036854775808"}, kNotInteger},
-      {{"CTR.DECRBY", "user:1", "downloads", "0x10"}, kNotInteger},
-      {{"CTR.SET", "user:1", "downloads", "ten"}, kNotInteger},
-      {{"CTR.SET", "nobody:1", "downloads", "1e3", "day"}, kNotInteger},
-      {{"CTR.RECOUNT", "user:1", "downloads", "month", "2024-10", "5.0"}, kNotInteger},
-      {{"CTR.HISTORY", "user:1", "downloads", "day", "three"}, kNotInteger},
+      // ---- non-integers and out-of-range numbers: the argument is named ----------
+      {{"CTR.INCRBY", "user:1", "downloads", "1.5"}, NotInt("delta", "1.5")},
+      {{"CTR.INCRBY", "user:1", "downloads", "abc"}, NotInt("delta", "abc")},
+      {{"CTR.INCRBY", "user:1", "downloads", ""}, NotInt("delta", "")},
+      {{"CTR.INCRBY", "user:1", "downloads", " 1"}, NotInt("delta", " 1")},
+      {{"CTR.INCRBY", "user:1", "downloads", "1 "}, NotInt("delta", "1 ")},
+      {{"CTR.INCRBY", "user:1", "downloads", "+1"}, NotInt("delta", "+1")},
+      {{"CTR.INCRBY", "nobody:1", "downloads", "9223372036854775808"},
+       "ERR delta '9223372036854775808' is out of range for a signed 64-bit integer"},
+      {{"CTR.DECRBY", "user:1", "downloads", "0x10"}, NotInt("delta", "0x10")},
+      {{"CTR.SET", "user:1", "downloads", "ten"}, NotInt("value", "ten")},
+      {{"CTR.SET", "nobody:1", "downloads", "1e3", "day"}, NotInt("value", "1e3")},
+      {{"CTR.RECOUNT", "user:1", "downloads", "month", "2024-10", "5.0"}, NotInt("value", "5.0")},
+      {{"CTR.HISTORY", "user:1", "downloads", "day", "three"}, NotInt("count", "three")},
       {{"CTR.HISTORY", "user:1", "downloads", "day", "0"}, "ERR count must be between 1 and 10000"},
       {{"CTR.HISTORY", "user:1", "downloads", "day", "10001"}, "ERR count must be between 1 and 10000"},
-      {{"CTR.HISTORY", "user:1", "downloads", "total", "3"}, "ERR CTR.HISTORY needs a calendar interval, not 'total'"},
-      {{"CTR.TOP", "downloads", "day", "LIMIT", "ten"}, kNotInteger},
+      {{"CTR.HISTORY", "user:1", "downloads", "total", "3"},
+       "ERR interval 'total' has no periods to list (use hour, day, week, month, quarter or year)"},
+      {{"CTR.TOP", "downloads", "day", "LIMIT", "ten"}, NotInt("LIMIT", "ten")},
       {{"CTR.TOP", "downloads", "day", "LIMIT", "0"}, "ERR LIMIT must be between 1 and 10000"},
-      {{"CTR.OWNERS", "COUNT", "many"}, kNotInteger},
+      {{"CTR.OWNERS", "COUNT", "many"}, NotInt("COUNT", "many")},
       {{"CTR.OWNERS", "COUNT", "0"}, "ERR COUNT must be between 1 and 10000"},
+      {{"CTR.CELLS", "COUNT", "x"}, NotInt("COUNT", "x")},
 
       // ---- time zones ---------------------------------------------------------
       {{"OWNER.TZ", "user:1", "Mars/Olympus_Mons"},
-       "ERR unknown time zone 'Mars/Olympus_Mons' (use an IANA name like Europe/Berlin)"},
-      {{"OWNER.TZ", "nobody:1", "CEST"}, "ERR unknown time zone 'CEST' (use an IANA name like Europe/Berlin)"},
+       "ERR unknown timezone 'Mars/Olympus_Mons' (use an IANA name like Europe/Berlin)"},
+      {{"OWNER.TZ", "nobody:1", "CEST"}, "ERR unknown timezone 'CEST' (use an IANA name like Europe/Berlin)"},
   };
   ExpectRefused(c, commands);
   if (HasFatalFailure()) return;
@@ -270,7 +306,9 @@ TEST_F(CounterErrorsTest, BadInputIsRefusedAndStoresNothing) {
   EXPECT_EQ(Cli({"CTR.INCRBY", "user:1", "down/loads", "1"}), "(error) ERR invalid key 'down/loads'" + kNameRule);
   EXPECT_EQ(Cli({"CTR.GET", "user:1", "downloads", "month", "2024-W49"}),
             "(error) " + BadPeriod("2024-W49", "month", "2024-12"));
-  EXPECT_EQ(Cli({"CTR.INCRBY", "user:1", "downloads", "x"}), "(error) " + kNotInteger);
+  EXPECT_EQ(Cli({"CTR.INCRBY", "user:1", "downloads", "x"}), "(error) ERR delta 'x' is not an integer");
+  EXPECT_EQ(Cli({"CTR.SUM", "user:1", "downloads", "day", "FROM", "2024-12-01"}),
+            "(error) ERR CTR.SUM needs both FROM and TO");
   EXPECT_EQ(Cli({"CTR.INCRBY", "user:1"}), "(error) " + Arity("ctr.incrby"));
 
   // Nothing was stored: the counter, its owner list and its keys are as before.
@@ -304,11 +342,14 @@ TEST_F(CounterErrorsTest, ExtraArgumentsAreRefusedNotIgnored) {
   Model model;
   ASSERT_TRUE(IsInteger(c.Call({"CTR.INCRBY", "user:1", "downloads", "5"}), 5));
   model.Increment("user:1", "downloads", 5, NowMs());
-  ExpectRefused(c, {
-                       {{"CTR.DEL", "user:1", "downloads", "day", "extra"}, kSyntax},
-                       {{"CTR.DEL", "user:1", "downloads", "day", "2024-12-04"}, kSyntax},
-                       {{"OWNER.TZ", "user:1", "Europe/Berlin", "extra"}, kSyntax},
-                   });
+  ExpectRefused(
+      c, {
+             {{"CTR.DEL", "user:1", "downloads", "day", "extra"},
+              Unexpected("extra", "CTR.DEL", "owner key [interval] [BY actor]")},
+             {{"CTR.DEL", "user:1", "downloads", "day", "2024-12-04"},
+              Unexpected("2024-12-04", "CTR.DEL", "owner key [interval] [BY actor]")},
+             {{"OWNER.TZ", "user:1", "Europe/Berlin", "extra"}, Unexpected("extra", "OWNER.TZ", "owner [timezone]")},
+         });
   ExpectModel(c, model, "user:1", "downloads");
   EXPECT_EQ(c.Call({"OWNER.TZ", "user:1"}).str, "UTC");
 }

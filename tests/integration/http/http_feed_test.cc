@@ -136,11 +136,19 @@ TEST_F(HttpFeedTest, ChangesReadIsPagedAndBadCursorsAreErrors) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   EXPECT_EQ(last_seq_, 5u * 7u);  // total + 6 interval cells per counter
+  // Each bad cursor or page size has its own code, and names the query parameter.
   JsonReply ahead = Get("/v1/changes?since=999999");
-  EXPECT_EQ(ErrorCode(ahead, 400), "bad_request");
-  EXPECT_EQ(ErrorCode(Get("/v1/changes?since=-1"), 400), "bad_request");
-  EXPECT_EQ(ErrorCode(Get("/v1/changes?since=0&limit=0"), 400), "bad_request");
-  EXPECT_EQ(ErrorCode(Get("/v1/audit?since=x"), 400), "bad_request");
+  EXPECT_EQ(ErrorCode(ahead, 400), "invalid_cursor");
+  JsonReply negative = Get("/v1/changes?since=-1");
+  EXPECT_EQ(ErrorCode(negative, 400), "not_integer");
+  EXPECT_EQ(negative.body["error"]["message"],
+            "since must be a non-negative integer (0, or the next-seq of an earlier reply)");
+  JsonReply zero = Get("/v1/changes?since=0&limit=0");
+  EXPECT_EQ(ErrorCode(zero, 400), "out_of_range");
+  EXPECT_EQ(zero.body["error"]["message"], "limit must be between 1 and 10000");
+  JsonReply text = Get("/v1/audit?since=x");
+  EXPECT_EQ(ErrorCode(text, 400), "not_integer");
+  EXPECT_EQ(text.body["error"]["message"], "query parameter 'since' must be an integer, got 'x'");
 }
 
 TEST_F(HttpFeedTest, AuditCarriesActorAndBeforeAfterAndSurvivesRestart) {
@@ -209,6 +217,10 @@ TEST_F(HttpFeedRetentionTest, ACursorOlderThanTheRetentionIs410) {
   }
   EXPECT_EQ(ErrorCode(reply, 410), "cursor_too_old");
   EXPECT_TRUE(Contains(reply.body["error"]["message"].get<std::string>(), "older than the oldest kept")) << reply;
+  // The same code on the line protocol: its text, with the ERR prefix.
+  RespValue resp = Connect().Call({"CHANGES.READ", "0"});
+  ASSERT_TRUE(resp.is_error()) << resp;
+  EXPECT_TRUE(resp.str.starts_with("ERR cursor 0 is older than the oldest kept change")) << resp;
 }
 
 }  // namespace

@@ -84,24 +84,36 @@ TEST(JsonSink, NullArrayIsNull) {
 
 TEST(JsonSink, TopLevelErrorIsKeptApartFromTheValue) {
   JsonSink sink;
-  sink.SendError("invalid owner 'a b'");
+  sink.SendError(ErrorCode::kInvalidName, "invalid owner 'a b'");
   EXPECT_TRUE(sink.complete());
   ASSERT_TRUE(sink.error().has_value());
-  EXPECT_EQ(*sink.error(), "invalid owner 'a b'");
+  EXPECT_EQ(sink.error()->code(), ErrorCode::kInvalidName);
+  EXPECT_EQ(sink.error()->Message(), "invalid owner 'a b'");
   EXPECT_TRUE(sink.value().is_null());
   sink.Reset();
   EXPECT_FALSE(sink.error().has_value());
   EXPECT_FALSE(sink.complete());
 }
 
-TEST(JsonSink, ErrorInsideAnArrayStaysInPlace) {
+TEST(JsonSink, KeepsTheArgumentsAnErrorNamesSoHttpCanRenameThem) {
+  JsonSink sink;
+  sink.SendError(errors::OutOfRange("COUNT", 1, 10000));
+  ASSERT_TRUE(sink.error().has_value());
+  EXPECT_EQ(sink.error()->code(), ErrorCode::kOutOfRange);
+  EXPECT_EQ(sink.error()->argument(), "COUNT");
+  EXPECT_EQ(sink.error()->Message(), "COUNT must be between 1 and 10000");
+  auto http = [](std::string_view argument) { return argument == "COUNT" ? std::string("limit") : std::string(); };
+  EXPECT_EQ(sink.error()->Message(http), "limit must be between 1 and 10000");
+}
+
+TEST(JsonSink, ErrorInsideAnArrayStaysInPlaceWithItsCode) {
   JsonSink sink;
   sink.SendArray(2);
   sink.SendInteger(1);
-  sink.SendError("boom");
+  sink.SendError(ErrorCode::kStorageFailed, "boom");
   EXPECT_TRUE(sink.complete());
   EXPECT_FALSE(sink.error().has_value());
-  EXPECT_EQ(sink.value(), json::parse(R"([1, {"error": "boom"}])"));
+  EXPECT_EQ(sink.value(), json::parse(R"([1, {"error": {"code": "storage_failed", "message": "boom"}}])"));
 }
 
 TEST(JsonSink, LargeArraysStayValid) {

@@ -56,16 +56,16 @@ TEST(RespWriter, ArrayHeaderAnnouncesTheLength) {
   EXPECT_EQ(out, "*0\r\n*3\r\n*1000000\r\n");
 }
 
-TEST(RespWriter, ErrorsGetTheErrPrefix) {
+TEST(RespWriter, ErrorsGetTheirPrefix) {
   std::string out;
-  resp::AppendError(out, "syntax error");
+  resp::AppendError(out, "ERR", "syntax error");
   EXPECT_EQ(out, "-ERR syntax error\r\n");
 }
 
-TEST(RespWriter, ErrorsStartingWithDashKeepTheirOwnCode) {
+TEST(RespWriter, AnyPrefixIsWrittenAsGiven) {
   std::string out;
-  resp::AppendError(out, "-WRONGTYPE Operation against a key holding the wrong kind of value");
-  resp::AppendError(out, "-NOAUTH Authentication required.");
+  resp::AppendError(out, "WRONGTYPE", "Operation against a key holding the wrong kind of value");
+  resp::AppendError(out, "NOAUTH", "Authentication required.");
   EXPECT_EQ(out,
             "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
             "-NOAUTH Authentication required.\r\n");
@@ -73,14 +73,14 @@ TEST(RespWriter, ErrorsStartingWithDashKeepTheirOwnCode) {
 
 TEST(RespWriter, AnEmptyErrorIsStillAnErrReply) {
   std::string out;
-  resp::AppendError(out, "");
+  resp::AppendError(out, "ERR", "");
   EXPECT_EQ(out, "-ERR \r\n");
 }
 
 TEST(RespWriter, CrAndLfInErrorsBecomeSpaces) {
   std::string out;
-  resp::AppendError(out, "bad\r\nthing\n");
-  resp::AppendError(out, "-CODE a\rb");
+  resp::AppendError(out, "ERR", "bad\r\nthing\n");
+  resp::AppendError(out, "CODE", "a\rb");
   EXPECT_EQ(out, "-ERR bad  thing \r\n-CODE a b\r\n");
 }
 
@@ -99,6 +99,29 @@ TEST(RespWriter, AppendsToWhatIsAlreadyInTheBuffer) {
 // ---------------------------------------------------------------------------
 // RespSink
 
+TEST(RespSink, TheErrorCodeGivesThePrefix) {
+  std::string out;
+  RespSink sink(&out);
+  sink.SendError(ErrorCode::kWrongPass, "invalid username-password pair or user is disabled.");
+  sink.SendError(ErrorCode::kStorageFailed, "log failed");
+  sink.SendError(ErrorCode::kInvalidName, "invalid owner 'a b'");
+  EXPECT_EQ(out,
+            "-WRONGPASS invalid username-password pair or user is disabled.\r\n"
+            "-ERR log failed\r\n"
+            "-ERR invalid owner 'a b'\r\n");
+}
+
+TEST(RespSink, AnErrorNamingArgumentsPrintsTheSyntaxNames) {
+  std::string out;
+  RespSink sink(&out);
+  sink.SendError(errors::OutOfRange("COUNT", 1, 10000));
+  sink.SendError(errors::TimeLooksLikeSeconds("AT", 1796395548));
+  EXPECT_EQ(out,
+            "-ERR COUNT must be between 1 and 10000\r\n"
+            "-ERR AT 1796395548 looks like seconds: AT is in milliseconds since the epoch (did you mean "
+            "1796395548000?)\r\n");
+}
+
 TEST(RespSink, SpeaksResp2ByDefault) {
   std::string out;
   RespSink sink(&out);
@@ -111,7 +134,7 @@ TEST(RespSink, WritesEveryResp2Type) {
   RespSink sink(&out);
   sink.SendOk();
   sink.SendSimple("PONG");
-  sink.SendError("value is not an integer or out of range");
+  sink.SendError(ErrorCode::kNotInteger, "value is not an integer or out of range");
   sink.SendInteger(-42);
   sink.SendBulk("v");
   sink.SendNull();
@@ -147,7 +170,7 @@ TEST(RespSink, Resp3KeepsTheOtherTypes) {
   RespSink sink(&out);
   sink.set_resp3(true);
   sink.SendOk();
-  sink.SendError("-NOPROTO unsupported protocol version");
+  sink.SendError(ErrorCode::kNoProto, "unsupported protocol version");
   sink.SendInteger(1);
   sink.SendBulk("ab");
   sink.SendArray(0);

@@ -1,0 +1,407 @@
+// The HTTP API's request checks (net/http_fields.h): the request target, the
+// Host header, and each route's declared query parameters and body fields.
+
+#include "net/http_fields.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdint>
+#include <set>
+
+#include "net/http_api.h"
+#include "protocol/resp_parser.h"
+
+namespace tally::net {
+namespace {
+
+namespace errors = protocol::errors;
+using protocol::Error;
+using protocol::ErrorCode;
+
+int HexDigit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+bool IsBlank(std::string_view text) { return text.find_first_not_of(" \t\r\n") == std::string_view::npos; }
+
+// What a JSON value is, for "must be an integer, got ..." (the value shown
+// when short, so "a string (\"5\")" says exactly what was sent).
+std::string Describe(const json& value) {
+  std::string shown = Dump(value);
+  if (shown.size() > 40) shown = shown.substr(0, 37) + "...";
+  switch (value.type()) {
+    case json::value_t::string:
+      return "a string (" + shown + ")";
+    case json::value_t::number_float:
+      return "a number with a fraction or an exponent (" + shown + ")";
+    case json::value_t::number_integer:
+    case json::value_t::number_unsigned:
+      return "an integer (" + shown + ")";
+    case json::value_t::boolean:
+      return shown;
+    case json::value_t::null:
+      return "null";
+    case json::value_t::array:
+      return "an array";
+    case json::value_t::object:
+      return "an object";
+    default:
+      return "something else";
+  }
+}
+
+std::string_view Expected(FieldType type) {
+  switch (type) {
+    case FieldType::kString:
+      return "a string";
+    case FieldType::kInteger:
+      return "an integer";
+    case FieldType::kBoolean:
+      return "true or false";
+    case FieldType::kEnum:
+      return "a string";
+    case FieldType::kPeriodMap:
+      return "an object of period: integer";
+  }
+  return "?";
+}
+
+// The choices of an enum field, for messages: "csv, ndjson".
+std::string ChoiceList(std::string_view choices) {
+  std::string out;
+  for (std::string_view choice : Words(choices)) {
+    if (!out.empty()) out += ", ";
+    out += choice;
+  }
+  return out;
+}
+
+bool IsChoice(std::string_view choices, std::string_view value) {
+  for (std::string_view choice : Words(choices)) {
+    if (choice == value) return true;
+  }
+  return false;
+}
+
+std::vector<std::string_view> FieldNames(const RouteSpec& route, FieldSource source) {
+  std::vector<std::string_view> names;
+  for (const FieldSpec& field : route.fields) {
+    if (field.source == source) names.push_back(field.name);
+  }
+  return names;
+}
+
+std::string Join(const std::vector<std::string_view>& names) {
+  std::string out;
+  for (std::string_view name : names) {
+    if (!out.empty()) out += ", ";
+    out += name;
+  }
+  return out;
+}
+
+const FieldSpec* FindField(const RouteSpec& route, FieldSource source, std::string_view name) {
+  for (const FieldSpec& field : route.fields) {
+    if (field.source == source && field.name == name) return &field;
+  }
+  return nullptr;
+}
+
+// Why an unknown name is wrong, when we can tell: a typo of a known one, or
+// a field given in the query string that belongs in the body (or back).
+std::string Hint(const RouteSpec& route, FieldSource given_in, std::string_view name) {
+  const FieldSource other = given_in == FieldSource::kQuery ? FieldSource::kBody : FieldSource::kQuery;
+  if (FindField(route, other, name) != nullptr) {
+    return other == FieldSource::kBody ? "this route takes '" + std::string(name) + "' in the JSON body"
+                                       : "this route takes '" + std::string(name) + "' in the query string";
+  }
+  std::string_view closest = ClosestName(name, FieldNames(route, given_in));
+  if (!closest.empty()) return "did you mean '" + std::string(closest) + "'?";
+  return {};
+}
+
+std::optional<Error> CheckQueryValue(const FieldSpec& field, std::string_view value) {
+  switch (field.type) {
+    case FieldType::kInteger: {
+      int64_t parsed = 0;
+      if (!protocol::ParseInt64(value, &parsed)) return errors::ParameterNotInteger(field.name, value);
+      return std::nullopt;
+    }
+    case FieldType::kBoolean:
+      if (value == "true" || value == "false") return std::nullopt;
+      return errors::NotAChoice("query parameter", field.name, "true, false", value);
+    case FieldType::kEnum:
+      if (IsChoice(field.choices, value)) return std::nullopt;
+      return errors::NotAChoice("query parameter", field.name, ChoiceList(field.choices), value);
+    case FieldType::kString:
+    case FieldType::kPeriodMap:
+      return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+std::optional<Error> CheckBodyValue(const FieldSpec& field, const json& value) {
+  auto wrong = [&] { return errors::FieldWrongType("field", field.name, Expected(field.type), Describe(value)); };
+  switch (field.type) {
+    case FieldType::kInteger:
+      if (value.is_number_unsigned() && value.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) {
+        return errors::FieldOutOfRange("field", field.name);
+      }
+      if (!value.is_number_integer()) return wrong();
+      return std::nullopt;
+    case FieldType::kString:
+      if (!value.is_string()) return wrong();
+      return std::nullopt;
+    case FieldType::kBoolean:
+      if (!value.is_boolean()) return wrong();
+      return std::nullopt;
+    case FieldType::kEnum:
+      if (!value.is_string()) return wrong();
+      if (!IsChoice(field.choices, value.get_ref<const std::string&>())) {
+        return errors::NotAChoice("field", field.name, ChoiceList(field.choices), value.get_ref<const std::string&>());
+      }
+      return std::nullopt;
+    case FieldType::kPeriodMap:
+      if (!value.is_object() || value.empty()) {
+        return errors::FieldWrongType("field", field.name, "a non-empty object of period: integer", Describe(value));
+      }
+      for (const auto& [period, count] : value.items()) {
+        const std::string name = std::string(field.name) + "." + period;
+        if (count.is_number_unsigned() && count.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) {
+          return errors::FieldOutOfRange("field", name);
+        }
+        if (!count.is_number_integer()) return errors::FieldWrongType("field", name, "an integer", Describe(count));
+      }
+      return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+bool Given(const FieldSpec& field, const std::map<std::string, std::string>& query, const json& body,
+           const HttpRequest& request) {
+  switch (field.source) {
+    case FieldSource::kQuery:
+      return query.count(std::string(field.name)) > 0;
+    case FieldSource::kBody:
+      return body.contains(field.name);
+    case FieldSource::kHeader: {
+      std::string lower(field.name);
+      std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+      return !request.Header(lower).empty();
+    }
+    case FieldSource::kPath:
+      return true;
+  }
+  return false;
+}
+
+std::string_view Where(FieldSource source) {
+  switch (source) {
+    case FieldSource::kQuery:
+      return "query parameter";
+    case FieldSource::kBody:
+      return "field";
+    case FieldSource::kHeader:
+      return "header";
+    case FieldSource::kPath:
+      return "path segment";
+  }
+  return "?";
+}
+
+}  // namespace
+
+bool PercentDecode(std::string_view in, bool plus_is_space, std::string* out) {
+  out->clear();
+  out->reserve(in.size());
+  for (size_t i = 0; i < in.size(); ++i) {
+    char c = in[i];
+    if (c == '%') {
+      if (i + 2 >= in.size()) return false;  // fewer than two hex digits left
+      int hi = HexDigit(in[i + 1]);
+      int lo = HexDigit(in[i + 2]);
+      if (hi < 0 || lo < 0) return false;
+      out->push_back(static_cast<char>(hi * 16 + lo));
+      i += 2;
+    } else if (c == '+' && plus_is_space) {
+      out->push_back(' ');
+    } else {
+      out->push_back(c);
+    }
+  }
+  return true;
+}
+
+// RFC 4180: quote a field that holds a comma, quote, CR or LF; double quotes.
+void AppendCsvField(std::string& out, std::string_view field) {
+  if (field.find_first_of(",\"\r\n") == std::string_view::npos) {
+    out.append(field);
+    return;
+  }
+  out.push_back('"');
+  for (char c : field) {
+    if (c == '"') out.push_back('"');
+    out.push_back(c);
+  }
+  out.push_back('"');
+}
+
+std::optional<Error> ParseJsonBody(std::string_view text, json* out) {
+  // nlohmann keeps the last of repeated keys silently; the parser callback
+  // sees every key, so each open object keeps the set of its keys.
+  struct Scope {
+    std::string name;  // the key this object is the value of ("" at the top)
+    std::set<std::string> keys;
+  };
+  std::vector<Scope> open;
+  std::string last_key;
+  std::optional<std::pair<std::string, std::string>> duplicate;  // key, inside
+  json::parser_callback_t track = [&](int, json::parse_event_t event, json& parsed) {
+    switch (event) {
+      case json::parse_event_t::object_start:
+        open.push_back({open.empty() ? std::string() : last_key, {}});
+        break;
+      case json::parse_event_t::key:
+        last_key = parsed.get<std::string>();
+        if (!open.empty() && !open.back().keys.insert(last_key).second && !duplicate) {
+          duplicate.emplace(last_key, open.back().name);
+        }
+        break;
+      case json::parse_event_t::object_end:
+        if (!open.empty()) open.pop_back();
+        break;
+      default:
+        break;
+    }
+    return true;
+  };
+  *out = json::parse(text.begin(), text.end(), track, /*allow_exceptions=*/false);
+  if (out->is_discarded()) return errors::BodyNotJson();
+  if (duplicate) return errors::DuplicateKey(duplicate->first, duplicate->second);
+  return std::nullopt;
+}
+
+std::optional<Error> ParseTarget(std::string_view target, Target* out) {
+  size_t question = target.find('?');
+  std::string_view path = target.substr(0, question);
+  std::string_view query = question == std::string_view::npos ? std::string_view() : target.substr(question + 1);
+  if (path.empty() || path[0] != '/') return errors::BadTarget("the request target must be an absolute path");
+  size_t start = 1;
+  while (start <= path.size()) {
+    size_t slash = path.find('/', start);
+    std::string_view raw = path.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
+    if (!raw.empty() || slash != std::string_view::npos) {
+      std::string decoded;
+      if (!PercentDecode(raw, false, &decoded)) return errors::BadTarget("bad percent-encoding in the path");
+      out->segments.push_back(std::move(decoded));
+    }
+    if (slash == std::string_view::npos) break;
+    start = slash + 1;
+  }
+  // "/v1/top/" is "/v1/top".
+  while (!out->segments.empty() && out->segments.back().empty()) out->segments.pop_back();
+  while (!query.empty()) {
+    size_t amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    if (pair.empty()) continue;
+    size_t eq = pair.find('=');
+    std::string name, value;
+    if (!PercentDecode(pair.substr(0, eq), true, &name) ||
+        !PercentDecode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1), true, &value)) {
+      return errors::BadTarget("bad percent-encoding in the query string");
+    }
+    out->query.emplace_back(std::move(name), std::move(value));
+  }
+  return std::nullopt;
+}
+
+std::optional<Error> CheckHost(const HttpRequest& request) {
+  if (request.version < 11) return std::nullopt;  // HTTP/1.0 has no Host requirement
+  size_t hosts = 0;
+  for (const auto& [name, value] : request.headers) hosts += name == "host" ? 1 : 0;
+  if (hosts == 1) return std::nullopt;
+  return errors::MissingHost(hosts);
+}
+
+std::optional<Error> CheckInputs(const RouteSpec& route, const HttpRequest& request, const Target& target,
+                                 std::map<std::string, std::string>* query, json* body) {
+  // The query string: declared parameters only, each once, of the right type.
+  std::map<std::string, size_t> times;
+  for (const auto& [name, value] : target.query) ++times[name];
+  for (const auto& [name, value] : target.query) {
+    const FieldSpec* field = FindField(route, FieldSource::kQuery, name);
+    if (field == nullptr) {
+      return errors::UnknownParameter(name, Join(FieldNames(route, FieldSource::kQuery)),
+                                      Hint(route, FieldSource::kQuery, name));
+    }
+    if (times[name] > 1) return errors::RepeatedParameter(name, times[name]);
+    if (auto error = CheckQueryValue(*field, value)) return error;
+    query->emplace(name, value);
+  }
+
+  // The body: none where the route takes none; else one JSON object of
+  // declared fields, no key twice, each of its type.
+  const std::vector<std::string_view> body_fields = FieldNames(route, FieldSource::kBody);
+  *body = json::object();
+  if (body_fields.empty()) {
+    if (!IsBlank(request.body)) return errors::UnexpectedBody(route.method, route.pattern);
+  } else if (!IsBlank(request.body)) {
+    if (auto error = ParseJsonBody(request.body, body)) return error;
+    if (!body->is_object()) return errors::BodyNotObject();
+    for (const auto& [name, value] : body->items()) {
+      const FieldSpec* field = FindField(route, FieldSource::kBody, name);
+      if (field == nullptr) return errors::UnknownField(name, Join(body_fields), Hint(route, FieldSource::kBody, name));
+      if (auto error = CheckBodyValue(*field, value)) return error;
+    }
+  }
+
+  // Required fields, and fields that need another.
+  for (const FieldSpec& field : route.fields) {
+    const bool given = Given(field, *query, *body, request);
+    if (field.required && !given) return errors::MissingField(Where(field.source), field.name);
+    if (!given || field.needs.empty()) continue;
+    for (const FieldSpec& needed : route.fields) {
+      if (needed.name == field.needs && !Given(needed, *query, *body, request)) {
+        return errors::FieldNeeds(Where(field.source), field.name, Where(needed.source), needed.name);
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+std::string_view ClosestName(std::string_view name, const std::vector<std::string_view>& candidates) {
+  // Levenshtein distance, small strings only (names are short).
+  auto distance = [](std::string_view a, std::string_view b) {
+    std::vector<size_t> row(b.size() + 1);
+    for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+    for (size_t i = 1; i <= a.size(); ++i) {
+      size_t diagonal = row[0];
+      row[0] = i;
+      for (size_t j = 1; j <= b.size(); ++j) {
+        const size_t above = row[j];
+        row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+        diagonal = above;
+      }
+    }
+    return row[b.size()];
+  };
+  if (name.size() > 64) return {};
+  std::string_view best;
+  size_t best_distance = 3;
+  for (std::string_view candidate : candidates) {
+    const size_t d = distance(name, candidate);
+    // Two edits turn any two-letter name into any other: for short names one edit only.
+    const size_t allowed = std::min<size_t>(2, std::max<size_t>(1, candidate.size() / 3));
+    if (d <= allowed && d < best_distance) {
+      best = candidate;
+      best_distance = d;
+    }
+  }
+  return best;
+}
+
+}  // namespace tally::net

@@ -1,0 +1,109 @@
+// The server's own routes (/health, /ready, /metrics, /v1/stats) and the
+// feeds (/v1/changes over CHANGES.READ, /v1/audit over AUDIT.READ).
+
+#include <string>
+#include <vector>
+
+#include "commands/metrics.h"
+#include "net/http_route.h"
+
+namespace tally::net {
+namespace {
+
+using enum FieldSource;
+using enum FieldType;
+
+HttpResponse Health(RouteCall&) { return Json(200, {{"status", "ok"}}); }
+
+HttpResponse Ready(RouteCall& call) {
+  storage::Status health = ApiEngine(call.api).health();
+  if (!health.ok()) return ErrorResponse(protocol::Error(protocol::ErrorCode::kStorageFailed, health.ToString()));
+  if (!ApiServer(call.api).ready.load()) {
+    return ErrorResponse(protocol::Error(protocol::ErrorCode::kNotReady, protocol::errors::kNotReady));
+  }
+  return Json(200, {{"status", "ready"}});
+}
+
+HttpResponse Metrics(RouteCall& call) {
+  HttpResponse response;
+  response.content_type = std::string(commands::kPrometheusContentType);
+  response.body = commands::RenderPrometheus(ApiEngine(call.api), ApiServer(call.api));
+  return response;
+}
+
+HttpResponse Stats(RouteCall& call) { return Json(200, commands::StatsJson(ApiEngine(call.api), ApiServer(call.api))); }
+
+// CHANGES.READ's [next, [[seq, owner, key, interval, period, value], ...]]
+// as {"changes": [{...}], "next": seq}; a delete has "deleted": true.
+json ChangesJson(const json& reply) {
+  json changes = json::array();
+  for (const json& r : reply[1]) {
+    json change{{"seq", r[0]}, {"owner", r[1]}, {"key", r[2]}, {"interval", r[3]}, {"period", r[4]}, {"value", r[5]}};
+    change["deleted"] = r[5].is_null();
+    changes.push_back(std::move(change));
+  }
+  return {{"changes", std::move(changes)}, {"next", reply[0]}};
+}
+
+// AUDIT.READ's [next, [[seq, time-ms, actor, command, owner, key, details], ...]]
+// as {"audit": [{...}], "next": seq}, details as a JSON object.
+json AuditJson(const json& reply) {
+  json records = json::array();
+  for (const json& r : reply[1]) {
+    json details = json::parse(r[6].get<std::string>(), nullptr, false);
+    if (details.is_discarded()) details = r[6];
+    records.push_back({{"seq", r[0]},
+                       {"time_ms", r[1]},
+                       {"time", IsoUtc(r[1].get<int64_t>())},
+                       {"actor", r[2]},
+                       {"command", r[3]},
+                       {"owner", r[4]},
+                       {"key", r[5]},
+                       {"details", std::move(details)}});
+  }
+  return {{"audit", std::move(records)}, {"next", reply[0]}};
+}
+
+// GET /v1/changes?since=&limit= and GET /v1/audit?since=&limit=: one page
+// of a feed command (CHANGES.READ, AUDIT.READ), shaped by `shape`.
+HttpResponse FeedPage(RouteCall& call, const char* command, json (*shape)(const json&)) {
+  std::vector<std::string> argv{command, call.Query("since").value_or("0")};
+  if (auto limit = call.Query("limit")) argv.insert(argv.end(), {"COUNT", *limit});
+  auto outcome = call.Run(argv);
+  if (outcome.error) return *outcome.error;
+  return Json(200, shape(outcome.value));
+}
+
+HttpResponse Changes(RouteCall& call) { return FeedPage(call, "CHANGES.READ", ChangesJson); }
+HttpResponse Audit(RouteCall& call) { return FeedPage(call, "AUDIT.READ", AuditJson); }
+
+constexpr FieldSpec kFeedFields[] = {
+    {"since", kQuery, kInteger, false, "since", "the next of the previous page (default 0: from the start)"},
+    {"limit", kQuery, kInteger, false, "COUNT", "records per page, 1-10000 (default 100)"},
+};
+
+const RouteSpec kServerRoutes[] = {
+    {"GET", "/health", "", {}, "200 while the process runs (also during recovery)", Health},
+    {"GET",
+     "/ready",
+     "",
+     {},
+     "200 once the store is open and recovery done; 503 before, while stopping, or failed",
+     Ready},
+    {"GET", "/metrics", "", {}, "Prometheus text format 0.0.4 (docs/operations.md lists every metric)", Metrics},
+    {"GET", "/v1/stats", "", {}, "the metrics as JSON, with version, uptime and the configuration summary", Stats},
+};
+
+const RouteSpec kFeedRoutes[] = {
+    {"GET", "/v1/changes", "CHANGES.READ", kFeedFields, "changed cells after since, in order (the changefeed)",
+     Changes},
+    {"GET", "/v1/audit", "AUDIT.READ", kFeedFields, "administrative changes after since, in order (the audit trail)",
+     Audit},
+};
+
+}  // namespace
+
+std::span<const RouteSpec> ServerRoutes() { return kServerRoutes; }
+std::span<const RouteSpec> FeedRoutes() { return kFeedRoutes; }
+
+}  // namespace tally::net

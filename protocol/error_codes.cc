@@ -1,0 +1,118 @@
+#include "protocol/error_codes.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <iterator>
+
+namespace tally::protocol {
+namespace {
+
+using enum ErrorCode;
+using enum ErrorScope;
+
+// One row per ErrorCode, in enum order (checked at compile time below).
+constexpr ErrorCodeInfo kCodes[] = {
+    {kUnknownCommand, "unknown_command", 400, "ERR", kRespOnly, "The command name is not known."},
+    {kWrongArity, "wrong_arity", 400, "ERR", kRespOnly, "The command got too few or too many arguments."},
+    {kSyntax, "syntax", 400, "ERR", kRespOnly,
+     "The arguments do not follow the command's syntax: an unknown option, an option without its value, an extra "
+     "argument."},
+    {kProtocol, "protocol_error", 400, "ERR", kRespOnly,
+     "The bytes are not valid RESP; the reply is sent, then that connection (only) is closed."},
+    {kUnknownSubcommand, "unknown_subcommand", 400, "ERR", kRespOnly,
+     "CLIENT, COMMAND or CONFIG got a subcommand they do not have."},
+    {kNotInteger, "not_integer", 400, "ERR", kBoth,
+     "An argument (or a stored plain value) that must be a signed 64-bit integer is not one."},
+    {kOverflow, "overflow", 400, "ERR", kBoth,
+     "The increment or decrement would overflow a signed 64-bit value; nothing changed."},
+    {kOutOfRange, "out_of_range", 400, "ERR", kBoth,
+     "A number is outside the range its argument allows (COUNT, LIMIT, count, a database index)."},
+    {kInvalidArgument, "invalid_argument", 400, "ERR", kRespOnly,
+     "An argument's value is not allowed (a client name with spaces, an unknown CLIENT SETINFO attribute)."},
+    {kNotSupported, "not_supported", 400, "ERR", kRespOnly, "The command exists, but not in this form (CONFIG SET)."},
+    {kInvalidExpire, "invalid_expire", 400, "ERR", kRespOnly,
+     "SET, EXPIRE or PEXPIRE got an expiry that is zero, negative or too large."},
+    {kInvalidCursor, "invalid_cursor", 400, "ERR", kBoth,
+     "A SCAN cursor is not a number, or a feed cursor is past the newest record (a cursor of another data dir)."},
+    {kNoProto, "no_proto", 400, "NOPROTO", kRespOnly, "HELLO asked for a protocol version other than 2 or 3."},
+    {kWrongPass, "wrong_pass", 401, "WRONGPASS", kRespOnly, "AUTH or HELLO AUTH named a user that does not exist."},
+    {kNoPassword, "no_password", 400, "ERR", kRespOnly,
+     "AUTH gave a password, but none is configured (any client may connect)."},
+    {kTooManyConnections, "too_many_connections", 429, "ERR", kBoth,
+     "More connections than the limit (--max-clients, --http-max-connections); the connection is closed."},
+    {kInvalidName, "invalid_name", 400, "ERR", kBoth,
+     "An owner, key or owner type is not 1-128 characters of A-Z a-z 0-9 _ . : @ -."},
+    {kInvalidInterval, "invalid_interval", 400, "ERR", kBoth,
+     "An interval is not one of total, hour, day, week, month, quarter, year (or not one the command accepts)."},
+    {kInvalidPeriod, "invalid_period", 400, "ERR", kBoth,
+     "A period label does not name a period of its interval, or a range ends before it starts."},
+    {kInvalidTime, "invalid_time", 400, "ERR", kBoth,
+     "An event time (AT) is not in unix milliseconds, or lies beyond max_backdate or max_future_skew."},
+    {kInvalidId, "invalid_id", 400, "ERR", kBoth, "An event id is not 1-128 printable characters without spaces."},
+    {kInvalidActor, "invalid_actor", 400, "ERR", kBoth,
+     "An actor (BY, X-Actor) is not 1-128 printable ASCII characters (spaces allowed, not first or last)."},
+    {kInvalidTimezone, "invalid_timezone", 400, "ERR", kBoth, "A time zone is not a known IANA name."},
+    {kDuplicate, "duplicate", 409, "ERR", kHttpOnly,
+     "The event id was already applied within the dedupe window; nothing changed (RESP replies the total)."},
+    {kIdConflict, "id_conflict", 409, "ERR", kBoth,
+     "The event id was already used within the dedupe window with different arguments; nothing changed."},
+    {kCursorTooOld, "cursor_too_old", 410, "ERR", kBoth,
+     "A feed cursor is older than what retention kept: rebuild the mirror from an export."},
+    {kStorageFailed, "storage_failed", 503, "ERR", kBoth,
+     "The write-ahead log cannot be written: writes are refused until the daemon is restarted."},
+    {kNotReady, "not_ready", 503, "ERR", kHttpOnly, "The daemon is still recovering, or stopping."},
+    {kBadRequest, "bad_request", 400, "ERR", kHttpOnly,
+     "The HTTP request is malformed: a bad request target or percent-encoding, or bytes that are not HTTP."},
+    {kMissingHost, "missing_host", 400, "ERR", kHttpOnly,
+     "An HTTP/1.1 request without a Host header (or with more than one)."},
+    {kInvalidJson, "invalid_json", 400, "ERR", kHttpOnly, "The request body is not valid JSON, or not a JSON object."},
+    {kUnexpectedBody, "unexpected_body", 400, "ERR", kHttpOnly, "A request body was sent to a route that takes none."},
+    {kUnknownField, "unknown_field", 400, "ERR", kHttpOnly, "The JSON body has a field the route does not take."},
+    {kUnknownParameter, "unknown_parameter", 400, "ERR", kHttpOnly,
+     "The query string has a parameter the route does not take."},
+    {kRepeatedParameter, "repeated_parameter", 400, "ERR", kHttpOnly, "A query parameter is given more than once."},
+    {kDuplicateKey, "duplicate_key", 400, "ERR", kHttpOnly, "A JSON object in the body has the same key twice."},
+    {kInvalidField, "invalid_field", 400, "ERR", kHttpOnly,
+     "A body field or query parameter has the wrong type (a float, a number in a string) or a value not allowed."},
+    {kMissingField, "missing_field", 400, "ERR", kHttpOnly,
+     "A required body field or query parameter is missing, or one given needs another that is not."},
+    {kNotFound, "not_found", 404, "ERR", kHttpOnly, "No route has this path."},
+    {kMethodNotAllowed, "method_not_allowed", 405, "ERR", kHttpOnly,
+     "The path exists for other methods (listed in the Allow header)."},
+    {kRequestTimeout, "request_timeout", 408, "ERR", kHttpOnly, "A request stalled half-way (--http-read-timeout-ms)."},
+    {kPayloadTooLarge, "payload_too_large", 413, "ERR", kHttpOnly,
+     "The body is over --http-max-body-bytes; the connection is closed."},
+    {kHeadersTooLarge, "headers_too_large", 431, "ERR", kHttpOnly,
+     "The headers are over --http-max-header-bytes; the connection is closed."},
+    {kInternal, "internal", 500, "ERR", kHttpOnly, "A bug: the route failed unexpectedly (the daemon logs it)."},
+};
+
+constexpr bool InEnumOrder() {
+  for (size_t i = 0; i < std::size(kCodes); ++i) {
+    if (static_cast<size_t>(kCodes[i].code) != i) return false;
+  }
+  return static_cast<size_t>(kInternal) + 1 == std::size(kCodes);
+}
+static_assert(InEnumOrder(), "kCodes must have one row per ErrorCode, in enum order");
+
+}  // namespace
+
+const ErrorCodeInfo& Describe(ErrorCode code) {
+  const size_t index = static_cast<size_t>(code);
+  if (index >= std::size(kCodes)) {
+    std::fprintf(stderr, "error code %zu has no row in the error table\n", index);
+    std::abort();
+  }
+  return kCodes[index];
+}
+
+std::span<const ErrorCodeInfo> AllErrorCodes() { return kCodes; }
+
+std::optional<ErrorCode> ErrorCodeByName(std::string_view name) {
+  for (const ErrorCodeInfo& info : kCodes) {
+    if (info.name == name) return info.code;
+  }
+  return std::nullopt;
+}
+
+}  // namespace tally::protocol

@@ -54,6 +54,7 @@ struct HttpServerStats {
   uint64_t rejected_connections = 0;  // answered 429 past max_connections
   uint64_t requests_total = 0;        // requests passed to the handler
   uint64_t request_errors = 0;        // requests refused by the transport (400, 408, 413, 431)
+  uint64_t accept_failures = 0;       // failed accepts (each paused accepting 50 ms)
 };
 
 class HttpServer {
@@ -72,7 +73,8 @@ class HttpServer {
   bool enabled() const;
   // Stops accepting, closes idle keep-alive connections at once, lets requests
   // in flight finish their response (up to `drain_ms`), then closes every
-  // connection and joins the I/O threads. Idempotent.
+  // connection and joins the I/O threads. Returns as soon as the last
+  // connection closed. Idempotent.
   void Stop(int64_t drain_ms);
   HttpServerStats stats() const;
 

@@ -585,10 +585,12 @@ void HttpServer::Stop(int64_t drain_ms) {
   impl.running = false;
   impl.shared.stopping = true;
   // 1. Stop accepting.
-  impl.listener->Close();
+  impl.listener->StopAccepting();
   // 2. Idle connections close now; the others after the response they owe.
   // Whatever is still open past the deadline is closed with the loops stopped.
   DrainAndStop("http", impl.shared.registry, impl.pool, drain_ms);
+  // 3. Certainly closed now, whether or not thread 0 got to it.
+  impl.listener->Close();
 }
 
 }  // namespace tally::net

@@ -426,13 +426,16 @@ void RespServer::Stop(int64_t drain_ms) {
   if (impl.stopped) return;
   impl.stopped = true;
   // 1. Stop accepting.
-  if (impl.tcp_listener) impl.tcp_listener->Close();
-  if (impl.unix_listener) impl.unix_listener->Close();
+  if (impl.tcp_listener) impl.tcp_listener->StopAccepting();
+  if (impl.unix_listener) impl.unix_listener->StopAccepting();
   if (impl.unix_bound) ::unlink(impl.options.unix_socket.c_str());
   // 2. Idle connections close now, the others once they have written the
   // replies they owe. Whatever is still open past the deadline is closed
   // with the loops stopped.
   DrainAndStop("resp", impl.shared.registry, impl.pool, drain_ms);
+  // 3. Certainly closed now, whether or not thread 0 got to it.
+  if (impl.tcp_listener) impl.tcp_listener->Close();
+  if (impl.unix_listener) impl.unix_listener->Close();
 }
 
 }  // namespace tally::net

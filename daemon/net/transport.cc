@@ -4,7 +4,6 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <future>
 #include <type_traits>
 
 namespace tally::net {
@@ -51,7 +50,13 @@ void DurabilityBatch::Flush() {
 
 IoThreadPool::IoThreadPool(std::string name, int threads) : name_(std::move(name)) {
   const int count = std::max(1, threads);
-  for (int i = 0; i < count; ++i) threads_.push_back(std::make_unique<IoThread>(static_cast<size_t>(i)));
+  for (int i = 0; i < count; ++i) {
+    threads_.push_back(std::make_unique<IoThread>(static_cast<size_t>(i)));
+    // Creates the loop's reactor (its epoll and eventfd descriptors) now.
+    // Lazily, the first socket accepted for this loop would create it inside
+    // the acceptor's handler, where running out of descriptors throws.
+    asio::steady_timer reactor_now(threads_.back()->io);
+  }
 }
 
 IoThreadPool::~IoThreadPool() { Stop(); }
@@ -90,17 +95,6 @@ void IoThreadPool::Stop() {
     if (thread->thread.joinable()) thread->thread.join();
   }
   running_ = false;
-}
-
-void IoThreadPool::RunAndWait(IoThread& thread, const std::function<void()>& task) {
-  if (!running_) return task();
-  std::promise<void> done;
-  std::future<void> finished = done.get_future();
-  asio::post(thread.io, [&] {
-    task();
-    done.set_value();
-  });
-  finished.wait();
 }
 
 // ---- sessions ----------------------------------------------------------------
@@ -229,18 +223,25 @@ void Listener<Protocol>::Accept() {
       spdlog::info("{}: accepting again after {} failed accepts", name_, failure_streak_);
       failure_streak_ = 0;
     }
-    on_accept_(std::move(socket), target);
+    // The accept loop must survive whatever setting up one connection throws
+    // (bad_alloc, a descriptor for its loop): that connection is dropped.
+    try {
+      on_accept_(std::move(socket), target);
+    } catch (const std::exception& e) {
+      return OnAcceptFailed(error_code(), e.what());
+    }
     Accept();
   });
 }
 
 template <typename Protocol>
-void Listener<Protocol>::OnAcceptFailed(const error_code& ec) {
+void Listener<Protocol>::OnAcceptFailed(const error_code& ec, std::string_view what) {
   // E.g. out of file descriptors: the pending connection stays in the
   // backlog and every retry would fail at once, so wait instead of spinning.
   accept_failures_.fetch_add(1, std::memory_order_relaxed);
   if (failure_streak_++ == 0) {
-    spdlog::warn("{}: accept failed: {} (retrying every {} ms)", name_, ec.message(), kAcceptBackoff.count());
+    spdlog::warn("{}: accept failed: {} (retrying every {} ms)", name_, ec ? ec.message() : std::string(what),
+                 kAcceptBackoff.count());
   }
   backoff_.expires_after(kAcceptBackoff);
   backoff_.async_wait([this](const error_code& wait_ec) {
@@ -249,12 +250,19 @@ void Listener<Protocol>::OnAcceptFailed(const error_code& ec) {
 }
 
 template <typename Protocol>
+void Listener<Protocol>::StopAccepting() {
+  if (!pool_.running()) return Close();
+  // Posted, not waited for: thread 0 may be busy with a long handler, and
+  // the drain need not wait for it. A connection accepted meanwhile joins a
+  // draining registry and is shut down at once.
+  asio::post(acceptor_.get_executor(), [this] { Close(); });
+}
+
+template <typename Protocol>
 void Listener<Protocol>::Close() {
-  pool_.RunAndWait(pool_.thread(0), [this] {
-    error_code ignored;
-    acceptor_.close(ignored);
-    backoff_.cancel();
-  });
+  error_code ignored;
+  acceptor_.close(ignored);
+  backoff_.cancel();
 }
 
 template class Listener<asio::ip::tcp>;

@@ -18,9 +18,10 @@
 //                    after a failed accept (out of file descriptors) instead
 //                    of spinning.
 //
-// Shutdown, for a server that owns these: Listener::Close, then
+// Shutdown, for a server that owns these: Listener::StopAccepting, then
 // DrainAndStop (SessionRegistry::Drain with a deadline, IoThreadPool::Stop,
-// SessionRegistry::CloseAll for what the deadline left open).
+// SessionRegistry::CloseAll for what the deadline left open), then
+// Listener::Close (the loops have stopped: nothing else touches it).
 //
 // Only net/*.cc include this (it includes Asio).
 
@@ -116,9 +117,6 @@ class IoThreadPool {
   // pending ones are destroyed with the io_contexts). Idempotent.
   void Stop();
   bool running() const { return running_; }
-  // Runs `task` on `thread`'s loop and waits for it; runs it here when the
-  // pool is not running. Not from an I/O thread of this pool.
-  void RunAndWait(IoThread& thread, const std::function<void()>& task);
 
  private:
   void Run(IoThread& thread);
@@ -190,8 +188,8 @@ void DrainAndStop(std::string_view name, SessionRegistry& registry, IoThreadPool
 
 // ---- listeners ---------------------------------------------------------------
 
-// An acceptor on thread 0's io_context of `pool`. Listen/Start/Close from
-// the control thread.
+// An acceptor on thread 0's io_context of `pool`. Listen, Start,
+// StopAccepting and Close from the control thread.
 template <typename Protocol>
 class Listener {
  public:
@@ -212,15 +210,18 @@ class Listener {
   Endpoint local_endpoint() const;
   // Starts the accept loop (before or after the pool starts).
   void Start();
-  // Stops accepting: closes the acceptor on its thread and waits for that.
-  // Idempotent.
+  // Stops accepting soon: the acceptor is closed on its thread (at once
+  // when the pool is not running). Does not wait.
+  void StopAccepting();
+  // Closes the acceptor now: only when the pool is not running (after
+  // IoThreadPool::Stop), or on thread 0. Idempotent.
   void Close();
   // Failed accepts since start (each one paused accepting for kAcceptBackoff).
   uint64_t accept_failures() const { return accept_failures_.load(std::memory_order_relaxed); }
 
  private:
   void Accept();
-  void OnAcceptFailed(const boost::system::error_code& ec);
+  void OnAcceptFailed(const boost::system::error_code& ec, std::string_view what = {});
 
   IoThreadPool& pool_;
   const std::string name_;

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "http_client.h"
+#include "net_test_util.h"
 
 namespace tally::net {
 namespace {
@@ -24,6 +25,7 @@ using itest::HttpClient;
 using itest::HttpReply;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
+using ::tally::testing::Eventually;
 
 // "<method> <target> <body>" as text/plain; /throw throws.
 HttpResponse Echo(const HttpRequest& request) {
@@ -62,16 +64,6 @@ class HttpServerTest : public ::testing::Test {
     auto client = HttpClient::Connect(port());
     EXPECT_TRUE(client.has_value()) << "cannot connect to port " << port();
     return client ? std::move(*client) : HttpClient();
-  }
-  // Waits until `predicate` holds (up to 5 s).
-  template <typename Predicate>
-  bool Eventually(Predicate predicate) {
-    auto deadline = Clock::now() + 5s;
-    while (!predicate()) {
-      if (Clock::now() > deadline) return false;
-      std::this_thread::sleep_for(2ms);
-    }
-    return true;
   }
   // The error code in `{"error":{"code":"...",...}}`.
   static std::string ErrorCode(const HttpReply& reply) {
@@ -480,16 +472,28 @@ TEST_F(HttpServerTest, StopLetsARequestInFlightFinishItsResponse) {
     std::this_thread::sleep_for(300ms);
     return Echo(request);
   });
+  HttpClient idle = Connect();
+  ASSERT_EQ(idle.Call("GET", "/").status, 200);
   HttpClient client = Connect();
   ASSERT_TRUE(client.Send(HttpClient::Encode("GET", "/slow")));
   ASSERT_TRUE(Eventually([&] { return entered.load(); }));
-  std::thread stopper([&] { server_->Stop(5000); });
+  const auto started = Clock::now();
+  Clock::time_point stopped;
+  std::thread stopper([&] {
+    server_->Stop(5000);
+    stopped = Clock::now();
+  });
   HttpReply reply = client.ReadResponse();
   stopper.join();
   ASSERT_TRUE(reply.ok()) << reply;
   EXPECT_EQ(reply.body, "GET /slow ");
   EXPECT_EQ(reply.Header("connection"), "close");
   EXPECT_TRUE(client.WaitClosed(2s));
+  EXPECT_TRUE(idle.WaitClosed(2s));
+  // Woken by the last close (the slow response, then its short linger), far
+  // from the 5 s deadline.
+  EXPECT_LT(stopped - started, 1500ms);
+  EXPECT_EQ(server_->stats().connections_open, 0u);
 }
 
 TEST_F(HttpServerTest, SwappableHandlerChangesWhileServing) {
@@ -571,7 +575,18 @@ TEST_F(HttpServerTest, AFailedLogWaitAnswers503AndClosesTheConnection) {
   HttpReply reply = client.Call("POST", "/w", "x");
   EXPECT_EQ(reply.status, 503) << reply;
   EXPECT_EQ(ErrorCode(reply), "storage_failed");
+  EXPECT_EQ(reply.Header("connection"), "close");
   EXPECT_TRUE(client.WaitClosed());
+
+  // Pipelined writes: the first held response becomes the 503, the
+  // connection closes, the second write is never answered.
+  HttpClient pipelined = Connect();
+  ASSERT_TRUE(pipelined.Send(HttpClient::Encode("POST", "/w/1", "x") + HttpClient::Encode("POST", "/w/2", "y")));
+  HttpReply first = pipelined.ReadResponse();
+  EXPECT_EQ(first.status, 503) << first;
+  std::string rest;
+  EXPECT_TRUE(pipelined.WaitClosed(3s, &rest));
+  EXPECT_EQ(rest, "");
 }
 
 TEST(HttpServer, PortZeroDisablesTheListener) {

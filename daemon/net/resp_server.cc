@@ -100,7 +100,10 @@ class RespSession final : public Session,
     client_.resp_sink = &sink_;
   }
 
-  ~RespSession() override { shared_.server.connected_clients.fetch_sub(1); }
+  // Counted connected from admission (the acceptor increments) until closed.
+  ~RespSession() override {
+    if (!closed_) shared_.server.connected_clients.fetch_sub(1);
+  }
 
   // The first step on the session's own thread.
   void Start(std::string address) {
@@ -281,6 +284,7 @@ class RespSession final : public Session,
     socket_.close(ignored);
     idle_timer_.cancel();
     Leave();
+    shared_.server.connected_clients.fetch_sub(1);
   }
 
   Socket socket_;

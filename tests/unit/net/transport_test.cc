@@ -165,13 +165,13 @@ TEST(SessionRegistry, DrainAsksEverySessionAndWakesWhenTheLastOneLeaves) {
   for (auto* s : {idle.get(), busy1.get(), busy2.get()}) s->Start();
   EXPECT_EQ(registry.size(), 3u);
   // The busy ones finish what they owe 100 and 200 ms later.
+  const auto started = Clock::now();
   std::thread finisher([&] {
     std::this_thread::sleep_for(100ms);
     busy1->Finish();
     std::this_thread::sleep_for(100ms);
     busy2->Finish();
   });
-  auto started = Clock::now();
   EXPECT_TRUE(registry.Drain(Clock::now() + 10s));
   const auto took = Clock::now() - started;
   finisher.join();

@@ -65,7 +65,9 @@ class RespServer {
   // joins the I/O threads. Returns as soon as the last connection closed.
   // Idempotent.
   void Stop(int64_t drain_ms);
-  // Called (from an I/O thread) the first time a log write fails.
+  // Called (from an I/O thread) the first time a log write fails: the
+  // connection that saw it closes without its replies, and so does every
+  // later one that writes (the failure is sticky). Before Start().
   void set_on_storage_failure(std::function<void(const storage::Status&)> callback);
   RespServerStats stats() const;
 

@@ -56,7 +56,10 @@ class HttpServerTest : public ::testing::Test {
     ASSERT_TRUE(s.ok()) << s.ToString();
     ASSERT_GT(server_->bound_port(), 0);
   }
-  void TearDown() override {
+  void TearDown() override { StopServer(); }
+  // Tests whose handler captures their own locals stop the server before
+  // those go out of scope (TearDown runs after them).
+  void StopServer() {
     if (server_) server_->Stop(1000);
   }
   int port() const { return server_->bound_port(); }
@@ -113,6 +116,7 @@ TEST_F(HttpServerTest, GetAndPostReachTheHandlerWithMethodTargetHeadersAndBody) 
   ASSERT_TRUE(put.ok()) << put;
   EXPECT_EQ(put.body, "PUT /c abcde");
   EXPECT_EQ(server_->stats().requests_total, 3u);
+  StopServer();
 }
 
 TEST_F(HttpServerTest, StatusesAndContentTypeComeFromTheResponse) {
@@ -395,6 +399,7 @@ TEST_F(HttpServerTest, StreamedResponseIsChunkedAndDecodedPieceByPieceInConstant
   HttpReply again = client.Call("GET", "/v1/export");
   EXPECT_EQ(again.body, Piece(0) + Piece(1) + Piece(2));
   EXPECT_EQ(again.chunks, 3u);
+  StopServer();
 }
 
 TEST_F(HttpServerTest, StreamProducerIsOnlyCalledAsTheClientReads) {
@@ -427,6 +432,7 @@ TEST_F(HttpServerTest, StreamProducerIsOnlyCalledAsTheClientReads) {
   }
   // The client went away mid-stream: the session ends, the server serves on.
   EXPECT_TRUE(Eventually([&] { return server_->stats().connections_open == 0; }));
+  StopServer();
 }
 
 TEST_F(HttpServerTest, HeadOfAStreamGetsTheHeaderOnly) {
@@ -443,6 +449,7 @@ TEST_F(HttpServerTest, HeadOfAStreamGetsTheHeaderOnly) {
   HttpReply get = client.Call("GET", "/v1/export");
   ASSERT_TRUE(get.ok()) << get;
   EXPECT_EQ(get.body, Piece(0) + Piece(1) + Piece(2));
+  StopServer();
 }
 
 TEST_F(HttpServerTest, Http10StreamIsSentUnchunkedAndEndsWithTheClose) {
@@ -455,6 +462,7 @@ TEST_F(HttpServerTest, Http10StreamIsSentUnchunkedAndEndsWithTheClose) {
   ASSERT_TRUE(reply.ok()) << reply;
   EXPECT_FALSE(reply.chunked);
   EXPECT_EQ(reply.body, Piece(0) + Piece(1) + Piece(2));
+  StopServer();
 }
 
 TEST_F(HttpServerTest, StopClosesAnIdleKeepAliveConnectionPromptly) {
@@ -509,6 +517,7 @@ TEST_F(HttpServerTest, SwappableHandlerChangesWhileServing) {
   EXPECT_EQ(client.Call("GET", "/x").status, 503);
   routes.Set(Echo);
   EXPECT_EQ(client.Call("GET", "/x").body, "GET /x ");
+  StopServer();
 }
 
 // The transport's side of DurabilityGate, scripted: tickets become durable only
@@ -566,6 +575,7 @@ TEST_F(HttpServerTest, ResponsesWaitForTheLogAndShareOneWait) {
   EXPECT_GE(gate.durable_.load(), static_cast<uint64_t>(kConnections * kRequests));
   // ... and waits were shared across connections (group commit), not one per request.
   EXPECT_LT(gate.waits_.load(), kConnections * kRequests / 2) << gate.waits_.load() << " waits";
+  StopServer();
 }
 
 TEST_F(HttpServerTest, AFailedLogWaitAnswers503AndClosesTheConnection) {
@@ -593,6 +603,7 @@ TEST_F(HttpServerTest, AFailedLogWaitAnswers503AndClosesTheConnection) {
   std::string rest;
   EXPECT_TRUE(pipelined.WaitClosed(3s, &rest));
   EXPECT_EQ(rest, "");
+  StopServer();
 }
 
 TEST(HttpServer, PortZeroDisablesTheListener) {

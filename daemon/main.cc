@@ -112,7 +112,7 @@ net::HttpResponse NotReadyHttpResponse(const net::HttpRequest& request, std::str
     response.body = "{\"status\":\"ok\"}";
     return response;
   }
-  return net::JsonErrorResponse(503, "not_ready", why);
+  return net::JsonErrorResponse(protocol::ErrorCode::kNotReady, why);
 }
 
 // Takes <data_dir>/tallyd.lock for the life of the process (the descriptor is
@@ -318,7 +318,7 @@ int Run(int argc, char** argv) {
   net_options.unix_socket = config.unix_socket;
   net_options.io_threads = config.io_threads;
   net_options.max_clients = config.max_clients;
-  // TODO(merge): RespServerOptions.idle_timeout_ms = config.timeout * 1000
+  net_options.idle_timeout_ms = config.timeout * 1000;  // Redis's `timeout`, in seconds
   net_options.limits.max_bulk_bytes = static_cast<size_t>(config.max_bulk_bytes);
   net_options.limits.max_inline_bytes = static_cast<size_t>(config.max_inline_bytes);
   net_options.limits.max_array_length = static_cast<size_t>(config.max_array_length);

@@ -84,7 +84,8 @@ constexpr ErrorCodeInfo kCodes[] = {
      "The body is over --http-max-body-bytes; the connection is closed."},
     {kHeadersTooLarge, "headers_too_large", 431, "ERR", kHttpOnly,
      "The headers are over --http-max-header-bytes; the connection is closed."},
-    {kInternal, "internal", 500, "ERR", kHttpOnly, "A bug: the route failed unexpectedly (the daemon logs it)."},
+    {kInternal, "internal", 500, "ERR", kBoth,
+     "A bug: a command or route failed unexpectedly (the daemon logs it); the connection stays usable."},
 };
 
 constexpr bool InEnumOrder() {

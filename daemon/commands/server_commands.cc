@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <string>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "commands/context.h"
@@ -277,9 +278,18 @@ void Command(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   reply.SendError(ErrorCode::kUnknownSubcommand, errors::UnknownSubcommand(sub, "COMMAND"));
 }
 
+// CONFIG GET's names: Redis's spelling for what Redis clients and
+// redis-benchmark ask for, then every tally setting under its tally.toml key
+// (the settings table; hidden settings are not in `settings`).
 std::vector<std::pair<std::string, std::string>> ConfigValues(const ServerState& server) {
   const ServerConfigSummary& c = server.config;
-  return {
+  auto setting = [&](std::string_view key, std::string fallback) {
+    const ConfigSetting* entry = c.Find(key);
+    if (entry == nullptr) return fallback;
+    if (const int64_t* number = std::get_if<int64_t>(&entry->value)) return std::to_string(*number);
+    return std::get<std::string>(entry->value);
+  };
+  std::vector<std::pair<std::string, std::string>> values = {
       {"bind", c.bind},
       {"port", std::to_string(c.port)},
       {"unixsocket", c.unix_socket},
@@ -287,15 +297,23 @@ std::vector<std::pair<std::string, std::string>> ConfigValues(const ServerState&
       {"databases", "1"},
       {"maxclients", std::to_string(c.max_clients)},
       {"io-threads", std::to_string(c.io_threads)},
-      {"timeout", "0"},
+      {"timeout", setting("timeout", "0")},
       // tally's log is always on; redis-benchmark and tools ask for these two.
       {"appendonly", "yes"},
       {"appendfsync", c.durability == "fsync" ? "always" : "everysec"},
       {"save", ""},
-      {"durability", c.durability},
       {"fsync-interval-ms", std::to_string(c.fsync_interval_ms)},
-      {"timezone", c.timezone},
   };
+  for (const ConfigSetting& entry : c.settings) {
+    bool named = false;
+    for (const auto& [name, value] : values) named = named || name == entry.key;
+    if (!named) values.emplace_back(entry.key, setting(entry.key, ""));
+  }
+  if (c.settings.empty()) {  // a ServerState without the table (tests)
+    values.emplace_back("durability", c.durability);
+    values.emplace_back("timezone", c.timezone);
+  }
+  return values;
 }
 
 void Config(CommandContext& ctx, CommandArgs args, ReplySink& reply) {

@@ -6,8 +6,10 @@
 // A session is a loop of: read the header (idle keep-alive wait included),
 // read the body, call the handler, write the response — one request at a
 // time, so pipelined requests are answered in order; the flat_buffer keeps
-// the bytes of the next request. Each session is only ever touched by its
-// I/O thread (one io_context per thread; no strand needed).
+// the bytes of the next request. Threads, the session registry, the
+// durability batch and the listener are the transport core's
+// (net/transport.h), shared with the RESP server; each session is only ever
+// touched by its I/O thread (one io_context per thread; no strand needed).
 //
 // Timeouts use the session's own steady_timer, not beast::tcp_stream: a
 // tcp_stream closes the socket when its timer fires, and a request that
@@ -23,13 +25,11 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <mutex>
 #include <optional>
-#include <thread>
-#include <unordered_map>
 #include <vector>
 
 #include "net/asio.h"
+#include "net/transport.h"
 
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
@@ -59,42 +59,10 @@ bool IEquals(std::string_view a, std::string_view b) {
          });
 }
 
-struct IoThread {
-  asio::io_context io{1};
-  std::thread thread;
-};
-
-class HttpSession;
-
-// Live sessions, for draining at shutdown. Touched once per connection.
-class SessionRegistry {
- public:
-  void Add(const std::shared_ptr<HttpSession>& s) {
-    std::lock_guard<std::mutex> lock(mu_);
-    sessions_.emplace(s.get(), s);
-  }
-  void Remove(HttpSession* s) {
-    std::lock_guard<std::mutex> lock(mu_);
-    sessions_.erase(s);
-  }
-  std::vector<std::shared_ptr<HttpSession>> Snapshot() {
-    std::lock_guard<std::mutex> lock(mu_);
-    std::vector<std::shared_ptr<HttpSession>> out;
-    for (auto& [raw, weak] : sessions_) {
-      if (auto s = weak.lock()) out.push_back(std::move(s));
-    }
-    return out;
-  }
-
- private:
-  std::mutex mu_;
-  std::unordered_map<HttpSession*, std::weak_ptr<HttpSession>> sessions_;  // GUARDED_BY(mu_)
-};
-
 struct Shared {
   HttpServerOptions options;
   HttpHandler handler;
-  SessionRegistry registry;
+  SessionRegistry registry;  // drained by Stop()
   std::atomic<uint64_t> connections_open{0};
   std::atomic<uint64_t> connections_total{0};
   std::atomic<uint64_t> rejected_connections{0};
@@ -104,79 +72,48 @@ struct Shared {
   std::atomic<bool> stopping{false};
 };
 
-// One per HTTP I/O thread (thread_local: a session only ever runs on its own
-// thread). Responses that wait for the log are held here; the flush runs as a
-// posted handler, i.e. after every request already read on this thread was
-// handled, so one wait covers all of them (the line protocol's
-// FlushScheduler does the same).
-class DurabilityBatch {
+class HttpSession final : public Session, public DurabilityWaiter, public std::enable_shared_from_this<HttpSession> {
  public:
-  template <typename Executor>
-  void Hold(std::shared_ptr<HttpSession> session, DurabilityGate* gate, uint64_t ticket, const Executor& executor) {
-    waiting_.push_back(std::move(session));
-    gate_ = gate;
-    if (ticket > max_ticket_) max_ticket_ = ticket;
-    if (!scheduled_) {
-      scheduled_ = true;
-      asio::post(executor, [this] { Flush(); });
-    }
-  }
-
- private:
-  void Flush();
-
-  std::vector<std::shared_ptr<HttpSession>> waiting_;
-  std::vector<std::shared_ptr<HttpSession>> running_;
-  DurabilityGate* gate_ = nullptr;  // the one HttpApi's (all held responses share it)
-  uint64_t max_ticket_ = 0;
-  bool scheduled_ = false;
-};
-
-thread_local DurabilityBatch t_durability_batch;
-
-class HttpSession final : public std::enable_shared_from_this<HttpSession> {
- public:
-  HttpSession(tcp::socket socket, Shared& shared, std::string peer)
-      : socket_(std::move(socket)), timer_(socket_.get_executor()), shared_(shared), peer_(std::move(peer)) {}
+  HttpSession(tcp::socket socket, Shared& shared, IoThread& thread, std::string peer)
+      : socket_(std::move(socket)),
+        timer_(socket_.get_executor()),
+        shared_(shared),
+        thread_(thread),
+        peer_(std::move(peer)) {}
 
   // Counted open from accept (the acceptor increments) until closed.
-  ~HttpSession() {
+  ~HttpSession() override {
     if (!closed_) shared_.connections_open.fetch_sub(1, std::memory_order_relaxed);
   }
 
   // The first step on the session's own thread.
   void Start() {
-    Register();
+    Join(shared_.registry, shared_from_this());
     DoRead();
   }
 
   // Past max_connections: answer 429 at once (without reading the request), then close.
   void StartRejected() {
-    Register();
+    Join(shared_.registry, shared_from_this());
     version_ = 11;
-    SendError(429, "too_many_connections",
+    SendError(protocol::ErrorCode::kTooManyConnections,
               "more than " + std::to_string(shared_.options.max_connections) + " connections are open", false);
   }
 
   // From any thread, after Shared::stopping was set: close at once if idle
   // between requests; otherwise the request in flight is answered with
   // `Connection: close` and the connection closes after it.
-  void BeginShutdown() {
+  void BeginShutdown() override {
     asio::post(socket_.get_executor(), [self = shared_from_this()] {
       if (self->phase_ == Phase::kReadHeader && !self->RequestStarted()) self->Close();
     });
   }
 
   // Only once the I/O threads have stopped: nothing else touches the session.
-  void CloseFromStoppedServer() { Close(); }
+  void CloseNow() override { Close(); }
 
  private:
   enum class Phase { kIdle, kReadHeader, kReadBody, kWriting, kStreaming, kLingering, kClosed };
-
-  void Register() {
-    shared_.registry.Add(shared_from_this());
-    registered_ = true;
-  }
 
   bool Stopping() const { return shared_.stopping.load(std::memory_order_relaxed); }
 
@@ -260,21 +197,21 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession> {
     if (ec == asio::error::operation_aborted) {
       if (timed_out_ && RequestStarted() && !Stopping()) {
         return SendError(
-            408, "request_timeout",
+            protocol::ErrorCode::kRequestTimeout,
             "the request did not arrive within " + std::to_string(shared_.options.read_timeout_ms) + " ms");
       }
       return Close();  // an idle keep-alive connection timed out, or shutdown
     }
     if (ec == http::error::body_limit) {
-      return SendError(413, "payload_too_large",
+      return SendError(protocol::ErrorCode::kPayloadTooLarge,
                        "the request body exceeds " + std::to_string(shared_.options.max_body_bytes) + " bytes");
     }
     if (ec == http::error::header_limit) {
-      return SendError(431, "headers_too_large",
+      return SendError(protocol::ErrorCode::kHeadersTooLarge,
                        "the request header exceeds " + std::to_string(shared_.options.max_header_bytes) + " bytes");
     }
     if (ec.category() == make_error_code(http::error::bad_target).category() && ec != http::error::partial_message) {
-      return SendError(400, "bad_request", "malformed HTTP request: " + ec.message());
+      return SendError(protocol::ErrorCode::kBadRequest, "malformed HTTP request: " + ec.message());
     }
     Close();  // a reset, or EOF half-way through a request: nobody to answer
   }
@@ -308,29 +245,30 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession> {
       response = shared_.handler(request);
     } catch (const std::exception& e) {
       spdlog::error("http: handler failed on {} {}: {}", request.method, request.target, e.what());
-      response = JsonErrorResponse(500, "internal", "internal error");
+      response = JsonErrorResponse(protocol::ErrorCode::kInternal, kInternalError);
     } catch (...) {
       spdlog::error("http: handler failed on {} {}: unknown exception", request.method, request.target);
-      response = JsonErrorResponse(500, "internal", "internal error");
+      response = JsonErrorResponse(protocol::ErrorCode::kInternal, kInternalError);
     }
     if (response.durability != nullptr && !response.durability->IsDurable(response.durable_ticket)) {
-      DurabilityGate* gate = response.durability;
+      DurabilityGate& gate = *response.durability;
       const uint64_t ticket = response.durable_ticket;
       held_ = std::move(response);
-      t_durability_batch.Hold(shared_from_this(), gate, ticket, socket_.get_executor());
+      thread_.durability.Hold(shared_from_this(), gate, ticket);
       return;
     }
     Respond(response);
   }
 
  public:
-  // The held response's log record is durable (or the log failed: then the
-  // client gets the gate's 503 and the connection closes).
-  void OnDurable(bool ok, DurabilityGate& gate) {
+  // The held response's log record is durable, or the log failed: then the
+  // client gets the gate's 503 instead and the connection closes (the gate
+  // reported the failure).
+  void OnDurable(const storage::Status& status) override {
     if (closed_) return;
-    HttpResponse response = ok ? std::move(held_) : gate.FailureResponse();
+    HttpResponse response = status.ok() ? std::move(held_) : held_.durability->FailureResponse();
     held_ = HttpResponse();
-    if (!ok) keep_alive_ = false;
+    if (!status.ok()) keep_alive_ = false;
     Respond(response);
   }
 
@@ -396,13 +334,13 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession> {
 
   // A transport-level error: answer it, then close (the framing of what
   // follows cannot be trusted).
-  void SendError(int status, std::string_view code, const std::string& message, bool count_as_request_error = true) {
+  void SendError(protocol::ErrorCode code, const std::string& message, bool count_as_request_error = true) {
     if (count_as_request_error) shared_.request_errors.fetch_add(1, std::memory_order_relaxed);
     if (version_ != 10) version_ = 11;
     keep_alive_ = false;
     head_ = false;
     parser_.reset();
-    HttpResponse response = JsonErrorResponse(status, code, message);
+    HttpResponse response = JsonErrorResponse(code, message);
     WriteResponse(response);
   }
 
@@ -524,13 +462,14 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession> {
     socket_.shutdown(tcp::socket::shutdown_both, ignored);
     socket_.close(ignored);
     producer_ = nullptr;
-    if (registered_) shared_.registry.Remove(this);
+    Leave();
     shared_.connections_open.fetch_sub(1, std::memory_order_relaxed);
   }
 
   tcp::socket socket_;
   asio::steady_timer timer_;
   Shared& shared_;
+  IoThread& thread_;
   const std::string peer_;
   beast::flat_buffer buffer_;  // received bytes not parsed yet: the next pipelined request
   std::optional<http::request_parser<http::string_body>> parser_;
@@ -551,99 +490,60 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession> {
   bool head_ = false;
   bool timed_out_ = false;
   bool closed_ = false;
-  bool registered_ = false;
 };
-
-void DurabilityBatch::Flush() {
-  scheduled_ = false;
-  DurabilityGate* gate = gate_;
-  const bool ok = gate->WaitDurable(max_ticket_);
-  max_ticket_ = 0;
-  running_.swap(waiting_);
-  for (auto& session : running_) session->OnDurable(ok, *gate);
-  running_.clear();
-}
 
 }  // namespace
 
-HttpResponse JsonErrorResponse(int status, std::string_view code, std::string_view message) {
+HttpResponse JsonErrorResponse(protocol::ErrorCode code, std::string_view message) {
   HttpResponse response;
-  response.status = status;
+  response.status = protocol::HttpStatus(code);
   response.content_type = "application/json";
   // Messages can echo user bytes that are not UTF-8: replaced, never thrown.
-  response.body = nlohmann::json{{"error", {{"code", std::string(code)}, {"message", std::string(message)}}}}.dump(
-      -1, ' ', false, nlohmann::json::error_handler_t::replace);
+  response.body =
+      nlohmann::json{{"error", {{"code", std::string(protocol::ErrorName(code))}, {"message", std::string(message)}}}}
+          .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   return response;
 }
 
 struct HttpServer::Impl {
-  Impl(HttpServerOptions opts, HttpHandler handler) {
+  Impl(HttpServerOptions opts, HttpHandler handler) : pool("http-io", opts.threads) {
     shared.options = std::move(opts);
     shared.handler = std::move(handler);
   }
 
-  // Declaration order is destruction order in reverse: the acceptor and the
-  // timer go before the io_contexts, whose pending handlers hold sessions
-  // that use `shared`.
+  // Declaration order is destruction order in reverse: the listener goes
+  // before the pool, the pool (whose pending handlers hold sessions) before
+  // `shared`, which the sessions use.
   Shared shared;
-  std::vector<std::unique_ptr<IoThread>> threads;
-  std::unique_ptr<tcp::acceptor> acceptor;
-  std::unique_ptr<asio::steady_timer> accept_backoff;
-  std::atomic<size_t> next_thread{0};
+  IoThreadPool pool;
+  std::unique_ptr<Listener<tcp>> listener;
   int bound_port = 0;
   bool running = false;
 
-  IoThread& NextThread() { return *threads[next_thread.fetch_add(1) % threads.size()]; }
-
-  void Accept() {
-    IoThread& target = NextThread();
-    acceptor->async_accept(target.io, [this, &target](const error_code& ec, tcp::socket socket) {
-      if (ec == asio::error::operation_aborted) return;
-      if (ec) {
-        // E.g. out of file descriptors: retry shortly instead of spinning.
-        spdlog::warn("http: accept failed: {}", ec.message());
-        accept_backoff->expires_after(std::chrono::milliseconds(50));
-        accept_backoff->async_wait([this](const error_code& wait_ec) {
-          if (!wait_ec && acceptor->is_open()) Accept();
-        });
-        return;
+  // On the acceptor's thread; the session starts on its own thread.
+  void OnAccept(tcp::socket socket, IoThread& thread) {
+    shared.connections_total.fetch_add(1, std::memory_order_relaxed);
+    const uint64_t open = shared.connections_open.fetch_add(1, std::memory_order_relaxed) + 1;
+    const bool reject = static_cast<int64_t>(open) > shared.options.max_connections;
+    if (reject) shared.rejected_connections.fetch_add(1, std::memory_order_relaxed);
+    error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+    std::string peer = PeerAddress(socket);
+    auto session = std::make_shared<HttpSession>(std::move(socket), shared, thread, std::move(peer));
+    asio::post(thread.io, [session, reject] {
+      if (reject) {
+        session->StartRejected();
+      } else {
+        session->Start();
       }
-      shared.connections_total.fetch_add(1, std::memory_order_relaxed);
-      const uint64_t open = shared.connections_open.fetch_add(1, std::memory_order_relaxed) + 1;
-      const bool reject = static_cast<int64_t>(open) > shared.options.max_connections;
-      if (reject) shared.rejected_connections.fetch_add(1, std::memory_order_relaxed);
-      error_code ignored;
-      socket.set_option(tcp::no_delay(true), ignored);
-      std::string peer;
-      auto endpoint = socket.remote_endpoint(ignored);
-      if (!ignored) peer = endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
-      auto session = std::make_shared<HttpSession>(std::move(socket), shared, std::move(peer));
-      asio::post(target.io, [session, reject] {
-        if (reject) {
-          session->StartRejected();
-        } else {
-          session->Start();
-        }
-      });
-      Accept();
     });
-  }
-
-  void StopThreads() {
-    for (auto& thread : threads) thread->io.stop();
-    for (auto& thread : threads) {
-      if (thread->thread.joinable()) thread->thread.join();
-    }
   }
 };
 
 HttpServer::HttpServer(HttpServerOptions options, HttpHandler handler)
-    : impl_(std::make_unique<Impl>(std::move(options), std::move(handler))) {
-  const int count = std::max(1, impl_->shared.options.threads);
-  for (int i = 0; i < count; ++i) impl_->threads.push_back(std::make_unique<IoThread>());
-}
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(handler))) {}
 
-HttpServer::~HttpServer() { impl_->StopThreads(); }
+HttpServer::~HttpServer() { Stop(0); }
 
 int HttpServer::bound_port() const { return impl_->bound_port; }
 
@@ -657,6 +557,7 @@ HttpServerStats HttpServer::stats() const {
   out.rejected_connections = s.rejected_connections.load(std::memory_order_relaxed);
   out.requests_total = s.requests_total.load(std::memory_order_relaxed);
   out.request_errors = s.request_errors.load(std::memory_order_relaxed);
+  if (impl_->listener) out.accept_failures = impl_->listener->accept_failures();
   return out;
 }
 
@@ -668,27 +569,14 @@ storage::Status HttpServer::Start() {
   error_code ec;
   auto address = asio::ip::make_address(options.bind, ec);
   if (ec) return storage::Status::InvalidArgument("--http-bind '" + options.bind + "': " + ec.message());
-  tcp::endpoint endpoint(address, static_cast<unsigned short>(options.port));
-  asio::io_context& first = impl.threads[0]->io;
-  impl.acceptor = std::make_unique<tcp::acceptor>(first);
-  impl.accept_backoff = std::make_unique<asio::steady_timer>(first);
-  impl.acceptor->open(endpoint.protocol(), ec);
-  if (!ec) impl.acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
-  if (!ec) impl.acceptor->bind(endpoint, ec);
-  if (!ec) impl.acceptor->listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) {
-    return storage::Status::IoError("cannot listen on " + options.bind + ":" + std::to_string(options.port) +
-                                    " (HTTP): " + ec.message());
-  }
-  impl.bound_port = impl.acceptor->local_endpoint().port();
-  impl.Accept();
-  for (auto& thread : impl.threads) {
-    IoThread* t = thread.get();
-    t->thread = std::thread([t] {
-      auto guard = asio::make_work_guard(t->io);
-      t->io.run();
-    });
-  }
+  impl.listener = std::make_unique<Listener<tcp>>(
+      impl.pool, "http", [&impl](tcp::socket socket, IoThread& thread) { impl.OnAccept(std::move(socket), thread); });
+  storage::Status listening = impl.listener->Listen(tcp::endpoint(address, static_cast<unsigned short>(options.port)),
+                                                    options.bind + ":" + std::to_string(options.port) + " (HTTP)");
+  if (!listening.ok()) return listening;
+  impl.bound_port = impl.listener->local_endpoint().port();
+  impl.listener->Start();
+  impl.pool.Start();
   impl.running = true;
   return storage::Status::Ok();
 }
@@ -699,25 +587,12 @@ void HttpServer::Stop(int64_t drain_ms) {
   impl.running = false;
   impl.shared.stopping = true;
   // 1. Stop accepting.
-  asio::post(impl.threads[0]->io, [&impl] {
-    error_code ignored;
-    impl.acceptor->close(ignored);
-    impl.accept_backoff->cancel();
-  });
+  impl.listener->StopAccepting();
   // 2. Idle connections close now; the others after the response they owe.
-  for (auto& session : impl.shared.registry.Snapshot()) session->BeginShutdown();
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(drain_ms);
-  int rounds = 0;
-  while (impl.shared.connections_open.load() > 0 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-    // Sessions that were being accepted during the first round.
-    if (++rounds % 25 == 0) {
-      for (auto& session : impl.shared.registry.Snapshot()) session->BeginShutdown();
-    }
-  }
-  // 3. Stop the loops; whatever is still open past the deadline is closed here.
-  impl.StopThreads();
-  for (auto& session : impl.shared.registry.Snapshot()) session->CloseFromStoppedServer();
+  // Whatever is still open past the deadline is closed with the loops stopped.
+  DrainAndStop("http", impl.shared.registry, impl.pool, drain_ms);
+  // 3. Certainly closed now, whether or not thread 0 got to it.
+  impl.listener->Close();
 }
 
 }  // namespace tally::net

@@ -24,6 +24,7 @@
 #include <string_view>
 
 #include "net/http_types.h"
+#include "protocol/error_codes.h"
 #include "storage/status.h"
 
 namespace tally::net {
@@ -54,6 +55,7 @@ struct HttpServerStats {
   uint64_t rejected_connections = 0;  // answered 429 past max_connections
   uint64_t requests_total = 0;        // requests passed to the handler
   uint64_t request_errors = 0;        // requests refused by the transport (400, 408, 413, 431)
+  uint64_t accept_failures = 0;       // failed accepts (each paused accepting 50 ms)
 };
 
 class HttpServer {
@@ -72,7 +74,8 @@ class HttpServer {
   bool enabled() const;
   // Stops accepting, closes idle keep-alive connections at once, lets requests
   // in flight finish their response (up to `drain_ms`), then closes every
-  // connection and joins the I/O threads. Idempotent.
+  // connection and joins the I/O threads. Returns as soon as the last
+  // connection closed. Idempotent.
   void Stop(int64_t drain_ms);
   HttpServerStats stats() const;
 
@@ -104,8 +107,8 @@ class SwappableHttpHandler {
   std::atomic<std::shared_ptr<const HttpHandler>> current_;
 };
 
-// `{"error":{"code":"<code>","message":"<message>"}}` with `status`, the
-// project's error format (message JSON-escaped).
-HttpResponse JsonErrorResponse(int status, std::string_view code, std::string_view message);
+// `{"error":{"code":"<code's name>","message":"<message>"}}` with the code's
+// HTTP status: the project's error format (message JSON-escaped).
+HttpResponse JsonErrorResponse(protocol::ErrorCode code, std::string_view message);
 
 }  // namespace tally::net

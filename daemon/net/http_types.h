@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "net/durable_log.h"
+
 namespace tally::net {
 
 struct HttpRequest {
@@ -35,15 +37,21 @@ struct HttpResponse;
 // line protocol's replies are. The routes return a gate and a ticket with the
 // response; the transport holds the response, lets the other requests its
 // thread has read run, then waits once for all of them (one log write and
-// one fsync for a whole event-loop turn: group commit). Thread-safe.
-class DurabilityGate {
+// one fsync for a whole event-loop turn: group commit, the transport core's
+// DurabilityBatch, which sees the gate as a DurableLog). Thread-safe.
+class DurabilityGate : public DurableLog {
  public:
-  virtual ~DurabilityGate() = default;
-  virtual bool IsDurable(uint64_t ticket) const = 0;
+  bool IsDurable(uint64_t ticket) const override = 0;
   // Blocks until `ticket` is durable; false if the log failed.
   virtual bool WaitDurable(uint64_t ticket) = 0;
   // What to send instead when the wait failed (503 storage_failed).
   virtual HttpResponse FailureResponse() const = 0;
+
+ private:
+  // The gate reports the failure itself (HttpApi); the batch needs only the outcome.
+  storage::Status AwaitDurable(uint64_t ticket) final {
+    return WaitDurable(ticket) ? storage::Status::Ok() : storage::Status::IoError("the write-ahead log failed");
+  }
 };
 
 struct HttpResponse {

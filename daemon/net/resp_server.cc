@@ -4,18 +4,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstring>
-#include <mutex>
-#include <thread>
-#include <unordered_set>
+#include <type_traits>
 #include <vector>
 
 #include "commands/dispatch.h"
 #include "net/asio.h"
+#include "net/transport.h"
 #include "protocol/command_table.h"
-#include "protocol/errors.h"
 #include "protocol/resp_writer.h"
 
 namespace tally::net {
@@ -23,6 +22,8 @@ namespace {
 
 using tcp = asio::ip::tcp;
 using local = asio::local::stream_protocol;
+using error_code = boost::system::error_code;
+using SteadyClock = std::chrono::steady_clock;
 
 constexpr size_t kInitialInputBytes = 16 * 1024;
 constexpr size_t kReadChunk = 16 * 1024;
@@ -30,125 +31,90 @@ constexpr size_t kReadChunk = 16 * 1024;
 constexpr size_t kOutputHighWater = 256 * 1024;
 // Output buffers larger than this are released after the write instead of kept.
 constexpr size_t kOutputKeepCapacity = 1024 * 1024;
+// Bytes of a command name quoted in a log line.
+constexpr size_t kLoggedNameBytes = 64;
 
-// A connection waiting for its log entries to become durable.
-class DurabilityWaiter {
+// The engine's write-ahead log (the default DurableLog).
+class EngineLog final : public DurableLog {
  public:
-  virtual ~DurabilityWaiter() = default;
-  virtual void OnDurable(const storage::Status& status) = 0;
-};
-
-// One per I/O thread: sessions of this thread that wait for the log. The
-// flush runs as a posted handler, i.e. after every read completion already
-// queued on this thread has executed, so one RocksDB write (and one fsync)
-// covers all of them — the event-loop-turn group commit of Redis's AOF.
-class FlushScheduler {
- public:
-  FlushScheduler(asio::io_context& io, core::Engine& engine) : io_(io), engine_(engine) {}
-
-  void Wait(std::shared_ptr<DurabilityWaiter> waiter, uint64_t ticket) {
-    waiting_.push_back(std::move(waiter));
-    if (ticket > max_ticket_) max_ticket_ = ticket;
-    if (!scheduled_) {
-      scheduled_ = true;
-      asio::post(io_, [this] { Run(); });
-    }
-  }
-
-  std::function<void(const storage::Status&)>* on_failure = nullptr;
+  explicit EngineLog(core::Engine& engine) : engine_(engine) {}
+  bool IsDurable(uint64_t ticket) const override { return engine_.IsDurable(ticket); }
+  storage::Status AwaitDurable(uint64_t ticket) override { return engine_.WaitDurable(ticket); }
 
  private:
-  void Run() {
-    scheduled_ = false;
-    storage::Status status = engine_.WaitDurable(max_ticket_);
-    max_ticket_ = 0;
-    running_.swap(waiting_);
-    if (!status.ok() && on_failure != nullptr && *on_failure) (*on_failure)(status);
-    for (auto& waiter : running_) waiter->OnDurable(status);
-    running_.clear();
-  }
-
-  asio::io_context& io_;
   core::Engine& engine_;
-  std::vector<std::shared_ptr<DurabilityWaiter>> waiting_;
-  std::vector<std::shared_ptr<DurabilityWaiter>> running_;
-  uint64_t max_ticket_ = 0;
-  bool scheduled_ = false;
 };
 
-struct IoThread {
-  asio::io_context io{1};
-  std::unique_ptr<FlushScheduler> flush;
-  ThreadStats* stats = nullptr;
-  std::thread thread;
-};
-
-class SessionBase {
- public:
-  virtual ~SessionBase() = default;
-  virtual void BeginShutdown() = 0;
-};
-
-// Live sessions, for draining at shutdown. Touched once per connection.
-class SessionRegistry {
- public:
-  void Add(const std::shared_ptr<SessionBase>& s) {
-    std::lock_guard<std::mutex> lock(mu_);
-    sessions_.insert(s.get());
-    weak_.emplace(s.get(), s);
-  }
-  void Remove(SessionBase* s) {
-    std::lock_guard<std::mutex> lock(mu_);
-    sessions_.erase(s);
-    weak_.erase(s);
-  }
-  std::vector<std::shared_ptr<SessionBase>> Snapshot() {
-    std::lock_guard<std::mutex> lock(mu_);
-    std::vector<std::shared_ptr<SessionBase>> out;
-    for (auto& [raw, weak] : weak_) {
-      if (auto s = weak.lock()) out.push_back(std::move(s));
-    }
-    return out;
-  }
-
- private:
-  std::mutex mu_;
-  std::unordered_set<SessionBase*> sessions_;
-  std::unordered_map<SessionBase*, std::weak_ptr<SessionBase>> weak_;
-};
-
+// What every session of one server shares. Set before Start(), read-only
+// after, but for the atomics.
 struct Shared {
   core::Engine& engine;
   ServerState& server;
   const protocol::CommandTable& table;
   protocol::ParserLimits limits;
+  std::chrono::milliseconds idle_timeout;  // 0 = never
+  DurableLog* log;
   SessionRegistry registry;
+  std::function<void(const storage::Status&)> on_storage_failure;
+  std::atomic<bool> storage_failure_reported{false};
+  std::atomic<uint64_t> idle_closed{0};
+  std::atomic<uint64_t> handler_failures{0};
+
+  // Fail closed: logged and reported once; main then stops the daemon.
+  void ReportStorageFailure(const storage::Status& status) {
+    if (storage_failure_reported.exchange(true)) return;
+    spdlog::critical("write-ahead log write failed, refusing all writes: {}", status.ToString());
+    if (on_storage_failure) on_storage_failure(status);
+  }
 };
 
+// A command name as sent, safe for a log line: printable ASCII, capped.
+std::string LoggableName(std::string_view name) {
+  std::string out(name.substr(0, kLoggedNameBytes));
+  for (char& c : out) {
+    if (c < 0x20 || c > 0x7e) c = '?';
+  }
+  return out;
+}
+
+// A session's state machine, on its own I/O thread only:
+//   DoRead -> OnRead -> ProcessInput (execute every complete command)
+//     -> [DurabilityBatch::Hold -> OnDurable] -> DoWrite -> OnWrite -> DoRead
+// `busy_` is true from a read completion until the next read starts, i.e.
+// whenever the connection is owed a reply: drain and idle timeout leave such
+// a connection alone until it is back to reading.
 template <typename Socket>
-class RespSession final : public SessionBase,
+class RespSession final : public Session,
                           public DurabilityWaiter,
                           public std::enable_shared_from_this<RespSession<Socket>> {
  public:
-  RespSession(Socket socket, Shared& shared, IoThread& thread)
+  RespSession(Socket socket, Shared& shared, IoThread& thread, ThreadStats& stats)
       : socket_(std::move(socket)),
+        idle_timer_(socket_.get_executor()),
         shared_(shared),
         thread_(thread),
         parser_(shared.limits),
         sink_(&out_),
-        context_{shared.engine, shared.server, client_, *thread.stats} {
+        context_{shared.engine, shared.server, client_, stats} {
     input_.resize(kInitialInputBytes);
     client_.resp_sink = &sink_;
   }
 
-  ~RespSession() override { shared_.server.connected_clients.fetch_sub(1); }
+  // Counted connected from admission (the acceptor increments) until closed.
+  ~RespSession() override {
+    if (!closed_) shared_.server.connected_clients.fetch_sub(1);
+  }
 
+  // The first step on the session's own thread.
   void Start(std::string address) {
     client_.id = shared_.server.next_client_id.fetch_add(1);
     client_.address = std::move(address);
     client_.connected_at_ms = shared_.engine.clock().NowMs();
-    shared_.registry.Add(this->shared_from_this());
-    registered_ = true;
+    Join(shared_.registry, this->shared_from_this());
+    if (shared_.idle_timeout.count() > 0) {
+      last_activity_ = SteadyClock::now();
+      ArmIdleTimer(shared_.idle_timeout);
+    }
     DoRead();
   }
 
@@ -159,12 +125,14 @@ class RespSession final : public SessionBase,
     });
   }
 
+  void CloseNow() override { Close(); }
+
   void OnDurable(const storage::Status& status) override {
     if (!status.ok()) {
       // Fail closed: the replies in out_ promise writes whose log state is
       // unknown. Never send them.
-      Close();
-      return;
+      shared_.ReportStorageFailure(status);
+      return Close();
     }
     DoWrite();
   }
@@ -181,14 +149,16 @@ class RespSession final : public SessionBase,
       input_begin_ = 0;
     }
     if (input_.size() - input_end_ < kReadChunk / 4) input_.resize(input_.size() * 2);
-    socket_.async_read_some(
-        asio::buffer(input_.data() + input_end_, input_.size() - input_end_),
-        [self = this->shared_from_this()](const boost::system::error_code& ec, size_t n) { self->OnRead(ec, n); });
+    socket_.async_read_some(asio::buffer(input_.data() + input_end_, input_.size() - input_end_),
+                            [self = this->shared_from_this()](const error_code& ec, size_t n) { self->OnRead(ec, n); });
   }
 
-  void OnRead(const boost::system::error_code& ec, size_t bytes) {
+  void OnRead(const error_code& ec, size_t bytes) {
+    if (closed_) return;
     if (ec) return Close();
     busy_ = true;
+    // One clock read per read, not per command, and none without a timeout.
+    if (shared_.idle_timeout.count() > 0) last_activity_ = SteadyClock::now();
     input_end_ += bytes;
     ProcessInput();
   }
@@ -220,8 +190,8 @@ class RespSession final : public SessionBase,
     }
     if (needs_log) {
       uint64_t ticket = shared_.engine.Ticket();
-      if (!shared_.engine.IsDurable(ticket)) {
-        thread_.flush->Wait(this->shared_from_this(), ticket);
+      if (!shared_.log->IsDurable(ticket)) {
+        thread_.durability.Hold(this->shared_from_this(), *shared_.log, ticket);
         return;
       }
     }
@@ -231,42 +201,94 @@ class RespSession final : public SessionBase,
   void Execute(const std::vector<std::string_view>& argv, bool& needs_log) {
     protocol::CommandArgs args(argv.data(), argv.size());
     const size_t reply_start = out_.size();
-    // Every error reply counts as an error, as in Redis's total_error_replies.
-    const protocol::CommandSpec* spec = commands::ResolveAndRun(
-        shared_.table, context_, args, sink_, [&] { return out_.size() > reply_start && out_[reply_start] == '-'; });
-    if (spec != nullptr && (spec->flags & protocol::flags::kWrite)) needs_log = true;
+    try {
+      // Every error reply counts as an error, as in Redis's total_error_replies.
+      const protocol::CommandSpec* spec = commands::ResolveAndRun(
+          shared_.table, context_, args, sink_, [&] { return out_.size() > reply_start && out_[reply_start] == '-'; });
+      if (spec != nullptr && (spec->flags & protocol::flags::kWrite)) needs_log = true;
+    } catch (const std::exception& e) {
+      OnHandlerFailed(args, reply_start, e.what());
+      needs_log = true;
+    } catch (...) {
+      OnHandlerFailed(args, reply_start, "unknown exception");
+      needs_log = true;
+    }
+  }
+
+  // A handler threw. Its partial reply is dropped and one error stands in its
+  // place, so every command still gets exactly one reply and the connection
+  // goes on. The error reply waits for the log like a write's (the caller
+  // sets needs_log): the handler may have written before it threw.
+  void OnHandlerFailed(protocol::CommandArgs args, size_t reply_start, std::string_view what) {
+    out_.resize(reply_start);
+    sink_.SendError(protocol::ErrorCode::kInternal, kInternalError);
+    shared_.handler_failures.fetch_add(1, std::memory_order_relaxed);
+    const std::string name = LoggableName(args[0]);
+    spdlog::error("resp: command '{}' failed on client {}: {}", name, client_.id, what);
+    if (const protocol::CommandSpec* spec = shared_.table.Find(args[0])) {
+      context_.stats.RecordCommand(shared_.table.IndexOf(spec), 0, /*error=*/true);
+    }
   }
 
   void DoWrite() {
     if (closed_) return;
-    asio::async_write(
-        socket_, asio::buffer(out_),
-        [self = this->shared_from_this()](const boost::system::error_code& ec, size_t) { self->OnWrite(ec); });
+    asio::async_write(socket_, asio::buffer(out_),
+                      [self = this->shared_from_this()](const error_code& ec, size_t) { self->OnWrite(ec); });
   }
 
-  void OnWrite(const boost::system::error_code& ec) {
+  void OnWrite(const error_code& ec) {
+    if (closed_) return;
     if (ec) return Close();
     if (out_.capacity() > kOutputKeepCapacity) {
       std::string().swap(out_);
     } else {
       out_.clear();
     }
+    if (shared_.idle_timeout.count() > 0) last_activity_ = SteadyClock::now();
     if (client_.close_after_reply || shutting_down_) return Close();
     // Commands may already be buffered (we paused at the output high-water mark).
     if (input_begin_ < input_end_) return ProcessInput();
     DoRead();
   }
 
+  // --- idle timeout (Redis's `timeout`) --------------------------------------
+  // One coarse timer per connection, re-armed when it fires, never per
+  // command: it compares last_activity_ (stamped per read and per write) with
+  // the timeout and sleeps for the rest.
+
+  void ArmIdleTimer(SteadyClock::duration after) {
+    idle_timer_.expires_after(after);
+    idle_timer_.async_wait([self = this->shared_from_this()](const error_code& ec) {
+      if (!ec) self->OnIdleTimer();
+    });
+  }
+
+  void OnIdleTimer() {
+    if (closed_) return;
+    // Owed a reply (executing, waiting for the log, or a client that does
+    // not read its replies): not idle, whatever the clock says.
+    if (busy_) return ArmIdleTimer(shared_.idle_timeout);
+    const SteadyClock::duration idle = SteadyClock::now() - last_activity_;
+    if (idle < shared_.idle_timeout) return ArmIdleTimer(shared_.idle_timeout - idle);
+    shared_.idle_closed.fetch_add(1, std::memory_order_relaxed);
+    spdlog::debug("resp: closing client {} ({}): idle for {} ms", client_.id, client_.address,
+                  std::chrono::duration_cast<std::chrono::milliseconds>(idle).count());
+    Close();
+  }
+
   void Close() {
     if (closed_) return;
     closed_ = true;
-    boost::system::error_code ignored;
+    error_code ignored;
     socket_.shutdown(Socket::shutdown_both, ignored);
     socket_.close(ignored);
-    if (registered_) shared_.registry.Remove(this);
+    idle_timer_.cancel();
+    Leave();
+    shared_.server.connected_clients.fetch_sub(1);
   }
 
   Socket socket_;
+  asio::steady_timer idle_timer_;
   Shared& shared_;
   IoThread& thread_;
   protocol::RespParser parser_;
@@ -277,33 +299,45 @@ class RespSession final : public SessionBase,
   protocol::RespSink sink_;
   ClientState client_;
   protocol::CommandContext context_;
-  bool busy_ = false;  // between a read completion and the next read
+  SteadyClock::time_point last_activity_;  // last read or write; only with an idle timeout
+  bool busy_ = false;                      // between a read completion and the next read
   bool closed_ = false;
   bool shutting_down_ = false;
-  bool registered_ = false;
 };
 
 }  // namespace
 
 struct RespServer::Impl {
   Impl(core::Engine& engine, ServerState& server, RespServerOptions opts)
-      : options(std::move(opts)), shared{engine, server, *server.commands, options.limits, {}} {}
+      : options(std::move(opts)),
+        engine_log(engine),
+        shared{engine,
+               server,
+               *server.commands,
+               options.limits,
+               std::chrono::milliseconds(std::max<int64_t>(0, options.idle_timeout_ms)),
+               &engine_log,
+               {},
+               {}},
+        pool("resp-io", options.io_threads) {
+    for (size_t i = 0; i < pool.size(); ++i) stats.push_back(&server.AddThreadStats());
+  }
 
+  // Declaration order is destruction order in reverse: the listeners go
+  // before the pool, the pool (whose pending handlers hold sessions) before
+  // `shared` and `stats`, which the sessions use.
   RespServerOptions options;
+  EngineLog engine_log;
   Shared shared;
-  std::vector<std::unique_ptr<IoThread>> threads;
-  std::unique_ptr<tcp::acceptor> tcp_acceptor;
-  std::unique_ptr<local::acceptor> unix_acceptor;
-  std::atomic<size_t> next_thread{0};
-  std::function<void(const storage::Status&)> on_failure;
-  std::atomic<bool> failure_reported{false};
-  std::function<void(const storage::Status&)> failure_once;
-  std::unique_ptr<asio::executor_work_guard<asio::io_context::executor_type>[]> guards;
+  std::vector<ThreadStats*> stats;  // by IoThread::index; each written by its thread only
+  IoThreadPool pool;
+  std::unique_ptr<Listener<tcp>> tcp_listener;
+  std::unique_ptr<Listener<local>> unix_listener;
   int bound_port = 0;
+  bool unix_bound = false;  // we created options.unix_socket (and remove it at Stop)
+  bool stopped = false;
 
-  IoThread& NextThread() { return *threads[next_thread.fetch_add(1) % threads.size()]; }
-
-  bool AdmitConnection() {
+  bool Admit() {
     uint64_t connected = shared.server.connected_clients.fetch_add(1) + 1;
     shared.server.total_connections.fetch_add(1);
     if (static_cast<int64_t>(connected) > options.max_clients) {
@@ -313,162 +347,99 @@ struct RespServer::Impl {
     return true;
   }
 
+  // On the acceptor's thread. The session starts on its own thread.
   template <typename Socket>
-  void Reject(Socket& socket) {
-    static const char kMessage[] = "-ERR max number of clients reached\r\n";
-    boost::system::error_code ignored;
-    asio::write(socket, asio::buffer(kMessage, sizeof(kMessage) - 1), ignored);
-    socket.close(ignored);
-    shared.server.connected_clients.fetch_sub(1);
-  }
-
-  void AcceptTcp() {
-    IoThread& target = NextThread();
-    tcp_acceptor->async_accept(target.io, [this, &target](const boost::system::error_code& ec, tcp::socket socket) {
-      if (ec == asio::error::operation_aborted) return;
-      if (!ec) {
-        if (!AdmitConnection()) {
-          Reject(socket);
-        } else {
-          boost::system::error_code ignored;
-          socket.set_option(tcp::no_delay(true), ignored);
-          std::string address;
-          auto endpoint = socket.remote_endpoint(ignored);
-          if (!ignored) address = endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
-          auto session = std::make_shared<RespSession<tcp::socket>>(std::move(socket), shared, target);
-          asio::post(target.io, [session, address]() mutable { session->Start(std::move(address)); });
-        }
-      } else {
-        spdlog::warn("accept failed on tcp: {}", ec.message());
-      }
-      AcceptTcp();
-    });
-  }
-
-  void AcceptUnix() {
-    IoThread& target = NextThread();
-    unix_acceptor->async_accept(target.io, [this, &target](const boost::system::error_code& ec, local::socket socket) {
-      if (ec == asio::error::operation_aborted) return;
-      if (!ec) {
-        if (!AdmitConnection()) {
-          Reject(socket);
-        } else {
-          auto session = std::make_shared<RespSession<local::socket>>(std::move(socket), shared, target);
-          asio::post(target.io, [session]() { session->Start("unix"); });
-        }
-      } else {
-        spdlog::warn("accept failed on unix socket: {}", ec.message());
-      }
-      AcceptUnix();
-    });
+  void OnAccept(Socket socket, IoThread& thread) {
+    if (!Admit()) {
+      static constexpr char kMessage[] = "-ERR max number of clients reached\r\n";
+      error_code ignored;
+      asio::write(socket, asio::buffer(kMessage, sizeof kMessage - 1), ignored);
+      socket.close(ignored);
+      shared.server.connected_clients.fetch_sub(1);
+      return;
+    }
+    std::string address = "unix";
+    if constexpr (std::is_same_v<Socket, tcp::socket>) {
+      error_code ignored;
+      socket.set_option(tcp::no_delay(true), ignored);
+      address = PeerAddress(socket);
+    }
+    auto session = std::make_shared<RespSession<Socket>>(std::move(socket), shared, thread, *stats[thread.index]);
+    asio::post(thread.io, [session, address = std::move(address)]() mutable { session->Start(std::move(address)); });
   }
 };
 
 RespServer::RespServer(core::Engine& engine, ServerState& server, RespServerOptions options)
-    : impl_(std::make_unique<Impl>(engine, server, std::move(options))) {
-  const int count = std::max(1, impl_->options.io_threads);
-  for (int i = 0; i < count; ++i) {
-    auto thread = std::make_unique<IoThread>();
-    thread->flush = std::make_unique<FlushScheduler>(thread->io, engine);
-    thread->flush->on_failure = &impl_->failure_once;
-    thread->stats = &server.AddThreadStats();
-    impl_->threads.push_back(std::move(thread));
-  }
-  impl_->failure_once = [impl = impl_.get()](const storage::Status& status) {
-    if (impl->failure_reported.exchange(true)) return;
-    spdlog::critical("write-ahead log write failed, refusing all writes: {}", status.ToString());
-    if (impl->on_failure) impl->on_failure(status);
-  };
-}
+    : impl_(std::make_unique<Impl>(engine, server, std::move(options))) {}
 
-RespServer::~RespServer() {
-  for (auto& thread : impl_->threads) {
-    if (thread->thread.joinable()) {
-      thread->io.stop();
-      thread->thread.join();
-    }
-  }
-}
+RespServer::~RespServer() { Stop(0); }
 
 void RespServer::set_on_storage_failure(std::function<void(const storage::Status&)> callback) {
-  impl_->on_failure = std::move(callback);
+  impl_->shared.on_storage_failure = std::move(callback);
 }
+
+void RespServer::TEST_SetDurableLog(DurableLog* log) { impl_->shared.log = log; }
 
 int RespServer::bound_port() const { return impl_->bound_port; }
 
+RespServerStats RespServer::stats() const {
+  const Impl& impl = *impl_;
+  RespServerStats out;
+  if (impl.tcp_listener) out.accept_failures += impl.tcp_listener->accept_failures();
+  if (impl.unix_listener) out.accept_failures += impl.unix_listener->accept_failures();
+  out.idle_closed = impl.shared.idle_closed.load(std::memory_order_relaxed);
+  out.handler_failures = impl.shared.handler_failures.load(std::memory_order_relaxed);
+  return out;
+}
+
 storage::Status RespServer::Start() {
   Impl& impl = *impl_;
-  asio::io_context& first = impl.threads[0]->io;
-  boost::system::error_code ec;
-  if (impl.options.port > 0) {
-    auto address = asio::ip::make_address(impl.options.bind, ec);
-    if (ec) return storage::Status::InvalidArgument("--bind '" + impl.options.bind + "': " + ec.message());
-    tcp::endpoint endpoint(address, static_cast<unsigned short>(impl.options.port));
-    impl.tcp_acceptor = std::make_unique<tcp::acceptor>(first);
-    impl.tcp_acceptor->open(endpoint.protocol(), ec);
-    if (!ec) impl.tcp_acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
-    if (!ec) impl.tcp_acceptor->bind(endpoint, ec);
-    if (!ec) impl.tcp_acceptor->listen(asio::socket_base::max_listen_connections, ec);
-    if (ec) {
-      return storage::Status::IoError("cannot listen on " + impl.options.bind + ":" +
-                                      std::to_string(impl.options.port) + ": " + ec.message());
-    }
-    impl.bound_port = impl.tcp_acceptor->local_endpoint().port();
-    impl.AcceptTcp();
+  const RespServerOptions& options = impl.options;
+  if (options.port > 0 || options.ephemeral_port) {
+    error_code ec;
+    auto address = asio::ip::make_address(options.bind, ec);
+    if (ec) return storage::Status::InvalidArgument("--bind '" + options.bind + "': " + ec.message());
+    impl.tcp_listener = std::make_unique<Listener<tcp>>(
+        impl.pool, "resp tcp",
+        [&impl](tcp::socket socket, IoThread& thread) { impl.OnAccept(std::move(socket), thread); });
+    storage::Status listening =
+        impl.tcp_listener->Listen(tcp::endpoint(address, static_cast<unsigned short>(std::max(0, options.port))),
+                                  options.bind + ":" + std::to_string(options.port));
+    if (!listening.ok()) return listening;
+    impl.bound_port = impl.tcp_listener->local_endpoint().port();
   }
-  if (!impl.options.unix_socket.empty()) {
-    ::unlink(impl.options.unix_socket.c_str());  // a stale socket from a crash
-    impl.unix_acceptor = std::make_unique<local::acceptor>(first);
-    local::endpoint endpoint(impl.options.unix_socket);
-    impl.unix_acceptor->open(endpoint.protocol(), ec);
-    if (!ec) impl.unix_acceptor->bind(endpoint, ec);
-    if (!ec) impl.unix_acceptor->listen(asio::socket_base::max_listen_connections, ec);
-    if (ec) {
-      return storage::Status::IoError("cannot listen on unix socket " + impl.options.unix_socket + ": " + ec.message());
-    }
-    ::chmod(impl.options.unix_socket.c_str(), 0770);
-    impl.AcceptUnix();
+  if (!options.unix_socket.empty()) {
+    ::unlink(options.unix_socket.c_str());  // a stale socket from a crash
+    impl.unix_listener = std::make_unique<Listener<local>>(
+        impl.pool, "resp unix",
+        [&impl](local::socket socket, IoThread& thread) { impl.OnAccept(std::move(socket), thread); });
+    storage::Status listening =
+        impl.unix_listener->Listen(local::endpoint(options.unix_socket), "unix socket " + options.unix_socket);
+    if (!listening.ok()) return listening;
+    impl.unix_bound = true;
+    ::chmod(options.unix_socket.c_str(), 0770);
   }
-  for (auto& thread : impl.threads) {
-    IoThread* t = thread.get();
-    t->thread = std::thread([t] {
-      auto guard = asio::make_work_guard(t->io);
-      t->io.run();
-    });
-  }
+  if (impl.tcp_listener) impl.tcp_listener->Start();
+  if (impl.unix_listener) impl.unix_listener->Start();
+  impl.pool.Start();
   return storage::Status::Ok();
 }
 
 void RespServer::Stop(int64_t drain_ms) {
   Impl& impl = *impl_;
+  if (impl.stopped) return;
+  impl.stopped = true;
   // 1. Stop accepting.
-  if (impl.tcp_acceptor) {
-    asio::post(impl.threads[0]->io, [&impl] {
-      boost::system::error_code ignored;
-      impl.tcp_acceptor->close(ignored);
-    });
-  }
-  if (impl.unix_acceptor) {
-    asio::post(impl.threads[0]->io, [&impl] {
-      boost::system::error_code ignored;
-      impl.unix_acceptor->close(ignored);
-      ::unlink(impl.options.unix_socket.c_str());
-    });
-  }
-  // 2. Ask every session to finish what it owes and close.
-  for (auto& session : impl.shared.registry.Snapshot()) session->BeginShutdown();
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(drain_ms);
-  while (impl.shared.server.connected_clients.load() > 0 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    for (auto& session : impl.shared.registry.Snapshot()) session->BeginShutdown();
-  }
-  // 3. Stop the loops.
-  for (auto& thread : impl.threads) thread->io.stop();
-  for (auto& thread : impl.threads) {
-    if (thread->thread.joinable()) thread->thread.join();
-  }
-  // The posted close above may not have run if the loops stopped first.
-  if (!impl.options.unix_socket.empty()) ::unlink(impl.options.unix_socket.c_str());
+  if (impl.tcp_listener) impl.tcp_listener->StopAccepting();
+  if (impl.unix_listener) impl.unix_listener->StopAccepting();
+  if (impl.unix_bound) ::unlink(impl.options.unix_socket.c_str());
+  // 2. Idle connections close now, the others once they have written the
+  // replies they owe. Whatever is still open past the deadline is closed
+  // with the loops stopped.
+  DrainAndStop("resp", impl.shared.registry, impl.pool, drain_ms);
+  // 3. Certainly closed now, whether or not thread 0 got to it.
+  if (impl.tcp_listener) impl.tcp_listener->Close();
+  if (impl.unix_listener) impl.unix_listener->Close();
 }
 
 }  // namespace tally::net

@@ -1,17 +1,27 @@
 #pragma once
-// The line-protocol front end: TCP and unix-socket listeners, a pool of I/O
-// threads (one io_context each, connections spread round-robin), and one
-// RespSession per connection that parses RESP, dispatches through the command
-// table and writes replies, holding replies to writes until the write-ahead
-// log has them (group commit per event-loop turn, as Redis's AOF does).
+// The line-protocol front end: TCP and unix-socket listeners on the shared
+// transport core (net/transport.h: a pool of I/O threads, one io_context
+// each, connections spread round-robin), and one RespSession per connection
+// that parses RESP, dispatches through the command table and writes replies,
+// holding replies to writes until the write-ahead log has them (group commit
+// per event-loop turn, as Redis's AOF does).
 //
+// Per connection and read: execute every complete command in the buffer,
+// then one write (after one log wait if any of them wrote). A handler that
+// throws is answered "-ERR internal error" (logged with the command name)
+// and the connection goes on. An idle connection is closed after
+// idle_timeout_ms (Redis's `timeout`).
+//
+// Thread-safety: Start/Stop from one control thread; the rest from any.
 // Keeps Asio out of its users: only net/*.cc include it.
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
 
 #include "commands/context.h"
+#include "net/durable_log.h"
 #include "protocol/resp_parser.h"
 #include "storage/status.h"
 
@@ -19,28 +29,51 @@ namespace tally::net {
 
 struct RespServerOptions {
   std::string bind = "127.0.0.1";
-  int port = 6380;          // 0 = no TCP listener
+  int port = 6380;  // 0 = no TCP listener (unless ephemeral_port)
+  // Bind an ephemeral port when `port` is 0 instead of staying disabled (tests).
+  bool ephemeral_port = false;
   std::string unix_socket;  // empty = no unix listener
   int io_threads = 2;
   int64_t max_clients = 10000;
   protocol::ParserLimits limits;
+  // Redis's `timeout`, in milliseconds (the setting is in seconds): a
+  // connection that has sent nothing and been sent nothing for this long is
+  // closed. A connection that is owed a reply (executing, waiting for the
+  // log, or writing to a client that does not read) is never idle. 0 = never.
+  int64_t idle_timeout_ms = 0;
+};
+
+// For /metrics and tests; relaxed atomics, read at any time.
+struct RespServerStats {
+  uint64_t accept_failures = 0;   // failed accepts (each paused accepting 50 ms)
+  uint64_t idle_closed = 0;       // connections closed by idle_timeout_ms
+  uint64_t handler_failures = 0;  // commands whose handler threw ("-ERR internal error")
 };
 
 class RespServer {
  public:
   RespServer(core::Engine& engine, ServerState& server, RespServerOptions options);
-  ~RespServer();
+  ~RespServer();  // Stop(0) if Stop was not called
 
   // Binds the listeners (errors are returned, e.g. address in use) and starts
   // the I/O threads.
   storage::Status Start();
-  // The TCP port actually bound (useful with port 0 in tests... when enabled).
+  // The TCP port actually bound; 0 without a TCP listener.
   int bound_port() const;
-  // Stops accepting, lets connections finish the replies they owe (up to
-  // `drain_ms`), then closes them and joins the I/O threads.
+  // Stops accepting, closes idle connections at once, lets the others finish
+  // the replies they owe (up to `drain_ms`), then closes what is left and
+  // joins the I/O threads. Returns as soon as the last connection closed.
+  // Idempotent.
   void Stop(int64_t drain_ms);
-  // Called (from an I/O thread) the first time a log write fails.
+  // Called (from an I/O thread) the first time a log write fails: the
+  // connection that saw it closes without its replies, and so does every
+  // later one that writes (the failure is sticky). Before Start().
   void set_on_storage_failure(std::function<void(const storage::Status&)> callback);
+  RespServerStats stats() const;
+
+  // Tests: wait on `log` instead of the engine's write-ahead log (tickets
+  // still come from the engine). Before Start(); `log` outlives the server.
+  void TEST_SetDurableLog(DurableLog* log);
 
  private:
   struct Impl;

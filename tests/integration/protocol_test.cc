@@ -503,5 +503,33 @@ TEST_F(GarbageTest, RandomArgumentsToEveryCommandNeverCrashTheDaemon) {
   EXPECT_EQ(c.CallRaw({"PING"}), "+PONG\r\n");
 }
 
+// `timeout` (seconds, as Redis's): an idle connection is closed by the real
+// daemon, a busy one is not, and CONFIG GET reports the setting.
+class IdleTimeoutTest : public TallydTest {
+ protected:
+  std::vector<std::string> ExtraArgs() const override { return {"--timeout", "1"}; }
+};
+
+TEST_F(IdleTimeoutTest, AnIdleConnectionIsClosedAndAnActiveOneStays) {
+  RespClient idle = Connect();
+  RespClient active = Connect();
+  ASSERT_EQ(active.CallRaw({"CONFIG", "GET", "timeout"}), "*2\r\n$7\r\ntimeout\r\n$1\r\n1\r\n");
+  const auto started = std::chrono::steady_clock::now();
+  // The active connection sends a command every 200 ms for 2.4 s.
+  for (int i = 0; i < 12; ++i) {
+    ASSERT_EQ(active.CallRaw({"PING"}), "+PONG\r\n") << "round " << i;
+    std::this_thread::sleep_for(200ms);
+  }
+  EXPECT_TRUE(idle.WaitClosed(5s)) << "an idle connection outlived --timeout 1";
+  EXPECT_GE(std::chrono::steady_clock::now() - started, 900ms);
+  EXPECT_EQ(active.CallRaw({"PING"}), "+PONG\r\n");
+}
+
+TEST(IdleTimeoutDefault, ConfigGetTimeoutIsZeroByDefault) {
+  TallydProcess daemon;
+  ASSERT_TRUE(daemon.Start());
+  EXPECT_EQ(Cli(daemon.port(), {"CONFIG", "GET", "timeout"}), "1) \"timeout\"\n2) \"0\"");
+}
+
 }  // namespace
 }  // namespace tally::itest

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "http_client.h"
+#include "net_test_util.h"
 
 namespace tally::net {
 namespace {
@@ -24,6 +25,7 @@ using itest::HttpClient;
 using itest::HttpReply;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
+using ::tally::testing::Eventually;
 
 // "<method> <target> <body>" as text/plain; /throw throws.
 HttpResponse Echo(const HttpRequest& request) {
@@ -54,7 +56,10 @@ class HttpServerTest : public ::testing::Test {
     ASSERT_TRUE(s.ok()) << s.ToString();
     ASSERT_GT(server_->bound_port(), 0);
   }
-  void TearDown() override {
+  void TearDown() override { StopServer(); }
+  // Tests whose handler captures their own locals stop the server before
+  // those go out of scope (TearDown runs after them).
+  void StopServer() {
     if (server_) server_->Stop(1000);
   }
   int port() const { return server_->bound_port(); }
@@ -62,16 +67,6 @@ class HttpServerTest : public ::testing::Test {
     auto client = HttpClient::Connect(port());
     EXPECT_TRUE(client.has_value()) << "cannot connect to port " << port();
     return client ? std::move(*client) : HttpClient();
-  }
-  // Waits until `predicate` holds (up to 5 s).
-  template <typename Predicate>
-  bool Eventually(Predicate predicate) {
-    auto deadline = Clock::now() + 5s;
-    while (!predicate()) {
-      if (Clock::now() > deadline) return false;
-      std::this_thread::sleep_for(2ms);
-    }
-    return true;
   }
   // The error code in `{"error":{"code":"...",...}}`.
   static std::string ErrorCode(const HttpReply& reply) {
@@ -121,11 +116,12 @@ TEST_F(HttpServerTest, GetAndPostReachTheHandlerWithMethodTargetHeadersAndBody) 
   ASSERT_TRUE(put.ok()) << put;
   EXPECT_EQ(put.body, "PUT /c abcde");
   EXPECT_EQ(server_->stats().requests_total, 3u);
+  StopServer();
 }
 
 TEST_F(HttpServerTest, StatusesAndContentTypeComeFromTheResponse) {
   Start([](const HttpRequest&) {
-    HttpResponse response = JsonErrorResponse(404, "not_found", "no \"such\" thing\n");
+    HttpResponse response = JsonErrorResponse(protocol::ErrorCode::kNotFound, "no \"such\" thing\n");
     response.headers.emplace_back("Content-Length", "999");  // framing belongs to the transport
     return response;
   });
@@ -403,6 +399,7 @@ TEST_F(HttpServerTest, StreamedResponseIsChunkedAndDecodedPieceByPieceInConstant
   HttpReply again = client.Call("GET", "/v1/export");
   EXPECT_EQ(again.body, Piece(0) + Piece(1) + Piece(2));
   EXPECT_EQ(again.chunks, 3u);
+  StopServer();
 }
 
 TEST_F(HttpServerTest, StreamProducerIsOnlyCalledAsTheClientReads) {
@@ -413,10 +410,14 @@ TEST_F(HttpServerTest, StreamProducerIsOnlyCalledAsTheClientReads) {
     HttpClient client = Connect();
     ASSERT_TRUE(client.Send(HttpClient::Encode("GET", "/v1/alerts/stream")));
     // The client reads nothing: once the socket buffers are full, writes stop
-    // completing and the producer is not called again.
+    // completing and the producer is not called again. Stalled = no progress
+    // over three 100 ms looks in a row (one look can fall in a pause of a
+    // server thread that a loaded machine did not schedule).
     int64_t before = -1;
-    for (int i = 0; i < 100 && producer.produced.load() != before; ++i) {
-      before = producer.produced.load();
+    for (int i = 0, still = 0; i < 100 && still < 3; ++i) {
+      const int64_t now = producer.produced.load();
+      still = now == before ? still + 1 : 0;
+      before = now;
       std::this_thread::sleep_for(100ms);
     }
     int64_t stalled = producer.produced.load();
@@ -431,6 +432,7 @@ TEST_F(HttpServerTest, StreamProducerIsOnlyCalledAsTheClientReads) {
   }
   // The client went away mid-stream: the session ends, the server serves on.
   EXPECT_TRUE(Eventually([&] { return server_->stats().connections_open == 0; }));
+  StopServer();
 }
 
 TEST_F(HttpServerTest, HeadOfAStreamGetsTheHeaderOnly) {
@@ -447,6 +449,7 @@ TEST_F(HttpServerTest, HeadOfAStreamGetsTheHeaderOnly) {
   HttpReply get = client.Call("GET", "/v1/export");
   ASSERT_TRUE(get.ok()) << get;
   EXPECT_EQ(get.body, Piece(0) + Piece(1) + Piece(2));
+  StopServer();
 }
 
 TEST_F(HttpServerTest, Http10StreamIsSentUnchunkedAndEndsWithTheClose) {
@@ -459,6 +462,7 @@ TEST_F(HttpServerTest, Http10StreamIsSentUnchunkedAndEndsWithTheClose) {
   ASSERT_TRUE(reply.ok()) << reply;
   EXPECT_FALSE(reply.chunked);
   EXPECT_EQ(reply.body, Piece(0) + Piece(1) + Piece(2));
+  StopServer();
 }
 
 TEST_F(HttpServerTest, StopClosesAnIdleKeepAliveConnectionPromptly) {
@@ -476,29 +480,45 @@ TEST_F(HttpServerTest, StopClosesAnIdleKeepAliveConnectionPromptly) {
 TEST_F(HttpServerTest, StopLetsARequestInFlightFinishItsResponse) {
   std::atomic<bool> entered{false};
   Start([&](const HttpRequest& request) {
-    entered = true;
-    std::this_thread::sleep_for(300ms);
+    if (request.target == "/slow") {
+      entered = true;
+      std::this_thread::sleep_for(300ms);
+    }
     return Echo(request);
   });
+  HttpClient idle = Connect();
+  ASSERT_EQ(idle.Call("GET", "/").status, 200);
   HttpClient client = Connect();
   ASSERT_TRUE(client.Send(HttpClient::Encode("GET", "/slow")));
   ASSERT_TRUE(Eventually([&] { return entered.load(); }));
-  std::thread stopper([&] { server_->Stop(5000); });
+  const auto started = Clock::now();
+  Clock::time_point stopped;
+  std::thread stopper([&] {
+    server_->Stop(5000);
+    stopped = Clock::now();
+  });
   HttpReply reply = client.ReadResponse();
   stopper.join();
   ASSERT_TRUE(reply.ok()) << reply;
   EXPECT_EQ(reply.body, "GET /slow ");
   EXPECT_EQ(reply.Header("connection"), "close");
   EXPECT_TRUE(client.WaitClosed(2s));
+  EXPECT_TRUE(idle.WaitClosed(2s));
+  // Woken by the last close (the slow response, then its short linger), far
+  // from the 5 s deadline.
+  EXPECT_LT(stopped - started, 1500ms);
+  EXPECT_EQ(server_->stats().connections_open, 0u);
 }
 
 TEST_F(HttpServerTest, SwappableHandlerChangesWhileServing) {
-  SwappableHttpHandler routes([](const HttpRequest&) { return JsonErrorResponse(503, "not_ready", "starting"); });
+  SwappableHttpHandler routes(
+      [](const HttpRequest&) { return JsonErrorResponse(protocol::ErrorCode::kNotReady, "starting"); });
   Start(routes.AsHandler());
   HttpClient client = Connect();
   EXPECT_EQ(client.Call("GET", "/x").status, 503);
   routes.Set(Echo);
   EXPECT_EQ(client.Call("GET", "/x").body, "GET /x ");
+  StopServer();
 }
 
 // The transport's side of DurabilityGate, scripted: tickets become durable only
@@ -516,7 +536,9 @@ class ScriptedLogGate final : public DurabilityGate {
     }
     return true;
   }
-  HttpResponse FailureResponse() const override { return JsonErrorResponse(503, "storage_failed", "log failed"); }
+  HttpResponse FailureResponse() const override {
+    return JsonErrorResponse(protocol::ErrorCode::kStorageFailed, "log failed");
+  }
 
   uint64_t NextTicket() { return next_.fetch_add(1) + 1; }
   std::atomic<uint64_t> durable_{0};
@@ -556,6 +578,7 @@ TEST_F(HttpServerTest, ResponsesWaitForTheLogAndShareOneWait) {
   EXPECT_GE(gate.durable_.load(), static_cast<uint64_t>(kConnections * kRequests));
   // ... and waits were shared across connections (group commit), not one per request.
   EXPECT_LT(gate.waits_.load(), kConnections * kRequests / 2) << gate.waits_.load() << " waits";
+  StopServer();
 }
 
 TEST_F(HttpServerTest, AFailedLogWaitAnswers503AndClosesTheConnection) {
@@ -571,7 +594,19 @@ TEST_F(HttpServerTest, AFailedLogWaitAnswers503AndClosesTheConnection) {
   HttpReply reply = client.Call("POST", "/w", "x");
   EXPECT_EQ(reply.status, 503) << reply;
   EXPECT_EQ(ErrorCode(reply), "storage_failed");
+  EXPECT_EQ(reply.Header("connection"), "close");
   EXPECT_TRUE(client.WaitClosed());
+
+  // Pipelined writes: the first held response becomes the 503, the
+  // connection closes, the second write is never answered.
+  HttpClient pipelined = Connect();
+  ASSERT_TRUE(pipelined.Send(HttpClient::Encode("POST", "/w/1", "x") + HttpClient::Encode("POST", "/w/2", "y")));
+  HttpReply first = pipelined.ReadResponse();
+  EXPECT_EQ(first.status, 503) << first;
+  std::string rest;
+  EXPECT_TRUE(pipelined.WaitClosed(3s, &rest));
+  EXPECT_EQ(rest, "");
+  StopServer();
 }
 
 TEST(HttpServer, PortZeroDisablesTheListener) {

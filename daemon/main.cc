@@ -240,8 +240,8 @@ int Run(int argc, char** argv) {
   if (http.enabled()) spdlog::info("listening on http://{}:{}", config.http_bind, http.bound_port());
   server.SetHttpFigures([&http] {
     net::HttpServerStats s = http.stats();
-    return HttpFigures{http.enabled(),         s.connections_open, s.connections_total,
-                       s.rejected_connections, s.requests_total,   s.request_errors};
+    return HttpFigures{http.enabled(),   s.connections_open, s.connections_total, s.rejected_connections,
+                       s.requests_total, s.request_errors,   s.accept_failures};
   });
 
   core::SystemClock clock;
@@ -324,6 +324,10 @@ int Run(int argc, char** argv) {
   net_options.limits.max_array_length = static_cast<size_t>(config.max_array_length);
   net::RespServer resp(*engine, server, net_options);
   resp.set_on_storage_failure([](const storage::Status&) { kill(getpid(), SIGUSR1); });
+  server.SetRespFigures([&resp] {
+    net::RespServerStats s = resp.stats();
+    return RespFigures{s.accept_failures, s.idle_closed, s.handler_failures};
+  });
   // Ready before the RESP listener opens, so a client that reaches tallyd
   // over RESP (tests wait for PING) finds /ready and the routes ready too.
   server.ready = true;

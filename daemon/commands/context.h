@@ -157,6 +157,15 @@ struct HttpFigures {
   uint64_t rejected_connections = 0;  // refused past the connection limit
   uint64_t requests_total = 0;        // requests passed to the routes
   uint64_t request_errors = 0;        // refused by the transport (400, 408, 413, 431)
+  uint64_t accept_failures = 0;       // failed accepts (each paused accepting briefly)
+};
+
+// What the RESP transport reports beyond the connection counts of
+// ServerState (net::RespServerStats, without Asio).
+struct RespFigures {
+  uint64_t accept_failures = 0;   // failed accepts (each paused accepting briefly)
+  uint64_t idle_closed = 0;       // connections closed by the `timeout` setting
+  uint64_t handler_failures = 0;  // commands whose handler threw ("-ERR internal error")
 };
 
 // Server-wide state shared by all connections.
@@ -181,6 +190,15 @@ struct ServerState {
   HttpFigures http_figures() const {
     std::lock_guard<std::mutex> lock(mu_);
     return http_figures_ ? http_figures_() : HttpFigures{};
+  }
+  // The same for the RESP transport (all zero until main installs a source).
+  void SetRespFigures(std::function<RespFigures()> source) {
+    std::lock_guard<std::mutex> lock(mu_);
+    resp_figures_ = std::move(source);
+  }
+  RespFigures resp_figures() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return resp_figures_ ? resp_figures_() : RespFigures{};
   }
 
   // Distinct for every ServerState of the process (never reused), so a
@@ -207,6 +225,7 @@ struct ServerState {
   mutable std::mutex mu_;
   std::deque<ThreadStats> thread_stats_;       // GUARDED_BY(mu_); deque: stable addresses
   std::function<HttpFigures()> http_figures_;  // GUARDED_BY(mu_)
+  std::function<RespFigures()> resp_figures_;  // GUARDED_BY(mu_)
 };
 
 }  // namespace tally

@@ -218,6 +218,7 @@ MetricsSnapshot GatherMetrics(core::Engine& engine, const ServerState& server) {
   s.resp_connections_open = server.connected_clients.load();
   s.resp_connections_total = server.total_connections.load();
   s.resp_connections_rejected = server.rejected_connections.load();
+  s.resp = server.resp_figures();
   s.http = server.http_figures();
 
   s.commands = GatherCommandMetrics(server);
@@ -269,6 +270,15 @@ std::string RenderPrometheus(const MetricsSnapshot& s) {
            "Connections refused because the connection limit was reached, by transport.");
   w.Sample("tally_connections_rejected_total", {{"transport", "resp"}}, s.resp_connections_rejected);
   w.Sample("tally_connections_rejected_total", {{"transport", "http"}}, s.http.rejected_connections);
+  w.Family("tally_accept_failures_total", "counter",
+           "Failed accepts (e.g. out of file descriptors; each pauses accepting briefly), by transport.");
+  w.Sample("tally_accept_failures_total", {{"transport", "resp"}}, s.resp.accept_failures);
+  w.Sample("tally_accept_failures_total", {{"transport", "http"}}, s.http.accept_failures);
+  w.Counter("tally_resp_idle_closed_total", "RESP connections closed after `timeout` seconds without a request.",
+            s.resp.idle_closed);
+  w.Counter("tally_resp_handler_failures_total",
+            "RESP commands whose handler failed unexpectedly (answered -ERR internal error; the daemon logs them).",
+            s.resp.handler_failures);
   w.Counter("tally_http_requests_total", "HTTP requests passed to the routes.", s.http.requests_total);
   w.Counter("tally_http_request_errors_total",
             "HTTP requests refused by the transport before routing (400, 408, 413, 431).", s.http.request_errors);
@@ -391,14 +401,18 @@ nlohmann::json StatsJson(const MetricsSnapshot& s) {
       {"resp",
        {{"open", s.resp_connections_open},
         {"total", s.resp_connections_total},
-        {"rejected", s.resp_connections_rejected}}},
+        {"rejected", s.resp_connections_rejected},
+        {"accept_failures", s.resp.accept_failures},
+        {"idle_closed", s.resp.idle_closed},
+        {"handler_failures", s.resp.handler_failures}}},
       {"http",
        {{"enabled", s.http.enabled},
         {"open", s.http.connections_open},
         {"total", s.http.connections_total},
         {"rejected", s.http.rejected_connections},
         {"requests", s.http.requests_total},
-        {"request_errors", s.http.request_errors}}},
+        {"request_errors", s.http.request_errors},
+        {"accept_failures", s.http.accept_failures}}},
   };
   json commands = json::object();
   for (const CommandFigures& f : s.commands.by_command) {

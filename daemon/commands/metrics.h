@@ -74,6 +74,7 @@ struct MetricsSnapshot {
   uint64_t resp_connections_open = 0;
   uint64_t resp_connections_total = 0;
   uint64_t resp_connections_rejected = 0;
+  RespFigures resp;
   HttpFigures http;
 
   CommandMetrics commands;

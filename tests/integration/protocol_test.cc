@@ -523,6 +523,9 @@ TEST_F(IdleTimeoutTest, AnIdleConnectionIsClosedAndAnActiveOneStays) {
   EXPECT_TRUE(idle.WaitClosed(5s)) << "an idle connection outlived --timeout 1";
   EXPECT_GE(std::chrono::steady_clock::now() - started, 900ms);
   EXPECT_EQ(active.CallRaw({"PING"}), "+PONG\r\n");
+  HttpReply metrics = HttpClient::Request(daemon().http_port(), "GET", "/metrics");
+  ASSERT_EQ(metrics.status, 200) << metrics.error;
+  EXPECT_TRUE(Contains(metrics.body, "\ntally_resp_idle_closed_total 1\n")) << metrics.body;
 }
 
 TEST(IdleTimeoutDefault, ConfigGetTimeoutIsZeroByDefault) {

@@ -118,6 +118,10 @@ void CountersModule::Snapshot(const ShardRef& ref) {
     shard.snapshot_cells.push_back({cell.counter, cell.interval, cell.period, value});
   }
   shard.inflight_ids.swap(shard.seen_ids);
+  // Changes from now on belong to the next generation.
+  shard.snapshot_owners.swap(shard.changed_owners);
+  shard.changed_owners.clear();
+  ++shard.generation;
 }
 
 Status CountersModule::WriteSnapshot(CompactionBatch& out) {
@@ -217,6 +221,8 @@ void CountersModule::FinishSnapshot(const ShardRef& ref, bool ok) {
     for (auto& [cell, value] : shard.inflight) shard.cold.try_emplace(cell, value);  // newer cold values win
     for (auto& [id, expiry] : shard.inflight_ids) shard.seen_ids.try_emplace(id, expiry);
   }
+  // Written (or marked dirty again above, which listed their owners anew).
+  shard.snapshot_owners.clear();
   shard.inflight.clear();
   shard.inflight_ids.clear();
   shard.inflight_deleted.clear();

@@ -1,6 +1,8 @@
 // Counters: point and range reads. Reads never intern an owner or a key, and
 // never load a counter: what is not in memory is read from RocksDB.
 
+#include <algorithm>
+#include <functional>
 #include <map>
 #include <set>
 
@@ -70,6 +72,123 @@ std::map<int64_t, int64_t> CountersModule::IntervalCells(const ShardRef& ref, st
   return cells;
 }
 
+int64_t CountersModule::LiveCells(const ShardRef& ref, std::string_view owner, std::string_view key,
+                                  const Counter* counter, uint64_t counter_id, uint8_t mask) {
+  Shard& shard = state(ref);
+  // Stored cells still alive: not deleted since (pending or in flight).
+  uint8_t dead = 0;
+  if (counter != nullptr) {
+    auto inflight_mask = shard.inflight_deleted.find(counter_id);
+    dead = counter->deleted_mask | (inflight_mask == shard.inflight_deleted.end() ? uint8_t{0} : inflight_mask->second);
+  }
+  std::string prefix = lf::CellPrefix(owner, key);
+  std::string end = prefix;
+  end.back() = '\x01';
+  // Cells by (interval, period), each overwritten in the read order: stored,
+  // then in flight, then cold, then hot.
+  std::map<std::pair<uint8_t, int64_t>, int64_t> cells;
+  store_.Scan(Family::kCells, prefix, end, [&](std::string_view cell_key, std::string_view encoded) {
+    lf::ParsedCellKey parsed;
+    int64_t value = 0;
+    if (lf::ParseCellKey(cell_key, &parsed) && lf::DecodeInt64(encoded, &value) && (mask & (1u << parsed.interval)) &&
+        !(dead & (1u << parsed.interval))) {
+      cells[{parsed.interval, parsed.period}] = value;
+    }
+    return true;
+  });
+  if (counter != nullptr) {
+    for (const auto& [cell, value] : shard.inflight) {
+      if (cell.counter == counter_id && (mask & (1u << cell.interval)) &&
+          !(counter->deleted_mask & (1u << cell.interval))) {
+        cells[{cell.interval, cell.period}] = value;
+      }
+    }
+    for (const auto& [cell, value] : shard.cold) {
+      if (cell.counter == counter_id && (mask & (1u << cell.interval))) cells[{cell.interval, cell.period}] = value;
+    }
+    if (mask & Bit(Interval::kTotal)) cells[{0, 0}] = counter->total;
+    for (int i = 0; i < 6; ++i) {
+      if (mask & Bit(RollupInterval(i))) {
+        cells[{static_cast<uint8_t>(RollupInterval(i)), counter->period[i]}] = counter->value[i];
+      }
+    }
+  }
+  int64_t live = 0;
+  for (const auto& [cell, value] : cells) live += value != 0 ? 1 : 0;
+  return live;
+}
+
+bool CountersModule::OwnerHasValueLocked(const ShardRef& ref, uint32_t owner_id) {
+  // The common case first, without RocksDB: a counter in memory with a
+  // non-zero total or current cell.
+  bool hot_value = false;
+  ForEachCounterOf(ref, owner_id, [&](uint64_t, const Counter& counter) {
+    hot_value = hot_value || counter.total != 0 ||
+                std::any_of(std::begin(counter.value), std::end(counter.value), [](int64_t v) { return v != 0; });
+  });
+  if (hot_value) return true;
+  // Every counter of the owner, stored or in memory, cell by cell.
+  const std::string& owner = owners_.Name(ref, owner_id);
+  for (const std::string& key : OwnerKeysLocked(ref, owner)) {
+    uint64_t counter_id = 0;
+    const Counter* counter = FindCounter(ref, owner, key, &counter_id);
+    if (counter == nullptr) return true;  // not in memory: its stored cells are current, and one exists
+    if (LiveCells(ref, owner, key, counter, counter_id, kAllIntervals) > 0) return true;
+  }
+  return false;
+}
+
+void CountersModule::ListOwners(std::string_view prefix, std::string_view after, size_t limit,
+                                std::set<std::string>* out) {
+  auto wanted = [&](std::string_view owner) {
+    return owner.substr(0, prefix.size()) == prefix && (after.empty() || owner > after);
+  };
+  // 1. Owners whose stored cells may be stale: those changed since the last
+  // finished compaction of their shard (decided from memory in step 3).
+  // Every other owner's stored cells are current from here on: a compaction
+  // that settles one later has written its cells before, so step 2 sees them.
+  std::map<std::string, size_t, std::less<>> unsettled;  // name -> shard
+  for (size_t index = 0; index < kShardCount; ++index) {
+    shard_set_.Locked(index, [&](const ShardRef& ref) {
+      const Shard& shard = state(ref);
+      for (const auto* owners : {&shard.changed_owners, &shard.snapshot_owners}) {
+        for (uint32_t owner_id : *owners) {
+          const std::string& owner = owners_.Name(ref, owner_id);
+          if (wanted(owner)) unsettled.emplace(owner, index);
+        }
+      }
+    });
+  }
+  // 2. Every other owner with a stored cell (zero cells are never stored):
+  // one seek per owner, until `limit` of them are found.
+  size_t found = 0;
+  std::string last_found;
+  std::string begin(prefix);
+  if (!after.empty()) begin = std::max(begin, std::string(after) + '\x01');  // names are > 0x01
+  store_.ScanSeeking(Family::kCells, begin, [&](std::string_view cell_key, std::string_view, std::string* seek_to) {
+    const std::string_view owner = cell_key.substr(0, cell_key.find('\0'));
+    if (owner.substr(0, prefix.size()) != prefix) return false;
+    if (!unsettled.contains(owner) && wanted(owner)) {
+      out->emplace(owner);
+      if (++found >= limit) {
+        last_found.assign(owner);
+        return false;
+      }
+    }
+    *seek_to = std::string(owner) + '\x01';  // past every cell of this owner
+    return true;
+  });
+  // 3. The unsettled owners that can be among the first `limit`, from memory
+  // (exact, whatever a compaction is doing meanwhile).
+  for (const auto& [owner, index] : unsettled) {
+    if (found >= limit && owner > last_found) break;
+    shard_set_.Locked(index, [&](const ShardRef& ref) {
+      std::optional<uint32_t> owner_id = owners_.Find(ref, owner);
+      if (owner_id && OwnerHasValueLocked(ref, *owner_id)) out->insert(owner);
+    });
+  }
+}
+
 OpResult<int64_t> CountersModule::ReadCell(std::string_view owner, std::string_view key, Interval interval,
                                            PeriodId period) {
   return shard_set_.Read(owner, [&](const ShardRef& ref) {
@@ -115,21 +234,11 @@ std::set<std::string> CountersModule::OwnerKeysLocked(const ShardRef& ref, std::
     seek_to->push_back(static_cast<char>(kIntervalCount));
     return true;
   });
-  // Counters in memory (there is no per-owner list, which would cost every
-  // counter a heap allocation): probe each key name of the shard when there
-  // are fewer names than counters (many owners, a handful of keys: the
-  // common case), else one pass over the shard's counters.
+  // Counters in memory.
   std::optional<uint32_t> owner_id = owners_.Find(ref, owner);
   if (!owner_id) return keys;
-  if (shard.key_names.size() < shard.counters.size()) {
-    for (uint32_t key_id = 0; key_id < shard.key_names.size(); ++key_id) {
-      if (shard.counters.contains(CounterId(*owner_id, key_id))) keys.insert(shard.key_names[key_id]);
-    }
-  } else {
-    for (const auto& [counter_id, slot] : shard.counters) {
-      if (OwnerOf(counter_id) == *owner_id) keys.insert(shard.key_names[KeyOf(counter_id)]);
-    }
-  }
+  ForEachCounterOf(ref, *owner_id,
+                   [&](uint64_t counter_id, const Counter&) { keys.insert(shard.key_names[KeyOf(counter_id)]); });
   return keys;
 }
 

@@ -4,7 +4,6 @@
 #include "core/counters.h"
 
 #include <algorithm>
-#include <map>
 
 #include "storage/codec.h"
 
@@ -170,7 +169,16 @@ int64_t CountersModule::CellValueLocked(const ShardRef& ref, uint64_t counter_id
 void CountersModule::MarkDirty(const ShardRef& ref, uint64_t counter_id, Counter& counter) {
   if (counter.dirty) return;
   counter.dirty = true;
-  state(ref).dirty.push_back(counter_id);
+  Shard& shard = state(ref);
+  shard.dirty.push_back(counter_id);
+  // Once per owner per generation (not per increment): the owner's stored
+  // cells are no longer what listing may go by.
+  const uint32_t owner = OwnerOf(counter_id);
+  if (owner >= shard.owner_generation.size()) shard.owner_generation.resize(owner + 1);
+  if (shard.owner_generation[owner] != shard.generation) {
+    shard.owner_generation[owner] = shard.generation;
+    shard.changed_owners.push_back(owner);
+  }
 }
 
 bool CountersModule::SeenEvent(const ShardRef& ref, const std::string& dedupe_key, int64_t now) {
@@ -312,47 +320,14 @@ OpResult<bool> CountersModule::AssignCells(std::string_view owner, std::string_v
 OpResult<int64_t> CountersModule::DeleteCells(std::string_view owner, std::string_view key,
                                               std::optional<Interval> interval, const AuditInfo* audit) {
   return shard_set_.Write(owner, [&](const ShardRef& ref) {
-    Shard& shard = state(ref);
-    uint64_t counter_id = 0;
-    Counter& counter = CounterFor(ref, owner, key, &counter_id);
     const uint8_t mask = interval ? Bit(*interval) : kAllIntervals;
-    // Count the distinct cells that exist now: stored ones still alive, plus
-    // those in memory.
-    auto inflight_mask = shard.inflight_deleted.find(counter_id);
-    uint8_t dead =
-        counter.deleted_mask | (inflight_mask == shard.inflight_deleted.end() ? uint8_t{0} : inflight_mask->second);
-    std::string prefix = lf::CellPrefix(owner, key);
-    std::string end = prefix;
-    end.back() = '\x01';
-    // Cells that hold a value (a zero cell is no cell), by the read order:
-    // stored, then in flight, then cold, then hot.
-    std::map<std::pair<uint8_t, int64_t>, int64_t> cells;
-    store_.Scan(Family::kCells, prefix, end, [&](std::string_view cell_key, std::string_view encoded) {
-      lf::ParsedCellKey parsed;
-      int64_t value = 0;
-      if (lf::ParseCellKey(cell_key, &parsed) && lf::DecodeInt64(encoded, &value) && (mask & (1u << parsed.interval)) &&
-          !(dead & (1u << parsed.interval))) {
-        cells[{parsed.interval, parsed.period}] = value;
-      }
-      return true;
-    });
-    for (const auto& [cell, value] : shard.inflight) {
-      if (cell.counter == counter_id && (mask & (1u << cell.interval)) &&
-          !(counter.deleted_mask & (1u << cell.interval))) {
-        cells[{cell.interval, cell.period}] = value;
-      }
-    }
-    for (const auto& [cell, value] : shard.cold) {
-      if (cell.counter == counter_id && (mask & (1u << cell.interval))) cells[{cell.interval, cell.period}] = value;
-    }
-    if (mask & Bit(Interval::kTotal)) cells[{0, 0}] = counter.total;
-    for (int i = 0; i < 6; ++i) {
-      if (mask & Bit(RollupInterval(i))) {
-        cells[{static_cast<uint8_t>(RollupInterval(i)), counter.period[i]}] = counter.value[i];
-      }
-    }
-    int64_t existing = 0;
-    for (const auto& [cell, value] : cells) existing += value != 0 ? 1 : 0;
+    uint64_t counter_id = 0;
+    Counter* found = FindCounter(ref, owner, key, &counter_id);
+    const int64_t existing = LiveCells(ref, owner, key, found, counter_id, mask);
+    // Nothing to delete: log nothing, create nothing (a delete of an unknown
+    // counter must not make its owner appear).
+    if (existing == 0) return OpResult<int64_t>::Ok(0);
+    Counter& counter = found != nullptr ? *found : CounterFor(ref, owner, key, &counter_id);
     const int64_t total_before = counter.total;
     ApplyDelete(ref, counter_id, counter, mask);
     if (audit == nullptr) {

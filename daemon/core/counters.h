@@ -47,7 +47,7 @@
 
 namespace tally::core {
 
-class CountersModule final : public EngineModule {
+class CountersModule final : public EngineModule, public OwnerListingSource {
  public:
   CountersModule(ShardSet& shards, storage::Store& store, const Clock& clock, OwnersModule& owners, FeedsModule& feeds,
                  const CounterOptions& options);
@@ -63,7 +63,9 @@ class CountersModule final : public EngineModule {
   OpResult<bool> AssignCells(std::string_view owner, std::string_view key, const std::vector<CellAssignment>& cells,
                              const AuditInfo* audit = nullptr);
   // Removes every cell of the counter, or every period of one interval.
-  // Replies how many cells existed. With `audit`, as AssignCells.
+  // Replies how many cells held a value. When none did, nothing is logged
+  // and nothing is created (not even the owner). With `audit`, as
+  // AssignCells.
   OpResult<int64_t> DeleteCells(std::string_view owner, std::string_view key, std::optional<Interval> interval,
                                 const AuditInfo* audit = nullptr);
 
@@ -87,6 +89,13 @@ class CountersModule final : public EngineModule {
   // Owners ranked by their cell (key, interval, period): highest first, ties by owner.
   std::vector<RankedOwner> Top(std::string_view key, Interval interval, PeriodId period, size_t limit,
                                std::string_view owner_prefix);
+
+  // OwnerListingSource: owners with at least one non-zero cell. Cost: one
+  // seek per owner in the `cells` family, plus, for each owner changed since
+  // the last finished compaction, an exact look at its counters (a seek per
+  // key; a counter whose total and current cells are all zero also walks the
+  // shard's changed cells).
+  void ListOwners(std::string_view prefix, std::string_view after, size_t limit, std::set<std::string>* out) override;
 
   // ---- the background load --------------------------------------------------
   // Loads every stored counter into memory (one cells-family pass that visits
@@ -159,6 +168,18 @@ class CountersModule final : public EngineModule {
     StringMap<int64_t> seen_ids;                              // owner\0key\0id -> expiry
     StringMap<int64_t> inflight_ids;                          // being written
 
+    // Owners whose stored cells may differ from memory: those with a counter
+    // changed since the last snapshot (changed_owners), and those whose
+    // changes a running compaction is writing (snapshot_owners). Listing
+    // decides them from memory; every other owner from its stored cells.
+    // owner_generation[id] is the generation of the owner's last change (0:
+    // none), which keeps changed_owners free of repeats; Snapshot starts a
+    // new generation.
+    uint32_t generation = 1;
+    std::vector<uint32_t> owner_generation;
+    std::vector<uint32_t> changed_owners;
+    std::vector<uint32_t> snapshot_owners;
+
     // Filled by Snapshot, read by the compaction thread while it builds the
     // batch, released by FinishSnapshot.
     std::vector<PendingCell> snapshot_cells;
@@ -189,6 +210,25 @@ class CountersModule final : public EngineModule {
   const std::string& KeyName(const ShardRef& shard, uint64_t counter_id) {
     return state(shard).key_names[KeyOf(counter_id)];
   }
+  // Calls fn(counter id, const Counter&) for each of the owner's counters in
+  // memory. There is no per-owner list (it would cost every counter a heap
+  // allocation): it probes each key name of the shard when there are fewer
+  // names than counters (many owners, a handful of keys: the common case),
+  // else it makes one pass over the shard's counters.
+  template <typename Fn>
+  void ForEachCounterOf(const ShardRef& shard, uint32_t owner_id, Fn&& fn) {
+    Shard& s = state(shard);
+    if (s.key_names.size() < s.counters.size()) {
+      for (uint32_t key_id = 0; key_id < s.key_names.size(); ++key_id) {
+        auto it = s.counters.find(CounterId(owner_id, key_id));
+        if (it != s.counters.end()) fn(it->first, s.slab[it->second]);
+      }
+    } else {
+      for (const auto& [counter_id, slot] : s.counters) {
+        if (OwnerOf(counter_id) == owner_id) fn(counter_id, s.slab[slot]);
+      }
+    }
+  }
   // Key names of the owner's counters: stored ones (one seek per key) and
   // those in memory.
   std::set<std::string> OwnerKeysLocked(const ShardRef& shard, std::string_view owner);
@@ -204,6 +244,14 @@ class CountersModule final : public EngineModule {
                      int64_t period);
   int64_t CellValueLocked(const ShardRef& shard, uint64_t counter_id, const Counter& counter, Interval interval,
                           PeriodId period);
+  // How many cells of the counter in the intervals of `mask` hold a value
+  // (a zero cell is no cell), by the read order: stored, in flight, cold,
+  // hot. `counter` may be null (not in memory: the stored cells are current).
+  int64_t LiveCells(const ShardRef& shard, std::string_view owner, std::string_view key, const Counter* counter,
+                    uint64_t counter_id, uint8_t mask);
+  // Whether any counter of the owner holds a non-zero cell, from memory and
+  // RocksDB (exact whatever a compaction is doing).
+  bool OwnerHasValueLocked(const ShardRef& shard, uint32_t owner_id);
   bool SeenEvent(const ShardRef& shard, const std::string& dedupe_key, int64_t now);
   OpStatus ApplyIncrement(const ShardRef& shard, uint64_t counter_id, Counter& counter, int64_t delta,
                           const int64_t (&periods)[6]);

@@ -38,6 +38,8 @@ Engine::Engine(const Clock& clock, std::unique_ptr<storage::RetentionPolicy> ret
   owners_ = Register(std::move(owners));
   counters_ = Register(std::move(counters));
   feeds_ = Register(std::move(feeds));
+  // Modules whose state makes an owner listed (CTR.OWNERS).
+  owners_->AddListingSource(counters_);
 
   compactor_ = std::make_unique<Compactor>(shards_, *store_, *wal_, clock_, ModuleList(), *feeds_);
 }

@@ -83,26 +83,11 @@ OpResult<bool> OwnersModule::SetTimeZone(std::string_view owner, const TimeZone&
 }
 
 OwnersPage OwnersModule::List(std::string_view prefix, std::string_view cursor, size_t count) {
-  // Owners in name order after `cursor`: compacted ones from the owners family
-  // merged with new ones still in memory.
+  // Each source adds at least its first count + 1 owners after the cursor,
+  // so the first count + 1 of the union are the first of all: a page, and
+  // whether another one follows.
   std::set<std::string> names;
-  std::string begin = cursor.empty() ? std::string(prefix) : std::string(cursor) + '\0';
-  store_.Scan(Family::kOwners, begin, "", [&](std::string_view name, std::string_view) {
-    if (name.substr(0, prefix.size()) != prefix) return false;
-    names.emplace(name);
-    return names.size() <= count;
-  });
-  for (size_t i = 0; i < kShardCount; ++i) {
-    shard_set_.Locked(i, [&](const ShardRef& ref) {
-      const Shard& shard = state(ref);
-      auto consider = [&](uint32_t id) {
-        const std::string& name = shard.owners[id].name;
-        if (name.compare(0, prefix.size(), prefix) == 0 && (cursor.empty() || name > cursor)) names.insert(name);
-      };
-      for (uint32_t id : shard.dirty) consider(id);
-      for (uint32_t id : shard.snapshot_ids) consider(id);
-    });
-  }
+  for (OwnerListingSource* source : listing_sources_) source->ListOwners(prefix, cursor, count + 1, &names);
   OwnersPage page;
   for (const std::string& name : names) {
     if (page.owners.size() == count) {

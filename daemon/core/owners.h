@@ -5,9 +5,15 @@
 // quotas will hang theirs here), persists them in the `owners` family, and
 // lists owners (CTR.OWNERS).
 //
+// Who is listed: an owner is listed while some module says it holds state
+// (an OwnerListingSource; today the counters: an owner with at least one
+// non-zero cell). Settings alone do not list an owner: an owner whose every
+// cell was deleted, or that only has a time zone, keeps its zone but is not
+// listed.
+//
 // An owner is interned by the writes that need it (an increment, a set, a
-// time zone) and by loading stored state; never by a read. Interned owners
-// stay in memory; every interned owner is listed.
+// time zone) and by loading stored state; never by a read, and never by a
+// delete of something that does not exist. Interned owners stay in memory.
 //
 // Thread-safety: the public ops take the owner's shard lock. The functions
 // taking a ShardRef are for other modules and REQUIRE that shard's lock.
@@ -34,6 +40,18 @@ struct OwnersPage {
   std::vector<std::string> owners;
 };
 
+// A module whose state makes an owner listed by OwnersModule::List.
+class OwnerListingSource {
+ public:
+  virtual ~OwnerListingSource() = default;
+  // Adds to `out` at least the first `limit` owners in name order (fewer if
+  // there are no more) whose names start with `prefix`, sort after `after`
+  // (empty: from the first) and hold state of this module. It may add more.
+  // Takes shard locks itself (one at a time).
+  virtual void ListOwners(std::string_view prefix, std::string_view after, size_t limit,
+                          std::set<std::string>* out) = 0;
+};
+
 class OwnersModule final : public EngineModule {
  public:
   OwnersModule(ShardSet& shards, storage::Store& store, const TimeZone& default_zone);
@@ -43,10 +61,12 @@ class OwnersModule final : public EngineModule {
   TimeZone TimeZoneOf(std::string_view owner);
   // Periods of the owner's events from now on are computed in `zone`.
   OpResult<bool> SetTimeZone(std::string_view owner, const TimeZone& zone);
-  // Owners in name order after `cursor`, at most `count`: compacted ones
-  // from the owners family merged with new ones still in memory.
-  // next_cursor is empty on the last page.
+  // Listed owners (see above) in name order after `cursor`, at most `count`;
+  // next_cursor is empty on the last page. Cost: what each listing source
+  // spends on count + 1 owners (counters: CountersModule::ListOwners).
   OwnersPage List(std::string_view prefix, std::string_view cursor, size_t count);
+  // Registration (Engine's constructor): a module whose state lists owners.
+  void AddListingSource(OwnerListingSource* source) { listing_sources_.push_back(source); }
   const TimeZone& default_zone() const { return default_zone_; }
 
   // ---- for other modules; REQUIRE the shard's lock (`shard`) ----------------
@@ -106,7 +126,8 @@ class OwnersModule final : public EngineModule {
   ShardSet& shard_set_;
   storage::Store& store_;
   const TimeZone default_zone_;
-  Shard shards_[kShardCount];  // element i protected by shard i's mutex
+  std::vector<OwnerListingSource*> listing_sources_;  // set at construction, then read-only
+  Shard shards_[kShardCount];                         // element i protected by shard i's mutex
 };
 
 }  // namespace tally::core

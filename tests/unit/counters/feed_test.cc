@@ -392,11 +392,15 @@ TEST_F(FeedTest, AuditRecordsBeforeAndAfterOfEveryAdministrativeChange) {
 
 TEST_F(FeedTest, AuditOfAnUncompactedChangeIsRebuiltByReplayOnce) {
   Incr("user:1", "hits", 3);
+  Incr("user:1", "other", 2);
   AuditedAssign("user:1", "hits", {{Interval::kTotal, 0, 50}}, "alice", "CTR.SET");
   Compact();
   AuditedAssign("user:1", "hits", {{Interval::kTotal, 0, 60}}, "bob", "CTR.SET");
   AuditInfo del{"carol", "CTR.DEL"};
   ASSERT_TRUE(engine_->counters().DeleteCells("user:1", "other", std::nullopt, &del).ok());
+  // A delete of nothing changes nothing: no log entry, no audit record.
+  AuditInfo nothing{"dan", "CTR.DEL"};
+  ASSERT_EQ(engine_->counters().DeleteCells("user:1", "never", std::nullopt, &nothing).value, 0);
   Durable();
   Reopen();  // kill -9: the last two changes are replayed from the log
   EXPECT_EQ(Total("user:1", "hits"), 60);
@@ -406,7 +410,7 @@ TEST_F(FeedTest, AuditOfAnUncompactedChangeIsRebuiltByReplayOnce) {
   ASSERT_EQ(page.records.size(), 3u);
   EXPECT_EQ(page.records[1].actor, "bob");
   EXPECT_EQ(page.records[1].details, R"({"cells":[{"interval":"total","period":"total","before":50,"after":60}]})");
-  EXPECT_EQ(page.records[2].details, R"({"interval":"all","cells_removed":0,"total_before":0})");
+  EXPECT_EQ(page.records[2].details, R"({"interval":"all","cells_removed":7,"total_before":2})");
   Reopen();
   Compact();
   EXPECT_EQ(Audit(0).records.size(), 3u) << "replaying compacted entries must not audit them again";
@@ -488,8 +492,9 @@ TEST_F(FeedCommandTest, ByNamesTheActorOnEveryAdministrativeCommand) {
   EXPECT_EQ(Run({"CTR.DEL", "o", "k", "day", "BY", "gina"}), ":3\r\n");
   EXPECT_EQ(LastActor(), "gina");
   EXPECT_EQ(Run({"CTR.DEL", "o", "k", "BY", "hank"}), ":0\r\n");  // every cell left was 0
-  EXPECT_EQ(LastActor(), "hank");
-  EXPECT_EQ(AuditCount(), 9u);
+  // Nothing was deleted, so nothing changed: no audit record.
+  EXPECT_EQ(LastActor(), "gina");
+  EXPECT_EQ(AuditCount(), 8u);
 }
 
 TEST_F(FeedCommandTest, WithoutByTheActorIsTheClientNameOrAddress) {

@@ -106,11 +106,13 @@ void IncrementGeneric(CommandContext& ctx, CommandArgs args, ReplySink& reply, s
   }
   const int64_t now = ctx.engine.clock().NowMs();
   int64_t at = now;
+  bool at_given = false;
   std::string_view event_id;
   for (; index < args.size(); index += 2) {
     if (index + 1 >= args.size()) return reply.SendError(errors::kSyntax);
     if (EqualsIgnoreCase(args[index], "AT")) {
       if (!ParseInteger(args[index + 1], &at, reply)) return;
+      at_given = true;
       if (at < now - ctx.server.config.max_backdate_ms) {
         return reply.SendError("AT " + std::string(args[index + 1]) + " is more than max_backdate (" +
                                std::to_string(ctx.server.config.max_backdate_ms / 1000) + " s) in the past");
@@ -128,7 +130,7 @@ void IncrementGeneric(CommandContext& ctx, CommandArgs args, ReplySink& reply, s
       return reply.SendError(errors::kSyntax);
     }
   }
-  auto result = ctx.engine.counters().Increment({args[1], args[2], delta, at, event_id});
+  auto result = ctx.engine.counters().Increment({args[1], args[2], delta, at, event_id, at_given});
   if (!result.ok()) return SendOpError(reply, result.status);
   ctx.client.last_write_duplicate = result.value.duplicate;
   reply.SendInteger(result.value.total);

@@ -20,6 +20,9 @@ inline void SendOpError(protocol::ReplySink& reply, core::OpStatus status) {
     case core::OpStatus::kStorageFailed:
       reply.SendError(protocol::errors::kStorageFailed);
       break;
+    case core::OpStatus::kIdConflict:
+      reply.SendError("id_conflict: this event id was already used with different arguments");
+      break;
   }
 }
 

@@ -58,7 +58,8 @@ class CellRetention final : public storage::RetentionPolicy {
   }
   bool DropDedupe(std::string_view, std::string_view value) const override {
     int64_t expiry = 0;
-    return lf::DecodeInt64(value, &expiry) && expiry <= clock_.NowMs();
+    uint64_t fingerprint = 0;
+    return lf::DecodeDedupeValue(value, &expiry, &fingerprint) && expiry <= clock_.NowMs();
   }
 
  private:
@@ -199,8 +200,8 @@ Status CountersModule::WriteSnapshot(CompactionBatch& out) {
       batch.Put(Family::kByKey, index_key, value);
     }
   }
-  for (const auto& [dedupe_key, expiry] : shard.inflight_ids) {
-    batch.Put(Family::kDedupe, dedupe_key, lf::EncodeInt64(expiry));
+  for (const auto& [dedupe_key, seen] : shard.inflight_ids) {
+    batch.Put(Family::kDedupe, dedupe_key, lf::EncodeDedupeValue(seen.expiry_ms, seen.fingerprint));
   }
   out.written += shard.snapshot_cells.size() + shard.snapshot_deletes.size() + shard.inflight_ids.size();
   return Status::Ok();
@@ -219,7 +220,7 @@ void CountersModule::FinishSnapshot(const ShardRef& ref, bool ok) {
       if (it != shard.counters.end()) shard.slab[it->second].deleted_mask |= del.mask;
     }
     for (auto& [cell, value] : shard.inflight) shard.cold.try_emplace(cell, value);  // newer cold values win
-    for (auto& [id, expiry] : shard.inflight_ids) shard.seen_ids.try_emplace(id, expiry);
+    for (auto& [id, seen] : shard.inflight_ids) shard.seen_ids.try_emplace(id, seen);
   }
   // Written (or marked dirty again above, which listed their owners anew).
   shard.snapshot_owners.clear();

@@ -44,11 +44,18 @@ struct CounterIncrement {
   int64_t delta = 0;
   int64_t event_ms = 0;       // when it happened (the caller checked the AT bounds)
   std::string_view event_id;  // empty: none
+  // The client gave the event time (AT). With an event id, the arguments the
+  // client sent (delta, and AT when given) must match the id's first use: a
+  // retry without AT is the same event even though "now" moved on.
+  bool at_given = false;
 };
 
 struct IncrementResult {
   int64_t total = 0;
-  bool duplicate = false;  // the event id was seen within the dedupe window; nothing applied
+  // The event id was seen within the dedupe window with the same arguments:
+  // nothing applied, `total` is the current total. (Other arguments:
+  // kIdConflict.)
+  bool duplicate = false;
 };
 
 struct RankedOwner {

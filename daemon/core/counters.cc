@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "core/hash.h"
 #include "storage/codec.h"
 
 namespace tally::core {
@@ -58,6 +59,19 @@ std::string AuditCellsJson(const std::vector<CellAssignment>& cells, const std::
   }
   json += "]}";
   return json;
+}
+
+// The fingerprint of an increment's arguments as the client sent them: the
+// delta, and the event time only if the client gave it (a retry without AT
+// comes later, with another "now"). Never 0, which means "unknown".
+// storage/FORMAT.md §7 documents the bytes.
+uint64_t EventFingerprint(const CounterIncrement& request) {
+  std::string bytes;
+  storage::codec::PutFixed64(bytes, static_cast<uint64_t>(request.delta));
+  bytes.push_back(request.at_given ? 1 : 0);
+  storage::codec::PutFixed64(bytes, request.at_given ? static_cast<uint64_t>(request.event_ms) : 0);
+  const uint64_t hash = StableHash(bytes);
+  return hash == 0 ? 1 : hash;
 }
 
 std::string AuditDeleteJson(std::optional<Interval> interval, int64_t removed, int64_t total_before) {
@@ -181,13 +195,17 @@ void CountersModule::MarkDirty(const ShardRef& ref, uint64_t counter_id, Counter
   }
 }
 
-bool CountersModule::SeenEvent(const ShardRef& ref, const std::string& dedupe_key, int64_t now) {
+std::optional<uint64_t> CountersModule::SeenEvent(const ShardRef& ref, const std::string& dedupe_key, int64_t now) {
   Shard& shard = state(ref);
-  if (auto it = shard.seen_ids.find(dedupe_key); it != shard.seen_ids.end()) return it->second > now;
-  if (auto it = shard.inflight_ids.find(dedupe_key); it != shard.inflight_ids.end()) return it->second > now;
+  auto live = [&](const SeenId& seen) { return seen.expiry_ms > now ? std::optional(seen.fingerprint) : std::nullopt; };
+  if (auto it = shard.seen_ids.find(dedupe_key); it != shard.seen_ids.end()) return live(it->second);
+  if (auto it = shard.inflight_ids.find(dedupe_key); it != shard.inflight_ids.end()) return live(it->second);
   auto stored = store_.Get(Family::kDedupe, dedupe_key);
-  int64_t expiry = 0;
-  return stored.ok() && stored.value() && lf::DecodeInt64(*stored.value(), &expiry) && expiry > now;
+  SeenId seen{0, 0};
+  if (!stored.ok() || !stored.value() || !lf::DecodeDedupeValue(*stored.value(), &seen.expiry_ms, &seen.fingerprint)) {
+    return std::nullopt;
+  }
+  return live(seen);
 }
 
 // ---------------------------------------------------------------------------
@@ -265,9 +283,14 @@ OpResult<IncrementResult> CountersModule::Increment(const CounterIncrement& requ
     uint64_t counter_id = 0;
     Counter& counter = CounterFor(ref, request.owner, request.key, &counter_id);
     std::string dedupe_key;
+    uint64_t fingerprint = 0;
     if (!request.event_id.empty()) {
       dedupe_key = lf::DedupeKey(request.owner, request.key, request.event_id);
-      if (SeenEvent(ref, dedupe_key, now)) return OpResult<IncrementResult>::Ok({counter.total, true});
+      fingerprint = EventFingerprint(request);
+      if (std::optional<uint64_t> seen = SeenEvent(ref, dedupe_key, now)) {
+        if (*seen != 0 && *seen != fingerprint) return OpResult<IncrementResult>::Error(OpStatus::kIdConflict);
+        return OpResult<IncrementResult>::Ok({counter.total, true});
+      }
     }
     lf::CounterIncr entry;
     PeriodsOf(request.event_ms, owners_.ZoneOf(ref, OwnerOf(counter_id)), entry.periods);
@@ -280,7 +303,8 @@ OpResult<IncrementResult> CountersModule::Increment(const CounterIncrement& requ
     if (!dedupe_key.empty()) {
       entry.event_id = request.event_id;
       entry.event_id_expiry_ms = now + options_.dedupe_window_ms;
-      state(ref).seen_ids[dedupe_key] = entry.event_id_expiry_ms;
+      entry.event_fingerprint = fingerprint;
+      state(ref).seen_ids[dedupe_key] = {entry.event_id_expiry_ms, fingerprint};
     }
     ref.Append([&](std::string& blob) { lf::AppendCounterIncr(blob, entry); });
     return OpResult<IncrementResult>::Ok({counter.total, false});
@@ -354,7 +378,8 @@ Status CountersModule::Replay(const lf::Entry& entry, const ReplayContext&) {
       Counter& counter = CounterFor(ref, incr.owner, incr.key, &counter_id);
       ApplyIncrement(ref, counter_id, counter, incr.delta, incr.periods);
       if (!incr.event_id.empty()) {
-        state(ref).seen_ids[lf::DedupeKey(incr.owner, incr.key, incr.event_id)] = incr.event_id_expiry_ms;
+        state(ref).seen_ids[lf::DedupeKey(incr.owner, incr.key, incr.event_id)] = {incr.event_id_expiry_ms,
+                                                                                   incr.event_fingerprint};
       }
       return Status::Ok();
     }

@@ -54,9 +54,11 @@ class CountersModule final : public EngineModule, public OwnerListingSource {
 
   // ---- writes ---------------------------------------------------------------
   // CTR.INCRBY: adds delta to the total and to the cell of every interval for
-  // the event time; with an event id seen within the dedupe window, applies
-  // nothing and replies the current total as a duplicate. kOverflow if any
-  // cell would overflow (nothing changes).
+  // the event time. With an event id seen within the dedupe window: the same
+  // arguments (delta, and AT if given) apply nothing and reply the current
+  // total as a duplicate; other arguments are kIdConflict (nothing applied).
+  // kOverflow if any cell would overflow (nothing changes, the id is not
+  // recorded).
   OpResult<IncrementResult> Increment(const CounterIncrement& increment);
   // Sets cells (all in one atomic step; the log entry holds them together).
   // With `audit`, the same entry carries the audit record (before/after).
@@ -141,6 +143,11 @@ class CountersModule final : public EngineModule, public OwnerListingSource {
       return H::combine(std::move(h), c.counter, c.interval, c.period);
     }
   };
+  // An event id seen since the last compaction (older ones are in `dedupe`).
+  struct SeenId {
+    int64_t expiry_ms;
+    uint64_t fingerprint;  // of the arguments (0: unknown, matches any)
+  };
   struct PendingCell {
     uint64_t counter;
     uint8_t interval;
@@ -165,8 +172,8 @@ class CountersModule final : public EngineModule, public OwnerListingSource {
     absl::flat_hash_map<CellRef, int64_t> cold;               // changed non-hot cells (absolute values)
     absl::flat_hash_map<CellRef, int64_t> inflight;           // cold cells a running compaction is writing
     absl::flat_hash_map<uint64_t, uint8_t> inflight_deleted;  // delete masks a running compaction applies
-    StringMap<int64_t> seen_ids;                              // owner\0key\0id -> expiry
-    StringMap<int64_t> inflight_ids;                          // being written
+    StringMap<SeenId> seen_ids;                               // owner\0key\0id -> expiry, fingerprint
+    StringMap<SeenId> inflight_ids;                           // being written
 
     // Owners whose stored cells may differ from memory: those with a counter
     // changed since the last snapshot (changed_owners), and those whose
@@ -252,7 +259,9 @@ class CountersModule final : public EngineModule, public OwnerListingSource {
   // Whether any counter of the owner holds a non-zero cell, from memory and
   // RocksDB (exact whatever a compaction is doing).
   bool OwnerHasValueLocked(const ShardRef& shard, uint32_t owner_id);
-  bool SeenEvent(const ShardRef& shard, const std::string& dedupe_key, int64_t now);
+  // The fingerprint of an event id seen within the dedupe window (0: seen,
+  // arguments unknown); nullopt if not seen.
+  std::optional<uint64_t> SeenEvent(const ShardRef& shard, const std::string& dedupe_key, int64_t now);
   OpStatus ApplyIncrement(const ShardRef& shard, uint64_t counter_id, Counter& counter, int64_t delta,
                           const int64_t (&periods)[6]);
   void ApplyAssign(const ShardRef& shard, uint64_t counter_id, Counter& counter,

@@ -798,7 +798,7 @@ TEST_P(DedupeTest, ARepeatedIdIsNotAppliedAgainWithinTheWindow) {
   Restart();
   EXPECT_EQ(Incr("user:1", "api", 1, std::nullopt, "req-1", &duplicate), 6);
   EXPECT_TRUE(duplicate);
-  EXPECT_EQ(Incr("user:1", "api", 1, std::nullopt, "req-2", &duplicate), 6);
+  EXPECT_EQ(Incr("user:1", "api", 5, std::nullopt, "req-2", &duplicate), 6);  // a retry: same arguments
   EXPECT_TRUE(duplicate);
   EXPECT_EQ(Total("user:1", "api"), 6);
   EXPECT_EQ(CellAt("user:1", "api", Interval::kHour), 6);
@@ -833,8 +833,8 @@ TEST_P(DedupeTest, ADuplicateLateEventChangesNoCell) {
   Restart();
   EXPECT_EQ(Incr("user:1", "api", 3, Utc(2024, 6, 10, 9), "ev-1", &duplicate), 3);
   EXPECT_TRUE(duplicate);
-  EXPECT_EQ(Incr("user:1", "api", 3, Utc(2024, 6, 11, 9), "ev-1", &duplicate), 3);  // another time, same id
-  EXPECT_TRUE(duplicate);
+  // Another time with the same id is not a retry: an id conflict, nothing applied.
+  EXPECT_EQ(TryIncr("user:1", "api", 3, Utc(2024, 6, 11, 9), "ev-1").status, OpStatus::kIdConflict);
   Restart();
   EXPECT_EQ(CellOf("user:1", "api", Interval::kDay, "2024-06-10"), 3);
   EXPECT_EQ(CellOf("user:1", "api", Interval::kDay, "2024-06-11"), 0);

@@ -209,8 +209,12 @@ class Model {
   std::map<CellKey, int64_t> cells;
   std::set<CellKey> touched;  // every cell ever written (to check that deleted ones read 0)
   std::map<std::string, TimeZone> zones;
-  std::map<std::string, int64_t> seen_ids;  // owner/key/id -> expiry
-  std::vector<std::string> log;             // what happened, for failure messages
+  struct SeenId {
+    int64_t expiry;
+    int64_t delta, at;  // the arguments of the id's first use
+  };
+  std::map<std::string, SeenId> seen_ids;  // owner/key/id
+  std::vector<std::string> log;            // what happened, for failure messages
 
   std::string History(const std::string& owner, const std::string& key) const {
     std::string out;
@@ -320,15 +324,23 @@ TEST_P(RandomWorkloadTest, MatchesTheModelThroughCompactionsAndRestarts) {
       if (pick(4) == 0) id = "ev-" + std::to_string(pick(40));
       bool duplicate = false;
       const std::string dedupe = owner + "/" + key + "/" + id;  // ids are scoped to one counter
-      const bool expect_duplicate = !id.empty() && model.seen_ids.count(dedupe) != 0 && model.seen_ids[dedupe] > now;
+      auto seen = model.seen_ids.find(dedupe);
+      const bool seen_live = !id.empty() && seen != model.seen_ids.end() && seen->second.expiry > now;
+      // Within the window, the same arguments are a retry, others a conflict.
+      const bool expect_duplicate = seen_live && seen->second.delta == delta && seen->second.at == at;
+      const bool expect_conflict = seen_live && !expect_duplicate;
       model.log.push_back(
           "incr " + owner + " " + key + " " + std::to_string(delta) + " at " + std::to_string(at) + " (" +
           PeriodLabel(Interval::kHour, PeriodOf(Interval::kHour, at, TimeZone::Utc()), TimeZone::Utc()) + "Z) id " +
           id);
+      if (expect_conflict) {
+        ASSERT_EQ(TryIncr(owner, key, delta, at, id).status, OpStatus::kIdConflict) << "step " << step << " id " << id;
+        continue;
+      }
       Incr(owner, key, delta, at, id, &duplicate);
       ASSERT_EQ(duplicate, expect_duplicate) << "step " << step << " id " << id;
       if (!duplicate) {
-        if (!id.empty()) model.seen_ids[dedupe] = now + counter_options_.dedupe_window_ms;
+        if (!id.empty()) model.seen_ids[dedupe] = {now + counter_options_.dedupe_window_ms, delta, at};
         const TimeZone tz = model.ZoneOf(owner);
         model.Add(owner, key, 0, 0, delta);
         for (Interval interval : kRollupIntervals) {

@@ -167,6 +167,7 @@ class CounterFixture {
     increment.delta = delta;
     increment.event_ms = at.value_or(clock_.NowMs());
     increment.event_id = id;
+    increment.at_given = at.has_value();
     OpResult<IncrementResult> r = engine_->counters().Increment(increment);
     EXPECT_TRUE(r.ok()) << "INCRBY " << owner << " " << key << " " << delta << " status " << static_cast<int>(r.status);
     if (duplicate != nullptr) *duplicate = r.value.duplicate;
@@ -180,6 +181,7 @@ class CounterFixture {
     increment.delta = delta;
     increment.event_ms = at.value_or(clock_.NowMs());
     increment.event_id = id;
+    increment.at_given = at.has_value();
     return engine_->counters().Increment(increment);
   }
 

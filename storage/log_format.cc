@@ -281,6 +281,18 @@ std::string ByKeyPrefix(std::string_view key, uint8_t interval, int64_t period) 
   return out;
 }
 
+bool ParseByKeyKey(std::string_view encoded, std::string_view key, uint8_t interval, int64_t* period,
+                   std::string_view* owner) {
+  const size_t head = key.size() + 2;  // key 0x00 interval
+  if (encoded.size() < head + 8 || encoded.substr(0, key.size()) != key || encoded[key.size()] != '\0' ||
+      static_cast<uint8_t>(encoded[key.size() + 1]) != interval) {
+    return false;
+  }
+  *period = static_cast<int64_t>(codec::GetBigEndian64(encoded.data() + head) ^ (uint64_t{1} << 63));
+  *owner = encoded.substr(head + 8);
+  return true;
+}
+
 std::string ByKeyKey(std::string_view key, uint8_t interval, int64_t period, std::string_view owner) {
   std::string out = ByKeyPrefix(key, interval, period);
   out.append(owner);

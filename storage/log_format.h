@@ -93,6 +93,10 @@ bool ParseCellKey(std::string_view encoded, ParsedCellKey* out);
 // by_key: key 0x00 interval(u8) period(u64 BE, sign flipped) owner
 std::string ByKeyKey(std::string_view key, uint8_t interval, int64_t period, std::string_view owner);
 std::string ByKeyPrefix(std::string_view key, uint8_t interval, int64_t period);
+// Splits a by_key entry into its period and owner; false if it is not an
+// entry of (key, interval).
+bool ParseByKeyKey(std::string_view encoded, std::string_view key, uint8_t interval, int64_t* period,
+                   std::string_view* owner);
 // dedupe: owner 0x00 key 0x00 event-id (an id is scoped to one counter)
 std::string DedupeKey(std::string_view owner, std::string_view key, std::string_view event_id);
 // dedupe value: fixed64 LE expiry (unix ms), then fixed64 LE fingerprint.

@@ -63,6 +63,25 @@ struct RankedOwner {
   int64_t value;
 };
 
+// CTR.TOP: owners ranked by their cells of one key and interval, highest
+// first, ties by owner name; owners whose value is 0 are not ranked.
+struct TopQuery {
+  std::string_view key;
+  Interval interval = Interval::kTotal;
+  // The periods ranked: each owner's value is the sum of its cells of
+  // `interval` whose period ids lie in [from, to] (inclusive; from == to: one
+  // cell, the fast path). Ids as PeriodOf gives them in the caller's zone:
+  // for days and longer they are local dates, so [from, to] names the same
+  // dates in every owner's zone; for hours they are instants, so an owner's
+  // hour cells that start inside the range count, whatever its zone (as
+  // CTR.SUM FROM..TO does). Ignored for `total`.
+  PeriodId from = 0;
+  PeriodId to = 0;
+  size_t offset = 0;  // skip the first `offset` ranked owners (pages: offset = page * limit)
+  size_t limit = 10;
+  std::string_view owner_prefix;  // only owners whose names start with it
+};
+
 // Which cells of an owner CountersModule::OwnerCells returns.
 struct CellFilter {
   std::string_view key;              // empty: every key

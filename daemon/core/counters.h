@@ -88,9 +88,20 @@ class CountersModule final : public EngineModule, public OwnerListingSource {
   // order, compacted or not. Cost: one seek per key, plus one range scan per
   // key and interval when every period is asked for.
   OpResult<std::vector<CellRow>> OwnerCells(std::string_view owner, const CellFilter& filter);
-  // Owners ranked by their cell (key, interval, period): highest first, ties by owner.
+  // CTR.TOP (see TopQuery): at most `limit` owners, after the first
+  // `offset`. Cost with N counters of the key: one pass over them in memory
+  // and a bounded heap, O(N log(offset + limit)); a period not current for
+  // most counters also reads each one's stored cell. While the start-up load
+  // runs, plus a `by_key` index scan of the period. A range of periods
+  // (from < to) adds one `by_key` index scan over the range (every owner's
+  // cell of every period in it: a seek per period and prefix) and a hash
+  // map of the N sums; docs/architecture.md has measurements.
+  std::vector<RankedOwner> Top(const TopQuery& query);
+  // One period: Top({key, interval, period, period, 0, limit, owner_prefix}).
   std::vector<RankedOwner> Top(std::string_view key, Interval interval, PeriodId period, size_t limit,
-                               std::string_view owner_prefix);
+                               std::string_view owner_prefix) {
+    return Top(TopQuery{key, interval, period, period, 0, limit, owner_prefix});
+  }
 
   // OwnerListingSource: owners with at least one non-zero cell. Cost: one
   // seek per owner in the `cells` family, plus, for each owner changed since
@@ -268,6 +279,8 @@ class CountersModule final : public EngineModule, public OwnerListingSource {
                    const storage::log_format::CellValue& cell);
   void ApplyDelete(const ShardRef& shard, uint64_t counter_id, Counter& counter, uint8_t mask);
   void MarkDirty(const ShardRef& shard, uint64_t counter_id, Counter& counter);
+  std::vector<RankedOwner> TopOfPeriod(const TopQuery& query);
+  std::vector<RankedOwner> TopOfRange(const TopQuery& query);
 
   ShardSet& shard_set_;
   storage::Store& store_;

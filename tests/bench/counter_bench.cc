@@ -101,6 +101,64 @@ BENCHMARK(BM_Top)
     ->Unit(benchmark::kMillisecond)
     ->Iterations(5);
 
+// CTR.TOP ranking the sum of the last 7 days (a range) over N owners, each
+// with a cell on every day. range(1): 0 nothing compacted (six of the seven
+// cells are changed cells in memory); 1 compacted, still running (every
+// counter in memory, past cells in RocksDB); 2 compacted, restarted and
+// LoadStoredCounters done.
+void BM_TopRange(benchmark::State& state) {
+  TempEngine t;
+  const int64_t owners = state.range(0);
+  const int64_t mode = state.range(1);
+  const int64_t now = t.clock.NowMs();
+  constexpr int64_t kDayMs = 86400 * 1000;
+  for (int64_t day = 6; day >= 0; --day) {
+    for (int64_t i = 0; i < owners; ++i) {
+      t.engine->counters().Increment({Owner(i), "downloads", (i * 7919 + day) % 1000 + 1, now - day * kDayMs, {}});
+    }
+    t.engine->WaitDurable(t.engine->Ticket());
+  }
+  if (mode >= 1) t.engine->CompactAll();
+  if (mode == 2) {
+    t.Reopen();
+    t.engine->counters().LoadStoredCounters();
+  }
+  const PeriodId today = PeriodOf(Interval::kDay, now, TimeZone::Utc());
+  size_t ranked = 0;
+  for (auto _ : state) {
+    auto top = t.engine->counters().Top({"downloads", Interval::kDay, today - 6, today, 0, 10, ""});
+    ranked = top.size();
+    benchmark::DoNotOptimize(top);
+  }
+  state.counters["owners"] = static_cast<double>(owners);
+  state.counters["ranked"] = static_cast<double>(ranked);
+}
+BENCHMARK(BM_TopRange)
+    ->Args({100000, 0})
+    ->Args({100000, 1})
+    ->Args({100000, 2})
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(5);
+
+// CTR.TOP of one period with an offset (page 100 of 10): the heap holds
+// offset + limit owners.
+void BM_TopOffset(benchmark::State& state) {
+  TempEngine t;
+  const int64_t owners = state.range(0);
+  const int64_t now = t.clock.NowMs();
+  for (int64_t i = 0; i < owners; ++i) {
+    t.engine->counters().Increment({Owner(i), "downloads", (i * 7919) % 100000, now, {}});
+  }
+  const PeriodId day = PeriodOf(Interval::kDay, now, TimeZone::Utc());
+  for (auto _ : state) {
+    auto top =
+        t.engine->counters().Top({"downloads", Interval::kDay, day, day, static_cast<size_t>(state.range(1)), 10, ""});
+    benchmark::DoNotOptimize(top);
+  }
+  state.counters["owners"] = static_cast<double>(owners);
+}
+BENCHMARK(BM_TopOffset)->Args({1000000, 0})->Args({1000000, 1000})->Unit(benchmark::kMillisecond)->Iterations(5);
+
 // Memory of N counters (range(1) keys per owner), from malloc's own accounting.
 void BM_MemoryPerCounter(benchmark::State& state) {
   const int64_t counters = state.range(0);

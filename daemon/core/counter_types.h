@@ -50,6 +50,14 @@ struct CounterIncrement {
   bool at_given = false;
 };
 
+// CTR.ADJUST: a correction of a whole counter (see CountersModule::Adjust).
+struct CounterAdjustment {
+  std::string_view owner;
+  std::string_view key;
+  int64_t delta = 0;
+  int64_t event_ms = 0;  // the time whose cells are corrected (the caller checked the AT bounds; now without AT)
+};
+
 struct IncrementResult {
   int64_t total = 0;
   // The event id was seen within the dedupe window with the same arguments:

@@ -61,6 +61,23 @@ std::string AuditCellsJson(const std::vector<CellAssignment>& cells, const std::
   return json;
 }
 
+// Audit details of CTR.ADJUST: the delta and the seven cells it changed.
+std::string AuditAdjustJson(int64_t delta, const int64_t (&periods)[6], const int64_t (&before)[7],
+                            const TimeZone& zone) {
+  std::string json = "{\"delta\":" + std::to_string(delta) + ",\"cells\":[";
+  for (int i = 0; i < kIntervalCount; ++i) {
+    const Interval interval = static_cast<Interval>(i);
+    if (i > 0) json += ',';
+    json += "{\"interval\":\"";
+    json += IntervalName(interval);
+    json += "\",\"period\":\"";
+    json += interval == Interval::kTotal ? std::string("total") : PeriodLabel(interval, periods[i - 1], zone);
+    json += "\",\"before\":" + std::to_string(before[i]) + ",\"after\":" + std::to_string(before[i] + delta) + "}";
+  }
+  json += "]}";
+  return json;
+}
+
 // The fingerprint of an increment's arguments as the client sent them: the
 // delta, and the event time only if the client gave it (a retry without AT
 // comes later, with another "now"). Never 0, which means "unknown".
@@ -308,6 +325,31 @@ OpResult<IncrementResult> CountersModule::Increment(const CounterIncrement& requ
     }
     ref.Append([&](std::string& blob) { lf::AppendCounterIncr(blob, entry); });
     return OpResult<IncrementResult>::Ok({counter.total, false});
+  });
+}
+
+OpResult<int64_t> CountersModule::Adjust(const CounterAdjustment& request, const AuditInfo& audit) {
+  return shard_set_.Write(request.owner, [&](const ShardRef& ref) {
+    uint64_t counter_id = 0;
+    Counter& counter = CounterFor(ref, request.owner, request.key, &counter_id);
+    const TimeZone& zone = owners_.ZoneOf(ref, OwnerOf(counter_id));
+    lf::CounterIncr entry;
+    PeriodsOf(request.event_ms, zone, entry.periods);
+    int64_t before[kIntervalCount];
+    before[0] = counter.total;
+    for (int i = 0; i < 6; ++i)
+      before[i + 1] = CellValueLocked(ref, counter_id, counter, RollupInterval(i), entry.periods[i]);
+    const OpStatus status = ApplyIncrement(ref, counter_id, counter, request.delta, entry.periods);
+    if (status != OpStatus::kOk) return OpResult<int64_t>::Error(status);
+    entry.owner = request.owner;
+    entry.key = request.key;
+    entry.delta = request.delta;
+    entry.event_ms = request.event_ms;
+    std::string inner;
+    lf::AppendCounterIncr(inner, entry);
+    feeds_.LogAudited(ref, audit, request.owner, request.key,
+                      AuditAdjustJson(request.delta, entry.periods, before, zone), inner);
+    return OpResult<int64_t>::Ok(counter.total);
   });
 }
 

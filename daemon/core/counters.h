@@ -60,8 +60,19 @@ class CountersModule final : public EngineModule, public OwnerListingSource {
   // kOverflow if any cell would overflow (nothing changes, the id is not
   // recorded).
   OpResult<IncrementResult> Increment(const CounterIncrement& increment);
-  // Sets cells (all in one atomic step; the log entry holds them together).
-  // With `audit`, the same entry carries the audit record (before/after).
+  // CTR.ADJUST: a correction that keeps every interval consistent. Adds
+  // delta to the total and to the cell of every interval for event_ms,
+  // exactly as an increment does (every cell checked for overflow first:
+  // kOverflow changes nothing), but audited and without an event id: the
+  // change and its audit record (actor, command, before/after of the seven
+  // cells) ride in ONE Audited log entry (a CounterIncr inside), so both are
+  // durable together or not at all. Replies the new total.
+  OpResult<int64_t> Adjust(const CounterAdjustment& adjustment, const AuditInfo& audit);
+  // Sets cells, of any intervals and periods (CTR.SET, RESET, RECOUNT), in
+  // one atomic step: the log entry holds them together, so a crash applies
+  // all of them or none. Cells apply in order (a cell named twice ends with
+  // its last value). With `audit`, the same entry carries the audit record
+  // (before/after).
   OpResult<bool> AssignCells(std::string_view owner, std::string_view key, const std::vector<CellAssignment>& cells,
                              const AuditInfo* audit = nullptr);
   // Removes every cell of the counter, or every period of one interval.

@@ -177,7 +177,6 @@ std::vector<RankedOwner> CountersModule::TopOfRange(const TopQuery& query) {
     bool stored_dead = false;     // ... or deleted by the running compaction: stored cells are dead
   };
   std::vector<MemorySum> sums;
-  StringMap<uint32_t> by_owner;                               // owner -> index in sums
   absl::flat_hash_set<std::pair<uint32_t, int64_t>> shadows;  // (index, period) of changed cells memory held
   for (size_t index = 0; index < kShardCount; ++index) {
     shard_set_.Locked(index, [&](const ShardRef& ref) {
@@ -201,7 +200,6 @@ std::vector<RankedOwner> CountersModule::TopOfRange(const TopQuery& query) {
         m.stored_dead =
             m.pending_delete || (inflight_mask != shard.inflight_deleted.end() && (inflight_mask->second & (1u << iv)));
         if (in_range(m.hot_period)) AddSaturating(m.sum, counter.value[rollup]);
-        by_owner.emplace(owner, static_cast<uint32_t>(sums.size()));
         sums.push_back(std::move(m));
       }
       // The shard's changed cells of this key and interval in the range
@@ -232,15 +230,29 @@ std::vector<RankedOwner> CountersModule::TopOfRange(const TopQuery& query) {
   }
 
   // 2. The stored cells of the range: one scan over every period of it
-  // (with a prefix: seeking past the owners outside it, per period).
+  // (with a prefix: seeking past the owners outside it, per period). Within
+  // a period the index is in owner order, so the owners in memory are
+  // walked alongside in name order (no lookup per entry).
+  std::vector<uint32_t> by_name(sums.size());
+  for (uint32_t i = 0; i < by_name.size(); ++i) by_name[i] = i;
+  std::sort(by_name.begin(), by_name.end(), [&](uint32_t a, uint32_t b) { return sums[a].owner < sums[b].owner; });
   StringMap<int64_t> stored_only;  // owners not in memory at step 1
+  int64_t walk_period = 0;
+  size_t walk = by_name.size();  // position in by_name; restarts with every period
   auto add_stored = [&](int64_t period, std::string_view owner, std::string_view encoded) {
     int64_t value = 0;
     if (!lf::DecodeInt64(encoded, &value) || value == 0) return;
-    auto it = by_owner.find(owner);
-    if (it == by_owner.end()) return AddSaturating(stored_only[owner], value);
-    MemorySum& m = sums[it->second];
-    if (m.stored_dead || period == m.hot_period || (!shadows.empty() && shadows.contains({it->second, period}))) {
+    if (walk == by_name.size() || period != walk_period) {
+      walk_period = period;
+      walk = 0;
+    }
+    while (walk < by_name.size() && sums[by_name[walk]].owner < owner) ++walk;
+    if (walk == by_name.size() || sums[by_name[walk]].owner != owner) {
+      return AddSaturating(stored_only[owner], value);
+    }
+    const uint32_t index = by_name[walk];
+    MemorySum& m = sums[index];
+    if (m.stored_dead || period == m.hot_period || (!shadows.empty() && shadows.contains({index, period}))) {
       return;  // memory held this cell at step 1
     }
     AddSaturating(m.sum, value);

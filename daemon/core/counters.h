@@ -105,8 +105,8 @@ class CountersModule final : public EngineModule, public OwnerListingSource {
   // most counters also reads each one's stored cell. While the start-up load
   // runs, plus a `by_key` index scan of the period. A range of periods
   // (from < to) adds one `by_key` index scan over the range (every owner's
-  // cell of every period in it: a seek per period and prefix) and a hash
-  // map of the N sums; docs/architecture.md has measurements.
+  // cell of every period in it; with a prefix, a seek per period) and a sort
+  // of the N owners by name; docs/architecture.md has measurements.
   std::vector<RankedOwner> Top(const TopQuery& query);
   // One period: Top({key, interval, period, period, 0, limit, owner_prefix}).
   std::vector<RankedOwner> Top(std::string_view key, Interval interval, PeriodId period, size_t limit,
@@ -115,10 +115,11 @@ class CountersModule final : public EngineModule, public OwnerListingSource {
   }
 
   // OwnerListingSource: owners with at least one non-zero cell. Cost: one
-  // seek per owner in the `cells` family, plus, for each owner changed since
-  // the last finished compaction, an exact look at its counters (a seek per
-  // key; a counter whose total and current cells are all zero also walks the
-  // shard's changed cells).
+  // seek per owner in the `cells` family, a pass over the names of the
+  // owners changed since their shard's last finished compaction, and for
+  // those of them that can be among the first `limit` an exact look at their
+  // counters (a seek per key; a counter whose total and current cells are
+  // all zero also walks the shard's changed cells).
   void ListOwners(std::string_view prefix, std::string_view after, size_t limit, std::set<std::string>* out) override;
 
   // ---- the background load --------------------------------------------------

@@ -279,7 +279,7 @@ int Run(int argc, char** argv) {
   std::unique_ptr<core::Engine> engine = std::move(opened.value());
   auto recovery_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
-  spdlog::info("recovered in {} ms: {} keys, {} log entries replayed", recovery_ms, engine->PlainStats().keys,
+  spdlog::info("recovered in {} ms: {} keys, {} log entries replayed", recovery_ms, engine->keyspace().Sizes().keys,
                engine->recovered_entries());
 
   server.started_at_ms = clock.NowMs();
@@ -344,9 +344,9 @@ int Run(int argc, char** argv) {
   // Every stored counter into memory, in the background (see Engine).
   std::thread loader([&engine] {
     auto started = std::chrono::steady_clock::now();
-    storage::Status s = engine->LoadStoredCounters();
+    storage::Status s = engine->counters().LoadStoredCounters();
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
-    if (s.ok() && engine->all_counters_loaded()) {
+    if (s.ok() && engine->counters().all_loaded()) {
       spdlog::info("all stored counters in memory after {} ms", ms);
     } else if (!s.ok()) {
       spdlog::error("loading stored counters failed (CTR.TOP keeps reading the index): {}", s.ToString());
@@ -365,7 +365,7 @@ int Run(int argc, char** argv) {
   resp.Stop(config.shutdown_drain_ms);
   http_stop.join();
   maintenance.Stop();
-  engine->StopLoading();
+  engine->counters().StopLoading();
   loader.join();
   if (!log_failed) {
     storage::Status s = engine->CompactAll();

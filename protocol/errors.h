@@ -96,6 +96,10 @@ inline constexpr std::string_view kProtoUnbalancedQuotes = "Protocol error: unba
 inline constexpr std::string_view kStorageFailed =
     "storage failure: the write-ahead log could not be written; the server refuses writes until restarted";
 inline constexpr std::string_view kNotReady = "the daemon is starting or stopping";
+// (kIdConflict) An event id seen within the dedupe window with other arguments.
+inline constexpr std::string_view kIdConflict =
+    "this event ID was already used with different arguments (delta or AT) within the dedupe window; nothing was "
+    "applied (a retry must repeat the original arguments exactly; a new event needs a new ID)";
 inline constexpr std::string_view kIntervalNames = "total, hour, day, week, month, quarter or year";
 
 // invalid owner 'us er': use 1-128 characters of A-Z a-z 0-9 _ . : @ -

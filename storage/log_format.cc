@@ -125,7 +125,10 @@ void AppendCounterIncr(std::string& blob, const CounterIncr& incr) {
   codec::PutVarint(p, ZigZag(incr.event_ms));
   for (int64_t period : incr.periods) codec::PutVarint(p, ZigZag(period));
   codec::PutLengthPrefixed(p, incr.event_id);
-  if (!incr.event_id.empty()) codec::PutVarint(p, ZigZag(incr.event_id_expiry_ms));
+  if (!incr.event_id.empty()) {
+    codec::PutVarint(p, ZigZag(incr.event_id_expiry_ms));
+    if (incr.event_fingerprint != 0) codec::PutFixed64(p, incr.event_fingerprint);
+  }
   AppendFramed(blob, Op::kCounterIncr, p);
 }
 
@@ -139,8 +142,12 @@ bool DecodeCounterIncr(std::string_view payload, CounterIncr* out) {
   }
   if (!codec::GetLengthPrefixed(payload, &out->event_id)) return false;
   out->event_id_expiry_ms = 0;
-  if (!out->event_id.empty() && !GetZigZag(payload, &out->event_id_expiry_ms)) return false;
-  return true;
+  out->event_fingerprint = 0;
+  if (out->event_id.empty()) return true;
+  if (!GetZigZag(payload, &out->event_id_expiry_ms)) return false;
+  // Entries written before fingerprints end here.
+  if (payload.empty()) return true;
+  return codec::GetFixed64(payload, &out->event_fingerprint);
 }
 
 void AppendCounterSetCells(std::string& blob, std::string_view owner, std::string_view key, const CellValue* cells,
@@ -274,6 +281,18 @@ std::string ByKeyPrefix(std::string_view key, uint8_t interval, int64_t period) 
   return out;
 }
 
+bool ParseByKeyKey(std::string_view encoded, std::string_view key, uint8_t interval, int64_t* period,
+                   std::string_view* owner) {
+  const size_t head = key.size() + 2;  // key 0x00 interval
+  if (encoded.size() < head + 8 || encoded.substr(0, key.size()) != key || encoded[key.size()] != '\0' ||
+      static_cast<uint8_t>(encoded[key.size() + 1]) != interval) {
+    return false;
+  }
+  *period = static_cast<int64_t>(codec::GetBigEndian64(encoded.data() + head) ^ (uint64_t{1} << 63));
+  *owner = encoded.substr(head + 8);
+  return true;
+}
+
 std::string ByKeyKey(std::string_view key, uint8_t interval, int64_t period, std::string_view owner) {
   std::string out = ByKeyPrefix(key, interval, period);
   out.append(owner);
@@ -284,6 +303,20 @@ std::string DedupeKey(std::string_view owner, std::string_view key, std::string_
   std::string out = CellPrefix(owner, key);
   out.append(event_id);
   return out;
+}
+
+std::string EncodeDedupeValue(int64_t expiry_ms, uint64_t fingerprint) {
+  std::string out;
+  codec::PutFixed64(out, static_cast<uint64_t>(expiry_ms));
+  codec::PutFixed64(out, fingerprint);
+  return out;
+}
+
+bool DecodeDedupeValue(std::string_view encoded, int64_t* expiry_ms, uint64_t* fingerprint) {
+  if (encoded.size() != 8 && encoded.size() != 16) return false;
+  *expiry_ms = static_cast<int64_t>(codec::GetFixed64(encoded.data()));
+  *fingerprint = encoded.size() == 16 ? codec::GetFixed64(encoded.data() + 8) : 0;
+  return true;
 }
 
 std::string EncodeInt64(int64_t value) {

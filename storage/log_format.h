@@ -33,6 +33,11 @@ struct CounterIncr {
   int64_t periods[kRollupCount] = {};  // period id per rollup interval, computed when applied
   std::string_view event_id;           // empty: none
   int64_t event_id_expiry_ms = 0;
+  // With an event id: the fingerprint of the arguments the client sent
+  // (EventFingerprint), so a reuse of the id with other arguments is told
+  // from a retry. 0: unknown (entries written before fingerprints), which
+  // matches any arguments.
+  uint64_t event_fingerprint = 0;
 };
 void AppendCounterIncr(std::string& blob, const CounterIncr& incr);
 bool DecodeCounterIncr(std::string_view payload, CounterIncr* out);
@@ -88,8 +93,16 @@ bool ParseCellKey(std::string_view encoded, ParsedCellKey* out);
 // by_key: key 0x00 interval(u8) period(u64 BE, sign flipped) owner
 std::string ByKeyKey(std::string_view key, uint8_t interval, int64_t period, std::string_view owner);
 std::string ByKeyPrefix(std::string_view key, uint8_t interval, int64_t period);
+// Splits a by_key entry into its period and owner; false if it is not an
+// entry of (key, interval).
+bool ParseByKeyKey(std::string_view encoded, std::string_view key, uint8_t interval, int64_t* period,
+                   std::string_view* owner);
 // dedupe: owner 0x00 key 0x00 event-id (an id is scoped to one counter)
 std::string DedupeKey(std::string_view owner, std::string_view key, std::string_view event_id);
+// dedupe value: fixed64 LE expiry (unix ms), then fixed64 LE fingerprint.
+// Rows written before fingerprints hold the expiry alone: fingerprint 0.
+std::string EncodeDedupeValue(int64_t expiry_ms, uint64_t fingerprint);
+bool DecodeDedupeValue(std::string_view encoded, int64_t* expiry_ms, uint64_t* fingerprint);
 // Signed 64-bit values: 8 bytes little-endian two's complement.
 std::string EncodeInt64(int64_t value);
 bool DecodeInt64(std::string_view encoded, int64_t* value);

@@ -80,7 +80,7 @@ bool ParseCellArgs(CommandContext& ctx, CommandArgs args, size_t index, std::str
   if (!parsed) return false;
   *interval = *parsed;
   const int64_t now = ctx.engine.clock().NowMs();
-  core::TimeZone zone = ctx.engine.OwnerTimeZone(owner);
+  core::TimeZone zone = ctx.engine.owners().TimeZoneOf(owner);
   if (index + 1 >= args.size()) {
     *period = core::PeriodOf(*interval, now, zone);
     return true;
@@ -132,6 +132,7 @@ void IncrementGeneric(CommandContext& ctx, CommandArgs args, ReplySink& reply, s
   }
   const int64_t now = ctx.engine.clock().NowMs();
   int64_t at = now;
+  bool at_given = false;
   std::string_view event_id;
   for (; index < args.size(); index += 2) {
     const bool is_at = EqualsIgnoreCase(args[index], "AT");
@@ -145,12 +146,13 @@ void IncrementGeneric(CommandContext& ctx, CommandArgs args, ReplySink& reply, s
     if (is_at) {
       if (!ParseInteger("AT", args[index + 1], &at, reply)) return;
       if (!CheckEventTime(ctx, "AT", at, now, reply)) return;
+      at_given = true;  // part of the event id's fingerprint (a retry without AT stays a duplicate)
     } else {
       event_id = args[index + 1];
       if (!core::ValidEventId(event_id)) return reply.SendError(errors::InvalidEventId("ID", event_id));
     }
   }
-  auto result = ctx.engine.Increment({args[1], args[2], delta, at, event_id});
+  auto result = ctx.engine.counters().Increment({args[1], args[2], delta, at, event_id, at_given});
   if (!result.ok()) return SendOpError(reply, result.status);
   ctx.client.last_write_duplicate = result.value.duplicate;
   reply.SendInteger(result.value.total);
@@ -171,7 +173,7 @@ void CtrGet(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   Interval interval;
   PeriodId period;
   if (!ParseCellArgs(ctx, args, 3, args[1], &interval, &period, reply)) return;
-  auto result = ctx.engine.ReadCell(args[1], args[2], interval, period);
+  auto result = ctx.engine.counters().ReadCell(args[1], args[2], interval, period);
   if (!result.ok()) return SendOpError(reply, result.status);
   reply.SendInteger(result.value);
 }
@@ -183,7 +185,7 @@ void CtrAll(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   Interval interval;
   PeriodId period;
   if (!ParseCellArgs(ctx, args, 2, args[1], &interval, &period, reply)) return;
-  auto result = ctx.engine.ReadOwnerCells(args[1], interval, period);
+  auto result = ctx.engine.counters().ReadOwnerCells(args[1], interval, period);
   if (!result.ok()) return SendOpError(reply, result.status);
   reply.SendArray(result.value.size() * 2);
   for (const auto& [key, value] : result.value) {
@@ -202,13 +204,13 @@ void CtrMGet(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   for (size_t i = 4; i < args.size(); ++i) {
     if (!CheckName("owner", args[i], reply)) return;
     // Each owner's own time zone decides which period the label names.
-    auto period = ParsePeriodArg("period", *interval, args[3], ctx.engine.OwnerTimeZone(args[i]), now, reply);
+    auto period = ParsePeriodArg("period", *interval, args[3], ctx.engine.owners().TimeZoneOf(args[i]), now, reply);
     if (!period) return;
     periods.push_back(*period);
   }
   reply.SendArray(periods.size());
   for (size_t i = 4; i < args.size(); ++i) {
-    auto result = ctx.engine.ReadCell(args[i], args[1], *interval, periods[i - 4]);
+    auto result = ctx.engine.counters().ReadCell(args[i], args[1], *interval, periods[i - 4]);
     reply.SendInteger(result.ok() ? result.value : 0);
   }
 }
@@ -248,7 +250,7 @@ void AssignOne(CommandContext& ctx, CommandArgs args, size_t cell_index, int64_t
   Interval interval;
   PeriodId period;
   if (!ParseCellArgs(ctx, args, cell_index, args[1], &interval, &period, reply)) return;
-  auto result = ctx.engine.AssignCells(args[1], args[2], {{interval, period, value}}, &audit);
+  auto result = ctx.engine.counters().AssignCells(args[1], args[2], {{interval, period, value}}, &audit);
   if (!result.ok()) return SendOpError(reply, result.status);
   reply.SendOk();
 }
@@ -281,7 +283,7 @@ void CtrRecount(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   if ((args.size() - 4) % 2 != 0) return reply.SendError(ErrorCode::kWrongArity, errors::WrongArity(args[0]));
   auto interval = ParseIntervalArg("interval", args[3], reply);
   if (!interval) return;
-  core::TimeZone zone = ctx.engine.OwnerTimeZone(args[1]);
+  core::TimeZone zone = ctx.engine.owners().TimeZoneOf(args[1]);
   const int64_t now = ctx.engine.clock().NowMs();
   std::vector<core::CellAssignment> cells;
   for (size_t i = 4; i + 1 < args.size(); i += 2) {
@@ -292,7 +294,7 @@ void CtrRecount(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
     cells.push_back({*interval, *period, value});
   }
   const core::AuditInfo audit{actor, "CTR.RECOUNT"};
-  auto result = ctx.engine.AssignCells(args[1], args[2], cells, &audit);
+  auto result = ctx.engine.counters().AssignCells(args[1], args[2], cells, &audit);
   if (!result.ok()) return SendOpError(reply, result.status);
   reply.SendOk();
 }
@@ -309,7 +311,7 @@ void CtrDel(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
     if (!interval) return;
   }
   const core::AuditInfo audit{actor, "CTR.DEL"};
-  auto result = ctx.engine.DeleteCells(args[1], args[2], interval, &audit);
+  auto result = ctx.engine.counters().DeleteCells(args[1], args[2], interval, &audit);
   if (!result.ok()) return SendOpError(reply, result.status);
   reply.SendInteger(result.value);
 }
@@ -328,7 +330,7 @@ void CtrHistory(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   }
   if (args.size() == 6) return reply.SendError(errors::OptionNeedsValue("FROM", "period"));
   if (args.size() > 7) return reply.SendError(errors::UnexpectedArgument(args[7], "CTR.HISTORY", kHistorySyntax));
-  core::TimeZone zone = ctx.engine.OwnerTimeZone(args[1]);
+  core::TimeZone zone = ctx.engine.owners().TimeZoneOf(args[1]);
   const int64_t now = ctx.engine.clock().NowMs();
   PeriodId newest = core::PeriodOf(*interval, now, zone);
   if (args.size() == 7) {
@@ -337,7 +339,7 @@ void CtrHistory(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
     newest = *period;
   }
   PeriodId oldest = core::StepPeriod(*interval, newest, -(count - 1), zone);
-  auto result = ctx.engine.ReadRange(args[1], args[2], *interval, oldest, newest);
+  auto result = ctx.engine.counters().ReadRange(args[1], args[2], *interval, oldest, newest);
   if (!result.ok()) return SendOpError(reply, result.status);
   reply.SendArray(result.value.size());
   for (auto it = result.value.rbegin(); it != result.value.rend(); ++it) {
@@ -352,11 +354,11 @@ void CtrSum(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   if (!CheckOwnerKey(args, reply)) return;
   auto interval = ParseIntervalArg("interval", args[3], reply);
   if (!interval) return;
-  core::TimeZone zone = ctx.engine.OwnerTimeZone(args[1]);
+  core::TimeZone zone = ctx.engine.owners().TimeZoneOf(args[1]);
   const int64_t now = ctx.engine.clock().NowMs();
   if (args.size() == 4) {
     // No range: every period of the interval that holds a value.
-    auto result = ctx.engine.SumCells(args[1], args[2], *interval, std::nullopt, std::nullopt);
+    auto result = ctx.engine.counters().SumCells(args[1], args[2], *interval, std::nullopt, std::nullopt);
     if (!result.ok()) return SendOpError(reply, result.status);
     return reply.SendInteger(result.value);
   }
@@ -378,7 +380,7 @@ void CtrSum(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   auto to = ParsePeriodArg("TO", *interval, *to_label, zone, now, reply);
   if (!to) return;
   if (*from > *to) return reply.SendError(errors::RangeReversed("FROM", *from_label, "TO", *to_label));
-  auto result = ctx.engine.SumCells(args[1], args[2], *interval, *from, *to);
+  auto result = ctx.engine.counters().SumCells(args[1], args[2], *interval, *from, *to);
   if (!result.ok()) return SendOpError(reply, result.status);
   reply.SendInteger(result.value);
 }
@@ -416,7 +418,7 @@ void CtrTop(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
       prefix = args[index + 1];
     }
   }
-  auto ranked = ctx.engine.Top(args[1], *interval, period, static_cast<size_t>(limit), prefix);
+  auto ranked = ctx.engine.counters().Top(args[1], *interval, period, static_cast<size_t>(limit), prefix);
   reply.SendArray(ranked.size());
   for (const auto& entry : ranked) {
     reply.SendArray(2);
@@ -462,7 +464,7 @@ void CtrOwners(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
       if (count < 1 || count > kMaxPage) return reply.SendError(errors::OutOfRange("COUNT", 1, kMaxPage));
     }
   }
-  core::OwnersPage page = ctx.engine.ListOwners(prefix, cursor, static_cast<size_t>(count));
+  core::OwnersPage page = ctx.engine.owners().List(prefix, cursor, static_cast<size_t>(count));
   reply.SendArray(2);
   reply.SendBulk(page.next_cursor.empty() ? std::string_view("0") : std::string_view(page.next_cursor));
   reply.SendArray(page.owners.size());
@@ -473,10 +475,10 @@ void CtrOwners(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
 void OwnerTz(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   if (!CheckName("owner", args[1], reply)) return;
   if (args.size() > 3) return reply.SendError(errors::UnexpectedArgument(args[3], "OWNER.TZ", kOwnerTzSyntax));
-  if (args.size() == 2) return reply.SendBulk(ctx.engine.OwnerTimeZone(args[1]).name());
+  if (args.size() == 2) return reply.SendBulk(ctx.engine.owners().TimeZoneOf(args[1]).name());
   auto zone = core::TimeZone::Find(args[2]);
   if (!zone) return reply.SendError(errors::UnknownTimeZone("timezone", args[2]));
-  auto result = ctx.engine.SetOwnerTimeZone(args[1], *zone);
+  auto result = ctx.engine.owners().SetTimeZone(args[1], *zone);
   if (!result.ok()) return SendOpError(reply, result.status);
   reply.SendOk();
 }
@@ -536,7 +538,7 @@ void CtrCells(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   }
   auto owner_prefix = OwnerPrefix(prefix, type);
   core::OwnersPage page;
-  if (owner_prefix) page = ctx.engine.ListOwners(*owner_prefix, cursor, static_cast<size_t>(count));
+  if (owner_prefix) page = ctx.engine.owners().List(*owner_prefix, cursor, static_cast<size_t>(count));
   struct Row {
     std::string_view owner;
     core::CellRow cell;
@@ -544,7 +546,7 @@ void CtrCells(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   };
   std::vector<Row> rows;
   for (const std::string& owner : page.owners) {
-    core::TimeZone zone = ctx.engine.OwnerTimeZone(owner);
+    core::TimeZone zone = ctx.engine.owners().TimeZoneOf(owner);
     core::CellFilter filter{key, interval, std::nullopt};
     if (!period_label.empty()) {
       filter.period = 0;
@@ -553,7 +555,7 @@ void CtrCells(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
         if (!filter.period) return;
       }
     }
-    auto cells = ctx.engine.OwnerCells(owner, filter);
+    auto cells = ctx.engine.counters().OwnerCells(owner, filter);
     if (!cells.ok()) return SendOpError(reply, cells.status);
     for (core::CellRow& cell : cells.value) {
       std::string label = core::PeriodLabel(cell.interval, cell.period, zone);

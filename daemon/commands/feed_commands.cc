@@ -86,7 +86,7 @@ void ChangesRead(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   uint64_t since = 0;
   size_t count = 0;
   if (!ParseFeedArgs("CHANGES.READ", args, &since, &count, reply)) return;
-  auto result = ctx.engine.ReadChanges(since, count);
+  auto result = ctx.engine.feeds().ReadChanges(since, count);
   if (!result.ok()) return SendOpError(reply, result.status);
   const core::ChangesPage& page = result.value;
   if (CursorError(page.cursor, since, page.oldest, page.newest, "change",
@@ -115,7 +115,7 @@ void ChangesRead(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
 // CHANGES.INFO -> map: oldest, newest, retention_s
 void ChangesInfo(CommandContext& ctx, CommandArgs, ReplySink& reply) {
   // An empty read reports the bounds without touching RocksDB.
-  auto result = ctx.engine.ReadChanges(0, 0);
+  auto result = ctx.engine.feeds().ReadChanges(0, 0);
   if (!result.ok()) return SendOpError(reply, result.status);
   reply.SendMap(3);
   reply.SendBulk("oldest");
@@ -131,7 +131,7 @@ void AuditRead(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   uint64_t since = 0;
   size_t count = 0;
   if (!ParseFeedArgs("AUDIT.READ", args, &since, &count, reply)) return;
-  auto result = ctx.engine.ReadAudit(since, count);
+  auto result = ctx.engine.feeds().ReadAudit(since, count);
   if (!result.ok()) return SendOpError(reply, result.status);
   const core::AuditPage& page = result.value;
   if (CursorError(page.cursor, since, page.oldest, page.newest, "audit record", 0, reply)) return;

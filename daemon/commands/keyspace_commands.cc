@@ -22,13 +22,13 @@ namespace errors = protocol::errors;
 namespace flags = protocol::flags;
 
 void Get(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
-  if (!ctx.engine.ReadPlain(args[1], [&](std::string_view value) { reply.SendBulk(value); })) reply.SendNull();
+  if (!ctx.engine.keyspace().Read(args[1], [&](std::string_view value) { reply.SendBulk(value); })) reply.SendNull();
 }
 
 void MGet(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   reply.SendArray(args.size() - 1);
   for (size_t i = 1; i < args.size(); ++i) {
-    if (!ctx.engine.ReadPlain(args[i], [&](std::string_view value) { reply.SendBulk(value); })) reply.SendNull();
+    if (!ctx.engine.keyspace().Read(args[i], [&](std::string_view value) { reply.SendBulk(value); })) reply.SendNull();
   }
 }
 
@@ -83,7 +83,7 @@ void Set(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
     options.expire_at_ms = ms;
   }
   std::optional<std::string> old_value;
-  auto result = ctx.engine.SetPlain(args[1], args[2], options, get ? &old_value : nullptr);
+  auto result = ctx.engine.keyspace().Set(args[1], args[2], options, get ? &old_value : nullptr);
   if (!result.ok()) return SendOpError(reply, result.status);
   if (get) {
     if (old_value) {
@@ -101,7 +101,7 @@ void Set(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
 void Del(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   int64_t removed = 0;
   for (size_t i = 1; i < args.size(); ++i) {
-    auto result = ctx.engine.DeletePlain(args[i]);
+    auto result = ctx.engine.keyspace().Delete(args[i]);
     if (!result.ok()) return SendOpError(reply, result.status);
     removed += result.value ? 1 : 0;
   }
@@ -110,7 +110,7 @@ void Del(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
 
 void Exists(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   int64_t found = 0;
-  for (size_t i = 1; i < args.size(); ++i) found += ctx.engine.ExistsPlain(args[i]) ? 1 : 0;
+  for (size_t i = 1; i < args.size(); ++i) found += ctx.engine.keyspace().Exists(args[i]) ? 1 : 0;
   reply.SendInteger(found);
 }
 
@@ -159,7 +159,7 @@ void ExpireGeneric(CommandContext& ctx, CommandArgs args, ReplySink& reply, bool
     reply.SendError(ErrorCode::kInvalidExpire, errors::InvalidExpire(name));
     return;
   }
-  auto result = ctx.engine.ExpirePlain(args[1], at, condition);
+  auto result = ctx.engine.keyspace().Expire(args[1], at, condition);
   if (!result.ok()) return SendOpError(reply, result.status);
   reply.SendInteger(result.value ? 1 : 0);
 }
@@ -172,20 +172,22 @@ void PExpire(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
 }
 
 void Persist(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
-  auto result = ctx.engine.PersistPlain(args[1]);
+  auto result = ctx.engine.keyspace().Persist(args[1]);
   if (!result.ok()) return SendOpError(reply, result.status);
   reply.SendInteger(result.value ? 1 : 0);
 }
 
 void Ttl(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
-  int64_t ms = ctx.engine.PttlPlain(args[1]);
+  int64_t ms = ctx.engine.keyspace().Pttl(args[1]);
   reply.SendInteger(ms < 0 ? ms : (ms + 500) / 1000);
 }
 
-void PTtl(CommandContext& ctx, CommandArgs args, ReplySink& reply) { reply.SendInteger(ctx.engine.PttlPlain(args[1])); }
+void PTtl(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
+  reply.SendInteger(ctx.engine.keyspace().Pttl(args[1]));
+}
 
 void IncrGeneric(CommandContext& ctx, std::string_view key, int64_t delta, ReplySink& reply) {
-  auto result = ctx.engine.IncrPlain(key, delta);
+  auto result = ctx.engine.keyspace().IncrBy(key, delta);
   if (!result.ok()) return SendOpError(reply, result.status);
   reply.SendInteger(result.value);
 }
@@ -246,7 +248,8 @@ void Scan(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
       return reply.SendError(ErrorCode::kSyntax, errors::kSyntax);
     }
   }
-  core::ScanPage page = ctx.engine.ScanPlain(cursor, pattern, static_cast<size_t>(std::min<int64_t>(count, 1 << 20)));
+  core::ScanPage page =
+      ctx.engine.keyspace().Scan(cursor, pattern, static_cast<size_t>(std::min<int64_t>(count, 1 << 20)));
   reply.SendArray(2);
   reply.SendBulk(std::to_string(page.next_cursor));
   if (!type_matches) page.keys.clear();
@@ -255,7 +258,7 @@ void Scan(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
 }
 
 void DbSize(CommandContext& ctx, CommandArgs, ReplySink& reply) {
-  reply.SendInteger(static_cast<int64_t>(ctx.engine.PlainStats().keys));
+  reply.SendInteger(static_cast<int64_t>(ctx.engine.keyspace().Sizes().keys));
 }
 
 constexpr uint32_t kWriteFast = flags::kWrite | flags::kFast;

@@ -231,9 +231,9 @@ MetricsSnapshot GatherMetrics(core::Engine& engine, const ServerState& server) {
   s.log_recovered_entries = engine.recovered_entries();
   s.compaction = engine.compaction_stats();
 
-  s.counters = engine.CounterStats();
-  s.all_counters_loaded = engine.all_counters_loaded();
-  s.keyspace = engine.PlainStats();
+  s.counters = engine.counters().MemoryStats();
+  s.all_counters_loaded = engine.counters().all_loaded();
+  s.keyspace = engine.keyspace().Sizes();
 
   s.memory = ReadProcessMemory();
   s.rocksdb_memtable_bytes = engine.store().MemtableBytes();

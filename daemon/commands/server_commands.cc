@@ -454,7 +454,7 @@ void Info(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
     out += "\r\n";
   }
   if (wants("keyspace")) {
-    core::KeyspaceStats keys = ctx.engine.PlainStats();
+    core::KeyspaceStats keys = ctx.engine.keyspace().Sizes();
     out += "# Keyspace\r\n";
     if (keys.keys > 0) {
       out += "db0:keys=" + std::to_string(keys.keys) + ",expires=" + std::to_string(keys.keys_with_expiry) +

@@ -149,7 +149,7 @@ void DescribePeriod(Api& api, std::string_view owner, std::string_view interval_
     return;
   }
   const core::TimeZone zone =
-      owner.empty() ? api.engine().counter_options().default_time_zone : api.engine().OwnerTimeZone(owner);
+      owner.empty() ? api.engine().counter_options().default_time_zone : api.engine().owners().TimeZoneOf(owner);
   core::PeriodId period = 0;
   std::string error;
   if (!core::ParsePeriod(*interval, period_arg.value_or("current"), zone, api.engine().clock().NowMs(), &period,

@@ -34,7 +34,7 @@ int main(int argc, char** argv) {
   std::vector<double> ms;
   for (int round = 0; round <= rounds; ++round) {
     const int64_t now = clock.NowMs();
-    for (const auto& owner : owners) engine->Increment({owner, "downloads", 1, now, {}});
+    for (const auto& owner : owners) engine->counters().Increment({owner, "downloads", 1, now, {}});
     if (!engine->WaitDurable(engine->Ticket()).ok()) return 1;
     auto start = std::chrono::steady_clock::now();
     auto s = engine->CompactAll();

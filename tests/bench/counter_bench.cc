@@ -44,10 +44,10 @@ void BM_CounterIncrement(benchmark::State& state) {
   std::vector<std::string> names;
   for (int64_t i = 0; i < owners; ++i) names.push_back(Owner(i));
   int64_t now = t.clock.NowMs();
-  for (const auto& name : names) t.engine->Increment({name, "downloads", 1, now, {}});  // load
+  for (const auto& name : names) t.engine->counters().Increment({name, "downloads", 1, now, {}});  // load
   size_t i = 0;
   for (auto _ : state) {
-    auto r = t.engine->Increment({names[i++ % names.size()], "downloads", 1, now, {}});
+    auto r = t.engine->counters().Increment({names[i++ % names.size()], "downloads", 1, now, {}});
     benchmark::DoNotOptimize(r);
   }
   state.SetItemsProcessed(state.iterations());
@@ -60,7 +60,7 @@ void BM_PlainIncrement(benchmark::State& state) {
   for (int64_t i = 0; i < 100000; ++i) keys.push_back("key:" + std::to_string(i));
   size_t i = 0;
   for (auto _ : state) {
-    auto r = t.engine->IncrPlain(keys[i++ % keys.size()], 1);
+    auto r = t.engine->keyspace().IncrBy(keys[i++ % keys.size()], 1);
     benchmark::DoNotOptimize(r);
   }
   state.SetItemsProcessed(state.iterations());
@@ -78,16 +78,17 @@ void BM_Top(benchmark::State& state) {
   // and LoadStoredCounters done (what tallyd does in the background).
   const int64_t mode = state.range(1);
   int64_t now = t.clock.NowMs();
-  for (int64_t i = 0; i < owners; ++i) t.engine->Increment({Owner(i), "downloads", (i * 7919) % 100000, now, {}});
+  for (int64_t i = 0; i < owners; ++i)
+    t.engine->counters().Increment({Owner(i), "downloads", (i * 7919) % 100000, now, {}});
   if (mode >= 1) t.engine->CompactAll();
   if (mode == 1) t.Reopen();
   if (mode == 3) {  // restarted, then the background load has finished
     t.Reopen();
-    t.engine->LoadStoredCounters();
+    t.engine->counters().LoadStoredCounters();
   }
   PeriodId day = PeriodOf(Interval::kDay, now, TimeZone::Utc());
   for (auto _ : state) {
-    auto top = t.engine->Top("downloads", Interval::kDay, day, 10, "");
+    auto top = t.engine->counters().Top("downloads", Interval::kDay, day, 10, "");
     benchmark::DoNotOptimize(top);
   }
   state.counters["owners"] = static_cast<double>(owners);
@@ -99,6 +100,67 @@ BENCHMARK(BM_Top)
     ->Args({1000000, 3})
     ->Unit(benchmark::kMillisecond)
     ->Iterations(5);
+
+// CTR.TOP ranking the sum of the last 7 days (a range) over N owners, each
+// with a cell on every day. range(1): 0 nothing compacted (six of the seven
+// cells are changed cells in memory); 1 compacted, still running (every
+// counter in memory, past cells in RocksDB's memtables); 2 compacted,
+// restarted and LoadStoredCounters done; 3 as 2, with the memtables flushed
+// first (the index in SST files, as after a while of running).
+void BM_TopRange(benchmark::State& state) {
+  TempEngine t;
+  const int64_t owners = state.range(0);
+  const int64_t mode = state.range(1);
+  const int64_t now = t.clock.NowMs();
+  constexpr int64_t kDayMs = 86400 * 1000;
+  for (int64_t day = 6; day >= 0; --day) {
+    for (int64_t i = 0; i < owners; ++i) {
+      t.engine->counters().Increment({Owner(i), "downloads", (i * 7919 + day) % 1000 + 1, now - day * kDayMs, {}});
+    }
+    t.engine->WaitDurable(t.engine->Ticket());
+  }
+  if (mode >= 1) t.engine->CompactAll();
+  if (mode == 3) t.engine->FlushMemtables();
+  if (mode >= 2) {
+    t.Reopen();
+    t.engine->counters().LoadStoredCounters();
+  }
+  const PeriodId today = PeriodOf(Interval::kDay, now, TimeZone::Utc());
+  size_t ranked = 0;
+  for (auto _ : state) {
+    auto top = t.engine->counters().Top({"downloads", Interval::kDay, today - 6, today, 0, 10, ""});
+    ranked = top.size();
+    benchmark::DoNotOptimize(top);
+  }
+  state.counters["owners"] = static_cast<double>(owners);
+  state.counters["ranked"] = static_cast<double>(ranked);
+}
+BENCHMARK(BM_TopRange)
+    ->Args({100000, 0})
+    ->Args({100000, 1})
+    ->Args({100000, 2})
+    ->Args({100000, 3})
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(5);
+
+// CTR.TOP of one period with an offset (page 100 of 10): the heap holds
+// offset + limit owners.
+void BM_TopOffset(benchmark::State& state) {
+  TempEngine t;
+  const int64_t owners = state.range(0);
+  const int64_t now = t.clock.NowMs();
+  for (int64_t i = 0; i < owners; ++i) {
+    t.engine->counters().Increment({Owner(i), "downloads", (i * 7919) % 100000, now, {}});
+  }
+  const PeriodId day = PeriodOf(Interval::kDay, now, TimeZone::Utc());
+  for (auto _ : state) {
+    auto top =
+        t.engine->counters().Top({"downloads", Interval::kDay, day, day, static_cast<size_t>(state.range(1)), 10, ""});
+    benchmark::DoNotOptimize(top);
+  }
+  state.counters["owners"] = static_cast<double>(owners);
+}
+BENCHMARK(BM_TopOffset)->Args({1000000, 0})->Args({1000000, 1000})->Unit(benchmark::kMillisecond)->Iterations(5);
 
 // Memory of N counters (range(1) keys per owner), from malloc's own accounting.
 void BM_MemoryPerCounter(benchmark::State& state) {
@@ -116,7 +178,7 @@ void BM_MemoryPerCounter(benchmark::State& state) {
     size_t before = mallinfo2().uordblks;
     uint64_t memtable_before = t.engine->store().MemtableBytes();
     for (int64_t i = 0; i < owners; ++i) {
-      t.engine->Increment({names[i / keys_per_owner], keys[i % keys_per_owner], 1, now, {}});
+      t.engine->counters().Increment({names[i / keys_per_owner], keys[i % keys_per_owner], 1, now, {}});
       if (i % 10000 == 0) t.engine->WaitDurable(t.engine->Ticket());  // log blobs leave tally's memory
     }
     t.engine->WaitDurable(t.engine->Ticket());
@@ -135,9 +197,9 @@ void BM_Recovery(benchmark::State& state) {
   int64_t now = t.clock.NowMs();
   for (int64_t i = 0; i < entries; ++i) {
     if (i % 2 == 0) {
-      t.engine->Increment({Owner(i % 100000), "downloads", 1, now, {}});
+      t.engine->counters().Increment({Owner(i % 100000), "downloads", 1, now, {}});
     } else {
-      t.engine->IncrPlain("key:" + std::to_string(i % 100000), 1);
+      t.engine->keyspace().IncrBy("key:" + std::to_string(i % 100000), 1);
     }
     if (i % 100000 == 0) t.engine->WaitDurable(t.engine->Ticket());
   }

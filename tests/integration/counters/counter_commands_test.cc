@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "counters_util.h"
+#include "protocol/errors.h"
 #include "tallyd_process.h"
 
 namespace tally::itest::counters {
@@ -381,10 +382,12 @@ TEST_F(CounterCommandsTest, DuplicateIdIsNotAppliedTwiceEvenAfterRestart) {
   ExpectCli({"CTR.INCRBY", "id:1", "calls", "1", "ID", "req-7f3a"}, "(integer) 1");
   ExpectCli({"CTR.INCRBY", "id:1", "calls", "1", "ID", "req-7f3a"}, "(integer) 1");
   ExpectCli({"CTR.INCRBY", "id:1", "calls", "5", "ID", "req-2"}, "(integer) 6");
-  // A repeat with another delta is still the same event.
-  ExpectCli({"CTR.INCRBY", "id:1", "calls", "50", "ID", "req-7f3a"}, "(integer) 6");
+  // A repeat with another delta is not a retry: an id conflict, nothing applied.
+  const std::string conflict = "(error) ERR " + std::string(protocol::errors::kIdConflict);
+  ExpectCli({"CTR.INCRBY", "id:1", "calls", "50", "ID", "req-7f3a"}, conflict);
   ExpectCli({"CTR.INCR", "id:1", "calls", "ID", "req-3"}, "(integer) 7");
-  ExpectCli({"CTR.DECRBY", "id:1", "calls", "2", "ID", "req-3"}, "(integer) 7");
+  ExpectCli({"CTR.DECRBY", "id:1", "calls", "2", "ID", "req-3"}, conflict);
+  ExpectCli({"CTR.INCRBY", "id:1", "calls", "1", "ID", "req-3"}, "(integer) 7");  // INCR is INCRBY 1
   // ID and AT in either order; a late event is deduplicated as well.
   ExpectCli({"CTR.INCRBY", "id:1", "calls", "3", "ID", "late-1", "AT", At(NoonUtcDaysAgo(2))}, "(integer) 10");
   ExpectCli({"CTR.INCRBY", "id:1", "calls", "3", "AT", At(NoonUtcDaysAgo(2)), "ID", "late-1"}, "(integer) 10");
@@ -401,12 +404,16 @@ TEST_F(CounterCommandsTest, DuplicateIdIsNotAppliedTwiceEvenAfterRestart) {
     EXPECT_EQ(Get("id:1", "calls", "day", "current"), 9);
     EXPECT_EQ(Get("id:1", "calls", "hour", "current"), 9);
     EXPECT_EQ(Get("id:1", "calls", "day", day2), 3);
-    // Every id seen so far is a duplicate: the reply is the total, nothing applied.
-    for (const std::string& id : {std::string("req-7f3a"), std::string("req-2"), std::string("req-3"),
-                                  std::string("late-1"), long_id, std::string("a/b?c=d&e#f\"'")}) {
+    // Every id seen so far is a duplicate when retried with its arguments:
+    // the reply is the total, nothing applied; other arguments conflict.
+    for (const std::string& id :
+         {std::string("req-7f3a"), std::string("req-3"), long_id, std::string("a/b?c=d&e#f\"'")}) {
       EXPECT_TRUE(IsInteger(Call({"CTR.INCRBY", "id:1", "calls", "1", "ID", id}), 12)) << id;
+      EXPECT_EQ(Cli({"CTR.INCRBY", "id:1", "calls", "2", "ID", id}), conflict) << id;
     }
-    EXPECT_TRUE(IsInteger(Call({"CTR.INCRBY", "id:1", "calls", "1", "AT", At(NoonUtcDaysAgo(2)), "ID", "late-1"}), 12));
+    EXPECT_TRUE(IsInteger(Call({"CTR.INCRBY", "id:1", "calls", "5", "ID", "req-2"}), 12));
+    EXPECT_TRUE(IsInteger(Call({"CTR.INCRBY", "id:1", "calls", "3", "AT", At(NoonUtcDaysAgo(2)), "ID", "late-1"}), 12));
+    EXPECT_EQ(Cli({"CTR.INCRBY", "id:1", "calls", "3", "ID", "late-1"}), conflict);  // without its AT
     EXPECT_EQ(Get("id:1", "calls"), 12);
     EXPECT_EQ(Get("id:1", "calls", "day", "current"), 9);
     EXPECT_EQ(Get("id:1", "calls", "day", day2), 3);

@@ -38,7 +38,7 @@ void BM_IncrPlain(benchmark::State& state) {
   const std::vector<std::string> keys = Keys(static_cast<int>(state.range(0)));
   size_t i = 0;
   for (auto _ : state) {
-    benchmark::DoNotOptimize(engine->IncrPlain(keys[i % keys.size()], 1));
+    benchmark::DoNotOptimize(engine->keyspace().IncrBy(keys[i % keys.size()], 1));
     if (++i % 4096 == 0) engine->WaitDurable(engine->Ticket());
   }
   engine->WaitDurable(engine->Ticket());
@@ -54,7 +54,7 @@ void BM_IncrPlainDurableEachOp(benchmark::State& state) {
   const std::vector<std::string> keys = Keys(1000);
   size_t i = 0;
   for (auto _ : state) {
-    engine->IncrPlain(keys[i++ % keys.size()], 1);
+    engine->keyspace().IncrBy(keys[i++ % keys.size()], 1);
     if (!engine->WaitDurable(engine->Ticket()).ok()) std::abort();
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
@@ -70,7 +70,7 @@ void BM_RecoverLog(benchmark::State& state) {
     auto engine = OpenOrDie(dir.Sub("data"), clock);
     const std::vector<std::string> keys = Keys(100000);
     for (int64_t i = 0; i < entries; ++i) {
-      engine->IncrPlain(keys[static_cast<size_t>(i) % keys.size()], 1);
+      engine->keyspace().IncrBy(keys[static_cast<size_t>(i) % keys.size()], 1);
       if (i % 4096 == 4095) engine->WaitDurable(engine->Ticket());
     }
     engine->WaitDurable(engine->Ticket());

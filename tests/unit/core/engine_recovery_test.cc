@@ -46,10 +46,10 @@ class EngineRecoveryTest : public EngineTest {
       ++entries;
     }
     EXPECT_TRUE(Expire(prefix + "plain:1", clock_.NowMs() + 30'000));
-    EXPECT_TRUE(engine_->PersistPlain(prefix + "ttl:0").value);
+    EXPECT_TRUE(engine_->keyspace().Persist(prefix + "ttl:0").value);
     SetOptions keep;
     keep.keep_ttl = true;
-    EXPECT_TRUE(engine_->SetPlain(prefix + "ttl:1", "kept", keep).value);
+    EXPECT_TRUE(engine_->keyspace().Set(prefix + "ttl:1", "kept", keep).value);
     entries += 3;
     return entries;
   }
@@ -103,8 +103,8 @@ TEST_F(EngineRecoveryTest, ReopenRestoresValuesTtlsAndDeletionsFromTheLog) {
   Reopen();
   EXPECT_EQ(Snapshot(), before);
   EXPECT_EQ(engine_->recovered_entries(), static_cast<uint64_t>(entries));
-  EXPECT_EQ(engine_->PlainStats().keys, before.size());
-  EXPECT_EQ(engine_->PlainStats().keys_with_expiry, 10u);  // ttl:1..9 and plain:1
+  EXPECT_EQ(engine_->keyspace().Sizes().keys, before.size());
+  EXPECT_EQ(engine_->keyspace().Sizes().keys_with_expiry, 10u);  // ttl:1..9 and plain:1
   EXPECT_EQ(engine_->UncompactedEntries(), static_cast<uint64_t>(entries));
 }
 
@@ -119,8 +119,8 @@ TEST_F(EngineRecoveryTest, KeysWhoseExpiryPassedWhileDownAreGone) {
   clock_.Advance(5'000);
   Open();
   EXPECT_EQ(Snapshot(), (State{{"forever", {"1", 0}}, {"long", {"3", kStartMs + 100'000}}}));
-  EXPECT_EQ(engine_->PlainStats().keys, 2u);
-  EXPECT_EQ(engine_->PlainStats().keys_with_expiry, 1u);
+  EXPECT_EQ(engine_->keyspace().Sizes().keys, 2u);
+  EXPECT_EQ(engine_->keyspace().Sizes().keys_with_expiry, 1u);
 }
 
 TEST_F(EngineRecoveryTest, RecoveryCombinesTheCompactedStateWithTheLogAfterIt) {
@@ -133,7 +133,7 @@ TEST_F(EngineRecoveryTest, RecoveryCombinesTheCompactedStateWithTheLogAfterIt) {
   EXPECT_TRUE(Del("plain:4"));
   EXPECT_EQ(Incr("count:0", 5), 1006);
   EXPECT_TRUE(Expire("count:1", kStartMs + 9'000));
-  EXPECT_TRUE(engine_->PersistPlain("ttl:5").value);
+  EXPECT_TRUE(engine_->keyspace().Persist("ttl:5").value);
   Set("new", "n");
   EXPECT_TRUE(Del("new"));
   Set("new2", "n2");
@@ -274,7 +274,7 @@ TEST_F(EngineRecoveryTest, AKeyRecreatedAfterItExpiredSurvivesCompaction) {
   ASSERT_TRUE(engine_->CompactAll().ok());
   Reopen();
   EXPECT_EQ(Get("k"), "new");
-  EXPECT_EQ(engine_->PttlPlain("k"), -1);
+  EXPECT_EQ(engine_->keyspace().Pttl("k"), -1);
 }
 
 TEST_F(EngineRecoveryTest, DeletedKeysLeaveTheKvFamilyAndStayDeleted) {
@@ -305,8 +305,8 @@ TEST_F(EngineRecoveryTest, ExpiredKeysLeaveTheKvFamilyAtCompaction) {
   ASSERT_TRUE(engine_->CompactAll().ok());  // no access in between: compaction reaps them
   EXPECT_FALSE(InKvFamily("t"));
   EXPECT_FALSE(InKvFamily("expire-cmd"));
-  EXPECT_EQ(engine_->PlainStats().keys, 0u);
-  EXPECT_EQ(engine_->PlainStats().keys_with_expiry, 0u);
+  EXPECT_EQ(engine_->keyspace().Sizes().keys, 0u);
+  EXPECT_EQ(engine_->keyspace().Sizes().keys_with_expiry, 0u);
 }
 
 // A key that expired while the daemon was down is skipped by recovery; the
@@ -333,7 +333,7 @@ TEST_F(EngineRecoveryTest, ACompactedTtlStillExpiresAfterReopen) {
   Durable();
   ASSERT_TRUE(engine_->CompactAll().ok());
   Reopen();
-  EXPECT_EQ(engine_->PttlPlain("t"), 10'000);
+  EXPECT_EQ(engine_->keyspace().Pttl("t"), 10'000);
   engine_.reset();
   clock_.Advance(10'000);
   Open();
@@ -454,17 +454,17 @@ TEST_F(EngineRecoveryTest, ConcurrentWritesAndCompactionsRecoverTheLastDurableSt
           case 0:
           case 1: {
             const std::string value = std::to_string(op);
-            EXPECT_TRUE(engine_->SetPlain(key, value, SetOptions{}).ok());
+            EXPECT_TRUE(engine_->keyspace().Set(key, value, SetOptions{}).ok());
             model[key] = value;
             break;
           }
           case 2: {
-            OpResult<int64_t> r = engine_->IncrPlain(key, 1);
+            OpResult<int64_t> r = engine_->keyspace().IncrBy(key, 1);
             if (r.ok()) model[key] = std::to_string(r.value);
             break;
           }
           case 3:
-            EXPECT_TRUE(engine_->DeletePlain(key).ok());
+            EXPECT_TRUE(engine_->keyspace().Delete(key).ok());
             model[key] = std::nullopt;
             break;
         }

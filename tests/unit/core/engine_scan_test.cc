@@ -1,4 +1,4 @@
-// Engine::ScanPlain: Redis SCAN guarantees (every key present for the whole
+// KeyspaceModule::Scan: Redis SCAN guarantees (every key present for the whole
 // scan is returned, none twice, cursor 0 at the end) under COUNT, MATCH and a
 // keyspace that grows between calls.
 #include <gtest/gtest.h>
@@ -23,7 +23,7 @@ class EngineScanTest : public EngineTest {
     uint64_t cursor = 0;
     *calls = 0;
     do {
-      ScanPage page = engine_->ScanPlain(cursor, pattern, count);
+      ScanPage page = engine_->keyspace().Scan(cursor, pattern, count);
       ++*calls;
       for (const std::string& key : page.keys) ++seen[key];
       cursor = page.next_cursor;
@@ -51,7 +51,7 @@ class EngineScanTest : public EngineTest {
 };
 
 TEST_F(EngineScanTest, AnEmptyKeyspaceFinishesInOneCall) {
-  ScanPage page = engine_->ScanPlain(0, "", 10);
+  ScanPage page = engine_->keyspace().Scan(0, "", 10);
   EXPECT_TRUE(page.keys.empty());
   EXPECT_EQ(page.next_cursor, 0u);
 }
@@ -71,7 +71,7 @@ TEST_F(EngineScanTest, EveryCountReturnsEveryKeyExactlyOnceAndEndsAtCursorZero) 
 
 TEST_F(EngineScanTest, CountZeroUsesTheDefault) {
   AddKeys("key:", 100);
-  ScanPage page = engine_->ScanPlain(0, "", 0);
+  ScanPage page = engine_->keyspace().Scan(0, "", 0);
   EXPECT_GE(page.keys.size(), 10u);
   EXPECT_LT(page.keys.size(), 100u);
   EXPECT_EQ(FullScan("", 0).size(), 100u);
@@ -81,7 +81,7 @@ TEST_F(EngineScanTest, PagesNeverExceedCountByMuch) {
   AddKeys("key:", 500);
   uint64_t cursor = 0;
   do {
-    ScanPage page = engine_->ScanPlain(cursor, "", 10);
+    ScanPage page = engine_->keyspace().Scan(cursor, "", 10);
     EXPECT_LE(page.keys.size(), 12u);  // keys sharing a hash position stay together
     cursor = page.next_cursor;
   } while (cursor != 0);
@@ -149,10 +149,10 @@ TEST_F(EngineScanTest, KeysDeletedDuringTheScanDoNotDisturbTheOthers) {
 
 TEST_F(EngineScanTest, ACursorFromAnEarlierCallCanBeResumedLater) {
   AddKeys("key:", 200);
-  ScanPage first = engine_->ScanPlain(0, "", 20);
+  ScanPage first = engine_->keyspace().Scan(0, "", 20);
   ASSERT_NE(first.next_cursor, 0u);
-  ScanPage again = engine_->ScanPlain(first.next_cursor, "", 20);
-  ScanPage same = engine_->ScanPlain(first.next_cursor, "", 20);
+  ScanPage again = engine_->keyspace().Scan(first.next_cursor, "", 20);
+  ScanPage same = engine_->keyspace().Scan(first.next_cursor, "", 20);
   EXPECT_EQ(again.keys, same.keys);
   EXPECT_EQ(again.next_cursor, same.next_cursor);
   for (const std::string& key : again.keys) {

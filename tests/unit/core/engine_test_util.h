@@ -58,27 +58,27 @@ class EngineTest : public ::testing::Test {
 
   std::optional<std::string> Get(std::string_view key) {
     std::optional<std::string> value;
-    engine_->ReadPlain(key, [&](std::string_view v) { value.emplace(v); });
+    engine_->keyspace().Read(key, [&](std::string_view v) { value.emplace(v); });
     return value;
   }
   void Set(std::string_view key, std::string_view value, int64_t expire_at_ms = 0) {
     SetOptions options;
     options.expire_at_ms = expire_at_ms;
-    OpResult<bool> r = engine_->SetPlain(key, value, options);
+    OpResult<bool> r = engine_->keyspace().Set(key, value, options);
     ASSERT_TRUE(r.ok() && r.value) << "SET " << key;
   }
   int64_t Incr(std::string_view key, int64_t delta = 1) {
-    OpResult<int64_t> r = engine_->IncrPlain(key, delta);
+    OpResult<int64_t> r = engine_->keyspace().IncrBy(key, delta);
     EXPECT_TRUE(r.ok()) << "INCRBY " << key << " " << delta;
     return r.value;
   }
   bool Del(std::string_view key) {
-    OpResult<bool> r = engine_->DeletePlain(key);
+    OpResult<bool> r = engine_->keyspace().Delete(key);
     EXPECT_TRUE(r.ok());
     return r.value;
   }
   bool Expire(std::string_view key, int64_t expire_at_ms, ExpireCondition condition = ExpireCondition::kAlways) {
-    OpResult<bool> r = engine_->ExpirePlain(key, expire_at_ms, condition);
+    OpResult<bool> r = engine_->keyspace().Expire(key, expire_at_ms, condition);
     EXPECT_TRUE(r.ok());
     return r.value;
   }
@@ -88,11 +88,11 @@ class EngineTest : public ::testing::Test {
     State state;
     uint64_t cursor = 0;
     do {
-      ScanPage page = engine_->ScanPlain(cursor, "", 97);
+      ScanPage page = engine_->keyspace().Scan(cursor, "", 97);
       for (const std::string& key : page.keys) {
         std::optional<std::string> value = Get(key);
         EXPECT_TRUE(value.has_value()) << key;
-        const int64_t pttl = engine_->PttlPlain(key);
+        const int64_t pttl = engine_->keyspace().Pttl(key);
         EXPECT_NE(pttl, -2) << key;
         EXPECT_TRUE(state.emplace(key, KeyState{value.value_or(""), pttl < 0 ? 0 : clock_.NowMs() + pttl}).second)
             << key << " returned twice by SCAN";

@@ -1,4 +1,4 @@
-// Engine::OwnerCells (CTR.CELLS: the admin table and export): every cell of
+// CountersModule::OwnerCells (CTR.CELLS: the admin table and export): every cell of
 // an owner that holds a value, in (key, interval, period) order, whether it
 // is hot, cold, compacted or replayed — under every restart mode.
 
@@ -16,7 +16,7 @@ using OwnerCellsTest = CounterModeTest;
 
 // Cells as "key interval period=value" strings, labels in the owner's zone.
 std::vector<std::string> Rows(CounterFixture& f, std::string_view owner, const CellFilter& filter = {}) {
-  auto result = f.engine_->OwnerCells(owner, filter);
+  auto result = f.engine_->counters().OwnerCells(owner, filter);
   EXPECT_TRUE(result.ok());
   std::vector<std::string> out;
   TimeZone zone = f.ZoneFor(owner);

@@ -49,9 +49,9 @@ TEST_F(ConcurrencyTest, IncrementsRecountsAndCompactionsLoseNothing) {
     int64_t v = 0;
     while (!writers_done.load()) {
       ++v;
-      OpResult<bool> r = engine_->AssignCells("user:shared", "hits", {{Interval::kDay, two_days_ago, v}});
+      OpResult<bool> r = engine_->counters().AssignCells("user:shared", "hits", {{Interval::kDay, two_days_ago, v}});
       EXPECT_TRUE(r.ok());
-      r = engine_->AssignCells("user:recount", "hits", {{Interval::kMonth, may, v}});
+      r = engine_->counters().AssignCells("user:recount", "hits", {{Interval::kMonth, may, v}});
       EXPECT_TRUE(r.ok());
       last_recount.store(v);
     }
@@ -61,14 +61,14 @@ TEST_F(ConcurrencyTest, IncrementsRecountsAndCompactionsLoseNothing) {
     int64_t last_recounted = 0;
     while (!writers_done.load()) {
       for (int d = 1; d <= 5; ++d) {
-        OpResult<int64_t> r = engine_->ReadCell("user:frozen", "hits", Interval::kDay,
-                                                PeriodOf(Interval::kDay, Utc(2024, 6, 15 - d, 8), TimeZone::Utc()));
+        OpResult<int64_t> r = engine_->counters().ReadCell(
+            "user:frozen", "hits", Interval::kDay, PeriodOf(Interval::kDay, Utc(2024, 6, 15 - d, 8), TimeZone::Utc()));
         if (r.value != d * 10) read_errors.fetch_add(1);
       }
-      OpResult<int64_t> total = engine_->ReadCell("user:shared", "hits", Interval::kTotal, 0);
+      OpResult<int64_t> total = engine_->counters().ReadCell("user:shared", "hits", Interval::kTotal, 0);
       if (total.value < last_total) read_errors.fetch_add(1);
       last_total = total.value;
-      OpResult<int64_t> recounted = engine_->ReadCell("user:recount", "hits", Interval::kMonth, may);
+      OpResult<int64_t> recounted = engine_->counters().ReadCell("user:recount", "hits", Interval::kMonth, may);
       if (recounted.value < last_recounted) read_errors.fetch_add(1);
       last_recounted = recounted.value;
     }
@@ -79,19 +79,19 @@ TEST_F(ConcurrencyTest, IncrementsRecountsAndCompactionsLoseNothing) {
       const std::string own = "user:w" + std::to_string(t);
       for (int i = 0; i < kOps; ++i) {
         CounterIncrement shared{"user:shared", "hits", t + 1, clock_.NowMs(), {}};
-        EXPECT_TRUE(engine_->Increment(shared).ok());
+        EXPECT_TRUE(engine_->counters().Increment(shared).ok());
         CounterIncrement mine{own, "hits", 1, clock_.NowMs(), {}};
-        EXPECT_TRUE(engine_->Increment(mine).ok());
+        EXPECT_TRUE(engine_->counters().Increment(mine).ok());
         if (i % 10 == 0) {
           CounterIncrement late{"user:shared", "late", 1, yesterday, {}};
-          EXPECT_TRUE(engine_->Increment(late).ok());
+          EXPECT_TRUE(engine_->counters().Increment(late).ok());
         }
         if (i % 50 == 0) {
           const std::string id = "w" + std::to_string(t) + "-" + std::to_string(i);
           CounterIncrement with_id{"user:ids", "hits", 1, clock_.NowMs(), id};
-          OpResult<IncrementResult> first = engine_->Increment(with_id);
+          OpResult<IncrementResult> first = engine_->counters().Increment(with_id);
           EXPECT_TRUE(first.ok() && !first.value.duplicate);
-          OpResult<IncrementResult> again = engine_->Increment(with_id);
+          OpResult<IncrementResult> again = engine_->counters().Increment(with_id);
           EXPECT_TRUE(again.ok() && again.value.duplicate);
         }
         if (t == 0 && i % 100 == 0) {
@@ -133,7 +133,7 @@ TEST_F(ConcurrencyTest, IncrementsRecountsAndCompactionsLoseNothing) {
     EXPECT_EQ(Cell("user:recount", "hits", Interval::kMonth, may), recount);
     for (int d = 1; d <= 5; ++d)
       EXPECT_EQ(CellAt("user:frozen", "hits", Interval::kDay, Utc(2024, 6, 15 - d, 8)), d * 10);
-    std::vector<RankedOwner> top = engine_->Top("hits", Interval::kTotal, 0, 1, "");
+    std::vector<RankedOwner> top = engine_->counters().Top("hits", Interval::kTotal, 0, 1, "");
     ASSERT_EQ(top.size(), 1u);
     EXPECT_EQ(top[0].owner, "user:shared");
     EXPECT_EQ(top[0].value, shared_expected);
@@ -162,12 +162,12 @@ TEST_F(ConcurrencyTest, PastCellsNeverGoBackWhileCompactionMovesThem) {
     while (!done.load()) {
       for (int h = 0; h < kHours; ++h) {
         OpResult<int64_t> r =
-            engine_->ReadCell("user:past", "hits", Interval::kHour,
-                              PeriodOf(Interval::kHour, kStartMs - (h + 1) * kHourMs, TimeZone::Utc()));
+            engine_->counters().ReadCell("user:past", "hits", Interval::kHour,
+                                         PeriodOf(Interval::kHour, kStartMs - (h + 1) * kHourMs, TimeZone::Utc()));
         if (r.value < last[h] || r.value > kRounds) errors.fetch_add(1);
         last[h] = r.value;
       }
-      OpResult<int64_t> total = engine_->ReadCell("user:past", "hits", Interval::kTotal, 0);
+      OpResult<int64_t> total = engine_->counters().ReadCell("user:past", "hits", Interval::kTotal, 0);
       if (total.value < last_total) errors.fetch_add(1);
       last_total = total.value;
     }
@@ -175,7 +175,7 @@ TEST_F(ConcurrencyTest, PastCellsNeverGoBackWhileCompactionMovesThem) {
   for (int round = 0; round < kRounds; ++round) {
     for (int h = 0; h < kHours; ++h) {
       CounterIncrement late{"user:past", "hits", 1, kStartMs - (h + 1) * kHourMs, {}};
-      ASSERT_TRUE(engine_->Increment(late).ok());
+      ASSERT_TRUE(engine_->counters().Increment(late).ok());
     }
   }
   done.store(true);
@@ -257,7 +257,7 @@ TEST_F(ConcurrencyTest, TopIsCompleteWhileStoredCountersAreLoaded) {
     Reopen();  // memory empty: TOP ranks from the index until the load is done
     std::atomic<bool> done{false};
     std::thread loader([&] {
-      EXPECT_TRUE(engine_->LoadStoredCounters().ok());
+      EXPECT_TRUE(engine_->counters().LoadStoredCounters().ok());
       done = true;
     });
     int checks = 0;
@@ -266,7 +266,7 @@ TEST_F(ConcurrencyTest, TopIsCompleteWhileStoredCountersAreLoaded) {
       ++checks;
     }
     loader.join();
-    ASSERT_TRUE(engine_->all_counters_loaded());
+    ASSERT_TRUE(engine_->counters().all_loaded());
     ASSERT_EQ(TopOf("downloads", Interval::kTotal, 0, 5), expected);
   }
 }

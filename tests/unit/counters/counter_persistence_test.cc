@@ -23,7 +23,7 @@ using Strs = std::vector<std::string>;
 
 TEST_F(CounterTest, RecoveryReplaysExactlyTheEntriesPastTheCheckpoint) {
   for (int i = 0; i < 10; ++i) Incr("user:" + std::to_string(i % 3), "hits", 1);
-  ASSERT_TRUE(engine_->SetOwnerTimeZone("user:0", Zone("Europe/Berlin")).ok());
+  ASSERT_TRUE(engine_->owners().SetTimeZone("user:0", Zone("Europe/Berlin")).ok());
   Assign("user:1", "hits", {{Interval::kTotal, 0, 50}});
   EXPECT_EQ(engine_->UncompactedEntries(), 12u);
   Reopen();
@@ -67,7 +67,7 @@ TEST_F(CounterTest, WritesBeforeAndAfterACompactionRecoverTogether) {
   Incr("user:1", "hits", 7, Utc(2024, 6, 3, 10));
   Assign("user:1", "hits", {{Interval::kMonth, PeriodOf(Interval::kMonth, Utc(2024, 4, 2), TimeZone::Utc()), 40}});
   Incr("user:2", "hits", 1, std::nullopt, "ev-before");
-  ASSERT_TRUE(engine_->SetOwnerTimeZone("user:3", Zone("Asia/Kolkata")).ok());
+  ASSERT_TRUE(engine_->owners().SetTimeZone("user:3", Zone("Asia/Kolkata")).ok());
   Incr("user:3", "hits", 2);
   Compact();
   // After: the same cells again, a rollover, a delete of one interval, another id.
@@ -160,7 +160,7 @@ TEST_F(CounterTest, DeleteThenCompactThenReopenLeavesNothing) {
   EXPECT_EQ(TopOf("hits", Interval::kTotal, 0), (Strs{"user:2=1"}));
   EXPECT_EQ(TopOf("hits", Interval::kDay, Period("user:1", Interval::kDay, "2024-06-01")), Strs{});
   EXPECT_EQ(Delete("user:1", "hits"), 0) << "the cells are gone, so nothing is left to delete";
-  auto cells = engine_->ReadOwnerCells("user:1", Interval::kTotal, 0);
+  auto cells = engine_->counters().ReadOwnerCells("user:1", Interval::kTotal, 0);
   ASSERT_TRUE(cells.ok());
   for (const auto& [key, value] : cells.value) EXPECT_EQ(value, 0) << key;
 }
@@ -209,8 +209,12 @@ class Model {
   std::map<CellKey, int64_t> cells;
   std::set<CellKey> touched;  // every cell ever written (to check that deleted ones read 0)
   std::map<std::string, TimeZone> zones;
-  std::map<std::string, int64_t> seen_ids;  // owner/key/id -> expiry
-  std::vector<std::string> log;             // what happened, for failure messages
+  struct SeenId {
+    int64_t expiry;
+    int64_t delta, at;  // the arguments of the id's first use
+  };
+  std::map<std::string, SeenId> seen_ids;  // owner/key/id
+  std::vector<std::string> log;            // what happened, for failure messages
 
   std::string History(const std::string& owner, const std::string& key) const {
     std::string out;
@@ -320,15 +324,23 @@ TEST_P(RandomWorkloadTest, MatchesTheModelThroughCompactionsAndRestarts) {
       if (pick(4) == 0) id = "ev-" + std::to_string(pick(40));
       bool duplicate = false;
       const std::string dedupe = owner + "/" + key + "/" + id;  // ids are scoped to one counter
-      const bool expect_duplicate = !id.empty() && model.seen_ids.count(dedupe) != 0 && model.seen_ids[dedupe] > now;
+      auto seen = model.seen_ids.find(dedupe);
+      const bool seen_live = !id.empty() && seen != model.seen_ids.end() && seen->second.expiry > now;
+      // Within the window, the same arguments are a retry, others a conflict.
+      const bool expect_duplicate = seen_live && seen->second.delta == delta && seen->second.at == at;
+      const bool expect_conflict = seen_live && !expect_duplicate;
       model.log.push_back(
           "incr " + owner + " " + key + " " + std::to_string(delta) + " at " + std::to_string(at) + " (" +
           PeriodLabel(Interval::kHour, PeriodOf(Interval::kHour, at, TimeZone::Utc()), TimeZone::Utc()) + "Z) id " +
           id);
+      if (expect_conflict) {
+        ASSERT_EQ(TryIncr(owner, key, delta, at, id).status, OpStatus::kIdConflict) << "step " << step << " id " << id;
+        continue;
+      }
       Incr(owner, key, delta, at, id, &duplicate);
       ASSERT_EQ(duplicate, expect_duplicate) << "step " << step << " id " << id;
       if (!duplicate) {
-        if (!id.empty()) model.seen_ids[dedupe] = now + counter_options_.dedupe_window_ms;
+        if (!id.empty()) model.seen_ids[dedupe] = {now + counter_options_.dedupe_window_ms, delta, at};
         const TimeZone tz = model.ZoneOf(owner);
         model.Add(owner, key, 0, 0, delta);
         for (Interval interval : kRollupIntervals) {
@@ -362,7 +374,7 @@ TEST_P(RandomWorkloadTest, MatchesTheModelThroughCompactionsAndRestarts) {
     } else if (op < 75) {  // owner time zone
       const TimeZone tz = Zone(zone_names[pick(static_cast<int>(zone_names.size()))]);
       model.log.push_back("tz " + owner + " * " + tz.name());
-      ASSERT_TRUE(engine_->SetOwnerTimeZone(owner, tz).ok());
+      ASSERT_TRUE(engine_->owners().SetTimeZone(owner, tz).ok());
       model.zones.insert_or_assign(owner, tz);
     } else if (op < 95) {  // time passes
       clock_.Advance(pick(4) == 0 ? pick(2 * 24 * 60) * kMinuteMs : pick(90) * kMinuteMs);

@@ -167,7 +167,8 @@ class CounterFixture {
     increment.delta = delta;
     increment.event_ms = at.value_or(clock_.NowMs());
     increment.event_id = id;
-    OpResult<IncrementResult> r = engine_->Increment(increment);
+    increment.at_given = at.has_value();
+    OpResult<IncrementResult> r = engine_->counters().Increment(increment);
     EXPECT_TRUE(r.ok()) << "INCRBY " << owner << " " << key << " " << delta << " status " << static_cast<int>(r.status);
     if (duplicate != nullptr) *duplicate = r.value.duplicate;
     return r.value.total;
@@ -180,10 +181,11 @@ class CounterFixture {
     increment.delta = delta;
     increment.event_ms = at.value_or(clock_.NowMs());
     increment.event_id = id;
-    return engine_->Increment(increment);
+    increment.at_given = at.has_value();
+    return engine_->counters().Increment(increment);
   }
 
-  TimeZone ZoneFor(std::string_view owner) { return engine_->OwnerTimeZone(owner); }
+  TimeZone ZoneFor(std::string_view owner) { return engine_->owners().TimeZoneOf(owner); }
 
   // The cell of `interval` that contains instant `at` (default now), in the owner's zone.
   int64_t CellAt(std::string_view owner, std::string_view key, Interval interval,
@@ -191,7 +193,7 @@ class CounterFixture {
     return Cell(owner, key, interval, PeriodOf(interval, at.value_or(clock_.NowMs()), ZoneFor(owner)));
   }
   int64_t Cell(std::string_view owner, std::string_view key, Interval interval, PeriodId period) {
-    OpResult<int64_t> r = engine_->ReadCell(owner, key, interval, period);
+    OpResult<int64_t> r = engine_->counters().ReadCell(owner, key, interval, period);
     EXPECT_TRUE(r.ok());
     return r.value;
   }
@@ -208,23 +210,24 @@ class CounterFixture {
   int64_t Total(std::string_view owner, std::string_view key) { return Cell(owner, key, Interval::kTotal, 0); }
 
   void Assign(std::string_view owner, std::string_view key, const std::vector<CellAssignment>& cells) {
-    OpResult<bool> r = engine_->AssignCells(owner, key, cells);
+    OpResult<bool> r = engine_->counters().AssignCells(owner, key, cells);
     ASSERT_TRUE(r.ok());
   }
   int64_t Delete(std::string_view owner, std::string_view key, std::optional<Interval> interval = std::nullopt) {
-    OpResult<int64_t> r = engine_->DeleteCells(owner, key, interval);
+    OpResult<int64_t> r = engine_->counters().DeleteCells(owner, key, interval);
     EXPECT_TRUE(r.ok());
     return r.value;
   }
   int64_t Sum(std::string_view owner, std::string_view key, Interval interval) {
-    OpResult<int64_t> r = engine_->SumCells(owner, key, interval, std::nullopt, std::nullopt);
+    OpResult<int64_t> r = engine_->counters().SumCells(owner, key, interval, std::nullopt, std::nullopt);
     EXPECT_TRUE(r.ok());
     return r.value;
   }
   // Values of periods [from, to] (labels), oldest first.
   std::vector<int64_t> Range(std::string_view owner, std::string_view key, Interval interval, std::string_view from,
                              std::string_view to) {
-    auto r = engine_->ReadRange(owner, key, interval, Period(owner, interval, from), Period(owner, interval, to));
+    auto r =
+        engine_->counters().ReadRange(owner, key, interval, Period(owner, interval, from), Period(owner, interval, to));
     EXPECT_TRUE(r.ok());
     std::vector<int64_t> values;
     for (const auto& [period, value] : r.value) values.push_back(value);
@@ -234,7 +237,7 @@ class CounterFixture {
   std::vector<std::string> TopOf(std::string_view key, Interval interval, PeriodId period, size_t limit = 100,
                                  std::string_view prefix = {}) {
     std::vector<std::string> out;
-    for (const RankedOwner& r : engine_->Top(key, interval, period, limit, prefix)) {
+    for (const RankedOwner& r : engine_->counters().Top(key, interval, period, limit, prefix)) {
       out.push_back(r.owner + "=" + std::to_string(r.value));
     }
     return out;
@@ -245,7 +248,7 @@ class CounterFixture {
     std::string cursor;
     int n = 0;
     do {
-      OwnersPage page = engine_->ListOwners(prefix, cursor, count);
+      OwnersPage page = engine_->owners().List(prefix, cursor, count);
       EXPECT_LE(page.owners.size(), count);
       all.insert(all.end(), page.owners.begin(), page.owners.end());
       cursor = page.next_cursor;

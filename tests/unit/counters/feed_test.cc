@@ -1,5 +1,5 @@
-// The changefeed (Engine::ReadChanges, CHANGES.READ) and the audit trail
-// (Engine::ReadAudit, AUDIT.READ, BY on CTR.SET/RESET/RECOUNT/DEL): records
+// The changefeed (FeedsModule::ReadChanges, CHANGES.READ) and the audit trail
+// (FeedsModule::ReadAudit, AUDIT.READ, BY on CTR.SET/RESET/RECOUNT/DEL): records
 // appear after compaction with consecutive seqs; a mirror that resumes from
 // its cursor after reopen, log replay (a crash) or both misses nothing and
 // sees no seq twice; deletes; retention and the too-old cursor; audit
@@ -34,7 +34,7 @@ std::string Render(const ChangeEntry& r) {
 class FeedTest : public CounterTest {
  protected:
   ChangesPage Changes(uint64_t since, size_t limit = 10000) {
-    OpResult<ChangesPage> r = engine_->ReadChanges(since, limit);
+    OpResult<ChangesPage> r = engine_->feeds().ReadChanges(since, limit);
     EXPECT_TRUE(r.ok());
     return r.value;
   }
@@ -46,14 +46,14 @@ class FeedTest : public CounterTest {
     return out;
   }
   AuditPage Audit(uint64_t since, size_t limit = 10000) {
-    OpResult<AuditPage> r = engine_->ReadAudit(since, limit);
+    OpResult<AuditPage> r = engine_->feeds().ReadAudit(since, limit);
     EXPECT_TRUE(r.ok());
     return r.value;
   }
   void AuditedAssign(std::string_view owner, std::string_view key, const std::vector<CellAssignment>& cells,
                      std::string_view actor, std::string_view command) {
     AuditInfo audit{actor, command};
-    ASSERT_TRUE(engine_->AssignCells(owner, key, cells, &audit).ok());
+    ASSERT_TRUE(engine_->counters().AssignCells(owner, key, cells, &audit).ok());
   }
   PeriodId Day(std::string_view label) { return Period("user:1", Interval::kDay, label); }
 };
@@ -91,7 +91,7 @@ TEST_F(FeedTest, ChangesAppearAfterCompactionWithConsecutiveSeqs) {
 }
 
 TEST_F(FeedTest, PeriodLabelsUseTheOwnersZone) {
-  ASSERT_TRUE(engine_->SetOwnerTimeZone("user:9", Zone("Asia/Tokyo")).ok());  // 2024-06-15T21:20 local
+  ASSERT_TRUE(engine_->owners().SetTimeZone("user:9", Zone("Asia/Tokyo")).ok());  // 2024-06-15T21:20 local
   Incr("user:9", "hits", 1);
   Compact();
   Strs all = ChangeStrings(0);
@@ -361,7 +361,7 @@ TEST_F(FeedTest, AuditRecordsBeforeAndAfterOfEveryAdministrativeChange) {
                  {Interval::kDay, Day("2024-06-01"), 7}},
                 "carol", "CTR.RECOUNT");
   AuditInfo del{"dave", "CTR.DEL"};
-  ASSERT_EQ(engine_->DeleteCells("user:1", "hits", Interval::kDay, &del).value, 3);
+  ASSERT_EQ(engine_->counters().DeleteCells("user:1", "hits", Interval::kDay, &del).value, 3);
   Assign("user:1", "hits", {{Interval::kTotal, 0, 1}});  // not audited (no AuditInfo)
   EXPECT_TRUE(Audit(0).records.empty()) << "visible after compaction only";
   Compact();
@@ -392,11 +392,15 @@ TEST_F(FeedTest, AuditRecordsBeforeAndAfterOfEveryAdministrativeChange) {
 
 TEST_F(FeedTest, AuditOfAnUncompactedChangeIsRebuiltByReplayOnce) {
   Incr("user:1", "hits", 3);
+  Incr("user:1", "other", 2);
   AuditedAssign("user:1", "hits", {{Interval::kTotal, 0, 50}}, "alice", "CTR.SET");
   Compact();
   AuditedAssign("user:1", "hits", {{Interval::kTotal, 0, 60}}, "bob", "CTR.SET");
   AuditInfo del{"carol", "CTR.DEL"};
-  ASSERT_TRUE(engine_->DeleteCells("user:1", "other", std::nullopt, &del).ok());
+  ASSERT_TRUE(engine_->counters().DeleteCells("user:1", "other", std::nullopt, &del).ok());
+  // A delete of nothing changes nothing: no log entry, no audit record.
+  AuditInfo nothing{"dan", "CTR.DEL"};
+  ASSERT_EQ(engine_->counters().DeleteCells("user:1", "never", std::nullopt, &nothing).value, 0);
   Durable();
   Reopen();  // kill -9: the last two changes are replayed from the log
   EXPECT_EQ(Total("user:1", "hits"), 60);
@@ -406,7 +410,7 @@ TEST_F(FeedTest, AuditOfAnUncompactedChangeIsRebuiltByReplayOnce) {
   ASSERT_EQ(page.records.size(), 3u);
   EXPECT_EQ(page.records[1].actor, "bob");
   EXPECT_EQ(page.records[1].details, R"({"cells":[{"interval":"total","period":"total","before":50,"after":60}]})");
-  EXPECT_EQ(page.records[2].details, R"({"interval":"all","cells_removed":0,"total_before":0})");
+  EXPECT_EQ(page.records[2].details, R"({"interval":"all","cells_removed":7,"total_before":2})");
   Reopen();
   Compact();
   EXPECT_EQ(Audit(0).records.size(), 3u) << "replaying compacted entries must not audit them again";
@@ -488,8 +492,9 @@ TEST_F(FeedCommandTest, ByNamesTheActorOnEveryAdministrativeCommand) {
   EXPECT_EQ(Run({"CTR.DEL", "o", "k", "day", "BY", "gina"}), ":3\r\n");
   EXPECT_EQ(LastActor(), "gina");
   EXPECT_EQ(Run({"CTR.DEL", "o", "k", "BY", "hank"}), ":0\r\n");  // every cell left was 0
-  EXPECT_EQ(LastActor(), "hank");
-  EXPECT_EQ(AuditCount(), 9u);
+  // Nothing was deleted, so nothing changed: no audit record.
+  EXPECT_EQ(LastActor(), "gina");
+  EXPECT_EQ(AuditCount(), 8u);
 }
 
 TEST_F(FeedCommandTest, WithoutByTheActorIsTheClientNameOrAddress) {

@@ -1,25 +1,27 @@
 // The changefeed (CHANGES.READ) and the audit trail (AUDIT.READ).
 //
 // Both get their sequence numbers at compaction, not when the change is made:
-// compaction is serialised (compaction_mu_) and writes the cells, the
-// checkpoint and the trim of the log in ONE RocksDB batch, so writing the feed
+// compaction is serialised (one run at a time) and writes the cells and the
+// checkpoint in ONE RocksDB batch, so writing the feed
 // records into that batch makes them durable together with the state they
 // describe. A crash before the batch leaves the old checkpoint and the log;
 // replay rebuilds the same dirty state (audits from their log entries), and
 // the next compaction writes the records again from the same next seq, which
 // no reader has seen. A crash after it leaves the records, the next seq and
 // the checkpoint together. Readers only see seqs up to the last *synced*
-// write (PublishFeeds), so a seq never changes meaning, even after a power
+// write (Publish), so a seq never changes meaning, even after a power
 // loss. See docs/changefeed.md and storage/FORMAT.md.
+
+#include "core/feeds.h"
 
 #include <algorithm>
 
-#include "core/engine.h"
 #include "storage/codec.h"
 
 namespace tally::core {
 
 namespace ff = storage::feed_format;
+namespace lf = storage::log_format;
 using storage::Family;
 using storage::Status;
 
@@ -107,16 +109,22 @@ bool ValidActor(std::string_view actor) {
   return true;
 }
 
-Status Engine::LoadFeeds() {
+FeedsModule::FeedsModule(ShardSet& shards, storage::Store& store, const Clock& clock, int64_t changes_retention_ms)
+    : shard_set_(shards), store_(store), clock_(clock), changes_retention_ms_(changes_retention_ms) {}
+
+std::vector<storage::log_format::Op> FeedsModule::log_ops() const { return {storage::log_format::Op::kAudited}; }
+
+Status FeedsModule::LoadCompacted() {
+  std::lock_guard<std::mutex> lock(mu_);
   Status s;
-  changes_next_ = changes_tentative_ = std::max<uint64_t>(1, ReadFixed64(*store_, ff::kChangesNextKey, 1, &s));
-  audit_next_ = audit_tentative_ = std::max<uint64_t>(1, ReadFixed64(*store_, ff::kAuditNextKey, 1, &s));
-  const uint64_t trimmed = ReadFixed64(*store_, ff::kChangesTrimmedKey, 0, &s);
+  changes_next_ = changes_tentative_ = std::max<uint64_t>(1, ReadFixed64(store_, ff::kChangesNextKey, 1, &s));
+  audit_next_ = audit_tentative_ = std::max<uint64_t>(1, ReadFixed64(store_, ff::kAuditNextKey, 1, &s));
+  const uint64_t trimmed = ReadFixed64(store_, ff::kChangesTrimmedKey, 0, &s);
   if (!s.ok()) return s;
   // What a previous process wrote may still be only in the OS: make it
   // durable before anyone can read it.
   if (changes_next_ > 1 || audit_next_ > 1) {
-    s = store_->SyncLog();
+    s = store_.SyncLog();
     if (!s.ok()) return s;
   }
   changes_trimmed_.store(std::min(trimmed, changes_next_ - 1), std::memory_order_release);
@@ -125,34 +133,84 @@ Status Engine::LoadFeeds() {
   return Status::Ok();
 }
 
-void Engine::AppendFeeds(Shard& shard, ff::ChangeBlobWriter& changes, storage::WriteBatch& batch, size_t* written) {
-  changes.Finish();
-  const int64_t now = clock_.NowMs();
-  const std::string now_value = Fixed64(static_cast<uint64_t>(now));
-  for (const ff::ChangeBlobWriter::Blob& blob : changes.blobs()) {
-    batch.Put(Family::kChanges, ff::FeedKey(blob.last_seq), blob.value);
-    batch.Put(Family::kMeta, ff::ChangesTimeKey(blob.last_seq), now_value);  // for trimming by age
-  }
-  changes_tentative_ = changes.next_seq();
-  if (changes.records() > 0) batch.Put(Family::kMeta, ff::kChangesNextKey, Fixed64(changes_tentative_));
+// ---------------------------------------------------------------------------
+// Audited changes
 
-  // Audits: one blob per shard compaction (they are rare). The snapshot
-  // vector is only touched by this thread until FinishCounterCompaction.
-  audit_tentative_ = audit_next_;
-  if (!shard.snapshot_audits.empty()) {
-    std::vector<ff::AuditRecord> records;
-    records.reserve(shard.snapshot_audits.size());
-    for (const Shard::PendingAudit& a : shard.snapshot_audits) {
-      records.push_back({0, a.time_ms, a.actor, a.command, a.owner, a.key, a.details});
-    }
-    audit_tentative_ = audit_next_ + records.size();
-    batch.Put(Family::kAudit, ff::FeedKey(audit_tentative_ - 1), ff::EncodeAuditBlob(audit_next_, records));
-    batch.Put(Family::kMeta, ff::kAuditNextKey, Fixed64(audit_tentative_));
-    *written += records.size();
-  }
+void FeedsModule::LogAudited(const ShardRef& shard, const AuditInfo& audit, std::string_view owner,
+                             std::string_view key, std::string details, std::string_view inner_entry) {
+  PendingAudit pending{clock_.NowMs(),     std::string(audit.actor), std::string(audit.command),
+                       std::string(owner), std::string(key),         std::move(details)};
+  lf::Audit entry{pending.time_ms, pending.actor, pending.command, pending.owner, pending.key, pending.details};
+  shard.Append([&](std::string& blob) { lf::AppendAudited(blob, entry, inner_entry); });
+  shards_[shard.index()].audits.push_back(std::move(pending));
 }
 
-void Engine::FinishFeeds(bool ok) {
+Status FeedsModule::Replay(const lf::Entry& entry, const ReplayContext& context) {
+  lf::Audit audit;
+  lf::Entry inner;
+  if (!lf::DecodeAudited(entry.payload, &audit, &inner)) return Status::Corruption("malformed audited entry");
+  Status s = context.Dispatch(inner);
+  if (!s.ok()) return s;
+  // The audit record was not compacted yet (this entry is past the
+  // checkpoint): the next compaction gives it its seq.
+  shards_[ShardSet::ShardOf(audit.owner)].audits.push_back({audit.time_ms, std::string(audit.actor),
+                                                            std::string(audit.command), std::string(audit.owner),
+                                                            std::string(audit.key), std::string(audit.details)});
+  return Status::Ok();
+}
+
+// ---------------------------------------------------------------------------
+// Compaction
+
+ff::ChangeBlobWriter FeedsModule::StartChanges() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return ff::ChangeBlobWriter(changes_next_, clock_.NowMs());
+}
+
+void FeedsModule::Snapshot(const ShardRef& ref) {
+  Shard& shard = shards_[ref.index()];
+  shard.snapshot.clear();
+  shard.snapshot.swap(shard.audits);
+}
+
+Status FeedsModule::WriteSnapshot(CompactionBatch& batch) {
+  ff::ChangeBlobWriter& changes = batch.changes;
+  changes.Finish();
+  const std::string now_value = Fixed64(static_cast<uint64_t>(clock_.NowMs()));
+  for (const ff::ChangeBlobWriter::Blob& blob : changes.blobs()) {
+    batch.batch.Put(Family::kChanges, ff::FeedKey(blob.last_seq), blob.value);
+    batch.batch.Put(Family::kMeta, ff::ChangesTimeKey(blob.last_seq), now_value);  // for trimming by age
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  changes_tentative_ = changes.next_seq();
+  if (changes.records() > 0) batch.batch.Put(Family::kMeta, ff::kChangesNextKey, Fixed64(changes_tentative_));
+
+  // Audits: one blob per shard compaction (they are rare). The snapshot is
+  // only touched by this thread until FinishSnapshot.
+  audit_tentative_ = audit_next_;
+  const std::vector<PendingAudit>& audits = shards_[batch.shard].snapshot;
+  if (!audits.empty()) {
+    std::vector<ff::AuditRecord> records;
+    records.reserve(audits.size());
+    for (const PendingAudit& a : audits)
+      records.push_back({0, a.time_ms, a.actor, a.command, a.owner, a.key, a.details});
+    audit_tentative_ = audit_next_ + records.size();
+    batch.batch.Put(Family::kAudit, ff::FeedKey(audit_tentative_ - 1), ff::EncodeAuditBlob(audit_next_, records));
+    batch.batch.Put(Family::kMeta, ff::kAuditNextKey, Fixed64(audit_tentative_));
+    batch.written += records.size();
+  }
+  return Status::Ok();
+}
+
+void FeedsModule::FinishSnapshot(const ShardRef& ref, bool ok) {
+  Shard& shard = shards_[ref.index()];
+  if (!ok) {
+    // Audit records go back in front of those logged meanwhile (log order).
+    shard.audits.insert(shard.audits.begin(), std::make_move_iterator(shard.snapshot.begin()),
+                        std::make_move_iterator(shard.snapshot.end()));
+  }
+  shard.snapshot.clear();
+  std::lock_guard<std::mutex> lock(mu_);
   if (ok) {
     changes_next_ = changes_tentative_;
     audit_next_ = audit_tentative_;
@@ -162,10 +220,21 @@ void Engine::FinishFeeds(bool ok) {
   }
 }
 
-Status Engine::PublishFeeds() {
+ModuleStats FeedsModule::Stats() {
+  ModuleStats stats{name()};
+  for (size_t i = 0; i < kShardCount; ++i) {
+    shard_set_.Locked(i, [&](const ShardRef& ref) {
+      stats.items += shards_[ref.index()].audits.size();
+      stats.pending += shards_[ref.index()].audits.size();
+    });
+  }
+  return stats;
+}
+
+Status FeedsModule::Publish() {
   uint64_t changes_written = 0, audit_written = 0;
   {
-    std::lock_guard<std::mutex> lock(compaction_mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     changes_written = changes_next_ - 1;
     audit_written = audit_next_ - 1;
   }
@@ -173,7 +242,7 @@ Status Engine::PublishFeeds() {
       audit_written > audit_visible_.load(std::memory_order_acquire)) {
     // One fsync of RocksDB's log per compaction run that wrote records:
     // until then a power loss could take back records a reader has seen.
-    Status s = store_->SyncLog();
+    Status s = store_.SyncLog();
     if (!s.ok()) return s;
     RaiseTo(changes_visible_, changes_written);
     RaiseTo(audit_visible_, audit_written);
@@ -181,42 +250,41 @@ Status Engine::PublishFeeds() {
 
   // Trim change records older than the retention: whole blobs, oldest first
   // (a prefix of the seqs), found through the small time index in meta.
-  const int64_t retention = counter_options_.changes_retention_ms;
+  const int64_t retention = changes_retention_ms_;
   if (retention <= 0) return Status::Ok();
-  std::lock_guard<std::mutex> lock(compaction_mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   const int64_t cutoff = clock_.NowMs() - retention;
   const uint64_t visible = changes_visible_.load(std::memory_order_acquire);
   constexpr size_t kMaxTrimPerRun = 100000;
   std::vector<uint64_t> expired;
   std::string end(ff::kChangesTimePrefix);
   end.back() = static_cast<char>(end.back() + 1);
-  Status s =
-      store_->Scan(Family::kMeta, ff::kChangesTimePrefix, end, [&](std::string_view key, std::string_view value) {
-        uint64_t last_seq = 0;
-        if (!ff::ParseChangesTimeKey(key, &last_seq) || value.size() != 8) return true;
-        const int64_t written_ms = static_cast<int64_t>(storage::codec::GetFixed64(value.data()));
-        if (written_ms >= cutoff || last_seq > visible) return false;
-        expired.push_back(last_seq);
-        return expired.size() < kMaxTrimPerRun;
-      });
+  Status s = store_.Scan(Family::kMeta, ff::kChangesTimePrefix, end, [&](std::string_view key, std::string_view value) {
+    uint64_t last_seq = 0;
+    if (!ff::ParseChangesTimeKey(key, &last_seq) || value.size() != 8) return true;
+    const int64_t written_ms = static_cast<int64_t>(storage::codec::GetFixed64(value.data()));
+    if (written_ms >= cutoff || last_seq > visible) return false;
+    expired.push_back(last_seq);
+    return expired.size() < kMaxTrimPerRun;
+  });
   if (!s.ok() || expired.empty()) return s;
-  storage::WriteBatch batch(*store_);
+  storage::WriteBatch batch(store_);
   for (uint64_t last_seq : expired) {
     batch.Delete(Family::kChanges, ff::FeedKey(last_seq));
     batch.Delete(Family::kMeta, ff::ChangesTimeKey(last_seq));
   }
   batch.Put(Family::kMeta, ff::kChangesTrimmedKey, Fixed64(expired.back()));
-  s = store_->Write(batch, false);
+  s = store_.Write(batch, false);
   // A reader that checked the old trim point and then finds its next record
   // gone sees the gap and reports the cursor as too old (ReadFeed).
   if (s.ok()) RaiseTo(changes_trimmed_, expired.back());
   return s;
 }
 
-OpResult<ChangesPage> Engine::ReadChanges(uint64_t since, size_t limit) {
+OpResult<ChangesPage> FeedsModule::ReadChanges(uint64_t since, size_t limit) {
   const uint64_t visible = changes_visible_.load(std::memory_order_acquire);
   const uint64_t trimmed = changes_trimmed_.load(std::memory_order_acquire);
-  return ReadFeed<ChangesPage>(*store_, Family::kChanges, since, limit, visible, trimmed,
+  return ReadFeed<ChangesPage>(store_, Family::kChanges, since, limit, visible, trimmed,
                                [](std::string_view value, auto&& emit) {
                                  ff::ChangeBlobReader reader(value);
                                  ff::ChangeRecord r;
@@ -243,24 +311,23 @@ OpResult<ChangesPage> Engine::ReadChanges(uint64_t since, size_t limit) {
                                });
 }
 
-OpResult<AuditPage> Engine::ReadAudit(uint64_t since, size_t limit) {
+OpResult<AuditPage> FeedsModule::ReadAudit(uint64_t since, size_t limit) {
   const uint64_t visible = audit_visible_.load(std::memory_order_acquire);
-  return ReadFeed<AuditPage>(*store_, Family::kAudit, since, limit, visible, 0,
-                             [](std::string_view value, auto&& emit) {
-                               ff::AuditBlobReader reader(value);
-                               ff::AuditRecord r;
-                               while (reader.Next(&r)) {
-                                 AuditEntry entry{r.seq,
-                                                  r.time_ms,
-                                                  std::string(r.actor),
-                                                  std::string(r.command),
-                                                  std::string(r.owner),
-                                                  std::string(r.key),
-                                                  std::string(r.details)};
-                                 if (!emit(r.seq, std::move(entry))) return true;
-                               }
-                               return reader.ok();
-                             });
+  return ReadFeed<AuditPage>(store_, Family::kAudit, since, limit, visible, 0, [](std::string_view value, auto&& emit) {
+    ff::AuditBlobReader reader(value);
+    ff::AuditRecord r;
+    while (reader.Next(&r)) {
+      AuditEntry entry{r.seq,
+                       r.time_ms,
+                       std::string(r.actor),
+                       std::string(r.command),
+                       std::string(r.owner),
+                       std::string(r.key),
+                       std::string(r.details)};
+      if (!emit(r.seq, std::move(entry))) return true;
+    }
+    return reader.ok();
+  });
 }
 
 }  // namespace tally::core

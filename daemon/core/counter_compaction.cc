@@ -1,0 +1,291 @@
+// Counters: their part of compaction (snapshot under the lock, absolute
+// values into the batch without it), retention, the background load of
+// stored counters and statistics.
+
+#include <absl/container/flat_hash_map.h>
+
+#include <tuple>
+
+#include "core/counters.h"
+
+namespace tally::core {
+
+namespace lf = storage::log_format;
+namespace ff = storage::feed_format;
+using storage::Family;
+using storage::Status;
+
+namespace {
+
+constexpr int64_t kHourMs = 3600 * 1000;
+constexpr int64_t kDayMs = 86400ll * 1000;
+
+// Approximate length of a period, to decide retention without a time zone.
+int64_t PeriodSpanMs(Interval interval) {
+  switch (interval) {
+    case Interval::kHour:
+      return kHourMs;
+    case Interval::kDay:
+      return kDayMs;
+    case Interval::kWeek:
+      return 7 * kDayMs;
+    case Interval::kMonth:
+      return 31 * kDayMs;
+    case Interval::kQuarter:
+      return 92 * kDayMs;
+    case Interval::kYear:
+      return 366 * kDayMs;
+    case Interval::kTotal:
+      return 0;
+  }
+  return 0;
+}
+
+int64_t PeriodStartApproxMs(Interval interval, int64_t period) {
+  return interval == Interval::kHour ? period * 60000 : period * kDayMs;
+}
+
+class CellRetention final : public storage::RetentionPolicy {
+ public:
+  CellRetention(const CounterOptions& options, const Clock& clock) : options_(options), clock_(clock) {}
+  bool DropCell(std::string_view key, std::string_view) const override {
+    lf::ParsedCellKey parsed;
+    if (!lf::ParseCellKey(key, &parsed) || parsed.interval >= kIntervalCount) return false;
+    Interval interval = static_cast<Interval>(parsed.interval);
+    int64_t keep = options_.retention_ms[parsed.interval];
+    if (keep <= 0 || interval == Interval::kTotal) return false;
+    return PeriodStartApproxMs(interval, parsed.period) + PeriodSpanMs(interval) + keep < clock_.NowMs();
+  }
+  bool DropDedupe(std::string_view, std::string_view value) const override {
+    int64_t expiry = 0;
+    uint64_t fingerprint = 0;
+    return lf::DecodeDedupeValue(value, &expiry, &fingerprint) && expiry <= clock_.NowMs();
+  }
+
+ private:
+  const CounterOptions options_;
+  const Clock& clock_;
+};
+
+// Period labels for the changefeed, computed once per (zone, interval,
+// period) in a compaction: most cells of one run share a few periods.
+class LabelCache {
+ public:
+  const std::string& Get(const TimeZone& zone, uint8_t interval, int64_t period) {
+    auto [it, inserted] = labels_.try_emplace(std::make_tuple(zone.zone(), interval, period));
+    if (inserted) it->second = PeriodLabel(static_cast<Interval>(interval), period, zone);
+    return it->second;
+  }
+
+ private:
+  absl::flat_hash_map<std::tuple<const date::time_zone*, uint8_t, int64_t>, std::string> labels_;
+};
+
+}  // namespace
+
+std::unique_ptr<storage::RetentionPolicy> MakeRetentionPolicy(const CounterOptions& options, const Clock& clock) {
+  return std::make_unique<CellRetention>(options, clock);
+}
+
+// ---------------------------------------------------------------------------
+// Compaction
+
+void CountersModule::Snapshot(const ShardRef& ref) {
+  Shard& shard = state(ref);
+  shard.snapshot_cells.clear();
+  shard.snapshot_deletes.clear();
+  shard.snapshot_counters.clear();
+  for (uint64_t counter_id : shard.dirty) {
+    auto it = shard.counters.find(counter_id);
+    if (it == shard.counters.end()) continue;
+    Counter& counter = shard.slab[it->second];
+    counter.dirty = false;
+    owners_.NoteCompacted(ref, OwnerOf(counter_id));
+    shard.snapshot_counters.push_back(counter_id);
+    if (counter.deleted_mask != 0) {
+      shard.snapshot_deletes.push_back({counter_id, counter.deleted_mask});
+      shard.inflight_deleted[counter_id] |= counter.deleted_mask;
+      counter.deleted_mask = 0;
+    }
+    shard.snapshot_cells.push_back({counter_id, 0, 0, counter.total});
+    for (int i = 0; i < 6; ++i) {
+      shard.snapshot_cells.push_back(
+          {counter_id, static_cast<uint8_t>(RollupInterval(i)), counter.period[i], counter.value[i]});
+    }
+  }
+  shard.dirty.clear();
+  shard.inflight.swap(shard.cold);  // the in-flight map is empty between compactions
+  for (const auto& [cell, value] : shard.inflight) {
+    shard.snapshot_cells.push_back({cell.counter, cell.interval, cell.period, value});
+  }
+  shard.inflight_ids.swap(shard.seen_ids);
+  // Changes from now on belong to the next generation.
+  shard.snapshot_owners.swap(shard.changed_owners);
+  shard.changed_owners.clear();
+  ++shard.generation;
+}
+
+Status CountersModule::WriteSnapshot(CompactionBatch& out) {
+  Shard& shard = shards_[out.shard];
+  // Only this thread touches the snapshot vectors now; names are read under
+  // the lock because interning may grow the tables meanwhile.
+  struct Named {
+    std::string owner;
+    std::string key;
+    TimeZone zone;  // the owner's, for the changefeed's period labels
+  };
+  std::vector<Named> names;
+  shard_set_.Locked(out.shard, [&](const ShardRef& ref) {
+    names.reserve(shard.snapshot_cells.size() + shard.snapshot_deletes.size());
+    for (const auto& cell : shard.snapshot_cells) {
+      names.push_back(
+          {OwnerName(ref, cell.counter), KeyName(ref, cell.counter), owners_.ZoneOf(ref, OwnerOf(cell.counter))});
+    }
+    for (const auto& del : shard.snapshot_deletes) {
+      names.push_back(
+          {OwnerName(ref, del.counter), KeyName(ref, del.counter), owners_.ZoneOf(ref, OwnerOf(del.counter))});
+    }
+  });
+  // The changefeed records of this run, in the order of the batch: deletes,
+  // then every written cell with its absolute value.
+  ff::ChangeBlobWriter& changes = out.changes;
+  storage::WriteBatch& batch = out.batch;
+  LabelCache labels;
+  // Deletes first: in a WriteBatch later operations win, so the cells written
+  // below (values after the delete) survive the range deletion.
+  for (size_t d = 0; d < shard.snapshot_deletes.size(); ++d) {
+    const Named& name = names[shard.snapshot_cells.size() + d];
+    uint8_t mask = shard.snapshot_deletes[d].mask;
+    if (mask == kAllIntervals) {
+      changes.AddDelete(name.owner, name.key, ff::kDeleteAll);
+    } else {
+      for (int interval = 0; interval < kIntervalCount; ++interval) {
+        if (mask & (1u << interval)) {
+          changes.AddDelete(name.owner, name.key, static_cast<uint8_t>(ff::kDeleteBit | interval));
+        }
+      }
+    }
+    for (int interval = 0; interval < kIntervalCount; ++interval) {
+      if (!(mask & (1u << interval))) continue;
+      std::string begin = lf::CellPrefix(name.owner, name.key);
+      begin.push_back(static_cast<char>(interval));
+      std::string end = lf::CellPrefix(name.owner, name.key);
+      end.push_back(static_cast<char>(interval + 1));
+      Status s = store_.Scan(Family::kCells, begin, end, [&](std::string_view cell_key, std::string_view) {
+        lf::ParsedCellKey parsed;
+        if (lf::ParseCellKey(cell_key, &parsed)) {
+          batch.Delete(Family::kByKey, lf::ByKeyKey(parsed.key, parsed.interval, parsed.period, parsed.owner));
+        }
+        return true;
+      });
+      if (!s.ok()) return s;
+      batch.DeleteRange(Family::kCells, begin, end);
+    }
+  }
+  for (size_t c = 0; c < shard.snapshot_cells.size(); ++c) {
+    const auto& cell = shard.snapshot_cells[c];
+    const Named& name = names[c];
+    changes.AddUpsert(name.owner, name.key, cell.interval, labels.Get(name.zone, cell.interval, cell.period),
+                      cell.value);
+    // A zero cell is stored as no cell: a reset or deleted cell leaves no row,
+    // and counters never write the zero cells they have not touched.
+    std::string cell_key = lf::CellKey(name.owner, name.key, cell.interval, cell.period);
+    std::string index_key = lf::ByKeyKey(name.key, cell.interval, cell.period, name.owner);
+    if (cell.value == 0) {
+      batch.Delete(Family::kCells, cell_key);
+      batch.Delete(Family::kByKey, index_key);
+    } else {
+      std::string value = lf::EncodeInt64(cell.value);
+      batch.Put(Family::kCells, cell_key, value);
+      batch.Put(Family::kByKey, index_key, value);
+    }
+  }
+  for (const auto& [dedupe_key, seen] : shard.inflight_ids) {
+    batch.Put(Family::kDedupe, dedupe_key, lf::EncodeDedupeValue(seen.expiry_ms, seen.fingerprint));
+  }
+  out.written += shard.snapshot_cells.size() + shard.snapshot_deletes.size() + shard.inflight_ids.size();
+  return Status::Ok();
+}
+
+void CountersModule::FinishSnapshot(const ShardRef& ref, bool ok) {
+  Shard& shard = state(ref);
+  if (!ok) {
+    // Nothing was written: give everything back to the next compaction.
+    for (uint64_t counter_id : shard.snapshot_counters) {
+      auto it = shard.counters.find(counter_id);
+      if (it != shard.counters.end()) MarkDirty(ref, counter_id, shard.slab[it->second]);
+    }
+    for (const auto& del : shard.snapshot_deletes) {
+      auto it = shard.counters.find(del.counter);
+      if (it != shard.counters.end()) shard.slab[it->second].deleted_mask |= del.mask;
+    }
+    for (auto& [cell, value] : shard.inflight) shard.cold.try_emplace(cell, value);  // newer cold values win
+    for (auto& [id, seen] : shard.inflight_ids) shard.seen_ids.try_emplace(id, seen);
+  }
+  // Written (or marked dirty again above, which listed their owners anew).
+  shard.snapshot_owners.clear();
+  shard.inflight.clear();
+  shard.inflight_ids.clear();
+  shard.inflight_deleted.clear();
+  shard.snapshot_cells.clear();
+  shard.snapshot_deletes.clear();
+  shard.snapshot_counters.clear();
+}
+
+// ---------------------------------------------------------------------------
+// The background load
+
+Status CountersModule::LoadStoredCounters() {
+  Status s =
+      store_.ScanSeeking(Family::kCells, "", [&](std::string_view cell_key, std::string_view, std::string* seek_to) {
+        if (stop_loading_.load(std::memory_order_acquire)) return false;
+        lf::ParsedCellKey parsed;
+        if (!lf::ParseCellKey(cell_key, &parsed)) return true;
+        shard_set_.Read(parsed.owner, [&](const ShardRef& ref) {
+          uint64_t counter_id = 0;
+          if (FindCounter(ref, parsed.owner, parsed.key, &counter_id) == nullptr) {
+            CounterFor(ref, parsed.owner, parsed.key, &counter_id);
+          }
+        });
+        // Next counter: past every interval byte of this one.
+        *seek_to = lf::CellPrefix(parsed.owner, parsed.key);
+        seek_to->push_back(static_cast<char>(kIntervalCount));
+        return true;
+      });
+  if (s.ok() && !stop_loading_.load(std::memory_order_acquire)) all_loaded_.store(true, std::memory_order_release);
+  return s;
+}
+
+// ---------------------------------------------------------------------------
+// Statistics
+
+CounterMemoryStats CountersModule::MemoryStats() {
+  CounterMemoryStats stats;
+  for (size_t i = 0; i < kShardCount; ++i) {
+    shard_set_.Locked(i, [&](const ShardRef& ref) {
+      Shard& shard = state(ref);
+      stats.owners += owners_.Count(ref);
+      stats.counters += shard.slab.size();
+      stats.dirty_counters += shard.dirty.size();
+      for (const auto& [cell, value] : shard.cold) {
+        if (cell.interval < kIntervalCount) ++stats.pending_cells[cell.interval];
+      }
+      stats.inflight_cells += shard.inflight.size();
+      stats.pending_event_ids += shard.seen_ids.size();
+    });
+  }
+  return stats;
+}
+
+ModuleStats CountersModule::Stats() {
+  ModuleStats stats{name()};
+  for (size_t i = 0; i < kShardCount; ++i) {
+    shard_set_.Locked(i, [&](const ShardRef& ref) {
+      stats.items += state(ref).slab.size();
+      stats.pending += state(ref).dirty.size() + state(ref).cold.size();
+    });
+  }
+  return stats;
+}
+
+}  // namespace tally::core

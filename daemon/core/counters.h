@@ -1,0 +1,308 @@
+#pragma once
+// Counters: owners' totals and calendar rollup cells (CTR.*).
+//
+// Memory holds, per shard, each touched counter's total and its current
+// ("hot") cell per rollup interval, as absolute values loaded from the
+// `cells` family on first touch. Any other cell that changes (a late event, a
+// SET of a past period, a hot cell that rolled over) is kept as an absolute
+// value in `cold` until compaction writes it. Reads look, in order: hot cell,
+// cold map, pending delete mask, in-flight compaction, RocksDB. Because every
+// value in memory is absolute, a compaction can write its snapshot without
+// holding the shard lock and a read never counts a change twice.
+//
+// Owners come from the owners module (ids, time zones); audited changes go
+// through the feeds module (one Audited log entry with the audit record).
+//
+// Files: counters.cc (loading, applying, the write ops, replay),
+// counter_reads.cc (point and range reads), counter_top.cc (CTR.TOP),
+// counter_compaction.cc (snapshot, batch, retention, the background load).
+//
+// Thread-safety: every op takes its owner's shard lock; Top takes one shard
+// lock at a time. Names must already be valid (ValidName).
+
+#include <absl/container/flat_hash_map.h>
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/calendar.h"
+#include "core/clock.h"
+#include "core/counter_types.h"
+#include "core/engine_module.h"
+#include "core/feeds.h"
+#include "core/op_result.h"
+#include "core/owners.h"
+#include "core/shard_set.h"
+#include "core/string_map.h"
+#include "storage/log_format.h"
+#include "storage/store.h"
+
+namespace tally::core {
+
+class CountersModule final : public EngineModule, public OwnerListingSource {
+ public:
+  CountersModule(ShardSet& shards, storage::Store& store, const Clock& clock, OwnersModule& owners, FeedsModule& feeds,
+                 const CounterOptions& options);
+
+  // ---- writes ---------------------------------------------------------------
+  // CTR.INCRBY: adds delta to the total and to the cell of every interval for
+  // the event time. With an event id seen within the dedupe window: the same
+  // arguments (delta, and AT if given) apply nothing and reply the current
+  // total as a duplicate; other arguments are kIdConflict (nothing applied).
+  // kOverflow if any cell would overflow (nothing changes, the id is not
+  // recorded).
+  OpResult<IncrementResult> Increment(const CounterIncrement& increment);
+  // CTR.ADJUST: a correction that keeps every interval consistent. Adds
+  // delta to the total and to the cell of every interval for event_ms,
+  // exactly as an increment does (every cell checked for overflow first:
+  // kOverflow changes nothing), but audited and without an event id: the
+  // change and its audit record (actor, command, before/after of the seven
+  // cells) ride in ONE Audited log entry (a CounterIncr inside), so both are
+  // durable together or not at all. Replies the new total.
+  OpResult<int64_t> Adjust(const CounterAdjustment& adjustment, const AuditInfo& audit);
+  // Sets cells, of any intervals and periods (CTR.SET, RESET, RECOUNT), in
+  // one atomic step: the log entry holds them together, so a crash applies
+  // all of them or none. Cells apply in order (a cell named twice ends with
+  // its last value). With `audit`, the same entry carries the audit record
+  // (before/after).
+  OpResult<bool> AssignCells(std::string_view owner, std::string_view key, const std::vector<CellAssignment>& cells,
+                             const AuditInfo* audit = nullptr);
+  // Removes every cell of the counter, or every period of one interval.
+  // Replies how many cells held a value. When none did, nothing is logged
+  // and nothing is created (not even the owner). With `audit`, as
+  // AssignCells.
+  OpResult<int64_t> DeleteCells(std::string_view owner, std::string_view key, std::optional<Interval> interval,
+                                const AuditInfo* audit = nullptr);
+
+  // ---- reads (never create owners or counters) -------------------------------
+  // Reads include every change, compacted or not.
+  OpResult<int64_t> ReadCell(std::string_view owner, std::string_view key, Interval interval, PeriodId period);
+  // Every key of the owner with its value in the cell (interval, period), sorted by key.
+  OpResult<std::vector<std::pair<std::string, int64_t>>> ReadOwnerCells(std::string_view owner, Interval interval,
+                                                                        PeriodId period);
+  // Values of periods [from, to] of one interval (inclusive), oldest first; absent cells are 0.
+  OpResult<std::vector<std::pair<PeriodId, int64_t>>> ReadRange(std::string_view owner, std::string_view key,
+                                                                Interval interval, PeriodId from, PeriodId to);
+  // Sum of the cells of the interval in [from, to] (each bound optional):
+  // only cells that hold a value are visited, however long the range.
+  OpResult<int64_t> SumCells(std::string_view owner, std::string_view key, Interval interval,
+                             std::optional<PeriodId> from, std::optional<PeriodId> to);
+  // The owner's cells that hold a non-zero value, in (key, interval, period)
+  // order, compacted or not. Cost: one seek per key, plus one range scan per
+  // key and interval when every period is asked for.
+  OpResult<std::vector<CellRow>> OwnerCells(std::string_view owner, const CellFilter& filter);
+  // CTR.TOP (see TopQuery): at most `limit` owners, after the first
+  // `offset`. Cost with N counters of the key: one pass over them in memory
+  // and a bounded heap, O(N log(offset + limit)); a period not current for
+  // most counters also reads each one's stored cell. While the start-up load
+  // runs, plus a `by_key` index scan of the period. A range of periods
+  // (from < to) adds one `by_key` index scan over the range (every owner's
+  // cell of every period in it; with a prefix, a seek per period) and a sort
+  // of the N owners by name; docs/architecture.md has measurements.
+  std::vector<RankedOwner> Top(const TopQuery& query);
+  // One period: Top({key, interval, period, period, 0, limit, owner_prefix}).
+  std::vector<RankedOwner> Top(std::string_view key, Interval interval, PeriodId period, size_t limit,
+                               std::string_view owner_prefix) {
+    return Top(TopQuery{key, interval, period, period, 0, limit, owner_prefix});
+  }
+
+  // OwnerListingSource: owners with at least one non-zero cell. Cost: one
+  // seek per owner in the `cells` family, a pass over the names of the
+  // owners changed since their shard's last finished compaction, and for
+  // those of them that can be among the first `limit` an exact look at their
+  // counters (a seek per key; a counter whose total and current cells are
+  // all zero also walks the shard's changed cells).
+  void ListOwners(std::string_view prefix, std::string_view after, size_t limit, std::set<std::string>* out) override;
+
+  // ---- the background load --------------------------------------------------
+  // Loads every stored counter into memory (one cells-family pass that visits
+  // one entry per counter). Run once in the background after start: when it
+  // is done, memory holds every counter and CTR.TOP no longer scans the
+  // by_key index. Safe to run while serving.
+  storage::Status LoadStoredCounters();
+  bool all_loaded() const { return all_loaded_.load(std::memory_order_acquire); }
+  // Makes a running LoadStoredCounters return early (shutdown).
+  void StopLoading() { stop_loading_.store(true, std::memory_order_release); }
+
+  // O(shards + changed cells), one shard lock at a time.
+  CounterMemoryStats MemoryStats();
+  const CounterOptions& options() const { return options_; }
+
+  // EngineModule
+  std::string_view name() const override { return "counters"; }
+  std::vector<storage::log_format::Op> log_ops() const override;
+  storage::Status Replay(const storage::log_format::Entry& entry, const ReplayContext& context) override;
+  void Snapshot(const ShardRef& shard) override;
+  storage::Status WriteSnapshot(CompactionBatch& batch) override;
+  void FinishSnapshot(const ShardRef& shard, bool ok) override;
+  ModuleStats Stats() override;
+
+ private:
+  // A counter's hot state: the total and the current cell of each rollup
+  // interval (the period it belongs to and its absolute value). 88 bytes.
+  struct Counter {
+    int64_t total = 0;
+    int64_t value[6] = {};
+    int32_t period[6] = {};
+    bool dirty = false;        // listed in Shard::dirty
+    uint8_t deleted_mask = 0;  // intervals (bit = Interval) whose stored cells are dead until compaction
+  };
+  // A non-hot cell of a counter in memory.
+  struct CellRef {
+    uint64_t counter;  // CounterId(owner id, key id)
+    uint8_t interval;
+    int64_t period;
+    bool operator==(const CellRef&) const = default;
+    template <typename H>
+    friend H AbslHashValue(H h, const CellRef& c) {
+      return H::combine(std::move(h), c.counter, c.interval, c.period);
+    }
+  };
+  // An event id seen since the last compaction (older ones are in `dedupe`).
+  struct SeenId {
+    int64_t expiry_ms;
+    uint64_t fingerprint;  // of the arguments (0: unknown, matches any)
+  };
+  struct PendingCell {
+    uint64_t counter;
+    uint8_t interval;
+    int64_t period;
+    int64_t value;
+  };
+  struct PendingDelete {
+    uint64_t counter;
+    uint8_t mask;
+  };
+  // One shard's counters. Protected by the shard's mutex.
+  struct alignas(64) Shard {
+    // Key names are interned per shard (owner names by the owners module).
+    StringMap<uint32_t> key_ids;
+    std::vector<std::string> key_names;
+    // Counters live in a slab (stable addresses, no per-counter allocation,
+    // no empty-slot waste); the map holds only (owner, key) -> slab index.
+    // Counters are never removed from memory.
+    std::deque<Counter> slab;
+    absl::flat_hash_map<uint64_t, uint32_t> counters;
+    std::vector<uint64_t> dirty;                              // counters changed since the last compaction
+    absl::flat_hash_map<CellRef, int64_t> cold;               // changed non-hot cells (absolute values)
+    absl::flat_hash_map<CellRef, int64_t> inflight;           // cold cells a running compaction is writing
+    absl::flat_hash_map<uint64_t, uint8_t> inflight_deleted;  // delete masks a running compaction applies
+    StringMap<SeenId> seen_ids;                               // owner\0key\0id -> expiry, fingerprint
+    StringMap<SeenId> inflight_ids;                           // being written
+
+    // Owners whose stored cells may differ from memory: those with a counter
+    // changed since the last snapshot (changed_owners), and those whose
+    // changes a running compaction is writing (snapshot_owners). Listing
+    // decides them from memory; every other owner from its stored cells.
+    // owner_generation[id] is the generation of the owner's last change (0:
+    // none), which keeps changed_owners free of repeats; Snapshot starts a
+    // new generation.
+    uint32_t generation = 1;
+    std::vector<uint32_t> owner_generation;
+    std::vector<uint32_t> changed_owners;
+    std::vector<uint32_t> snapshot_owners;
+
+    // Filled by Snapshot, read by the compaction thread while it builds the
+    // batch, released by FinishSnapshot.
+    std::vector<PendingCell> snapshot_cells;
+    std::vector<PendingDelete> snapshot_deletes;
+    std::vector<uint64_t> snapshot_counters;
+  };
+
+  static uint64_t CounterId(uint32_t owner, uint32_t key) { return (uint64_t{owner} << 32) | key; }
+  static uint32_t OwnerOf(uint64_t counter) { return static_cast<uint32_t>(counter >> 32); }
+  static uint32_t KeyOf(uint64_t counter) { return static_cast<uint32_t>(counter); }
+  static int RollupIndex(Interval interval) { return static_cast<int>(interval) - 1; }
+  static Interval RollupInterval(int index) { return static_cast<Interval>(index + 1); }
+  static uint8_t Bit(Interval interval) { return static_cast<uint8_t>(1u << static_cast<int>(interval)); }
+  static constexpr uint8_t kAllIntervals = 0x7f;
+
+  Shard& state(const ShardRef& shard) { return shards_[shard.index()]; }
+
+  // ---- internals; REQUIRE the shard's lock (the ShardRef) ----
+  uint32_t InternKey(const ShardRef& shard, std::string_view key);
+  Counter& LoadCounter(const ShardRef& shard, uint32_t owner_id, uint32_t key_id);
+  // Interns owner and key and loads the counter (mutating ops and replay).
+  Counter& CounterFor(const ShardRef& shard, std::string_view owner, std::string_view key, uint64_t* counter_id);
+  // Lookup-only, for reads, which never intern or load anything.
+  Counter* FindCounter(const ShardRef& shard, std::string_view owner, std::string_view key, uint64_t* counter_id);
+  const std::string& OwnerName(const ShardRef& shard, uint64_t counter_id) const {
+    return owners_.Name(shard, OwnerOf(counter_id));
+  }
+  const std::string& KeyName(const ShardRef& shard, uint64_t counter_id) {
+    return state(shard).key_names[KeyOf(counter_id)];
+  }
+  // Calls fn(counter id, const Counter&) for each of the owner's counters in
+  // memory. There is no per-owner list (it would cost every counter a heap
+  // allocation): it probes each key name of the shard when there are fewer
+  // names than counters (many owners, a handful of keys: the common case),
+  // else it makes one pass over the shard's counters.
+  template <typename Fn>
+  void ForEachCounterOf(const ShardRef& shard, uint32_t owner_id, Fn&& fn) {
+    Shard& s = state(shard);
+    if (s.key_names.size() < s.counters.size()) {
+      for (uint32_t key_id = 0; key_id < s.key_names.size(); ++key_id) {
+        auto it = s.counters.find(CounterId(owner_id, key_id));
+        if (it != s.counters.end()) fn(it->first, s.slab[it->second]);
+      }
+    } else {
+      for (const auto& [counter_id, slot] : s.counters) {
+        if (OwnerOf(counter_id) == owner_id) fn(counter_id, s.slab[slot]);
+      }
+    }
+  }
+  // Key names of the owner's counters: stored ones (one seek per key) and
+  // those in memory.
+  std::set<std::string> OwnerKeysLocked(const ShardRef& shard, std::string_view owner);
+  int64_t ReadStoredCell(std::string_view owner, std::string_view key, uint8_t interval, int64_t period);
+  // The cells of one interval that hold a value, stored and in memory, within
+  // [from, to] when given. `counter` may be null (not in memory).
+  std::map<int64_t, int64_t> IntervalCells(const ShardRef& shard, std::string_view owner, std::string_view key,
+                                           const Counter* counter, uint64_t counter_id, uint8_t interval,
+                                           std::optional<int64_t> from, std::optional<int64_t> to);
+  // The stored (non-hot) value of a cell: cold map, pending delete, in-flight
+  // compaction, then RocksDB.
+  int64_t StoredCell(const ShardRef& shard, uint64_t counter_id, const Counter& counter, uint8_t interval,
+                     int64_t period);
+  int64_t CellValueLocked(const ShardRef& shard, uint64_t counter_id, const Counter& counter, Interval interval,
+                          PeriodId period);
+  // How many cells of the counter in the intervals of `mask` hold a value
+  // (a zero cell is no cell), by the read order: stored, in flight, cold,
+  // hot. `counter` may be null (not in memory: the stored cells are current).
+  int64_t LiveCells(const ShardRef& shard, std::string_view owner, std::string_view key, const Counter* counter,
+                    uint64_t counter_id, uint8_t mask);
+  // Whether any counter of the owner holds a non-zero cell, from memory and
+  // RocksDB (exact whatever a compaction is doing).
+  bool OwnerHasValueLocked(const ShardRef& shard, uint32_t owner_id);
+  // The fingerprint of an event id seen within the dedupe window (0: seen,
+  // arguments unknown); nullopt if not seen.
+  std::optional<uint64_t> SeenEvent(const ShardRef& shard, const std::string& dedupe_key, int64_t now);
+  OpStatus ApplyIncrement(const ShardRef& shard, uint64_t counter_id, Counter& counter, int64_t delta,
+                          const int64_t (&periods)[6]);
+  void ApplyAssign(const ShardRef& shard, uint64_t counter_id, Counter& counter,
+                   const storage::log_format::CellValue& cell);
+  void ApplyDelete(const ShardRef& shard, uint64_t counter_id, Counter& counter, uint8_t mask);
+  void MarkDirty(const ShardRef& shard, uint64_t counter_id, Counter& counter);
+  std::vector<RankedOwner> TopOfPeriod(const TopQuery& query);
+  std::vector<RankedOwner> TopOfRange(const TopQuery& query);
+
+  ShardSet& shard_set_;
+  storage::Store& store_;
+  const Clock& clock_;
+  OwnersModule& owners_;
+  FeedsModule& feeds_;
+  const CounterOptions options_;
+  std::atomic<bool> all_loaded_{false};
+  std::atomic<bool> stop_loading_{false};
+  Shard shards_[kShardCount];  // element i protected by shard i's mutex
+};
+
+}  // namespace tally::core

@@ -1,0 +1,372 @@
+#include "core/keyspace.h"
+
+#include <algorithm>
+#include <charconv>
+
+#include "core/glob.h"
+#include "protocol/resp_parser.h"
+#include "storage/log_format.h"
+
+namespace tally::core {
+
+namespace lf = storage::log_format;
+using storage::Family;
+using storage::Status;
+
+KeyspaceModule::KeyspaceModule(ShardSet& shards, storage::Store& store, const Clock& clock)
+    : shard_set_(shards), store_(store), clock_(clock) {}
+
+std::vector<lf::Op> KeyspaceModule::log_ops() const { return {lf::Op::kPlainPut, lf::Op::kPlainDel}; }
+
+// ---------------------------------------------------------------------------
+// Helpers (the shard's lock held)
+
+KeyspaceModule::Entry* KeyspaceModule::FindLive(Shard& shard, std::string_view key, int64_t now_ms) {
+  auto it = shard.keys.find(key);
+  if (it == shard.keys.end()) return nullptr;
+  if (it->second.expire_at_ms != 0 && it->second.expire_at_ms <= now_ms) {
+    // Expired: gone. No log entry is needed, since the logged expiry time
+    // already makes recovery drop it; compaction deletes it from the kv family.
+    Remove(shard, key, it->second);
+    return nullptr;
+  }
+  return &it->second;
+}
+
+void KeyspaceModule::MarkDirty(Shard& shard, std::string_view key, Entry* entry) {
+  if (entry != nullptr && entry->dirty) return;
+  if (entry != nullptr) entry->dirty = true;
+  shard.dirty.emplace_back(key);
+}
+
+void KeyspaceModule::Remove(Shard& shard, std::string_view key, Entry& entry) {
+  // A removed key must reach compaction as a delete: list it unless already listed.
+  if (!entry.dirty) shard.dirty.emplace_back(key);
+  if (entry.expire_at_ms != 0) --shard.keys_with_expiry;
+  shard.keys.erase(shard.keys.find(key));
+}
+
+void KeyspaceModule::LogPut(const ShardRef& ref, std::string_view key, const Entry& entry) {
+  ref.Append([&](std::string& blob) { lf::AppendPlainPut(blob, key, entry.expire_at_ms, entry.value); });
+}
+
+// ---------------------------------------------------------------------------
+// Operations
+
+OpResult<bool> KeyspaceModule::Set(std::string_view key, std::string_view value, const SetOptions& options,
+                                   std::optional<std::string>* old_value) {
+  return shard_set_.Write(key, [&](const ShardRef& ref) {
+    Shard& shard = state(ref);
+    Entry* entry = FindLive(shard, key, clock_.NowMs());
+    if (old_value != nullptr && entry != nullptr) *old_value = entry->value;
+    if (options.condition == SetCondition::kIfAbsent && entry != nullptr) return OpResult<bool>::Ok(false);
+    if (options.condition == SetCondition::kIfPresent && entry == nullptr) return OpResult<bool>::Ok(false);
+    if (entry == nullptr) entry = &shard.keys.try_emplace(key).first->second;
+    const int64_t expire_at = options.keep_ttl ? entry->expire_at_ms : options.expire_at_ms;
+    if (entry->expire_at_ms != 0) --shard.keys_with_expiry;
+    if (expire_at != 0) ++shard.keys_with_expiry;
+    entry->value.assign(value);
+    entry->expire_at_ms = expire_at;
+    MarkDirty(shard, key, entry);
+    LogPut(ref, key, *entry);
+    return OpResult<bool>::Ok(true);
+  });
+}
+
+OpResult<int64_t> KeyspaceModule::IncrBy(std::string_view key, int64_t delta) {
+  return shard_set_.Write(key, [&](const ShardRef& ref) {
+    Shard& shard = state(ref);
+    Entry* entry = FindLive(shard, key, clock_.NowMs());
+    int64_t current = 0;
+    if (entry != nullptr && !protocol::ParseInt64(entry->value, &current)) {
+      return OpResult<int64_t>::Error(OpStatus::kNotInteger);
+    }
+    int64_t next = 0;
+    if (__builtin_add_overflow(current, delta, &next)) return OpResult<int64_t>::Error(OpStatus::kOverflow);
+    if (entry == nullptr) entry = &shard.keys.try_emplace(key).first->second;
+    char digits[24];
+    auto [end, ec] = std::to_chars(digits, digits + sizeof(digits), next);
+    entry->value.assign(digits, end);
+    MarkDirty(shard, key, entry);
+    LogPut(ref, key, *entry);
+    return OpResult<int64_t>::Ok(next);
+  });
+}
+
+OpResult<bool> KeyspaceModule::Delete(std::string_view key) {
+  return shard_set_.Write(key, [&](const ShardRef& ref) {
+    Shard& shard = state(ref);
+    Entry* entry = FindLive(shard, key, clock_.NowMs());
+    if (entry == nullptr) return OpResult<bool>::Ok(false);
+    Remove(shard, key, *entry);
+    ref.Append([&](std::string& blob) { lf::AppendPlainDel(blob, key); });
+    return OpResult<bool>::Ok(true);
+  });
+}
+
+bool KeyspaceModule::Exists(std::string_view key) {
+  return shard_set_.Read(key,
+                         [&](const ShardRef& ref) { return FindLive(state(ref), key, clock_.NowMs()) != nullptr; });
+}
+
+OpResult<bool> KeyspaceModule::Expire(std::string_view key, int64_t expire_at_ms, ExpireCondition condition) {
+  return shard_set_.Write(key, [&](const ShardRef& ref) {
+    Shard& shard = state(ref);
+    const int64_t now = clock_.NowMs();
+    Entry* entry = FindLive(shard, key, now);
+    if (entry == nullptr) return OpResult<bool>::Ok(false);
+    // Redis: a key without expiry counts as an infinite TTL for GT and LT.
+    const bool has_expiry = entry->expire_at_ms != 0;
+    switch (condition) {
+      case ExpireCondition::kAlways:
+        break;
+      case ExpireCondition::kIfNoExpiry:
+        if (has_expiry) return OpResult<bool>::Ok(false);
+        break;
+      case ExpireCondition::kIfHasExpiry:
+        if (!has_expiry) return OpResult<bool>::Ok(false);
+        break;
+      case ExpireCondition::kIfGreater:
+        if (!has_expiry || expire_at_ms <= entry->expire_at_ms) return OpResult<bool>::Ok(false);
+        break;
+      case ExpireCondition::kIfLess:
+        if (has_expiry && expire_at_ms >= entry->expire_at_ms) return OpResult<bool>::Ok(false);
+        break;
+    }
+    if (expire_at_ms <= now) {
+      Remove(shard, key, *entry);
+      ref.Append([&](std::string& blob) { lf::AppendPlainDel(blob, key); });
+      return OpResult<bool>::Ok(true);
+    }
+    if (entry->expire_at_ms == 0) ++shard.keys_with_expiry;
+    entry->expire_at_ms = expire_at_ms;
+    MarkDirty(shard, key, entry);
+    LogPut(ref, key, *entry);
+    return OpResult<bool>::Ok(true);
+  });
+}
+
+OpResult<bool> KeyspaceModule::Persist(std::string_view key) {
+  return shard_set_.Write(key, [&](const ShardRef& ref) {
+    Shard& shard = state(ref);
+    Entry* entry = FindLive(shard, key, clock_.NowMs());
+    if (entry == nullptr || entry->expire_at_ms == 0) return OpResult<bool>::Ok(false);
+    entry->expire_at_ms = 0;
+    --shard.keys_with_expiry;
+    MarkDirty(shard, key, entry);
+    LogPut(ref, key, *entry);
+    return OpResult<bool>::Ok(true);
+  });
+}
+
+int64_t KeyspaceModule::Pttl(std::string_view key) {
+  return shard_set_.Read(key, [&](const ShardRef& ref) -> int64_t {
+    const int64_t now = clock_.NowMs();
+    Entry* entry = FindLive(state(ref), key, now);
+    if (entry == nullptr) return -2;
+    if (entry->expire_at_ms == 0) return -1;
+    return entry->expire_at_ms - now;
+  });
+}
+
+// SCAN cursor: shard index in the top 6 bits, then the position in that
+// shard's hash order (the top 57 bits of StableHash). Keys are visited in hash
+// order, so a key present for the whole scan is returned exactly once even if
+// the shard's table is rehashed between calls. Cost per call: one pass over
+// one shard, returning at least an eighth of it (see docs/architecture.md).
+ScanPage KeyspaceModule::Scan(uint64_t cursor, std::string_view pattern, size_t count) {
+  constexpr int kPositionBits = 57;
+  constexpr uint64_t kPositionMask = (uint64_t{1} << kPositionBits) - 1;
+  ScanPage page;
+  size_t shard_index = cursor >> kPositionBits;
+  uint64_t position = cursor & kPositionMask;
+  if (count == 0) count = 10;
+  const int64_t now = clock_.NowMs();
+  std::vector<std::pair<uint64_t, std::string_view>> candidates;
+  size_t remaining = count;
+  auto emit = [&](const Shard& shard) {
+    for (const auto& [pos, key] : candidates) {
+      const Entry& entry = shard.keys.find(key)->second;
+      if (entry.expire_at_ms != 0 && entry.expire_at_ms <= now) continue;
+      if (pattern.empty() || GlobMatch(pattern, key)) page.keys.emplace_back(key);
+    }
+  };
+  while (shard_index < kShardCount && remaining > 0) {
+    const bool page_full = shard_set_.Locked(shard_index, [&](const ShardRef& ref) {
+      const Shard& shard = state(ref);
+      // COUNT is a hint (as in Redis): take at least an eighth of the shard per
+      // call, so a full scan costs O(keys) overall, not O(keys^2 / COUNT).
+      const size_t take = std::max(remaining, shard.keys.size() / 8 + 1);
+      candidates.clear();
+      for (const auto& [key, entry] : shard.keys) {
+        uint64_t pos = StableHash(key) >> (64 - kPositionBits);
+        if (pos >= position) candidates.emplace_back(pos, key);
+      }
+      if (candidates.size() <= take) {
+        emit(shard);
+        return false;
+      }
+      // The `take` smallest positions, plus any others sharing the boundary
+      // position (keys of one position are never split across pages).
+      std::nth_element(candidates.begin(), candidates.begin() + static_cast<std::ptrdiff_t>(take - 1),
+                       candidates.end());
+      const uint64_t boundary = candidates[take - 1].first;
+      auto rest = std::partition(candidates.begin() + static_cast<std::ptrdiff_t>(take), candidates.end(),
+                                 [boundary](const auto& c) { return c.first == boundary; });
+      uint64_t next = UINT64_MAX;
+      for (auto it = rest; it != candidates.end(); ++it) next = std::min(next, it->first);
+      candidates.erase(rest, candidates.end());
+      emit(shard);
+      if (next != UINT64_MAX) {
+        page.next_cursor = (uint64_t{shard_index} << kPositionBits) | next;
+      } else {
+        page.next_cursor = shard_index + 1 >= kShardCount ? 0 : (uint64_t{shard_index + 1} << kPositionBits);
+      }
+      return true;
+    });
+    if (page_full) return page;
+    remaining -= std::min(remaining, candidates.size());
+    ++shard_index;
+    position = 0;
+  }
+  page.next_cursor = shard_index >= kShardCount ? 0 : (uint64_t{shard_index} << kPositionBits);
+  return page;
+}
+
+KeyspaceStats KeyspaceModule::Sizes() {
+  KeyspaceStats stats;
+  for (size_t i = 0; i < kShardCount; ++i) {
+    shard_set_.Locked(i, [&](const ShardRef& ref) {
+      stats.keys += state(ref).keys.size();
+      stats.keys_with_expiry += state(ref).keys_with_expiry;
+    });
+  }
+  return stats;
+}
+
+ModuleStats KeyspaceModule::Stats() {
+  ModuleStats stats{name()};
+  for (size_t i = 0; i < kShardCount; ++i) {
+    shard_set_.Locked(i, [&](const ShardRef& ref) {
+      stats.items += state(ref).keys.size();
+      stats.pending += state(ref).dirty.size();
+    });
+  }
+  return stats;
+}
+
+// ---------------------------------------------------------------------------
+// Recovery
+
+Status KeyspaceModule::LoadCompacted() {
+  const int64_t now = clock_.NowMs();
+  return store_.Scan(
+      Family::kKv, "", "",
+      [&](std::string_view key, std::string_view encoded) {
+        int64_t expire_at = 0;
+        std::string_view value;
+        if (!lf::DecodeKvValue(encoded, &expire_at, &value)) return true;  // counted by verify tools
+        Shard& shard = shards_[ShardSet::ShardOf(key)];
+        if (expire_at != 0 && expire_at <= now) {
+          shard.dirty.emplace_back(key);  // expired while we were down: compaction deletes the row
+          return true;
+        }
+        Entry& entry = shard.keys[key];
+        entry.value.assign(value);
+        entry.expire_at_ms = expire_at;
+        if (expire_at != 0) ++shard.keys_with_expiry;
+        return true;
+      },
+      storage::Store::ScanMode::kBulk);
+}
+
+Status KeyspaceModule::Replay(const lf::Entry& entry, const ReplayContext& context) {
+  if (entry.op == lf::Op::kPlainDel) {
+    Shard& shard = shards_[ShardSet::ShardOf(entry.payload)];
+    auto it = shard.keys.find(entry.payload);
+    if (it != shard.keys.end()) Remove(shard, entry.payload, it->second);
+    return Status::Ok();
+  }
+  lf::PlainPut put;
+  if (!lf::DecodePlainPut(entry.payload, &put)) return Status::Corruption("malformed plain put in log");
+  Shard& shard = shards_[ShardSet::ShardOf(put.key)];
+  auto it = shard.keys.find(put.key);
+  if (put.expire_at_ms != 0 && put.expire_at_ms <= context.now_ms) {
+    if (it != shard.keys.end()) Remove(shard, put.key, it->second);
+    return Status::Ok();
+  }
+  Entry* target = nullptr;
+  if (it == shard.keys.end()) {
+    target = &shard.keys[put.key];
+  } else {
+    target = &it->second;
+    if (target->expire_at_ms != 0) --shard.keys_with_expiry;
+  }
+  target->value.assign(put.value);
+  target->expire_at_ms = put.expire_at_ms;
+  if (put.expire_at_ms != 0) ++shard.keys_with_expiry;
+  MarkDirty(shard, put.key, target);
+  return Status::Ok();
+}
+
+// ---------------------------------------------------------------------------
+// Compaction
+
+void KeyspaceModule::Snapshot(const ShardRef& ref) {
+  Shard& shard = state(ref);
+  const int64_t now = clock_.NowMs();
+  // Reap expired keys so they leave the kv family too.
+  for (auto it = shard.keys.begin(); shard.keys_with_expiry > 0 && it != shard.keys.end();) {
+    auto current = it++;
+    if (current->second.expire_at_ms != 0 && current->second.expire_at_ms <= now) {
+      if (!current->second.dirty) shard.dirty.push_back(current->first);
+      --shard.keys_with_expiry;
+      shard.keys.erase(current);
+    }
+  }
+  shard.snapshot.clear();
+  shard.snapshot.reserve(shard.dirty.size());
+  for (std::string& key : shard.dirty) {
+    auto it = shard.keys.find(key);
+    if (it == shard.keys.end()) {
+      shard.snapshot.push_back({std::move(key), std::nullopt});
+    } else if (it->second.dirty) {
+      it->second.dirty = false;
+      shard.snapshot.push_back({std::move(key), lf::EncodeKvValue(it->second.expire_at_ms, it->second.value)});
+    }  // else: listed twice, already taken
+  }
+  shard.dirty.clear();
+}
+
+Status KeyspaceModule::WriteSnapshot(CompactionBatch& batch) {
+  const std::vector<Change>& changes = shards_[batch.shard].snapshot;
+  for (const Change& change : changes) {
+    if (change.encoded) {
+      batch.batch.Put(Family::kKv, change.key, *change.encoded);
+    } else {
+      batch.batch.Delete(Family::kKv, change.key);
+    }
+  }
+  batch.written += changes.size();
+  return Status::Ok();
+}
+
+void KeyspaceModule::FinishSnapshot(const ShardRef& ref, bool ok) {
+  Shard& shard = state(ref);
+  if (!ok) {
+    // The snapshot was not written: put the keys back on the dirty list so
+    // the next compaction retries them. The log still holds every change.
+    for (Change& change : shard.snapshot) {
+      auto it = shard.keys.find(change.key);
+      if (it == shard.keys.end()) {
+        shard.dirty.push_back(std::move(change.key));
+      } else if (!it->second.dirty) {
+        it->second.dirty = true;
+        shard.dirty.push_back(std::move(change.key));
+      }
+    }
+  }
+  shard.snapshot.clear();
+}
+
+}  // namespace tally::core

@@ -67,6 +67,11 @@ Error& Error::Quoted(std::string_view user_text) {
   return Text(quoted);
 }
 
+Error& Error::Append(const Error& rest) {
+  for (const Piece& piece : rest.pieces_) piece.is_argument ? Arg(piece.text) : Text(piece.text);
+  return *this;
+}
+
 std::string_view Error::argument() const {
   for (const Piece& piece : pieces_) {
     if (piece.is_argument) return piece.text;
@@ -164,6 +169,19 @@ Error NotACalendarInterval(std::string_view argument, std::string_view value) {
       .Text(" ")
       .Quoted(value)
       .Text(" has no periods to list (use hour, day, week, month, quarter or year)");
+}
+
+Error RangeNeedsCalendarInterval(std::string_view from_argument, std::string_view to_argument,
+                                 std::string_view argument, std::string_view value) {
+  return Error(ErrorCode::kInvalidInterval)
+      .Arg(from_argument)
+      .Text(" and ")
+      .Arg(to_argument)
+      .Text(" need a calendar interval: ")
+      .Arg(argument)
+      .Text(" ")
+      .Quoted(value)
+      .Text(" has no periods (use hour, day, week, month, quarter or year)");
 }
 
 Error InvalidPeriod(std::string_view argument, std::string_view detail) {
@@ -278,6 +296,27 @@ Error NeedsBoth(std::string_view command, std::string_view first, std::string_vi
   return Error(ErrorCode::kSyntax).Text(command).Text(" needs both ").Arg(first).Text(" and ").Arg(second);
 }
 
+Error NotTogether(std::string_view first, std::string_view second) {
+  return Error(ErrorCode::kSyntax).Arg(first).Text(" and ").Arg(second).Text(" cannot be given together");
+}
+
+Error IncompleteGroups(std::string_view option, std::string_view group, size_t words) {
+  return Error(ErrorCode::kSyntax)
+      .Arg(option)
+      .Text(" takes groups of ")
+      .Text(group)
+      .Text(": " + std::to_string(words) + (words == 1 ? " word follows it" : " words follow it"));
+}
+
+Error InListItem(std::string_view item, size_t position, std::string_view list, const Error& error) {
+  return Error(error.code())
+      .Text(item)
+      .Text(" " + std::to_string(position) + " of ")
+      .Arg(list)
+      .Text(": ")
+      .Append(error);
+}
+
 Error Needs(std::string_view argument, std::string_view needed) {
   return Error(ErrorCode::kSyntax).Arg(argument).Text(" needs ").Arg(needed);
 }
@@ -384,6 +423,27 @@ Error NotAChoice(std::string_view where, std::string_view name, std::string_view
       .Text(choices)
       .Text(", got ")
       .Quoted(value);
+}
+
+Error FieldNotWith(std::string_view name, std::string_view other, std::string_view choices) {
+  return Error(ErrorCode::kInvalidField)
+      .Text("field ")
+      .Quoted(name)
+      .Text(" cannot be given with ")
+      .Quoted(other)
+      .Text(": send one of ")
+      .Text(choices);
+}
+
+Error ListSize(std::string_view where, std::string_view name, size_t low, size_t high, std::string_view items,
+               size_t got) {
+  return Error(ErrorCode::kOutOfRange)
+      .Text(where)
+      .Text(" ")
+      .Quoted(name)
+      .Text(" must list " + std::to_string(low) + " to " + std::to_string(high) + " ")
+      .Text(items)
+      .Text(" separated by commas (got " + std::to_string(got) + ")");
 }
 
 Error MissingField(std::string_view where, std::string_view name) {

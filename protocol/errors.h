@@ -35,6 +35,9 @@ class Error {
   // User bytes quoted as 'text': at most 128 bytes, CR and LF replaced by
   // spaces (Redis's rule), so a reply can never break framing.
   Error& Quoted(std::string_view user_text);
+  // Another error's message (its argument names stay names): for an error
+  // about one part of a list ("cell 2 of CELLS: " + the part's own error).
+  Error& Append(const Error& rest);
 
   ErrorCode code() const { return code_; }
   // The first argument the message names ("" if none): what the error is about.
@@ -108,6 +111,9 @@ Error InvalidName(std::string_view argument, std::string_view value);
 Error UnknownInterval(std::string_view argument, std::string_view value);
 // interval 'total' has no periods to list (use hour, day, week, month, quarter or year)
 Error NotACalendarInterval(std::string_view argument, std::string_view value);
+// FROM and TO need a calendar interval: interval 'total' has no periods (use hour, ...)
+Error RangeNeedsCalendarInterval(std::string_view from_argument, std::string_view to_argument,
+                                 std::string_view argument, std::string_view value);
 // The calendar's own explanation (`detail`), led by the argument's name
 // unless the argument is the positional "period" the text already names.
 Error InvalidPeriod(std::string_view argument, std::string_view detail);
@@ -144,6 +150,12 @@ Error UnknownOption(std::string_view word, std::string_view expected);
 Error UnexpectedArgument(std::string_view word, std::string_view command, std::string_view syntax);
 // CTR.SUM needs both FROM and TO
 Error NeedsBoth(std::string_view command, std::string_view first, std::string_view second);
+// period and FROM cannot be given together
+Error NotTogether(std::string_view first, std::string_view second);
+// CELLS takes groups of interval period value: 4 words follow it
+Error IncompleteGroups(std::string_view option, std::string_view group, size_t words);
+// cell 2 of CELLS: <the cell's own error> (keeps that error's code)
+Error InListItem(std::string_view item, size_t position, std::string_view list, const Error& error);
 // PERIOD needs INTERVAL
 Error Needs(std::string_view argument, std::string_view needed);
 
@@ -169,12 +181,17 @@ Error RepeatedParameter(std::string_view name, size_t times);
 Error DuplicateKey(std::string_view key, std::string_view inside);
 // (kInvalidField) field 'by' must be an integer, got a string ("5")
 Error FieldWrongType(std::string_view where, std::string_view name, std::string_view expected, std::string_view got);
+// (kInvalidField) field 'value' cannot be given with 'periods': send one of value, periods or cells
+Error FieldNotWith(std::string_view name, std::string_view other, std::string_view choices);
 // (kNotInteger) query parameter 'limit' must be an integer, got 'abc'
 Error ParameterNotInteger(std::string_view name, std::string_view value);
 // (kNotInteger) field 'by' is out of range for a signed 64-bit integer
 Error FieldOutOfRange(std::string_view where, std::string_view name);
 // (kInvalidField) query parameter 'format' must be one of csv, ndjson (got 'xml')
 Error NotAChoice(std::string_view where, std::string_view name, std::string_view choices, std::string_view value);
+// (kOutOfRange) query parameter 'owners' must list 1 to 1000 owners separated by commas (got 1001)
+Error ListSize(std::string_view where, std::string_view name, size_t low, size_t high, std::string_view items,
+               size_t got);
 // (kMissingField) missing query parameter 'interval' / missing field 'timezone' in the request body
 Error MissingField(std::string_view where, std::string_view name);
 // (kMissingField) query parameter 'period' needs query parameter 'interval'

@@ -22,18 +22,39 @@ bool CheckOwnerKey(CommandArgs args, ReplySink& reply) {
   return CheckName("owner", args[1], reply) && CheckName("key", args[2], reply);
 }
 
-std::optional<Interval> ParseIntervalArg(std::string_view argument, std::string_view text, ReplySink& reply) {
+std::optional<protocol::Error> ReadInterval(std::string_view argument, std::string_view text, Interval* out) {
   auto interval = core::ParseInterval(text);
-  if (!interval) reply.SendError(errors::UnknownInterval(argument, text));
+  if (!interval) return errors::UnknownInterval(argument, text);
+  *out = *interval;
+  return std::nullopt;
+}
+
+std::optional<protocol::Error> ReadPeriod(std::string_view argument, Interval interval, std::string_view text,
+                                          const core::TimeZone& zone, int64_t now, PeriodId* out) {
+  std::string error;
+  if (!core::ParsePeriod(interval, text, zone, now, out, &error)) return errors::InvalidPeriod(argument, error);
+  return std::nullopt;
+}
+
+std::optional<protocol::Error> ReadInteger(std::string_view argument, std::string_view text, int64_t* out) {
+  if (!protocol::ParseInt64(text, out)) return errors::NotAnInteger(argument, text);
+  return std::nullopt;
+}
+
+std::optional<Interval> ParseIntervalArg(std::string_view argument, std::string_view text, ReplySink& reply) {
+  Interval interval;
+  if (auto error = ReadInterval(argument, text, &interval)) {
+    reply.SendError(*error);
+    return std::nullopt;
+  }
   return interval;
 }
 
 std::optional<PeriodId> ParsePeriodArg(std::string_view argument, Interval interval, std::string_view text,
                                        const core::TimeZone& zone, int64_t now, ReplySink& reply) {
   PeriodId period = 0;
-  std::string error;
-  if (!core::ParsePeriod(interval, text, zone, now, &period, &error)) {
-    reply.SendError(errors::InvalidPeriod(argument, error));
+  if (auto error = ReadPeriod(argument, interval, text, zone, now, &period)) {
+    reply.SendError(*error);
     return std::nullopt;
   }
   return period;
@@ -61,9 +82,9 @@ bool ParseCellArgs(CommandContext& ctx, CommandArgs args, size_t index, std::str
 }
 
 bool ParseInteger(std::string_view argument, std::string_view text, int64_t* value, ReplySink& reply) {
-  if (protocol::ParseInt64(text, value)) return true;
-  reply.SendError(errors::NotAnInteger(argument, text));
-  return false;
+  auto error = ReadInteger(argument, text, value);
+  if (error) reply.SendError(*error);
+  return !error;
 }
 
 // Plausible unix *seconds* (2001-09-09 .. 5138-11-16) that, read as
@@ -127,7 +148,8 @@ std::string_view OptionName(std::string_view word, std::initializer_list<std::st
 
 // What follows an option word in the syntax ("COUNT n").
 std::string_view OptionPlaceholder(std::string_view option) {
-  if (option == "COUNT") return "n";
+  if (option == "COUNT" || option == "LIMIT" || option == "OFFSET") return "n";
+  if (option == "FROM" || option == "TO") return "period";
   if (option == "CURSOR") return "cursor";
   if (option == "PREFIX") return "owner-prefix";
   if (option == "TYPE") return "owner-type";

@@ -1,6 +1,6 @@
 // The owner-counter commands' table (docs/counters.md): CTR.INCRBY/INCR/
-// DECRBY, GET, ALL, MGET, SET, RESET, RECOUNT, DEL, HISTORY, SUM, TOP,
-// OWNERS, CELLS and OWNER.TZ. The handlers are in counter_read_commands.cc
+// DECRBY, ADJUST, GET, ALL, MGET, SET, RESET, RECOUNT, DEL, HISTORY, SUM,
+// TOP, OWNERS, CELLS and OWNER.TZ. The handlers are in counter_read_commands.cc
 // and counter_write_commands.cc, their shared parsing in counter_args.cc.
 
 #include "commands/counter_commands.h"
@@ -20,6 +20,7 @@ constexpr uint32_t kRead = flags::kReadOnly;
 // storage_failed come on top: protocol::DeclaredErrors).
 using enum ErrorCode;
 constexpr ErrorCode kIncrByErrors[] = {kInvalidName, kNotInteger, kOverflow, kInvalidTime, kInvalidId, kSyntax};
+constexpr ErrorCode kAdjustErrors[] = {kInvalidName, kNotInteger, kOverflow, kInvalidTime, kInvalidActor, kSyntax};
 constexpr ErrorCode kGetErrors[] = {kInvalidName, kInvalidInterval, kInvalidPeriod, kSyntax};
 constexpr ErrorCode kMGetErrors[] = {kInvalidName, kInvalidInterval, kInvalidPeriod};
 constexpr ErrorCode kSetErrors[] = {kInvalidName,   kNotInteger,   kInvalidInterval,
@@ -44,6 +45,10 @@ const protocol::CommandSpec kSpecs[] = {
     {"CTR.INCR", -3, kWriteFast, "counter", kIncrSyntax, "CTR.INCRBY with delta 1.", CtrIncr, kIncrByErrors},
     {"CTR.DECRBY", -4, kWriteFast, "counter", kIncrBySyntax, "Subtracts delta (CTR.INCRBY with -delta).", CtrDecrBy,
      kIncrByErrors},
+    {"CTR.ADJUST", -4, flags::kWrite, "counter", kAdjustSyntax,
+     "Corrects a whole counter: adds delta to the total and to every interval's cell for the AT time (default now), "
+     "so all intervals stay consistent; replies the new total. Audited; no event ID.",
+     CtrAdjust, kAdjustErrors},
     {"CTR.GET", -3, kRead | flags::kFast, "counter", kGetSyntax, "Value of one cell (default: total); 0 when absent.",
      CtrGet, kGetErrors},
     {"CTR.ALL", -2, kRead, "counter", kAllSyntax, "Every key of an owner with its value in one cell, sorted by key.",
@@ -53,17 +58,22 @@ const protocol::CommandSpec kSpecs[] = {
     {"CTR.SET", -4, flags::kWrite, "counter", kSetSyntax,
      "Sets one cell (a recount); later increments add to it. Audited (AUDIT.READ).", CtrSet, kSetErrors},
     {"CTR.RESET", -3, flags::kWrite, "counter", kResetSyntax, "Sets one cell to 0. Audited.", CtrReset, kResetErrors},
-    {"CTR.RECOUNT", -6, flags::kWrite, "counter", "owner key interval period value [period value ...] [BY actor]",
-     "Sets several periods of one interval in one atomic step. Audited.", CtrRecount, kRecountErrors},
+    {"CTR.RECOUNT", -6, flags::kWrite, "counter", kRecountSyntax,
+     "Sets several cells in one atomic step: periods of one interval, or with CELLS cells of any intervals (a bad "
+     "cell changes nothing). Audited.",
+     CtrRecount, kRecountErrors},
     {"CTR.DEL", -3, flags::kWrite, "counter", kDelSyntax,
      "Removes every cell of a counter, or every period of one interval; replies how many existed. Audited.", CtrDel,
      kDelErrors},
-    {"CTR.HISTORY", -5, kRead, "counter", kHistorySyntax, "The last count periods, newest first, zeros for gaps.",
-     CtrHistory, kHistoryErrors},
+    {"CTR.HISTORY", -5, kRead, "counter", kHistorySyntax,
+     "The last count periods, newest first, zeros for gaps; WITHSTART adds each period's start (unix ms).", CtrHistory,
+     kHistoryErrors},
     {"CTR.SUM", -4, kRead, "counter", kSumSyntax, "Sum of the periods in a range (or of every stored period).", CtrSum,
      kSumErrors},
-    {"CTR.TOP", -3, kRead, "counter", "key interval [period] [LIMIT n] [PREFIX owner-prefix]",
-     "Owners ranked by one cell, highest first, ties by owner.", CtrTop, kTopErrors},
+    {"CTR.TOP", -3, kRead, "counter", kTopSyntax,
+     "Owners ranked by one cell, or by the sum of a range of periods (FROM TO), highest first, ties by owner; OFFSET "
+     "skips that many (pages).",
+     CtrTop, kTopErrors},
     {"CTR.OWNERS", -1, kRead, "counter", "[PREFIX owner-prefix] [CURSOR cursor] [COUNT n]",
      "Pages through owners in name order: [next-cursor, [owner, ...]]; cursor 0 starts and ends.", CtrOwners,
      kOwnersErrors},

@@ -8,7 +8,7 @@
 //
 // Files: counter_args.cc (shared parsing), counter_read_commands.cc (GET,
 // ALL, MGET, HISTORY, SUM, TOP, OWNERS, CELLS), counter_write_commands.cc
-// (INCRBY, INCR, DECRBY, SET, RESET, RECOUNT, DEL, OWNER.TZ),
+// (INCRBY, INCR, DECRBY, ADJUST, SET, RESET, RECOUNT, DEL, OWNER.TZ),
 // counter_commands.cc (the table).
 
 #include <cstdint>
@@ -38,14 +38,31 @@ inline constexpr std::string_view kAllSyntax = "owner [interval [period]]";
 inline constexpr std::string_view kSetSyntax = "owner key value [interval [period]] [BY actor]";
 inline constexpr std::string_view kResetSyntax = "owner key [interval [period]] [BY actor]";
 inline constexpr std::string_view kDelSyntax = "owner key [interval] [BY actor]";
-inline constexpr std::string_view kHistorySyntax = "owner key interval count [FROM period]";
+inline constexpr std::string_view kHistorySyntax = "owner key interval count [FROM period] [WITHSTART]";
 inline constexpr std::string_view kSumSyntax = "owner key interval [FROM period TO period]";
+inline constexpr std::string_view kTopSyntax =
+    "key interval [period | FROM period TO period] [OFFSET n] [LIMIT n] [PREFIX owner-prefix]";
+inline constexpr std::string_view kAdjustSyntax = "owner key delta [AT unix-ms] [BY actor]";
+inline constexpr std::string_view kRecountSyntax =
+    "owner key (interval period value [period value ...] | CELLS interval period value [interval period value ...]) "
+    "[BY actor]";
 inline constexpr std::string_view kOwnerTzSyntax = "owner [timezone]";
 
 // Largest page of the listing commands (COUNT, LIMIT, HISTORY's count).
 inline constexpr int64_t kMaxPage = 10000;
+// Largest OFFSET of CTR.TOP: its heap holds offset + limit owners.
+inline constexpr int64_t kMaxTopOffset = 1'000'000;
 
-// ---- argument parsing (counter_args.cc); each false / nullopt has sent its error ----
+// ---- argument parsing (counter_args.cc) ----
+
+// The error naming the argument, or nullopt and *out set. For arguments
+// whose error gets context before it is sent (one cell of CELLS).
+std::optional<protocol::Error> ReadInterval(std::string_view argument, std::string_view text, Interval* out);
+std::optional<protocol::Error> ReadPeriod(std::string_view argument, Interval interval, std::string_view text,
+                                          const core::TimeZone& zone, int64_t now, PeriodId* out);
+std::optional<protocol::Error> ReadInteger(std::string_view argument, std::string_view text, int64_t* out);
+
+// The same, sending the error: each false / nullopt below has sent it.
 
 bool CheckName(std::string_view argument, std::string_view name, ReplySink& reply);
 // args[1] (owner) and args[2] (key).
@@ -93,6 +110,7 @@ void CtrDecrBy(CommandContext& ctx, CommandArgs args, ReplySink& reply);
 void CtrSet(CommandContext& ctx, CommandArgs args, ReplySink& reply);
 void CtrReset(CommandContext& ctx, CommandArgs args, ReplySink& reply);
 void CtrRecount(CommandContext& ctx, CommandArgs args, ReplySink& reply);
+void CtrAdjust(CommandContext& ctx, CommandArgs args, ReplySink& reply);
 void CtrDel(CommandContext& ctx, CommandArgs args, ReplySink& reply);
 void OwnerTz(CommandContext& ctx, CommandArgs args, ReplySink& reply);
 

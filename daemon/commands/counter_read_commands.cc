@@ -60,7 +60,7 @@ void CtrMGet(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   }
 }
 
-// CTR.HISTORY <owner> <key> <interval> <count> [FROM <period>]
+// CTR.HISTORY <owner> <key> <interval> <count> [FROM <period>] [WITHSTART]
 void CtrHistory(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   if (!CheckOwnerKey(args, reply)) return;
   auto interval = ParseIntervalArg("interval", args[3], reply);
@@ -69,16 +69,26 @@ void CtrHistory(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   int64_t count = 0;
   if (!ParseInteger("count", args[4], &count, reply)) return;
   if (count < 1 || count > kMaxPage) return reply.SendError(errors::OutOfRange("count", 1, kMaxPage));
-  if (args.size() > 5 && !EqualsIgnoreCase(args[5], "FROM")) {
-    return reply.SendError(errors::UnknownOption(args[5], "FROM"));
+  std::optional<std::string_view> from_label;
+  bool with_start = false;
+  for (size_t i = 5; i < args.size(); ++i) {
+    std::string_view option = OptionName(args[i], {"FROM", "WITHSTART"});
+    if (option.empty()) return reply.SendError(errors::UnknownOption(args[i], "FROM or WITHSTART"));
+    if ((option == "FROM" && from_label) || (option == "WITHSTART" && with_start)) {
+      return reply.SendError(errors::UnexpectedArgument(args[i], "CTR.HISTORY", kHistorySyntax));
+    }
+    if (option == "WITHSTART") {
+      with_start = true;
+      continue;
+    }
+    if (++i >= args.size()) return reply.SendError(errors::OptionNeedsValue("FROM", "period"));
+    from_label = args[i];
   }
-  if (args.size() == 6) return reply.SendError(errors::OptionNeedsValue("FROM", "period"));
-  if (args.size() > 7) return reply.SendError(errors::UnexpectedArgument(args[7], "CTR.HISTORY", kHistorySyntax));
   core::TimeZone zone = ctx.engine.owners().TimeZoneOf(args[1]);
   const int64_t now = ctx.engine.clock().NowMs();
   PeriodId newest = core::PeriodOf(*interval, now, zone);
-  if (args.size() == 7) {
-    auto period = ParsePeriodArg("FROM", *interval, args[6], zone, now, reply);
+  if (from_label) {
+    auto period = ParsePeriodArg("FROM", *interval, *from_label, zone, now, reply);
     if (!period) return;
     newest = *period;
   }
@@ -87,9 +97,10 @@ void CtrHistory(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   if (!result.ok()) return SendOpError(reply, result.status);
   reply.SendArray(result.value.size());
   for (auto it = result.value.rbegin(); it != result.value.rend(); ++it) {
-    reply.SendArray(2);
+    reply.SendArray(with_start ? 3 : 2);
     reply.SendBulk(core::PeriodLabel(*interval, it->first, zone));
     reply.SendInteger(it->second);
+    if (with_start) reply.SendInteger(core::PeriodStartMs(*interval, it->first, zone));
   }
 }
 
@@ -129,40 +140,67 @@ void CtrSum(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   reply.SendInteger(result.value);
 }
 
-// CTR.TOP <key> <interval> [<period>] [LIMIT n] [PREFIX owner-prefix]
+// CTR.TOP <key> <interval> [<period> | FROM <period> TO <period>] [OFFSET n] [LIMIT n] [PREFIX owner-prefix]
 void CtrTop(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   if (!CheckName("key", args[1], reply)) return;
   auto interval = ParseIntervalArg("interval", args[2], reply);
   if (!interval) return;
+  const std::initializer_list<std::string_view> kOptions = {"FROM", "TO", "OFFSET", "LIMIT", "PREFIX"};
+  // Periods of the daemon's zone: day and longer ids are local dates, the
+  // same dates in every owner's zone (core::TopQuery).
   const int64_t now = ctx.engine.clock().NowMs();
   const core::TimeZone& zone = ctx.engine.counter_options().default_time_zone;
-  PeriodId period = core::PeriodOf(*interval, now, zone);
   size_t index = 3;
-  if (index < args.size() && !EqualsIgnoreCase(args[index], "LIMIT") && !EqualsIgnoreCase(args[index], "PREFIX")) {
-    auto parsed = ParsePeriodArg("period", *interval, args[index], zone, now, reply);
-    if (!parsed) return;
-    period = *parsed;
-    ++index;
+  std::optional<PeriodId> period;
+  if (index < args.size() && OptionName(args[index], kOptions).empty()) {
+    period = ParsePeriodArg("period", *interval, args[index++], zone, now, reply);
+    if (!period) return;
   }
+  std::optional<std::string_view> from_label, to_label;
+  int64_t offset = 0;
   int64_t limit = 10;
   std::string_view prefix;
   for (; index < args.size(); index += 2) {
-    const bool is_limit = EqualsIgnoreCase(args[index], "LIMIT");
-    if (!is_limit && !EqualsIgnoreCase(args[index], "PREFIX")) {
-      return reply.SendError(errors::UnknownOption(args[index], "LIMIT or PREFIX"));
-    }
+    std::string_view option = OptionName(args[index], kOptions);
+    if (option.empty()) return reply.SendError(errors::UnknownOption(args[index], "FROM, TO, OFFSET, LIMIT or PREFIX"));
     if (index + 1 >= args.size()) {
-      return reply.SendError(is_limit ? errors::OptionNeedsValue("LIMIT", "n")
-                                      : errors::OptionNeedsValue("PREFIX", "owner-prefix"));
+      return reply.SendError(errors::OptionNeedsValue(option, OptionPlaceholder(option)));
     }
-    if (is_limit) {
-      if (!ParseInteger("LIMIT", args[index + 1], &limit, reply)) return;
+    std::string_view value = args[index + 1];
+    if (option == "FROM") {
+      from_label = value;
+    } else if (option == "TO") {
+      to_label = value;
+    } else if (option == "OFFSET") {
+      if (!ParseInteger("OFFSET", value, &offset, reply)) return;
+      if (offset < 0 || offset > kMaxTopOffset) return reply.SendError(errors::OutOfRange("OFFSET", 0, kMaxTopOffset));
+    } else if (option == "LIMIT") {
+      if (!ParseInteger("LIMIT", value, &limit, reply)) return;
       if (limit < 1 || limit > kMaxPage) return reply.SendError(errors::OutOfRange("LIMIT", 1, kMaxPage));
     } else {
-      prefix = args[index + 1];
+      prefix = value;
     }
   }
-  auto ranked = ctx.engine.counters().Top(args[1], *interval, period, static_cast<size_t>(limit), prefix);
+  if (from_label.has_value() != to_label.has_value()) {
+    return reply.SendError(errors::NeedsBoth("CTR.TOP", "FROM", "TO"));
+  }
+  if (period && from_label) return reply.SendError(errors::NotTogether("period", "FROM"));
+  PeriodId from = period.value_or(core::PeriodOf(*interval, now, zone));
+  PeriodId to = from;
+  if (from_label) {
+    if (*interval == Interval::kTotal) {
+      return reply.SendError(errors::RangeNeedsCalendarInterval("FROM", "TO", "interval", args[2]));
+    }
+    auto first = ParsePeriodArg("FROM", *interval, *from_label, zone, now, reply);
+    if (!first) return;
+    auto last = ParsePeriodArg("TO", *interval, *to_label, zone, now, reply);
+    if (!last) return;
+    if (*first > *last) return reply.SendError(errors::RangeReversed("FROM", *from_label, "TO", *to_label));
+    from = *first;
+    to = *last;
+  }
+  auto ranked = ctx.engine.counters().Top(
+      core::TopQuery{args[1], *interval, from, to, static_cast<size_t>(offset), static_cast<size_t>(limit), prefix});
   reply.SendArray(ranked.size());
   for (const auto& entry : ranked) {
     reply.SendArray(2);

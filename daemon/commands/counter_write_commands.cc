@@ -1,6 +1,6 @@
 // The owner-counter writes (docs/counters.md "Counting" and "Fixing
-// counts"): CTR.INCRBY, INCR, DECRBY, the audited SET, RESET, RECOUNT and
-// DEL, and OWNER.TZ.
+// counts"): CTR.INCRBY, INCR, DECRBY, the audited ADJUST, SET, RESET,
+// RECOUNT and DEL, and OWNER.TZ.
 
 #include <climits>
 #include <string>
@@ -99,27 +99,74 @@ void CtrReset(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
 }
 
 // CTR.RECOUNT <owner> <key> <interval> <period> <value> [<period> <value> ...] [BY <actor>]
+// CTR.RECOUNT <owner> <key> CELLS <interval> <period> <value> [<interval> <period> <value> ...] [BY <actor>]
+// Either form sets every cell in one atomic step (AssignCells: one log
+// entry); every cell is parsed before anything runs, so one bad cell changes
+// nothing.
 void CtrRecount(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
+  const bool cells_form = EqualsIgnoreCase(args[3], "CELLS");
   std::string_view actor;
-  if (!TakeActor(ctx, &args, 6, &actor, reply)) return;
+  if (!TakeActor(ctx, &args, cells_form ? 7 : 6, &actor, reply)) return;
   if (!CheckOwnerKey(args, reply)) return;
-  if ((args.size() - 4) % 2 != 0) return reply.SendError(ErrorCode::kWrongArity, errors::WrongArity(args[0]));
-  auto interval = ParseIntervalArg("interval", args[3], reply);
-  if (!interval) return;
   core::TimeZone zone = ctx.engine.owners().TimeZoneOf(args[1]);
   const int64_t now = ctx.engine.clock().NowMs();
   std::vector<core::CellAssignment> cells;
-  for (size_t i = 4; i + 1 < args.size(); i += 2) {
-    auto period = ParsePeriodArg("period", *interval, args[i], zone, now, reply);
-    if (!period) return;
-    int64_t value = 0;
-    if (!ParseInteger("value", args[i + 1], &value, reply)) return;
-    cells.push_back({*interval, *period, value});
+  if (cells_form) {
+    if (args.size() < 7 || (args.size() - 4) % 3 != 0) {
+      return reply.SendError(errors::IncompleteGroups("CELLS", "interval period value", args.size() - 4));
+    }
+    for (size_t i = 4; i + 2 < args.size(); i += 3) {
+      core::CellAssignment cell{};
+      std::optional<protocol::Error> error = ReadInterval("interval", args[i], &cell.interval);
+      if (!error) error = ReadPeriod("period", cell.interval, args[i + 1], zone, now, &cell.period);
+      if (!error) error = ReadInteger("value", args[i + 2], &cell.value);
+      if (error) return reply.SendError(errors::InListItem("cell", (i - 4) / 3 + 1, "CELLS", *error));
+      cells.push_back(cell);
+    }
+  } else {
+    if ((args.size() - 4) % 2 != 0) return reply.SendError(ErrorCode::kWrongArity, errors::WrongArity(args[0]));
+    auto interval = ParseIntervalArg("interval", args[3], reply);
+    if (!interval) return;
+    for (size_t i = 4; i + 1 < args.size(); i += 2) {
+      auto period = ParsePeriodArg("period", *interval, args[i], zone, now, reply);
+      if (!period) return;
+      int64_t value = 0;
+      if (!ParseInteger("value", args[i + 1], &value, reply)) return;
+      cells.push_back({*interval, *period, value});
+    }
   }
   const core::AuditInfo audit{actor, "CTR.RECOUNT"};
   auto result = ctx.engine.counters().AssignCells(args[1], args[2], cells, &audit);
   if (!result.ok()) return SendOpError(reply, result.status);
   reply.SendOk();
+}
+
+// CTR.ADJUST <owner> <key> <delta> [AT <unix-ms>] [BY <actor>]: a correction
+// of the whole counter. Unlike SET, which overrides one cell, it moves the
+// total and the cell of every interval for the AT time together (engine
+// Adjust), so they stay consistent; unlike INCRBY it is audited and takes no
+// event ID.
+void CtrAdjust(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
+  std::string_view actor;
+  if (!TakeActor(ctx, &args, 4, &actor, reply)) return;
+  if (!CheckOwnerKey(args, reply)) return;
+  int64_t delta = 0;
+  if (!ParseInteger("delta", args[3], &delta, reply)) return;
+  const int64_t now = ctx.engine.clock().NowMs();
+  int64_t at = now;
+  if (args.size() > 4) {
+    if (!EqualsIgnoreCase(args[4], "AT")) {
+      return reply.SendError(errors::UnknownOption(args[4], "AT, or BY actor at the end"));
+    }
+    if (args.size() == 5) return reply.SendError(errors::OptionNeedsValue("AT", "unix-ms"));
+    if (args.size() > 6) return reply.SendError(errors::UnexpectedArgument(args[6], "CTR.ADJUST", kAdjustSyntax));
+    if (!ParseInteger("AT", args[5], &at, reply)) return;
+    if (!CheckEventTime(ctx, "AT", at, now, reply)) return;
+  }
+  const core::AuditInfo audit{actor, "CTR.ADJUST"};
+  auto result = ctx.engine.counters().Adjust({args[1], args[2], delta, at}, audit);
+  if (!result.ok()) return SendOpError(reply, result.status);
+  reply.SendInteger(result.value);
 }
 
 // CTR.DEL <owner> <key> [<interval>] [BY <actor>]

@@ -225,6 +225,8 @@ std::string_view FieldTypeName(FieldType type) {
       return "enum";
     case FieldType::kPeriodMap:
       return "object";
+    case FieldType::kCellList:
+      return "array";
   }
   return "?";
 }

@@ -65,6 +65,8 @@ std::string_view Expected(FieldType type) {
       return "a string";
     case FieldType::kPeriodMap:
       return "an object of period: integer";
+    case FieldType::kCellList:
+      return "an array of cells";
   }
   return "?";
 }
@@ -138,7 +140,33 @@ std::optional<Error> CheckQueryValue(const FieldSpec& field, std::string_view va
       return errors::NotAChoice("query parameter", field.name, ChoiceList(field.choices), value);
     case FieldType::kString:
     case FieldType::kPeriodMap:
+    case FieldType::kCellList:
       return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+// A cell of a kCellList field: {"interval": "day", "period": "2024-12-04", "value": 5}.
+std::optional<Error> CheckCell(std::string_view list, size_t index, const json& cell) {
+  const std::string name = std::string(list) + "[" + std::to_string(index) + "]";
+  if (!cell.is_object()) {
+    return errors::FieldWrongType("field", name, "an object {\"interval\", \"period\", \"value\"}", Describe(cell));
+  }
+  for (const auto& [key, value] : cell.items()) {
+    const std::string member = name + "." + key;
+    if (key == "interval" || key == "period") {
+      if (!value.is_string()) return errors::FieldWrongType("field", member, "a string", Describe(value));
+    } else if (key == "value") {
+      if (value.is_number_unsigned() && value.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) {
+        return errors::FieldOutOfRange("field", member);
+      }
+      if (!value.is_number_integer()) return errors::FieldWrongType("field", member, "an integer", Describe(value));
+    } else {
+      return errors::UnknownField(member, "", "a cell takes interval, period and value");
+    }
+  }
+  for (const char* required : {"interval", "value"}) {
+    if (!cell.contains(required)) return errors::MissingField("field", name + "." + required);
   }
   return std::nullopt;
 }
@@ -174,6 +202,14 @@ std::optional<Error> CheckBodyValue(const FieldSpec& field, const json& value) {
           return errors::FieldOutOfRange("field", name);
         }
         if (!count.is_number_integer()) return errors::FieldWrongType("field", name, "an integer", Describe(count));
+      }
+      return std::nullopt;
+    case FieldType::kCellList:
+      if (!value.is_array() || value.empty()) {
+        return errors::FieldWrongType("field", field.name, "a non-empty array of cells", Describe(value));
+      }
+      for (size_t i = 0; i < value.size(); ++i) {
+        if (auto error = CheckCell(field.name, i, value[i])) return error;
       }
       return std::nullopt;
   }

@@ -40,6 +40,9 @@ enum class FieldType : uint8_t {
   kBoolean,    // JSON: true / false; query: "true" / "false"
   kEnum,       // a string, one of `choices`
   kPeriodMap,  // JSON object {"<period>": <integer>, ...}, not empty
+  // JSON array of cells {"interval": <string>, "period": <string>, "value": <integer>}, not empty;
+  // interval and value required, period optional (current), no other keys
+  kCellList,
 };
 
 struct FieldSpec {

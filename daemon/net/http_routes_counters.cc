@@ -1,6 +1,6 @@
 // The counter routes (docs/http.md "Counters"): one owner's counters over
-// CTR.INCRBY, GET, ALL, SET, RECOUNT, RESET, DEL, HISTORY, SUM, TOP and
-// OWNER.TZ. Each route declares its inputs next to its handler; the handler
+// CTR.INCRBY, ADJUST, GET, ALL, SET, RECOUNT, RESET, DEL, HISTORY, SUM and
+// OWNER.TZ, and over many owners CTR.TOP and CTR.MGET. Each route declares its inputs next to its handler; the handler
 // turns them into the command's argv and the reply into the route's JSON.
 
 #include <string>
@@ -67,6 +67,29 @@ constexpr FieldSpec kIncrementFields[] = {
     {"id", kBody, kString, false, "ID", "an event id: a repeat within the dedupe window is not applied again (409)"},
 };
 
+// ---- POST /v1/owners/{owner}/counters/{key}/adjust --------------------------------
+
+HttpResponse Adjust(RouteCall& call) {
+  const std::string& owner = call.params[0];
+  const std::string& key = call.params[1];
+  std::vector<std::string> argv{"CTR.ADJUST", owner, key, *call.BodyArg("by")};
+  if (auto at = call.BodyArg("at")) argv.insert(argv.end(), {"AT", *at});
+  call.AppendActor(argv);
+  auto outcome = call.Run(argv);
+  if (outcome.error) return *outcome.error;
+  return Json(200, {{"owner", owner}, {"key", key}, {"total", outcome.value}});
+}
+
+constexpr FieldSpec kAdjustFields[] = {
+    kOwner,
+    kKey,
+    {"by", kBody, kInteger, true, "delta",
+     "the correction to add to the total and every interval (negative subtracts)"},
+    {"at", kBody, kInteger, false, "AT",
+     "the time whose cells are corrected, unix milliseconds (default now; same bounds as an increment's at)"},
+    kActor,
+};
+
 // ---- GET /v1/owners/{owner}/counters/{key} ---------------------------------------
 
 HttpResponse GetCounter(RouteCall& call) {
@@ -114,30 +137,44 @@ HttpResponse RunAdministrative(RouteCall& call, std::vector<std::string>& argv) 
   return Json(200, {{"owner", argv[1]}, {"key", argv[2]}, {"status", "ok"}});
 }
 
+// A body field's integer as a command argument.
+std::string IntegerArg(const json& value) {
+  return value.is_number_unsigned() ? std::to_string(value.get<uint64_t>()) : std::to_string(value.get<int64_t>());
+}
+
 // PUT /v1/owners/{owner}/counters/{key}
-//   {"value": n [, "interval": i [, "period": p]]}           -> CTR.SET
-//   {"interval": i, "periods": {"<period>": n, ...}}         -> CTR.RECOUNT (one atomic step)
+//   {"value": n [, "interval": i [, "period": p]]}                -> CTR.SET
+//   {"interval": i, "periods": {"<period>": n, ...}}              -> CTR.RECOUNT (one atomic step)
+//   {"cells": [{"interval": i, "period": p, "value": n}, ...]}    -> CTR.RECOUNT CELLS (one atomic step)
 HttpResponse PutCounter(RouteCall& call) {
   const std::string& owner = call.params[0];
   const std::string& key = call.params[1];
-  std::vector<std::string> argv;
-  if (call.Has("periods")) {
-    for (const char* alone : {"value", "period"}) {
-      if (call.Has(alone)) {
-        return call.Fail(protocol::Error(protocol::ErrorCode::kInvalidField)
-                             .Text("field '")
-                             .Text(alone)
-                             .Text("' cannot be given with 'periods': send either value (one cell) or periods"));
-      }
+  // Which form the body takes, and the fields that cannot come with it.
+  const char* form = call.Has("cells") ? "cells" : call.Has("periods") ? "periods" : nullptr;
+  const std::vector<const char*> excluded = call.Has("cells") ? std::vector{"value", "interval", "period", "periods"}
+                                            : call.Has("periods") ? std::vector{"value", "period"}
+                                                                  : std::vector<const char*>{};
+  for (const char* alone : excluded) {
+    if (call.Has(alone)) {
+      return call.Fail(errors::FieldNotWith(alone, form, "value (one cell), periods (one interval) or cells"));
     }
+  }
+  std::vector<std::string> argv;
+  if (call.Has("cells")) {
+    argv = {"CTR.RECOUNT", owner, key, "CELLS"};
+    for (const json& cell : call.body["cells"]) {
+      argv.push_back(cell["interval"].get<std::string>());
+      argv.push_back(cell.contains("period") ? cell["period"].get<std::string>() : "current");
+      argv.push_back(IntegerArg(cell["value"]));
+    }
+  } else if (call.Has("periods")) {
     argv = {"CTR.RECOUNT", owner, key, *call.BodyArg("interval")};
     for (const auto& [period, value] : call.body["periods"].items()) {
       argv.push_back(period);
-      argv.push_back(value.is_number_unsigned() ? std::to_string(value.get<uint64_t>())
-                                                : std::to_string(value.get<int64_t>()));
+      argv.push_back(IntegerArg(value));
     }
   } else {
-    if (!call.Has("value")) return call.Fail(errors::MissingField("field", "value").Text(" (or 'periods')"));
+    if (!call.Has("value")) return call.Fail(errors::MissingField("field", "value").Text(" (or 'periods' or 'cells')"));
     argv = {"CTR.SET", owner, key, *call.BodyArg("value")};
     if (auto interval = call.BodyArg("interval")) argv.push_back(*interval);
     if (auto period = call.BodyArg("period")) argv.push_back(*period);
@@ -148,7 +185,8 @@ HttpResponse PutCounter(RouteCall& call) {
 constexpr FieldSpec kPutFields[] = {
     kOwner,
     kKey,
-    {"value", kBody, kInteger, false, "value", "the cell's new value (CTR.SET); required unless periods is given"},
+    {"value", kBody, kInteger, false, "value",
+     "the cell's new value (CTR.SET); required unless periods or cells is given"},
     {"interval", kBody, kString, false, "interval", "the cell's interval (default total)"},
     {"period", kBody, kString, false, "period", "the cell's period label (default current)", {}, "interval"},
     {"periods",
@@ -159,6 +197,9 @@ constexpr FieldSpec kPutFields[] = {
      "{\"<period>\": value, ...}: several periods of one interval in one atomic step (CTR.RECOUNT)",
      {},
      "interval"},
+    {"cells", kBody, kCellList, false, "CELLS",
+     "[{\"interval\", \"period\" (default current), \"value\"}, ...]: cells of any intervals in one atomic step "
+     "(CTR.RECOUNT CELLS)"},
     kActor,
 };
 
@@ -206,10 +247,16 @@ HttpResponse History(RouteCall& call) {
   const std::string interval = *call.Query("interval");
   std::vector<std::string> argv{"CTR.HISTORY", owner, key, interval, call.Query("count").value_or("30")};
   if (auto from = call.Query("from")) argv.insert(argv.end(), {"FROM", *from});
+  argv.push_back("WITHSTART");
   auto outcome = call.Run(argv);
   if (outcome.error) return *outcome.error;
   json history = json::array();
-  for (const json& pair : outcome.value) history.push_back({{"period", pair[0]}, {"value", pair[1]}});
+  for (const json& entry : outcome.value) {
+    history.push_back({{"period", entry[0]},
+                       {"value", entry[1]},
+                       {"start", IsoUtc(entry[2].get<int64_t>())},
+                       {"start_ms", entry[2]}});
+  }
   return Json(200, {{"owner", owner}, {"key", key}, {"interval", interval}, {"history", std::move(history)}});
 }
 
@@ -248,21 +295,38 @@ constexpr FieldSpec kSumFields[] = {
     {"to", kQuery, kString, false, "TO", "the last period of the range, inclusive (with from)", {}, "from"},
 };
 
-// ---- GET /v1/top?key=&interval=&period=&limit=&prefix= -----------------------------
+// ---- GET /v1/top?key=&interval=&period=|from=&to=&offset=&limit=&prefix= -------------
 
 HttpResponse Top(RouteCall& call) {
   const std::string key = *call.Query("key");
   const std::string interval = call.Query("interval").value_or("total");
+  auto from = call.Query("from");
+  auto to = call.Query("to");
   std::vector<std::string> argv{"CTR.TOP", key, interval};
   if (auto period = call.Query("period")) argv.push_back(*period);
-  if (auto limit = call.Query("limit")) argv.insert(argv.end(), {"LIMIT", *limit});
-  if (auto prefix = call.Query("prefix")) argv.insert(argv.end(), {"PREFIX", *prefix});
+  if (from) argv.insert(argv.end(), {"FROM", *from, "TO", *to});
+  for (const auto& [param, word] : {std::pair{"offset", "OFFSET"}, {"limit", "LIMIT"}, {"prefix", "PREFIX"}}) {
+    if (auto value = call.Query(param)) argv.insert(argv.end(), {word, *value});
+  }
   auto outcome = call.Run(argv);
   if (outcome.error) return *outcome.error;
   json owners = json::array();
   for (const json& pair : outcome.value) owners.push_back({{"owner", pair[0]}, {"value", pair[1]}});
   json body{{"key", key}};
-  DescribePeriod(call.api, "", interval, call.Query("period"), body);
+  if (from) {
+    // The range by its first and last period; start is the first one's.
+    json first, last;
+    DescribePeriod(call.api, "", interval, from, first);
+    DescribePeriod(call.api, "", interval, to, last);
+    body["interval"] = first["interval"];
+    body["from"] = first["period"];
+    body["to"] = last["period"];
+    body["start"] = first["start"];
+    body["start_ms"] = first["start_ms"];
+  } else {
+    DescribePeriod(call.api, "", interval, call.Query("period"), body);
+  }
+  body["offset"] = std::stoll(call.Query("offset").value_or("0"));  // checked: an integer in range
   body["owners"] = std::move(owners);
   return Json(200, body);
 }
@@ -271,8 +335,67 @@ constexpr FieldSpec kTopFields[] = {
     {"key", kQuery, kString, true, "key", "the key to rank owners by"},
     kIntervalQuery,
     {"period", kQuery, kString, false, "period", "a period label, or current (default)"},
+    {"from",
+     kQuery,
+     kString,
+     false,
+     "FROM",
+     "rank by the sum of a range of periods: the first one (with to)",
+     {},
+     "to"},
+    {"to", kQuery, kString, false, "TO", "the last period of the range, inclusive (with from)", {}, "from"},
+    {"offset", kQuery, kInteger, false, "OFFSET", "skip that many ranked owners, 0-1000000 (default 0): pages"},
     {"limit", kQuery, kInteger, false, "LIMIT", "how many owners, 1-10000 (default 10)"},
     {"prefix", kQuery, kString, false, "PREFIX", "only owners starting with it (user:)"},
+};
+
+// ---- GET /v1/values?key=&owners=a,b,c&interval=&period= -------------------------------
+
+// Owner names cannot hold a comma (core::ValidName), so owners come as one
+// comma-separated parameter; an empty piece is an owner '' the command refuses.
+constexpr size_t kMaxValuesOwners = 1000;
+
+HttpResponse Values(RouteCall& call) {
+  const std::string key = *call.Query("key");
+  const std::string owners_param = *call.Query("owners");
+  std::vector<std::string> owners;
+  for (size_t start = 0; !owners_param.empty() && start <= owners_param.size();) {
+    size_t comma = owners_param.find(',', start);
+    if (comma == std::string::npos) comma = owners_param.size();
+    owners.push_back(owners_param.substr(start, comma - start));
+    start = comma + 1;
+  }
+  if (owners.empty() || owners.size() > kMaxValuesOwners) {
+    return call.Fail(errors::ListSize("query parameter", "owners", 1, kMaxValuesOwners, "owners", owners.size()));
+  }
+  const std::string interval = call.Query("interval").value_or("total");
+  const std::string period = call.Query("period").value_or("current");
+  std::vector<std::string> argv{"CTR.MGET", key, interval, period};
+  argv.insert(argv.end(), owners.begin(), owners.end());
+  auto outcome = call.Run(argv);
+  if (outcome.error) return *outcome.error;
+  json values = json::array();
+  for (size_t i = 0; i < owners.size(); ++i) values.push_back({{"owner", owners[i]}, {"value", outcome.value[i]}});
+  auto parsed = core::ParseInterval(interval);  // checked by the command
+  return Json(200, {{"key", key},
+                    {"interval", std::string(core::IntervalName(*parsed))},
+                    {"period", *parsed == core::Interval::kTotal ? std::string("total") : period},
+                    {"values", std::move(values)}});
+}
+
+constexpr FieldSpec kValuesFields[] = {
+    {"key", kQuery, kString, true, "key", "the counter's key, e.g. downloads"},
+    {"owners", kQuery, kString, true, "owner",
+     "1-1000 owners separated by commas (user:1,user:2); replies keep the order"},
+    kIntervalQuery,
+    {"period",
+     kQuery,
+     kString,
+     false,
+     "period",
+     "a period label of the interval, or current (default; in each owner's time zone)",
+     {},
+     "interval"},
 };
 
 // ---- GET|PUT /v1/owners/{owner}/timezone ----------------------------------------------
@@ -302,12 +425,15 @@ const RouteSpec kRoutes[] = {
     {"GET", "/v1/owners/{owner}/counters", "CTR.ALL", kOwnerCellFields,
      "every key of the owner with its value in one cell", OwnerCounters},
     {"GET", kCounter, "CTR.GET", kCellFields, "one cell's value, with its period's label and start", GetCounter},
-    {"PUT", kCounter, "CTR.SET CTR.RECOUNT", kPutFields, "sets one cell, or several periods of one interval at once",
+    {"PUT", kCounter, "CTR.SET CTR.RECOUNT", kPutFields,
+     "sets one cell, or several cells (periods of one interval, or cells of any intervals) in one atomic step",
      PutCounter},
     {"DELETE", kCounter, "CTR.DEL", kDeleteFields, "removes every cell of the counter, or of one interval",
      DeleteCounter},
     {"POST", "/v1/owners/{owner}/counters/{key}/increment", "CTR.INCRBY", kIncrementFields,
      "adds to the total and every interval's cell; replies the new total", Increment},
+    {"POST", "/v1/owners/{owner}/counters/{key}/adjust", "CTR.ADJUST", kAdjustFields,
+     "corrects the whole counter: the total and every interval's cell of the time, audited", Adjust},
     {"POST", "/v1/owners/{owner}/counters/{key}/reset", "CTR.RESET", kResetFields, "sets one cell to 0", ResetCounter},
     {"GET", "/v1/owners/{owner}/counters/{key}/history", "CTR.HISTORY", kHistoryFields,
      "the last count periods, newest first, zeros for gaps", History},
@@ -316,7 +442,8 @@ const RouteSpec kRoutes[] = {
     {"GET", "/v1/owners/{owner}/timezone", "OWNER.TZ", kOwnerOnly, "the owner's time zone", GetTimeZone},
     {"PUT", "/v1/owners/{owner}/timezone", "OWNER.TZ", kPutTimeZoneFields,
      "sets the owner's time zone (for events from now on)", PutTimeZone},
-    {"GET", "/v1/top", "CTR.TOP", kTopFields, "owners ranked by one cell, highest first", Top},
+    {"GET", "/v1/top", "CTR.TOP", kTopFields, "owners ranked by one cell or a range of periods, highest first", Top},
+    {"GET", "/v1/values", "CTR.MGET", kValuesFields, "one cell of a key for many owners, in the order asked", Values},
 };
 
 }  // namespace

@@ -85,6 +85,23 @@ class EngineRecoveryTest : public KeyspaceTest {
     return blobs;
   }
 
+  // Puts one entry into the log family of the closed engine's store, as a
+  // torn or foreign write would leave it there.
+  void PutIntoClosedLog(std::string_view key, std::string_view blob) {
+    storage::StoreOptions options;
+    options.path = options_.data_dir;
+    auto store = storage::Store::Open(options);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    storage::WriteBatch batch(*store.value());
+    batch.Put(Family::kLog, key, blob);
+    ASSERT_TRUE(store.value()->Write(batch, false).ok());
+  }
+  void ExpectRecoveryFailsWithCorruption() {
+    auto engine = Engine::Open(options_, clock_);
+    ASSERT_FALSE(engine.ok());
+    EXPECT_EQ(engine.status().code(), storage::Status::Code::kCorruption) << engine.status().ToString();
+  }
+
   bool InKvFamily(std::string_view key) {
     auto value = engine_->store().Get(Family::kKv, key);
     EXPECT_TRUE(value.ok());
@@ -394,37 +411,17 @@ TEST_F(EngineRecoveryTest, ACorruptLogBlobFailsRecoveryWithCorruption) {
   Set("k", "v");
   Durable();
   engine_.reset();
-  {
-    storage::StoreOptions options;
-    options.path = options_.data_dir;
-    auto store = storage::Store::Open(options);
-    ASSERT_TRUE(store.ok()) << store.status().ToString();
-    storage::WriteBatch batch(*store.value());
-    std::string blob(1, static_cast<char>(lf::kBlobVersion));
-    blob.push_back(static_cast<char>(lf::Op::kPlainPut));
-    blob.push_back(static_cast<char>(50));  // payload longer than the blob
-    batch.Put(Family::kLog, lf::LogKey(3, 1'000), blob);
-    ASSERT_TRUE(store.value()->Write(batch, false).ok());
-  }
-  auto engine = Engine::Open(options_, clock_);
-  ASSERT_FALSE(engine.ok());
-  EXPECT_EQ(engine.status().code(), storage::Status::Code::kCorruption) << engine.status().ToString();
+  std::string blob(1, static_cast<char>(lf::kBlobVersion));
+  blob.push_back(static_cast<char>(lf::Op::kPlainPut));
+  blob.push_back(static_cast<char>(50));  // payload longer than the blob
+  ASSERT_NO_FATAL_FAILURE(PutIntoClosedLog(lf::LogKey(3, 1'000), blob));
+  ExpectRecoveryFailsWithCorruption();
 }
 
 TEST_F(EngineRecoveryTest, AMalformedLogKeyFailsRecoveryWithCorruption) {
   engine_.reset();
-  {
-    storage::StoreOptions options;
-    options.path = options_.data_dir;
-    auto store = storage::Store::Open(options);
-    ASSERT_TRUE(store.ok()) << store.status().ToString();
-    storage::WriteBatch batch(*store.value());
-    batch.Put(Family::kLog, "short", std::string(1, static_cast<char>(lf::kBlobVersion)));
-    ASSERT_TRUE(store.value()->Write(batch, false).ok());
-  }
-  auto engine = Engine::Open(options_, clock_);
-  ASSERT_FALSE(engine.ok());
-  EXPECT_EQ(engine.status().code(), storage::Status::Code::kCorruption) << engine.status().ToString();
+  ASSERT_NO_FATAL_FAILURE(PutIntoClosedLog("short", std::string(1, static_cast<char>(lf::kBlobVersion))));
+  ExpectRecoveryFailsWithCorruption();
 }
 
 // Writers on disjoint keys race a compactor that runs over and over, so

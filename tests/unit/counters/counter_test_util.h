@@ -41,18 +41,12 @@ class CounterFixture : public fixtures::EngineFixture {
   // CTR.INCRBY; returns the new total (or the current one for a duplicate).
   int64_t Incr(std::string_view owner, std::string_view key, int64_t delta, std::optional<int64_t> at = std::nullopt,
                std::string_view id = {}, bool* duplicate = nullptr) {
-    CounterIncrement increment;
-    increment.owner = owner;
-    increment.key = key;
-    increment.delta = delta;
-    increment.event_ms = at.value_or(clock_.NowMs());
-    increment.event_id = id;
-    increment.at_given = at.has_value();
-    OpResult<IncrementResult> r = engine_->counters().Increment(increment);
+    OpResult<IncrementResult> r = TryIncr(owner, key, delta, at, id);
     EXPECT_TRUE(r.ok()) << "INCRBY " << owner << " " << key << " " << delta << " status " << static_cast<int>(r.status);
     if (duplicate != nullptr) *duplicate = r.value.duplicate;
     return r.value.total;
   }
+  // CTR.INCRBY that may fail: the whole result.
   OpResult<IncrementResult> TryIncr(std::string_view owner, std::string_view key, int64_t delta,
                                     std::optional<int64_t> at = std::nullopt, std::string_view id = {}) {
     CounterIncrement increment;

@@ -41,7 +41,7 @@ constexpr ErrorCodeInfo kCodes[] = {
     {kTooManyConnections, "too_many_connections", 429, "ERR", kBoth,
      "More connections than the limit (--max-clients, --http-max-connections); the connection is closed."},
     {kInvalidName, "invalid_name", 400, "ERR", kBoth,
-     "An owner, key or owner type is not 1-128 characters of A-Z a-z 0-9 _ . : @ -."},
+     "An owner, key or owner type is not 1-128 characters of A-Z a-z 0-9 _ . : @ - or backslash."},
     {kInvalidInterval, "invalid_interval", 400, "ERR", kBoth,
      "An interval is not one of total, hour, day, week, month, quarter, year (or not one the command accepts)."},
     {kInvalidPeriod, "invalid_period", 400, "ERR", kBoth,

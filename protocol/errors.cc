@@ -149,7 +149,7 @@ Error InvalidName(std::string_view argument, std::string_view value) {
       .Arg(argument)
       .Text(" ")
       .Quoted(value)
-      .Text(": use 1-128 characters of A-Z a-z 0-9 _ . : @ -");
+      .Text(": use 1-128 characters of A-Z a-z 0-9 _ . : @ - or backslash");
 }
 
 Error UnknownInterval(std::string_view argument, std::string_view value) {

@@ -105,7 +105,7 @@ inline constexpr std::string_view kIdConflict =
     "applied (a retry must repeat the original arguments exactly; a new event needs a new ID)";
 inline constexpr std::string_view kIntervalNames = "total, hour, day, week, month, quarter or year";
 
-// invalid owner 'us er': use 1-128 characters of A-Z a-z 0-9 _ . : @ -
+// invalid owner 'us er': use 1-128 characters of A-Z a-z 0-9 _ . : @ - or backslash
 Error InvalidName(std::string_view argument, std::string_view value);
 // unknown interval 'fortnight' (expected total, hour, day, week, month, quarter or year)
 Error UnknownInterval(std::string_view argument, std::string_view value);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench-vs-redis.sh — redis-benchmark against redis-server and tallyd, side by
-# side on the same machine in the same run (SPEC.md §10).
+# side on the same machine in the same run (the speed targets: docs/benchmarks.md).
 #
 # Starts its own redis-server and tallyd on 127.0.0.1 (temp dirs, private
 # ports and unix sockets), runs every redis-benchmark invocation R times,

@@ -26,7 +26,8 @@ struct CounterOptions {
 // The RocksDB compaction filter's view of retention (cells and event ids).
 std::unique_ptr<storage::RetentionPolicy> MakeRetentionPolicy(const CounterOptions& options, const Clock& clock);
 
-// Owner and key names: 1-128 bytes of A-Z a-z 0-9 _ . : @ - (SPEC §1).
+// Owner and key names: 1-128 bytes of A-Z a-z 0-9 _ . : @ - and backslash
+// (so Laravel morph names such as App\Models\Post:1 work unchanged).
 bool ValidName(std::string_view name);
 // Event ids: 1-128 printable ASCII bytes without spaces.
 bool ValidEventId(std::string_view id);

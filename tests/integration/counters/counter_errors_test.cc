@@ -15,7 +15,7 @@
 namespace tally::itest::counters {
 namespace {
 
-const std::string kNameRule = ": use 1-128 characters of A-Z a-z 0-9 _ . : @ -";
+const std::string kNameRule = ": use 1-128 characters of A-Z a-z 0-9 _ . : @ - or backslash";
 const std::string kIntervalRule = " (expected total, hour, day, week, month, quarter or year)";
 const std::string kOverflow = "ERR increment or decrement would overflow";
 const std::string kMax = "9223372036854775807";

@@ -173,6 +173,22 @@ TEST_F(HttpApiTest, HttpAndTheLineProtocolShareOneState) {
   EXPECT_EQ(Cli({"CTR.GET", "user:5", "api"}), "(integer) 10");
 }
 
+// Laravel's morph names carry backslashes (App\Models\Post:1): they are valid
+// owners on the line protocol (redis-cli passes them as they are) and, sent
+// as %5C, over HTTP; the owner is listed and read back under its own name.
+TEST_F(HttpApiTest, LaravelMorphNamesWithBackslashesWorkOnBothProtocols) {
+  const std::string owner = "App\\Models\\Post:1";
+  EXPECT_EQ(Cli({"CTR.INCRBY", owner, "downloads", "2"}), "(integer) 2");
+  JsonReply incr = Post("/v1/owners/App%5CModels%5CPost:1/counters/downloads/increment", {{"by", 3}});
+  EXPECT_EQ(incr.status, 200) << incr;
+  EXPECT_EQ(incr.body["total"], 5) << incr;
+  EXPECT_EQ(Cli({"CTR.GET", owner, "downloads"}), "(integer) 5");
+  JsonReply read = Get("/v1/owners/App%5CModels%5CPost:1/counters/downloads");
+  EXPECT_EQ(read.body["value"], 5) << read;
+  EXPECT_EQ(Cli({"CTR.OWNERS", "PREFIX", "App\\Models\\"}), "1) \"0\"\n2) 1) \"App\\\\Models\\\\Post:1\"");
+  EXPECT_EQ(Cli({"CTR.INCRBY", "App\\Models\\Post 1", "downloads", "1"}).rfind("(error) ERR invalid owner", 0), 0u);
+}
+
 // Each kind of bad input has its own code (docs/errors.md), whatever the
 // message says; none of them changes anything. (Until the routes declared
 // their inputs, several of these were a generic bad_request, and a missing

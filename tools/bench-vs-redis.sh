@@ -203,8 +203,9 @@ bench() {
   if [ "$server" = redis ]; then pid="$REDIS_PID"; else pid="$TALLY_PID"; fi
   kill -0 "$pid" 2>/dev/null || die "$server died (log in $WORK)"
   # Besides redis-benchmark's own tests, three named comparisons run a command
-  # line each (the SPEC §10 targets): tally's counter command against the
-  # Redis command it replaces.
+  # line each: tally's counter command against the Redis command it
+  # replaces (the targets, e.g. CTR.INCRBY >= 0.8x INCRBY, are in
+  # docs/benchmarks.md).
   local what=(-t "$test")
   case "$test" in
     incrby) what=(INCRBY counter:__rand_int__ 1) ;;

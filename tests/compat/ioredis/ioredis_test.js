@@ -1,5 +1,5 @@
-// ioredis, unchanged, against a running tallyd (SPEC §3: "any Redis client
-// library must work unchanged"). Usage:
+// ioredis, unchanged, against a running tallyd: any Redis client library
+// must work with tallyd without changes. Usage:
 //   node ioredis_test.js <port> <node_modules dir>
 // Prints "ok <check>" per check; exits non-zero at the first failure.
 'use strict';

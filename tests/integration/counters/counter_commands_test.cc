@@ -1,6 +1,6 @@
 // Owner counters against the real tallyd, driven with redis-cli (what users
 // type, compared with redis-cli's own rendering) and a raw RESP client (exact
-// values). One test per command family of SPEC §3 / docs/counters.md.
+// values). One test per command family of docs/counters.md.
 //
 // The daemon runs in UTC (the default); labels of "now" are computed here the
 // same way, and tests that read cells of now keep away from hour boundaries

@@ -1,5 +1,5 @@
-// Every kind of bad input to the owner-counter commands (SPEC §1, §3, §9 and
-// docs/counters.md): each is answered with an error (exact text where the
+// Every kind of bad input to the owner-counter commands (names, numbers,
+// periods, options; docs/counters.md): each is answered with an error (exact text where the
 // docs or the daemon fix it), the connection stays usable, and nothing is
 // stored — no owner, key or cell appears or changes, before or after a
 // restart.
@@ -358,8 +358,8 @@ TEST_F(CounterErrorsTest, ExtraArgumentsAreRefusedNotIgnored) {
   EXPECT_EQ(c.Call({"OWNER.TZ", "user:1"}).str, "UTC");
 }
 
-// Overflow anywhere (the total or any cell) is refused with SPEC's text and
-// changes nothing — not the total, not a cell, not the id.
+// Overflow anywhere (the total or any cell) is refused with "ERR increment or
+// decrement would overflow" (Redis's own text) and changes nothing — not the total, not a cell, not the id.
 TEST_F(CounterErrorsTest, OverflowIsRefusedAndChangesNothing) {
   AvoidHourBoundary(std::chrono::seconds(30));
   auto c = Connect();

@@ -1,4 +1,4 @@
-// Counter engine semantics (SPEC §1-§3, docs/counters.md): one increment
+// Counter engine semantics (docs/counters.md): one increment
 // updates the total and every interval cell; rollover; late events; SET and
 // RECOUNT; DEL; ranges and sums; TOP; OWNERS; owner time zones; event id
 // dedupe; overflow. Every TEST_P runs its body under each restart mode

@@ -19,8 +19,10 @@ constexpr uint32_t kRead = flags::kReadOnly;
 // The errors each handler can reply with (wrong_arity and, for writes,
 // storage_failed come on top: protocol::DeclaredErrors).
 using enum ErrorCode;
-constexpr ErrorCode kIncrByErrors[] = {kInvalidName, kNotInteger, kOverflow, kInvalidTime, kInvalidId, kSyntax};
-constexpr ErrorCode kAdjustErrors[] = {kInvalidName, kNotInteger, kOverflow, kInvalidTime, kInvalidActor, kSyntax};
+constexpr ErrorCode kIncrByErrors[] = {kInvalidName, kNotInteger, kOverflow, kInvalidTime,
+                                       kInvalidId,   kIdConflict, kSyntax};
+constexpr ErrorCode kAdjustErrors[] = {kInvalidName, kNotInteger, kOverflow,     kInvalidTime,
+                                       kInvalidId,   kIdConflict, kInvalidActor, kSyntax};
 constexpr ErrorCode kGetErrors[] = {kInvalidName, kInvalidInterval, kInvalidPeriod, kSyntax};
 constexpr ErrorCode kMGetErrors[] = {kInvalidName, kInvalidInterval, kInvalidPeriod};
 constexpr ErrorCode kSetErrors[] = {kInvalidName,   kNotInteger,   kInvalidInterval,
@@ -47,7 +49,7 @@ const protocol::CommandSpec kSpecs[] = {
      kIncrByErrors},
     {"CTR.ADJUST", -4, flags::kWrite, "counter", kAdjustSyntax,
      "Corrects a whole counter: adds delta to the total and to every interval's cell for the AT time (default now), "
-     "so all intervals stay consistent; replies the new total. Audited; no event ID.",
+     "so all intervals stay consistent; replies the new total. Audited; an ID applies a retry once (as INCRBY).",
      CtrAdjust, kAdjustErrors},
     {"CTR.GET", -3, kRead | flags::kFast, "counter", kGetSyntax, "Value of one cell (default: total); 0 when absent.",
      CtrGet, kGetErrors},

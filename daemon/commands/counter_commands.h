@@ -42,7 +42,7 @@ inline constexpr std::string_view kHistorySyntax = "owner key interval count [FR
 inline constexpr std::string_view kSumSyntax = "owner key interval [FROM period TO period]";
 inline constexpr std::string_view kTopSyntax =
     "key interval [period | FROM period TO period] [OFFSET n] [LIMIT n] [PREFIX owner-prefix]";
-inline constexpr std::string_view kAdjustSyntax = "owner key delta [AT unix-ms] [BY actor]";
+inline constexpr std::string_view kAdjustSyntax = "owner key delta [AT unix-ms] [ID event-id] [BY actor]";
 inline constexpr std::string_view kRecountSyntax =
     "owner key (interval period value [period value ...] | CELLS interval period value [interval period value ...]) "
     "[BY actor]";

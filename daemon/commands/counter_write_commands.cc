@@ -141,11 +141,11 @@ void CtrRecount(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   reply.SendOk();
 }
 
-// CTR.ADJUST <owner> <key> <delta> [AT <unix-ms>] [BY <actor>]: a correction
-// of the whole counter. Unlike SET, which overrides one cell, it moves the
-// total and the cell of every interval for the AT time together (engine
-// Adjust), so they stay consistent; unlike INCRBY it is audited and takes no
-// event ID.
+// CTR.ADJUST <owner> <key> <delta> [AT <unix-ms>] [ID <event-id>] [BY <actor>]:
+// a correction of the whole counter. Unlike SET, which overrides one cell,
+// it moves the total and the cell of every interval for the AT time together
+// (engine Adjust), so they stay consistent; unlike INCRBY it is audited. An
+// ID makes a retried correction apply once, as an increment's does.
 void CtrAdjust(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   std::string_view actor;
   if (!TakeActor(ctx, &args, 4, &actor, reply)) return;
@@ -154,19 +154,31 @@ void CtrAdjust(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   if (!ParseInteger("delta", args[3], &delta, reply)) return;
   const int64_t now = ctx.engine.clock().NowMs();
   int64_t at = now;
-  if (args.size() > 4) {
-    if (!EqualsIgnoreCase(args[4], "AT")) {
-      return reply.SendError(errors::UnknownOption(args[4], "AT, or BY actor at the end"));
+  bool at_given = false;
+  std::optional<std::string_view> event_id;
+  for (size_t index = 4; index < args.size(); index += 2) {
+    std::string_view option = OptionName(args[index], {"AT", "ID"});
+    if (option.empty()) return reply.SendError(errors::UnknownOption(args[index], "AT or ID, or BY actor at the end"));
+    if ((option == "AT" && at_given) || (option == "ID" && event_id)) {
+      return reply.SendError(errors::UnexpectedArgument(args[index], "CTR.ADJUST", kAdjustSyntax));
     }
-    if (args.size() == 5) return reply.SendError(errors::OptionNeedsValue("AT", "unix-ms"));
-    if (args.size() > 6) return reply.SendError(errors::UnexpectedArgument(args[6], "CTR.ADJUST", kAdjustSyntax));
-    if (!ParseInteger("AT", args[5], &at, reply)) return;
-    if (!CheckEventTime(ctx, "AT", at, now, reply)) return;
+    if (index + 1 >= args.size()) {
+      return reply.SendError(errors::OptionNeedsValue(option, option == "AT" ? "unix-ms" : "event-id"));
+    }
+    if (option == "AT") {
+      if (!ParseInteger("AT", args[index + 1], &at, reply)) return;
+      if (!CheckEventTime(ctx, "AT", at, now, reply)) return;
+      at_given = true;
+    } else {
+      event_id = args[index + 1];
+      if (!core::ValidEventId(*event_id)) return reply.SendError(errors::InvalidEventId("ID", *event_id));
+    }
   }
   const core::AuditInfo audit{actor, "CTR.ADJUST"};
-  auto result = ctx.engine.counters().Adjust({args[1], args[2], delta, at}, audit);
+  auto result = ctx.engine.counters().Adjust({args[1], args[2], delta, at, event_id.value_or(""), at_given}, audit);
   if (!result.ok()) return SendOpError(reply, result.status);
-  reply.SendInteger(result.value);
+  ctx.client.last_write_duplicate = result.value.duplicate;
+  reply.SendInteger(result.value.total);
 }
 
 // CTR.DEL <owner> <key> [<interval>] [BY <actor>]

@@ -57,6 +57,11 @@ struct CounterAdjustment {
   std::string_view key;
   int64_t delta = 0;
   int64_t event_ms = 0;  // the time whose cells are corrected (the caller checked the AT bounds; now without AT)
+  // Optional, as an increment's: a correction sent twice (a retry) applies
+  // once. The arguments the id guards are delta and AT when given; an id
+  // first used by an increment is a conflict, whatever the delta.
+  std::string_view event_id;  // empty: none
+  bool at_given = false;
 };
 
 struct IncrementResult {

@@ -91,6 +91,18 @@ uint64_t EventFingerprint(const CounterIncrement& request) {
   return hash == 0 ? 1 : hash;
 }
 
+// The fingerprint of an adjustment's arguments: the increment's bytes behind
+// a leading 'A', so an id used by an increment and then by an adjustment (or
+// the other way round) never looks like a retry.
+uint64_t AdjustFingerprint(const CounterAdjustment& request) {
+  std::string bytes = "A";
+  storage::codec::PutFixed64(bytes, static_cast<uint64_t>(request.delta));
+  bytes.push_back(request.at_given ? 1 : 0);
+  storage::codec::PutFixed64(bytes, request.at_given ? static_cast<uint64_t>(request.event_ms) : 0);
+  const uint64_t hash = StableHash(bytes);
+  return hash == 0 ? 1 : hash;
+}
+
 std::string AuditDeleteJson(std::optional<Interval> interval, int64_t removed, int64_t total_before) {
   std::string json = "{\"interval\":\"";
   json += interval ? IntervalName(*interval) : std::string_view("all");
@@ -328,10 +340,21 @@ OpResult<IncrementResult> CountersModule::Increment(const CounterIncrement& requ
   });
 }
 
-OpResult<int64_t> CountersModule::Adjust(const CounterAdjustment& request, const AuditInfo& audit) {
+OpResult<IncrementResult> CountersModule::Adjust(const CounterAdjustment& request, const AuditInfo& audit) {
   return shard_set_.Write(request.owner, [&](const ShardRef& ref) {
+    const int64_t now = clock_.NowMs();
     uint64_t counter_id = 0;
     Counter& counter = CounterFor(ref, request.owner, request.key, &counter_id);
+    std::string dedupe_key;
+    uint64_t fingerprint = 0;
+    if (!request.event_id.empty()) {
+      dedupe_key = lf::DedupeKey(request.owner, request.key, request.event_id);
+      fingerprint = AdjustFingerprint(request);
+      if (std::optional<uint64_t> seen = SeenEvent(ref, dedupe_key, now)) {
+        if (*seen != 0 && *seen != fingerprint) return OpResult<IncrementResult>::Error(OpStatus::kIdConflict);
+        return OpResult<IncrementResult>::Ok({counter.total, true});
+      }
+    }
     const TimeZone& zone = owners_.ZoneOf(ref, OwnerOf(counter_id));
     lf::CounterIncr entry;
     PeriodsOf(request.event_ms, zone, entry.periods);
@@ -340,16 +363,23 @@ OpResult<int64_t> CountersModule::Adjust(const CounterAdjustment& request, const
     for (int i = 0; i < 6; ++i)
       before[i + 1] = CellValueLocked(ref, counter_id, counter, RollupInterval(i), entry.periods[i]);
     const OpStatus status = ApplyIncrement(ref, counter_id, counter, request.delta, entry.periods);
-    if (status != OpStatus::kOk) return OpResult<int64_t>::Error(status);
+    if (status != OpStatus::kOk) return OpResult<IncrementResult>::Error(status);
     entry.owner = request.owner;
     entry.key = request.key;
     entry.delta = request.delta;
     entry.event_ms = request.event_ms;
+    if (!dedupe_key.empty()) {
+      // The id rides in the inner increment, so replay records it as it does an increment's.
+      entry.event_id = request.event_id;
+      entry.event_id_expiry_ms = now + options_.dedupe_window_ms;
+      entry.event_fingerprint = fingerprint;
+      state(ref).seen_ids[dedupe_key] = {entry.event_id_expiry_ms, fingerprint};
+    }
     std::string inner;
     lf::AppendCounterIncr(inner, entry);
     feeds_.LogAudited(ref, audit, request.owner, request.key,
                       AuditAdjustJson(request.delta, entry.periods, before, zone), inner);
-    return OpResult<int64_t>::Ok(counter.total);
+    return OpResult<IncrementResult>::Ok({counter.total, false});
   });
 }
 

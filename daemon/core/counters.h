@@ -63,11 +63,13 @@ class CountersModule final : public EngineModule, public OwnerListingSource {
   // CTR.ADJUST: a correction that keeps every interval consistent. Adds
   // delta to the total and to the cell of every interval for event_ms,
   // exactly as an increment does (every cell checked for overflow first:
-  // kOverflow changes nothing), but audited and without an event id: the
+  // kOverflow changes nothing), but audited: the
   // change and its audit record (actor, command, before/after of the seven
   // cells) ride in ONE Audited log entry (a CounterIncr inside), so both are
-  // durable together or not at all. Replies the new total.
-  OpResult<int64_t> Adjust(const CounterAdjustment& adjustment, const AuditInfo& audit);
+  // durable together or not at all. Replies the new total. With an event id,
+  // as Increment: the same arguments are a duplicate (nothing applied, no
+  // audit record), other ones kIdConflict.
+  OpResult<IncrementResult> Adjust(const CounterAdjustment& adjustment, const AuditInfo& audit);
   // Sets cells, of any intervals and periods (CTR.SET, RESET, RECOUNT), in
   // one atomic step: the log entry holds them together, so a crash applies
   // all of them or none. Cells apply in order (a cell named twice ends with

@@ -35,14 +35,11 @@ void AppendCellArgs(const RouteCall& call, std::vector<std::string>& argv) {
 
 // ---- POST /v1/owners/{owner}/counters/{key}/increment ----------------------------
 
-HttpResponse Increment(RouteCall& call) {
+// The reply of a write with an event id (increment, adjust): 200 with the
+// new total, or 409 duplicate with the current one when the id was a retry.
+HttpResponse TotalReply(RouteCall& call, const Outcome& outcome) {
   const std::string& owner = call.params[0];
   const std::string& key = call.params[1];
-  std::vector<std::string> argv{"CTR.INCRBY", owner, key, call.BodyArg("by").value_or("1")};
-  if (auto at = call.BodyArg("at")) argv.insert(argv.end(), {"AT", *at});
-  if (auto id = call.BodyArg("id")) argv.insert(argv.end(), {"ID", *id});
-  auto outcome = call.Run(argv);
-  if (outcome.error) return *outcome.error;
   if (outcome.duplicate) {
     const protocol::ErrorCode code = protocol::ErrorCode::kDuplicate;
     return Json(protocol::HttpStatus(code),
@@ -58,6 +55,15 @@ HttpResponse Increment(RouteCall& call) {
   return Json(200, {{"owner", owner}, {"key", key}, {"total", outcome.value}, {"duplicate", false}});
 }
 
+HttpResponse Increment(RouteCall& call) {
+  std::vector<std::string> argv{"CTR.INCRBY", call.params[0], call.params[1], call.BodyArg("by").value_or("1")};
+  if (auto at = call.BodyArg("at")) argv.insert(argv.end(), {"AT", *at});
+  if (auto id = call.BodyArg("id")) argv.insert(argv.end(), {"ID", *id});
+  auto outcome = call.Run(argv);
+  if (outcome.error) return *outcome.error;
+  return TotalReply(call, outcome);
+}
+
 constexpr FieldSpec kIncrementFields[] = {
     kOwner,
     kKey,
@@ -70,14 +76,13 @@ constexpr FieldSpec kIncrementFields[] = {
 // ---- POST /v1/owners/{owner}/counters/{key}/adjust --------------------------------
 
 HttpResponse Adjust(RouteCall& call) {
-  const std::string& owner = call.params[0];
-  const std::string& key = call.params[1];
-  std::vector<std::string> argv{"CTR.ADJUST", owner, key, *call.BodyArg("by")};
+  std::vector<std::string> argv{"CTR.ADJUST", call.params[0], call.params[1], *call.BodyArg("by")};
   if (auto at = call.BodyArg("at")) argv.insert(argv.end(), {"AT", *at});
+  if (auto id = call.BodyArg("id")) argv.insert(argv.end(), {"ID", *id});
   call.AppendActor(argv);
   auto outcome = call.Run(argv);
   if (outcome.error) return *outcome.error;
-  return Json(200, {{"owner", owner}, {"key", key}, {"total", outcome.value}});
+  return TotalReply(call, outcome);
 }
 
 constexpr FieldSpec kAdjustFields[] = {
@@ -87,6 +92,8 @@ constexpr FieldSpec kAdjustFields[] = {
      "the correction to add to the total and every interval (negative subtracts)"},
     {"at", kBody, kInteger, false, "AT",
      "the time whose cells are corrected, unix milliseconds (default now; same bounds as an increment's at)"},
+    {"id", kBody, kString, false, "ID",
+     "an event id: a retried correction is not applied again (409 duplicate; other arguments: 409 id_conflict)"},
     kActor,
 };
 

@@ -332,17 +332,53 @@ TEST_F(CounterApiTest, AdjustMovesTheTotalAndEveryIntervalTogetherAndIsAudited) 
   EXPECT_EQ(Error({"CTR.ADJUST", "adj:1", "dl", "x"}), "ERR delta 'x' is not an integer");
   EXPECT_EQ(Error({"CTR.ADJUST", "adj:1", "dl", "1", "AT", too_old}),
             "ERR AT " + too_old + " is more than 35 days (max_backdate) in the past");
-  EXPECT_EQ(Error({"CTR.ADJUST", "adj:1", "dl", "1", "ID", "req-1"}),
-            "ERR unknown option 'ID' (expected AT, or BY actor at the end)");
+  EXPECT_EQ(Error({"CTR.ADJUST", "adj:1", "dl", "1", "WHEN", "5"}),
+            "ERR unknown option 'WHEN' (expected AT or ID, or BY actor at the end)");
   EXPECT_EQ(Error({"CTR.ADJUST", "adj:1", "dl", "1", "AT"}), "ERR AT needs a value: AT unix-ms");
-  EXPECT_EQ(Error({"CTR.ADJUST", "adj:1", "dl", "1", "AT", At(now), "x"}),
-            "ERR unexpected argument 'x': CTR.ADJUST takes owner key delta [AT unix-ms] [BY actor]");
+  EXPECT_EQ(Error({"CTR.ADJUST", "adj:1", "dl", "1", "ID"}), "ERR ID needs a value: ID event-id");
+  EXPECT_EQ(Error({"CTR.ADJUST", "adj:1", "dl", "1", "ID", "has space"}),
+            "ERR ID 'has space' is not a valid event id: use 1-128 printable characters, no spaces");
+  EXPECT_EQ(Error({"CTR.ADJUST", "adj:1", "dl", "1", "AT", At(now), "AT", At(now)}),
+            "ERR unexpected argument 'AT': CTR.ADJUST takes owner key delta [AT unix-ms] [ID event-id] [BY actor]");
   EXPECT_EQ(Error({"CTR.ADJUST", "bad owner", "dl", "1"}).substr(0, 29), "ERR invalid owner 'bad owner'");
   EXPECT_EQ(Error({"CTR.ADJUST", "adj:1", "dl", "9223372036854775807"}), "ERR increment or decrement would overflow");
   EXPECT_EQ(Error({"CTR.ADJUST", "adj:1", "dl"}), "ERR wrong number of arguments for 'ctr.adjust' command");
   ExpectModel(conn(), model, "adj:1", "dl", "after the refused adjustments:");
   CleanRestart();
   ExpectModel(conn(), model, "adj:1", "dl", "after a clean restart:");
+}
+
+TEST_F(CounterApiTest, AdjustWithAnIdAppliesARetryOnceAndAReusedIdIsAConflict) {
+  AvoidHourBoundary();
+  const std::string conflict = "ERR " + std::string(protocol::errors::kIdConflict);
+  const std::string late = At(NoonUtcDaysAgo(2));
+  ASSERT_TRUE(IsInteger(Call({"CTR.INCRBY", "adjid:1", "dl", "10", "ID", "inc-1"}), 10));
+  EXPECT_TRUE(IsInteger(Call({"CTR.ADJUST", "adjid:1", "dl", "-4", "ID", "fix-1", "BY", "alice"}), 6));
+  // A retry (BY is not part of the event): the current total, nothing applied, no second audit record.
+  EXPECT_TRUE(IsInteger(Call({"CTR.ADJUST", "adjid:1", "dl", "-4", "ID", "fix-1", "BY", "bob"}), 6));
+  EXPECT_TRUE(IsInteger(Call({"CTR.ADJUST", "adjid:1", "dl", "-4", "ID", "fix-1"}), 6));
+  // Other arguments: another delta, an AT the first use did not have, or an id an increment used.
+  EXPECT_EQ(Error({"CTR.ADJUST", "adjid:1", "dl", "-5", "ID", "fix-1"}), conflict);
+  EXPECT_EQ(Error({"CTR.ADJUST", "adjid:1", "dl", "-4", "ID", "fix-1", "AT", late}), conflict);
+  EXPECT_EQ(Error({"CTR.ADJUST", "adjid:1", "dl", "10", "ID", "inc-1"}), conflict);
+  EXPECT_EQ(Error({"CTR.INCRBY", "adjid:1", "dl", "-4", "ID", "fix-1"}), conflict);
+  // With AT: ID and AT in either order.
+  EXPECT_TRUE(IsInteger(Call({"CTR.ADJUST", "adjid:1", "dl", "3", "ID", "fix-2", "AT", late}), 9));
+  EXPECT_TRUE(IsInteger(Call({"CTR.ADJUST", "adjid:1", "dl", "3", "AT", late, "ID", "fix-2"}), 9));
+  auto check = [&](const std::string& when) {
+    SCOPED_TRACE(when);
+    EXPECT_EQ(Get("adjid:1", "dl"), 9);
+    EXPECT_EQ(Get("adjid:1", "dl", "day", "current"), 6);
+    EXPECT_EQ(Get("adjid:1", "dl", "day", UtcLabel("day", NoonUtcDaysAgo(2))), 3);
+    EXPECT_TRUE(IsInteger(Call({"CTR.ADJUST", "adjid:1", "dl", "-4", "ID", "fix-1"}), 9));
+    EXPECT_EQ(Error({"CTR.ADJUST", "adjid:1", "dl", "3", "ID", "fix-2"}), conflict);  // AT was part of it
+  };
+  check("right away");
+  std::vector<RespValue> audit = AuditAfter(0, 2);
+  ASSERT_EQ(audit.size(), 2u);  // fix-1 and fix-2, once each
+  EXPECT_EQ(audit[0].elements[2].str, "alice");
+  CleanRestart();
+  check("after a clean restart");
 }
 
 // ---- CTR.RECOUNT CELLS ----------------------------------------------------------------------

@@ -287,11 +287,19 @@ TEST_F(HttpCounterApiTest, AdjustCorrectsEveryIntervalConsistentlyAndIsAudited) 
   model.Increment("user:1", "downloads", 4, late);
   JsonReply adjusted = Post(kCounter + "/adjust", {{"by", -3}, {"at", late}}, {{"X-Actor", "carol"}});
   ASSERT_EQ(adjusted.status, 200) << adjusted;
-  EXPECT_EQ(adjusted.body, json({{"owner", "user:1"}, {"key", "downloads"}, {"total", 11}}));
+  EXPECT_EQ(adjusted.body, json({{"owner", "user:1"}, {"key", "downloads"}, {"total", 11}, {"duplicate", false}}));
   model.Increment("user:1", "downloads", -3, late);
-  JsonReply now = Post(kCounter + "/adjust", {{"by", 2}});
+  JsonReply now = Post(kCounter + "/adjust", {{"by", 2}, {"id", "fix-1"}});
   EXPECT_EQ(now.body["total"], 13) << now;
   model.Increment("user:1", "downloads", 2, NowMs());
+  // With an id, a retry is 409 duplicate with the current total; other arguments are 409 id_conflict.
+  JsonReply retry = Post(kCounter + "/adjust", {{"by", 2}, {"id", "fix-1"}});
+  EXPECT_EQ(ErrorCode(retry, 409), "duplicate");
+  EXPECT_EQ(retry.body["total"], 13) << retry;
+  EXPECT_EQ(retry.body["duplicate"], true) << retry;
+  Message(Post(kCounter + "/adjust", {{"by", 3}, {"id", "fix-1"}}), 409, "id_conflict");
+  Message(Post(kCounter + "/adjust", {{"by", 2}, {"id", "fix-1"}, {"at", late}}), 409, "id_conflict");
+  Message(Post(kCounter + "/increment", {{"by", 2}, {"id", "fix-1"}}), 409, "id_conflict");
   auto check = [&](const std::string& when) {
     SCOPED_TRACE(when);
     for (const auto& [interval, label] : model.Cells("user:1", "downloads")) {
@@ -317,7 +325,8 @@ TEST_F(HttpCounterApiTest, AdjustCorrectsEveryIntervalConsistentlyAndIsAudited) 
 
   // Refused requests change nothing.
   EXPECT_EQ(Message(Post(kCounter + "/adjust", json::object()), 400, "missing_field"), "missing field 'by'");
-  EXPECT_EQ(ErrorCode(Post(kCounter + "/adjust", {{"by", 1}, {"id", "req-1"}}), 400), "unknown_field");
+  EXPECT_EQ(ErrorCode(Post(kCounter + "/adjust", {{"by", 1}, {"when", 5}}), 400), "unknown_field");
+  EXPECT_EQ(ErrorCode(Post(kCounter + "/adjust", {{"by", 1}, {"id", "a b"}}), 400), "invalid_id");
   EXPECT_EQ(ErrorCode(Post(kCounter + "/adjust", {{"by", "1"}}), 400), "invalid_field");
   const int64_t too_old = NowMs() - 36 * kDayMs;
   EXPECT_EQ(Message(Post(kCounter + "/adjust", {{"by", 1}, {"at", too_old}}), 400, "invalid_time"),
@@ -330,6 +339,8 @@ TEST_F(HttpCounterApiTest, AdjustCorrectsEveryIntervalConsistentlyAndIsAudited) 
   check("after the refused requests");
   ASSERT_TRUE(daemon_->KillAndRestart());
   check("after kill -9");
+  EXPECT_EQ(ErrorCode(Post(kCounter + "/adjust", {{"by", 2}, {"id", "fix-1"}}), 409), "duplicate");
+  check("after a retry past the restart");
 }
 
 // ---- PUT with "cells" (CTR.RECOUNT CELLS) ------------------------------------------------------

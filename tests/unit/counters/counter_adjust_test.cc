@@ -29,7 +29,9 @@ class CorrectionTest : public CounterModeTest {
   OpResult<int64_t> Adjust(std::string_view owner, std::string_view key, int64_t delta,
                            std::optional<int64_t> at = std::nullopt) {
     AuditInfo audit{"ops team", "CTR.ADJUST"};
-    return engine_->counters().Adjust({owner, key, delta, at.value_or(clock_.NowMs())}, audit);
+    OpResult<IncrementResult> result =
+        engine_->counters().Adjust({owner, key, delta, at.value_or(clock_.NowMs())}, audit);
+    return result.ok() ? OpResult<int64_t>::Ok(result.value.total) : OpResult<int64_t>::Error(result.status);
   }
   // Every cell an event at `at` touches: total, hour, day, week, month, quarter, year.
   std::vector<int64_t> CellsAt(std::string_view owner, std::string_view key, int64_t at) {

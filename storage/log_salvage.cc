@@ -17,6 +17,7 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -149,6 +150,77 @@ void NoteBlob(uint16_t shard, uint64_t first, uint64_t entries, bool checkpoints
   cursor->next = std::max(expected, first + entries);
 }
 
+// The Puts into column family `family` of one WAL record (a RocksDB
+// WriteBatch: u64 sequence, u32 count, then tagged records). Stops at a tag
+// it does not know; what it found before stays.
+void PutsOfWriteBatch(std::string_view batch, uint32_t family,
+                      const std::function<void(std::string_view key, std::string_view value)>& put) {
+  if (batch.size() < 12) return;
+  batch.remove_prefix(12);
+  while (!batch.empty()) {
+    const uint8_t tag = static_cast<uint8_t>(batch[0]);
+    batch.remove_prefix(1);
+    uint64_t cf = 0;
+    std::string_view key, value;
+    switch (tag) {
+      case 0x01:  // Put, default family
+      case 0x02:  // Merge, default family
+        if (!codec::GetLengthPrefixed(batch, &key) || !codec::GetLengthPrefixed(batch, &value)) return;
+        if (tag == 0x01 && family == 0) put(key, value);
+        break;
+      case 0x05:  // Put
+      case 0x06:  // Merge
+        if (!codec::GetVarint(batch, &cf) || !codec::GetLengthPrefixed(batch, &key) ||
+            !codec::GetLengthPrefixed(batch, &value)) {
+          return;
+        }
+        if (tag == 0x05 && cf == family) put(key, value);
+        break;
+      case 0x00:  // Delete, default family
+      case 0x07:  // SingleDelete, default family
+      case 0x03:  // LogData
+        if (!codec::GetLengthPrefixed(batch, &key)) return;
+        break;
+      case 0x04:  // Delete
+      case 0x08:  // SingleDelete
+        if (!codec::GetVarint(batch, &cf) || !codec::GetLengthPrefixed(batch, &key)) return;
+        break;
+      case 0x0F:  // DeleteRange, default family
+        if (!codec::GetLengthPrefixed(batch, &key) || !codec::GetLengthPrefixed(batch, &value)) return;
+        break;
+      case 0x0E:  // DeleteRange
+        if (!codec::GetVarint(batch, &cf) || !codec::GetLengthPrefixed(batch, &key) ||
+            !codec::GetLengthPrefixed(batch, &value)) {
+          return;
+        }
+        break;
+      default:
+        return;
+    }
+  }
+}
+
+// Log blobs in the WAL files that RocksDB's reader skipped: it drops the
+// rest of a 32 KiB block after a damaged record, intact records included.
+// (A blob a later trim deleted may come back too: replay skips entries at or
+// below the checkpoint, and the next compaction trims it again.)
+std::map<std::string, std::string> BlobsRocksDbSkipped(const std::string& log_dir, rocksdb::DB& view,
+                                                       rocksdb::ColumnFamilyHandle* log_family) {
+  std::map<std::string, std::string> skipped;
+  const WalCheckResult wal = CheckWalFiles(log_dir);
+  for (const std::string& file : wal.files) {
+    ForEachIntactWalRecord(file, [&](std::string_view record) {
+      PutsOfWriteBatch(record, log_family->GetID(), [&](std::string_view key, std::string_view value) {
+        std::string ignored;
+        rocksdb::Status s =
+            view.Get(rocksdb::ReadOptions(), log_family, rocksdb::Slice(key.data(), key.size()), &ignored);
+        if (s.IsNotFound()) skipped[std::string(key)] = std::string(value);
+      });
+    });
+  }
+  return skipped;
+}
+
 }  // namespace
 
 std::string SalvageCommand(const std::string& main_path) {
@@ -189,6 +261,8 @@ StatusOr<SalvageReport> SalvageLog(const SalvageOptions& options) {
   if (!opened.ok()) return opened;
   report.dropped_by_rocksdb = collector->lines();
   if (damaged.families.count("log") == 0) return Status::Corruption(report.log_dir + " has no log family");
+  std::map<std::string, std::string> skipped =
+      BlobsRocksDbSkipped(report.log_dir, *damaged.db, damaged.families["log"]);
 
   // The id: the damaged log's own, else the main instance's.
   auto id = ReadDataDirId(*damaged.db);
@@ -235,43 +309,57 @@ StatusOr<SalvageReport> SalvageLog(const SalvageOptions& options) {
     return s.ok() ? Status::Ok() : Status::IoError("cannot write " + fresh_dir + ": " + s.ToString());
   };
 
+  // Keeps one blob (from RocksDB's view or found in the WAL files by us).
+  int last_reported_shard = -1;
+  uint16_t shard = 0;
+  auto keep = [&](std::string_view key, std::string_view value) -> Status {
+    uint64_t first = 0;
+    if (!lf::ParseLogKey(key, &shard, &first)) {
+      report.unreadable.push_back("a log key of " + std::to_string(key.size()) + " bytes (not a (shard, seq) key)");
+      return Status::Ok();
+    }
+    lf::BlobReader reader(value);
+    lf::Entry entry;
+    uint64_t entries = 0;
+    while (reader.Next(&entry)) ++entries;
+    if (!reader.status().ok()) {
+      // Its entries show as a gap: the next blob's first sequence bounds it.
+      report.unreadable.push_back("shard " + std::to_string(shard) + " blob at seq " + std::to_string(first) + ": " +
+                                  reader.status().ToString());
+      return Status::Ok();
+    }
+    NoteBlob(shard, first, entries, report.checkpoints_known, &shards[shard], &report.gaps);
+    ++report.blobs_kept;
+    report.entries_kept += entries;
+    if (fresh) batch.Put(fresh_log, rocksdb::Slice(key.data(), key.size()), rocksdb::Slice(value.data(), value.size()));
+    if (options.progress && shard != last_reported_shard) {
+      options.progress(shard, report.blobs_kept);
+      last_reported_shard = shard;
+    }
+    return batch.GetDataSize() > (16u << 20) ? flush_batch() : Status::Ok();
+  };
+  // The blobs RocksDB skipped that sort before `key` (all of them if empty).
+  auto keep_skipped_before = [&](std::string_view key) -> Status {
+    while (!skipped.empty() && (key.empty() || skipped.begin()->first < key)) {
+      auto node = skipped.extract(skipped.begin());
+      report.recovered_from_wal += 1;
+      Status s = keep(node.key(), node.mapped());
+      if (!s.ok()) return s;
+    }
+    return Status::Ok();
+  };
+
   rocksdb::ReadOptions scan;
   scan.fill_cache = false;
   scan.verify_checksums = true;
   std::unique_ptr<rocksdb::Iterator> it(damaged.db->NewIterator(scan, damaged.families["log"]));
-  int last_reported_shard = -1;
-  uint16_t shard = 0;
   it->SeekToFirst();
   while (true) {
     for (; it->Valid(); it->Next()) {
-      uint64_t first = 0;
       std::string_view key(it->key().data(), it->key().size());
-      if (!lf::ParseLogKey(key, &shard, &first)) {
-        report.unreadable.push_back("a log key of " + std::to_string(key.size()) + " bytes (not a (shard, seq) key)");
-        continue;
-      }
-      lf::BlobReader reader(std::string_view(it->value().data(), it->value().size()));
-      lf::Entry entry;
-      uint64_t entries = 0;
-      while (reader.Next(&entry)) ++entries;
-      if (!reader.status().ok()) {
-        // Its entries show as a gap: the next blob's first sequence bounds it.
-        report.unreadable.push_back("shard " + std::to_string(shard) + " blob at seq " + std::to_string(first) + ": " +
-                                    reader.status().ToString());
-        continue;
-      }
-      NoteBlob(shard, first, entries, report.checkpoints_known, &shards[shard], &report.gaps);
-      ++report.blobs_kept;
-      report.entries_kept += entries;
-      if (fresh) batch.Put(fresh_log, it->key(), it->value());
-      if (batch.GetDataSize() > (16u << 20)) {
-        Status s = flush_batch();
-        if (!s.ok()) return s;
-      }
-      if (options.progress && shard != last_reported_shard) {
-        options.progress(shard, report.blobs_kept);
-        last_reported_shard = shard;
-      }
+      Status s = keep_skipped_before(key);
+      if (s.ok()) s = keep(key, std::string_view(it->value().data(), it->value().size()));
+      if (!s.ok()) return s;
     }
     if (it->status().ok()) break;
     // A block that cannot be read (e.g. a damaged SST block): the rest of
@@ -284,6 +372,8 @@ StatusOr<SalvageReport> SalvageLog(const SalvageOptions& options) {
     it.reset(damaged.db->NewIterator(scan, damaged.families["log"]));
     it->Seek(lf::LogKey(shard, 0));
   }
+  Status drained = keep_skipped_before("");
+  if (!drained.ok()) return drained;
 
   if (options.dry_run) return report;
   Status s = flush_batch();

@@ -50,6 +50,7 @@ struct SalvageReport {
   std::vector<std::string> dropped_by_rocksdb;  // RocksDB's words for each record it skipped
   std::vector<std::string> unreadable;          // blobs or ranges that could not be read (e.g. a damaged SST block)
   uint64_t blobs_kept = 0;
+  uint64_t recovered_from_wal = 0;  // of those, blobs RocksDB's reader skipped that tally's own found intact
   uint64_t entries_kept = 0;
   std::vector<SequenceGap> gaps;
   uint64_t entries_lost() const;

@@ -112,7 +112,58 @@ uint64_t WalNumber(const std::filesystem::path& path) {
   }
 }
 
+// The record at `pos`, if its header is sane and its checksum holds.
+bool IntactRecordAt(const std::string& bytes, uint64_t pos, uint8_t* type, std::string_view* payload, uint64_t* next) {
+  const uint64_t block_left = kBlockSize - pos % kBlockSize;
+  if (block_left < kHeaderSize || bytes.size() - pos < kHeaderSize) return false;
+  const char* header = bytes.data() + pos;
+  const uint32_t length = static_cast<uint8_t>(header[4]) | static_cast<uint32_t>(static_cast<uint8_t>(header[5])) << 8;
+  *type = static_cast<uint8_t>(header[6]);
+  if (*type == 0 || *type > kMaxKnownType) return false;
+  const uint64_t header_size =
+      *type >= kRecyclableFullType && *type <= kRecyclableLastType ? kRecyclableHeaderSize : kHeaderSize;
+  if (header_size + length > block_left || pos + header_size + length > bytes.size()) return false;
+  if (Unmask(DecodeFixed32(header)) != Crc32c(0, header + 6, header_size - 6 + length)) return false;
+  *payload = std::string_view(header + header_size, length);
+  *next = pos + header_size + length;
+  return true;
+}
+
 }  // namespace
+
+void ForEachIntactWalRecord(const std::string& file, const std::function<void(std::string_view record)>& visit) {
+  std::ifstream in(file, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string fragments;
+  bool in_fragments = false;
+  uint64_t pos = 0;
+  while (pos < bytes.size()) {
+    uint8_t type = 0;
+    std::string_view payload;
+    uint64_t next = 0;
+    if (!IntactRecordAt(bytes, pos, &type, &payload, &next)) {
+      in_fragments = false;  // a record with a lost fragment is lost whole
+      ++pos;
+      continue;
+    }
+    pos = next;
+    // Full/First/Middle/Last, plain (1-4) or recyclable (5-8).
+    const int kind = type >= kRecyclableFullType && type <= kRecyclableLastType ? type - 4 : type;
+    if (kind == 1) {
+      in_fragments = false;
+      visit(payload);
+    } else if (kind == 2) {
+      fragments.assign(payload);
+      in_fragments = true;
+    } else if (kind == 3 && in_fragments) {
+      fragments.append(payload);
+    } else if (kind == 4 && in_fragments) {
+      fragments.append(payload);
+      in_fragments = false;
+      visit(fragments);
+    }
+  }
+}
 
 uint32_t Crc32c(uint32_t crc, const char* data, size_t n) {
   const auto& table = Crc32cTable();

@@ -10,8 +10,10 @@
 // payload`, the checksum covering the type, the log number and the payload.
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace tally::storage {
@@ -38,6 +40,13 @@ struct WalCheckResult {
 // Checks every WAL file of the RocksDB instance in `dir` (a missing dir has
 // none). I/O errors while reading count as damage at the offset reached.
 WalCheckResult CheckWalFiles(const std::string& dir);
+
+// Every intact logical record (a RocksDB WriteBatch) of one WAL file, in
+// file order. Unlike RocksDB's reader, which drops the rest of a 32 KiB block
+// after a bad checksum, this one searches forward byte by byte for the next
+// record whose checksum holds, so only the damaged records are lost. A
+// record split over fragments is kept only when every fragment is intact.
+void ForEachIntactWalRecord(const std::string& file, const std::function<void(std::string_view record)>& visit);
 
 // RocksDB's crc32c (Castagnoli), masked as in its log format.
 uint32_t Crc32c(uint32_t crc, const char* data, size_t n);

@@ -31,6 +31,7 @@ nlohmann::json ToJson(const storage::SalvageReport& report) {
                         {"checkpoints_known", report.checkpoints_known},
                         {"blobs_kept", report.blobs_kept},
                         {"entries_kept", report.entries_kept},
+                        {"blobs_recovered_from_wal", report.recovered_from_wal},
                         {"entries_lost", report.entries_lost()},
                         {"gaps", gaps},
                         {"dropped_by_rocksdb", report.dropped_by_rocksdb},
@@ -50,7 +51,8 @@ void PrintText(const storage::SalvageReport& report) {
   if (report.wal_damage) std::cout << "  damage found: " << report.wal_damage->ToString() << "\n";
   for (const std::string& line : report.dropped_by_rocksdb) std::cout << "  RocksDB skipped: " << line << "\n";
   for (const std::string& line : report.unreadable) std::cout << "  unreadable: " << line << "\n";
-  std::cout << "  kept " << report.entries_kept << " log entries in " << report.blobs_kept << " blobs\n";
+  std::cout << "  kept " << report.entries_kept << " log entries in " << report.blobs_kept << " blobs ("
+            << report.recovered_from_wal << " of them found intact in the WAL files after RocksDB skipped them)\n";
   if (report.gaps.empty()) {
     std::cout << "  no gaps in any shard's sequence numbers";
   } else {

@@ -3,7 +3,9 @@
 // of db-log's WAL file makes tallyd refuse to start (naming the file and
 // `tally-admin salvage`); after the salvage it starts with every write whose
 // record was intact, and the salvage report counts exactly the lost ones. A
-// removed db-log is refused, never a silent fresh start.
+// torn last record is dropped and nothing else; a removed db-log or db, or
+// the db-logs of two data dirs swapped, are refused, never a silent fresh
+// start.
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -111,6 +113,8 @@ TEST(LogFaultsTest, DamageInTheMiddleOfTheLogIsRefusedThenSalvagedKeepingEveryIn
   }
   // Each SET is one log entry of its own key: the missing keys are exactly
   // the entries the report says were lost.
+  RecordProperty("keys_lost", kKeys - present);
+  RecordProperty("blobs_recovered_from_wal", report["blobs_recovered_from_wal"].dump());
   EXPECT_EQ(static_cast<uint64_t>(kKeys - present), lost) << "present " << present;
   EXPECT_TRUE(daemon.Stop());
 }
@@ -124,11 +128,99 @@ TEST(LogFaultsTest, ARemovedLogIsRefusedNeverAFreshStart) {
   ProcessResult refused = StartExpectingRefusal(daemon);
   ASSERT_TRUE(refused.exited) << refused.Describe();
   EXPECT_NE(refused.exit_code, 0) << refused.Describe();
-  EXPECT_NE((refused.out + refused.err).find("db-log (the write-ahead log, with every write since the last "
-                                             "compaction) is missing"),
+  EXPECT_NE((refused.out + refused.err)
+                .find("db-log (the write-ahead log, with every write since the last "
+                      "compaction) is missing"),
             std::string::npos)
       << refused.Describe();
   EXPECT_FALSE(fs::exists(daemon.data_dir() + "/db-log"));
+}
+
+TEST(LogFaultsTest, ATornLastRecordIsDroppedAndNothingElse) {
+  TallydProcess daemon(Flags());
+  ASSERT_TRUE(daemon.Start());
+  WriteAcknowledged(daemon);
+  daemon.Kill();
+
+  // A crash mid-write: the file ends inside its last record.
+  const std::string wal = NewestWal(daemon.data_dir() + "/db-log");
+  ASSERT_FALSE(wal.empty());
+  fs::resize_file(wal, fs::file_size(wal) - 40);
+
+  ASSERT_TRUE(daemon.Start()) << daemon.LogTail();
+  auto client = RespClient::ConnectTcp(daemon.port());
+  ASSERT_TRUE(client.has_value());
+  int present = 0;
+  int first_missing = kKeys;
+  for (int i = 0; i < kKeys; ++i) {
+    RespValue got = client->Call({"GET", Key(i)});
+    if (got.type == RespValue::Type::kBulk) {
+      ASSERT_EQ(got.str, Value(i)) << Key(i);
+      ASSERT_EQ(first_missing, kKeys) << Key(i) << " is present after the missing " << Key(first_missing);
+      ++present;
+    } else {
+      ASSERT_EQ(got.type, RespValue::Type::kNull) << Key(i) << ": " << got;
+      first_missing = std::min(first_missing, i);
+    }
+  }
+  // Only the torn record is gone: the last group commit, at most the 50 SETs
+  // of the last pipeline, and nothing before it.
+  RecordProperty("keys_lost", kKeys - present);
+  EXPECT_GE(kKeys - present, 1) << "the torn record should be gone";
+  EXPECT_LE(kKeys - present, 50);
+  EXPECT_TRUE(daemon.Stop());
+  // The open that dropped the tail leaves a clean log: the next start is normal.
+  ASSERT_TRUE(daemon.Start()) << daemon.LogTail();
+  auto again = RespClient::ConnectTcp(daemon.port());
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(again->Call({"GET", Key(0)}).str, Value(0));
+  EXPECT_TRUE(daemon.Stop());
+}
+
+TEST(LogFaultsTest, ARemovedMainInstanceOfACompactedDataDirIsRefused) {
+  TallydProcess daemon(Flags());
+  ASSERT_TRUE(daemon.Start());
+  WriteAcknowledged(daemon);
+  ASSERT_TRUE(daemon.Stop());  // a clean stop compacts: the writes are in db now
+  ASSERT_TRUE(daemon.Start());
+  {
+    auto client = RespClient::ConnectTcp(daemon.port());
+    ASSERT_TRUE(client.has_value());
+    ASSERT_EQ(client->Call({"SET", "after", "compaction"}).str, "OK");
+  }
+  daemon.Kill();
+  fs::remove_all(daemon.data_dir() + "/db");
+  ProcessResult refused = StartExpectingRefusal(daemon);
+  ASSERT_TRUE(refused.exited) << refused.Describe();
+  EXPECT_NE(refused.exit_code, 0) << refused.Describe();
+  EXPECT_NE((refused.out + refused.err).find("db (the compacted state) is missing while"), std::string::npos)
+      << refused.Describe();
+  EXPECT_FALSE(fs::exists(daemon.data_dir() + "/db"));
+}
+
+TEST(LogFaultsTest, SwappedInstancesAreRefused) {
+  TallydProcess first(Flags());
+  TallydProcess second(Flags());
+  for (TallydProcess* daemon : {&first, &second}) {
+    ASSERT_TRUE(daemon->Start());
+    auto client = RespClient::ConnectTcp(daemon->port());
+    ASSERT_TRUE(client.has_value());
+    ASSERT_EQ(client->Call({"SET", "which", daemon->data_dir()}).str, "OK");
+    daemon->Kill();
+  }
+  const std::string first_log = first.data_dir() + "/db-log";
+  const std::string second_log = second.data_dir() + "/db-log";
+  fs::rename(first_log, first_log + ".tmp");
+  fs::rename(second_log, first_log);
+  fs::rename(first_log + ".tmp", second_log);
+  for (TallydProcess* daemon : {&first, &second}) {
+    ProcessResult refused = StartExpectingRefusal(*daemon);
+    ASSERT_TRUE(refused.exited) << refused.Describe();
+    EXPECT_NE(refused.exit_code, 0) << refused.Describe();
+    EXPECT_NE((refused.out + refused.err).find(daemon->data_dir() + "/db-log belongs to another data dir"),
+              std::string::npos)
+        << refused.Describe();
+  }
 }
 
 TEST(LogFaultsTest, SalvageHasHelp) {

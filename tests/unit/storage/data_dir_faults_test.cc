@@ -216,10 +216,13 @@ TEST_F(DataDirFaultsTest, ADamagedSstBlockOfTheLogIsAnErrorWhenReplayed) {
     if (entry.path().extension() == ".sst") sst = entry.path().string();
   }
   ASSERT_FALSE(sst.empty());
-  Overwrite(sst, fs::file_size(sst) / 4, 64, '\xa5');  // inside the first data block
+  Overwrite(sst, fs::file_size(sst) / 4, 64, '\xa5');
+  // Depending on which block the bytes hit, RocksDB notices at open (a block
+  // it reads to open the file) or when the block is read: an error either way.
   auto store = Store::Open(Options());
-  ASSERT_TRUE(store.ok()) << store.status().ToString();  // blocks are read (and checked) when replayed
-  Status s = store.value()->Scan(Family::kLog, "", "", [](std::string_view, std::string_view) { return true; });
+  Status s = store.ok()
+                 ? store.value()->Scan(Family::kLog, "", "", [](std::string_view, std::string_view) { return true; })
+                 : store.status();
   EXPECT_EQ(s.code(), Status::Code::kCorruption) << s.ToString();
   EXPECT_NE(s.message().find(fs::path(sst).filename().string()), std::string::npos) << s.ToString();
 }

@@ -367,6 +367,8 @@ TEST_F(DataDirFaultsTest, SalvageKeepsEveryIntactRecordAndCountsTheLostOnes) {
   EXPECT_EQ(r.entries_kept, preview.value().entries_kept);
   // RocksDB's reader drops the rest of the 32 KiB block after the damage;
   // salvage finds those records intact in the WAL file itself.
+  RecordProperty("blobs_recovered_from_wal", static_cast<int>(r.recovered_from_wal));
+  RecordProperty("entries_lost", static_cast<int>(r.entries_lost()));
   EXPECT_GT(r.recovered_from_wal, 10u);
   ASSERT_FALSE(r.backup_dir.empty());
   EXPECT_TRUE(fs::exists(r.backup_dir + "/CURRENT"));

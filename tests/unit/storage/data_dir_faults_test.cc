@@ -104,7 +104,7 @@ class DataDirFaultsTest : public ::testing::Test {
     return keys;
   }
 
-  tally::testing::TempDir dir_{tally::testing::RamBackedRoot()};
+  fixtures::TempDir dir_{fixtures::Medium::kRam};
 };
 
 TEST(WalFileCheckTest, Crc32cMatchesTheCastagnoliCheckValue) { EXPECT_EQ(Crc32c(0, "123456789", 9), 0xe3069283u); }
@@ -250,7 +250,7 @@ TEST_F(DataDirFaultsTest, AMissingMainInstanceIsRefused) {
 
 TEST_F(DataDirFaultsTest, ALogFromAnotherDataDirIsRefused) {
   WriteLog();
-  tally::testing::TempDir other(tally::testing::RamBackedRoot());
+  fixtures::TempDir other(fixtures::Medium::kRam);
   {
     StoreOptions options = Options();
     options.path = other.Sub("db");

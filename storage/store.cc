@@ -14,6 +14,8 @@
 #include <algorithm>
 #include <vector>
 
+#include "storage/data_dir_checks.h"
+
 namespace tally::storage {
 namespace {
 
@@ -129,6 +131,9 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   db_options.max_total_wal_size = 256ull << 20;
   db_options.keep_log_file_num = 4;
   db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  // Each instance's recovery mode comes from PrepareWalRecovery below: a torn
+  // last write is dropped, damage anywhere else refuses the open.
+  db_options.paranoid_checks = true;
 
   auto cache = rocksdb::NewLRUCache(options.block_cache_bytes);
   rocksdb::BlockBasedTableOptions table;
@@ -179,15 +184,30 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
     }
   }
 
+  // A data dir is whole or refused (data_dir_checks.h): never a fresh start
+  // on one instance whose partner is missing or from another data dir.
+  const bool main_existed = InstanceExists(options.path);
+  const bool log_existed = InstanceExists(LogPath(options.path));
+  Status checked = CheckInstancesPresent(options.path, main_existed, log_existed);
+  rocksdb::DBOptions main_options = db_options;
+  if (checked.ok()) checked = PrepareWalRecovery(options.path, Instance::kMain, &main_options);
+  if (!checked.ok()) return checked;
+
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
-  rocksdb::Status s = rocksdb::DB::Open(db_options, options.path, descriptors, &handles, &raw);
-  if (!s.ok()) return FromRocks(s);
+  rocksdb::Status s = rocksdb::DB::Open(main_options, options.path, descriptors, &handles, &raw);
+  if (!s.ok()) return s.IsCorruption() ? ExplainOpenFailure(options.path, Instance::kMain, s) : FromRocks(s);
   impl->db.reset(raw);
   // handles[0] is the default family, which tally does not use.
   impl->db->DestroyColumnFamilyHandle(handles[0]);
   impl->handles.assign(handles.begin() + 1, handles.end());
   impl->legacy_log = impl->handles[static_cast<int>(Family::kLog)];
+  auto main_id = ReadDataDirId(*impl->db);
+  if (!main_id.ok()) return main_id.status();
+  checked = CheckLogPresent(options.path, log_existed, main_id.value());
+  rocksdb::DBOptions log_options = db_options;
+  if (checked.ok()) checked = PrepareWalRecovery(options.path, Instance::kLog, &log_options);
+  if (!checked.ok()) return checked;
 
   // The log's own instance, next to the main one: "<path>-log".
   std::vector<rocksdb::ColumnFamilyDescriptor> log_descriptors;
@@ -196,11 +216,13 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
                                descriptors[1 + static_cast<int>(Family::kLog)].options);
   std::vector<rocksdb::ColumnFamilyHandle*> log_handles;
   rocksdb::DB* log_raw = nullptr;
-  s = rocksdb::DB::Open(db_options, LogPath(options.path), log_descriptors, &log_handles, &log_raw);
-  if (!s.ok()) return FromRocks(s);
+  s = rocksdb::DB::Open(log_options, LogPath(options.path), log_descriptors, &log_handles, &log_raw);
+  if (!s.ok()) return s.IsCorruption() ? ExplainOpenFailure(options.path, Instance::kLog, s) : FromRocks(s);
   impl->log_db.reset(log_raw);
   impl->log_db->DestroyColumnFamilyHandle(log_handles[0]);
   impl->handles[static_cast<int>(Family::kLog)] = log_handles[1];
+  checked = ReconcileDataDirIds(options.path, *impl->db, main_id.value(), *impl->log_db);
+  if (!checked.ok()) return checked;
 
   Status moved = MoveLegacyLog(*impl);
   if (!moved.ok()) return moved;

@@ -4,6 +4,7 @@
 
 #include "storage/codec.h"
 #include "storage/log_format.h"
+#include "storage/log_salvage.h"
 
 namespace tally::core {
 
@@ -62,6 +63,13 @@ Status Recover(ShardSet& shards, storage::Store& store, const Clock& clock, cons
         return true;
       },
       storage::Store::ScanMode::kBulk);
+  if (s.code() == Status::Code::kCorruption) {
+    // A damaged block of the log (an SST of db-log): refuse, and say what to do.
+    return Status::Corruption("reading the write-ahead log failed: " + s.message() +
+                              ". Starting would silently drop the acknowledged writes in and after the damaged block, "
+                              "so tallyd refuses. Run `" +
+                              storage::SalvageCommand(store.path()) + "`, then start tallyd again.");
+  }
   if (!s.ok()) return s;
   if (!replay_status.ok()) return replay_status;
   for (size_t i = 0; i < kShardCount; ++i) {

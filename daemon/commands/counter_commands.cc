@@ -70,6 +70,17 @@ std::optional<PeriodId> ParsePeriodArg(std::string_view argument, Interval inter
   return period;
 }
 
+// The owner's time zone; nullopt (the error sent) if its stored settings
+// cannot be read.
+std::optional<core::TimeZone> OwnerZone(CommandContext& ctx, std::string_view owner, ReplySink& reply) {
+  auto zone = ctx.engine.owners().TimeZoneOf(owner);
+  if (!zone.ok()) {
+    SendOpError(reply, zone);
+    return std::nullopt;
+  }
+  return zone.value;
+}
+
 // [<interval> [<period>]] starting at args[index]; defaults: total, current.
 bool ParseCellArgs(CommandContext& ctx, CommandArgs args, size_t index, std::string_view owner, Interval* interval,
                    PeriodId* period, ReplySink& reply) {
@@ -80,7 +91,9 @@ bool ParseCellArgs(CommandContext& ctx, CommandArgs args, size_t index, std::str
   if (!parsed) return false;
   *interval = *parsed;
   const int64_t now = ctx.engine.clock().NowMs();
-  core::TimeZone zone = ctx.engine.owners().TimeZoneOf(owner);
+  const std::optional<core::TimeZone> owner_zone = OwnerZone(ctx, owner, reply);
+  if (!owner_zone) return false;
+  const core::TimeZone& zone = *owner_zone;
   if (index + 1 >= args.size()) {
     *period = core::PeriodOf(*interval, now, zone);
     return true;
@@ -153,7 +166,7 @@ void IncrementGeneric(CommandContext& ctx, CommandArgs args, ReplySink& reply, s
     }
   }
   auto result = ctx.engine.counters().Increment({args[1], args[2], delta, at, event_id, at_given});
-  if (!result.ok()) return SendOpError(reply, result.status);
+  if (!result.ok()) return SendOpError(reply, result);
   ctx.client.last_write_duplicate = result.value.duplicate;
   reply.SendInteger(result.value.total);
 }
@@ -174,7 +187,7 @@ void CtrGet(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   PeriodId period;
   if (!ParseCellArgs(ctx, args, 3, args[1], &interval, &period, reply)) return;
   auto result = ctx.engine.counters().ReadCell(args[1], args[2], interval, period);
-  if (!result.ok()) return SendOpError(reply, result.status);
+  if (!result.ok()) return SendOpError(reply, result);
   reply.SendInteger(result.value);
 }
 
@@ -186,7 +199,7 @@ void CtrAll(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   PeriodId period;
   if (!ParseCellArgs(ctx, args, 2, args[1], &interval, &period, reply)) return;
   auto result = ctx.engine.counters().ReadOwnerCells(args[1], interval, period);
-  if (!result.ok()) return SendOpError(reply, result.status);
+  if (!result.ok()) return SendOpError(reply, result);
   reply.SendArray(result.value.size() * 2);
   for (const auto& [key, value] : result.value) {
     reply.SendBulk(key);
@@ -204,7 +217,9 @@ void CtrMGet(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   for (size_t i = 4; i < args.size(); ++i) {
     if (!CheckName("owner", args[i], reply)) return;
     // Each owner's own time zone decides which period the label names.
-    auto period = ParsePeriodArg("period", *interval, args[3], ctx.engine.owners().TimeZoneOf(args[i]), now, reply);
+    const std::optional<core::TimeZone> zone = OwnerZone(ctx, args[i], reply);
+    if (!zone) return;
+    auto period = ParsePeriodArg("period", *interval, args[3], *zone, now, reply);
     if (!period) return;
     periods.push_back(*period);
   }
@@ -251,7 +266,7 @@ void AssignOne(CommandContext& ctx, CommandArgs args, size_t cell_index, int64_t
   PeriodId period;
   if (!ParseCellArgs(ctx, args, cell_index, args[1], &interval, &period, reply)) return;
   auto result = ctx.engine.counters().AssignCells(args[1], args[2], {{interval, period, value}}, &audit);
-  if (!result.ok()) return SendOpError(reply, result.status);
+  if (!result.ok()) return SendOpError(reply, result);
   reply.SendOk();
 }
 
@@ -283,7 +298,9 @@ void CtrRecount(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   if ((args.size() - 4) % 2 != 0) return reply.SendError(ErrorCode::kWrongArity, errors::WrongArity(args[0]));
   auto interval = ParseIntervalArg("interval", args[3], reply);
   if (!interval) return;
-  core::TimeZone zone = ctx.engine.owners().TimeZoneOf(args[1]);
+  const std::optional<core::TimeZone> owner_zone = OwnerZone(ctx, args[1], reply);
+  if (!owner_zone) return;
+  const core::TimeZone& zone = *owner_zone;
   const int64_t now = ctx.engine.clock().NowMs();
   std::vector<core::CellAssignment> cells;
   for (size_t i = 4; i + 1 < args.size(); i += 2) {
@@ -295,7 +312,7 @@ void CtrRecount(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   }
   const core::AuditInfo audit{actor, "CTR.RECOUNT"};
   auto result = ctx.engine.counters().AssignCells(args[1], args[2], cells, &audit);
-  if (!result.ok()) return SendOpError(reply, result.status);
+  if (!result.ok()) return SendOpError(reply, result);
   reply.SendOk();
 }
 
@@ -312,7 +329,7 @@ void CtrDel(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   }
   const core::AuditInfo audit{actor, "CTR.DEL"};
   auto result = ctx.engine.counters().DeleteCells(args[1], args[2], interval, &audit);
-  if (!result.ok()) return SendOpError(reply, result.status);
+  if (!result.ok()) return SendOpError(reply, result);
   reply.SendInteger(result.value);
 }
 
@@ -330,7 +347,9 @@ void CtrHistory(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   }
   if (args.size() == 6) return reply.SendError(errors::OptionNeedsValue("FROM", "period"));
   if (args.size() > 7) return reply.SendError(errors::UnexpectedArgument(args[7], "CTR.HISTORY", kHistorySyntax));
-  core::TimeZone zone = ctx.engine.owners().TimeZoneOf(args[1]);
+  const std::optional<core::TimeZone> owner_zone = OwnerZone(ctx, args[1], reply);
+  if (!owner_zone) return;
+  const core::TimeZone& zone = *owner_zone;
   const int64_t now = ctx.engine.clock().NowMs();
   PeriodId newest = core::PeriodOf(*interval, now, zone);
   if (args.size() == 7) {
@@ -340,7 +359,7 @@ void CtrHistory(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   }
   PeriodId oldest = core::StepPeriod(*interval, newest, -(count - 1), zone);
   auto result = ctx.engine.counters().ReadRange(args[1], args[2], *interval, oldest, newest);
-  if (!result.ok()) return SendOpError(reply, result.status);
+  if (!result.ok()) return SendOpError(reply, result);
   reply.SendArray(result.value.size());
   for (auto it = result.value.rbegin(); it != result.value.rend(); ++it) {
     reply.SendArray(2);
@@ -354,12 +373,14 @@ void CtrSum(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   if (!CheckOwnerKey(args, reply)) return;
   auto interval = ParseIntervalArg("interval", args[3], reply);
   if (!interval) return;
-  core::TimeZone zone = ctx.engine.owners().TimeZoneOf(args[1]);
+  const std::optional<core::TimeZone> owner_zone = OwnerZone(ctx, args[1], reply);
+  if (!owner_zone) return;
+  const core::TimeZone& zone = *owner_zone;
   const int64_t now = ctx.engine.clock().NowMs();
   if (args.size() == 4) {
     // No range: every period of the interval that holds a value.
     auto result = ctx.engine.counters().SumCells(args[1], args[2], *interval, std::nullopt, std::nullopt);
-    if (!result.ok()) return SendOpError(reply, result.status);
+    if (!result.ok()) return SendOpError(reply, result);
     return reply.SendInteger(result.value);
   }
   std::optional<std::string_view> from_label, to_label;
@@ -381,7 +402,7 @@ void CtrSum(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   if (!to) return;
   if (*from > *to) return reply.SendError(errors::RangeReversed("FROM", *from_label, "TO", *to_label));
   auto result = ctx.engine.counters().SumCells(args[1], args[2], *interval, *from, *to);
-  if (!result.ok()) return SendOpError(reply, result.status);
+  if (!result.ok()) return SendOpError(reply, result);
   reply.SendInteger(result.value);
 }
 
@@ -419,8 +440,9 @@ void CtrTop(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
     }
   }
   auto ranked = ctx.engine.counters().Top(args[1], *interval, period, static_cast<size_t>(limit), prefix);
-  reply.SendArray(ranked.size());
-  for (const auto& entry : ranked) {
+  if (!ranked.ok()) return SendOpError(reply, ranked);
+  reply.SendArray(ranked.value.size());
+  for (const auto& entry : ranked.value) {
     reply.SendArray(2);
     reply.SendBulk(entry.owner);
     reply.SendInteger(entry.value);
@@ -464,7 +486,9 @@ void CtrOwners(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
       if (count < 1 || count > kMaxPage) return reply.SendError(errors::OutOfRange("COUNT", 1, kMaxPage));
     }
   }
-  core::OwnersPage page = ctx.engine.owners().List(prefix, cursor, static_cast<size_t>(count));
+  auto listed = ctx.engine.owners().List(prefix, cursor, static_cast<size_t>(count));
+  if (!listed.ok()) return SendOpError(reply, listed);
+  const core::OwnersPage& page = listed.value;
   reply.SendArray(2);
   reply.SendBulk(page.next_cursor.empty() ? std::string_view("0") : std::string_view(page.next_cursor));
   reply.SendArray(page.owners.size());
@@ -475,11 +499,15 @@ void CtrOwners(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
 void OwnerTz(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   if (!CheckName("owner", args[1], reply)) return;
   if (args.size() > 3) return reply.SendError(errors::UnexpectedArgument(args[3], "OWNER.TZ", kOwnerTzSyntax));
-  if (args.size() == 2) return reply.SendBulk(ctx.engine.owners().TimeZoneOf(args[1]).name());
+  if (args.size() == 2) {
+    const std::optional<core::TimeZone> zone = OwnerZone(ctx, args[1], reply);
+    if (zone) reply.SendBulk(zone->name());
+    return;
+  }
   auto zone = core::TimeZone::Find(args[2]);
   if (!zone) return reply.SendError(errors::UnknownTimeZone("timezone", args[2]));
   auto result = ctx.engine.owners().SetTimeZone(args[1], *zone);
-  if (!result.ok()) return SendOpError(reply, result.status);
+  if (!result.ok()) return SendOpError(reply, result);
   reply.SendOk();
 }
 
@@ -538,7 +566,11 @@ void CtrCells(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   }
   auto owner_prefix = OwnerPrefix(prefix, type);
   core::OwnersPage page;
-  if (owner_prefix) page = ctx.engine.owners().List(*owner_prefix, cursor, static_cast<size_t>(count));
+  if (owner_prefix) {
+    auto listed = ctx.engine.owners().List(*owner_prefix, cursor, static_cast<size_t>(count));
+    if (!listed.ok()) return SendOpError(reply, listed);
+    page = std::move(listed.value);
+  }
   struct Row {
     std::string_view owner;
     core::CellRow cell;
@@ -546,7 +578,9 @@ void CtrCells(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   };
   std::vector<Row> rows;
   for (const std::string& owner : page.owners) {
-    core::TimeZone zone = ctx.engine.owners().TimeZoneOf(owner);
+    const std::optional<core::TimeZone> owner_zone = OwnerZone(ctx, owner, reply);
+    if (!owner_zone) return;
+    const core::TimeZone& zone = *owner_zone;
     core::CellFilter filter{key, interval, std::nullopt};
     if (!period_label.empty()) {
       filter.period = 0;
@@ -556,7 +590,7 @@ void CtrCells(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
       }
     }
     auto cells = ctx.engine.counters().OwnerCells(owner, filter);
-    if (!cells.ok()) return SendOpError(reply, cells.status);
+    if (!cells.ok()) return SendOpError(reply, cells);
     for (core::CellRow& cell : cells.value) {
       std::string label = core::PeriodLabel(cell.interval, cell.period, zone);
       rows.push_back({owner, std::move(cell), std::move(label)});
@@ -579,25 +613,30 @@ constexpr uint32_t kWriteFast = flags::kWrite | flags::kFast;
 constexpr uint32_t kRead = flags::kReadOnly;
 
 // The errors each handler can reply with (wrong_arity and, for writes,
-// storage_failed come on top: protocol::DeclaredErrors).
+// storage_failed come on top: protocol::DeclaredErrors). Every one of them
+// reads stored state: storage_read_failed.
 using enum ErrorCode;
-constexpr ErrorCode kIncrByErrors[] = {kInvalidName, kNotInteger, kOverflow, kInvalidTime, kInvalidId, kSyntax};
-constexpr ErrorCode kGetErrors[] = {kInvalidName, kInvalidInterval, kInvalidPeriod, kSyntax};
-constexpr ErrorCode kMGetErrors[] = {kInvalidName, kInvalidInterval, kInvalidPeriod};
-constexpr ErrorCode kSetErrors[] = {kInvalidName,   kNotInteger,   kInvalidInterval,
-                                    kInvalidPeriod, kInvalidActor, kSyntax};
-constexpr ErrorCode kResetErrors[] = {kInvalidName, kInvalidInterval, kInvalidPeriod, kInvalidActor, kSyntax};
+constexpr ErrorCode kIncrByErrors[] = {kInvalidName, kNotInteger, kOverflow,         kInvalidTime,
+                                       kInvalidId,   kSyntax,     kStorageReadFailed};
+constexpr ErrorCode kGetErrors[] = {kInvalidName, kInvalidInterval, kInvalidPeriod, kSyntax, kStorageReadFailed};
+constexpr ErrorCode kMGetErrors[] = {kInvalidName, kInvalidInterval, kInvalidPeriod, kStorageReadFailed};
+constexpr ErrorCode kSetErrors[] = {kInvalidName,  kNotInteger, kInvalidInterval,  kInvalidPeriod,
+                                    kInvalidActor, kSyntax,     kStorageReadFailed};
+constexpr ErrorCode kResetErrors[] = {kInvalidName,  kInvalidInterval, kInvalidPeriod,
+                                      kInvalidActor, kSyntax,          kStorageReadFailed};
 constexpr ErrorCode kRecountErrors[] = {kInvalidName,  kNotInteger, kInvalidInterval, kInvalidPeriod,
-                                        kInvalidActor, kSyntax,     kWrongArity};
-constexpr ErrorCode kDelErrors[] = {kInvalidName, kInvalidInterval, kInvalidActor, kSyntax};
-constexpr ErrorCode kHistoryErrors[] = {kInvalidName, kInvalidInterval, kInvalidPeriod,
-                                        kNotInteger,  kOutOfRange,      kSyntax};
-constexpr ErrorCode kSumErrors[] = {kInvalidName, kInvalidInterval, kInvalidPeriod, kOverflow, kSyntax};
-constexpr ErrorCode kTopErrors[] = {kInvalidName, kInvalidInterval, kInvalidPeriod, kNotInteger, kOutOfRange, kSyntax};
-constexpr ErrorCode kOwnersErrors[] = {kNotInteger, kOutOfRange, kSyntax};
-constexpr ErrorCode kOwnerTzErrors[] = {kInvalidName, kInvalidTimezone, kSyntax};
-constexpr ErrorCode kCellsErrors[] = {kInvalidName, kInvalidInterval, kInvalidPeriod,
-                                      kNotInteger,  kOutOfRange,      kSyntax};
+                                        kInvalidActor, kSyntax,     kWrongArity,      kStorageReadFailed};
+constexpr ErrorCode kDelErrors[] = {kInvalidName, kInvalidInterval, kInvalidActor, kSyntax, kStorageReadFailed};
+constexpr ErrorCode kHistoryErrors[] = {kInvalidName, kInvalidInterval, kInvalidPeriod,    kNotInteger,
+                                        kOutOfRange,  kSyntax,          kStorageReadFailed};
+constexpr ErrorCode kSumErrors[] = {kInvalidName, kInvalidInterval, kInvalidPeriod,
+                                    kOverflow,    kSyntax,          kStorageReadFailed};
+constexpr ErrorCode kTopErrors[] = {kInvalidName, kInvalidInterval, kInvalidPeriod,    kNotInteger,
+                                    kOutOfRange,  kSyntax,          kStorageReadFailed};
+constexpr ErrorCode kOwnersErrors[] = {kNotInteger, kOutOfRange, kSyntax, kStorageReadFailed};
+constexpr ErrorCode kOwnerTzErrors[] = {kInvalidName, kInvalidTimezone, kSyntax, kStorageReadFailed};
+constexpr ErrorCode kCellsErrors[] = {kInvalidName, kInvalidInterval, kInvalidPeriod,    kNotInteger,
+                                      kOutOfRange,  kSyntax,          kStorageReadFailed};
 
 const protocol::CommandSpec kSpecs[] = {
     {"CTR.INCRBY", -4, kWriteFast, "counter", kIncrBySyntax,

@@ -273,7 +273,7 @@ TEST_F(ReadFaultTest, KvAndMetaFamiliesDamagedRefuseToStart) {
     if (engine_ == nullptr) Open();
     SealFamily(family);
     Damage();
-    auto engine = Engine::Open(Options(), clock_);
+    auto engine = Engine::Open(options_, clock_);
     ASSERT_FALSE(engine.ok());
     EXPECT_NE(engine.status().message().find("reading the " + std::string(storage::FamilyName(family)) + " family"),
               std::string::npos)

@@ -45,6 +45,7 @@ enum class ErrorCode : uint8_t {
   kIdConflict,
   kCursorTooOld,
   kStorageFailed,
+  kStorageReadFailed,
   kNotReady,
   // ---- the HTTP API ----
   kBadRequest,

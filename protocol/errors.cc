@@ -462,6 +462,13 @@ Error FieldNeeds(std::string_view where, std::string_view name, std::string_view
       .Quoted(needed);
 }
 
+Error StorageReadFailed(std::string_view family) {
+  return Error(ErrorCode::kStorageReadFailed)
+      .Text("storage read failed in column family '")
+      .Text(family.empty() ? std::string_view("?") : family)
+      .Text("' (damaged file or I/O error): nothing was answered from it or changed; the daemon's log names the key");
+}
+
 Error BadTarget(std::string_view why) { return Error(ErrorCode::kBadRequest, why); }
 
 Error NoSuchRoute(std::string_view target) {
@@ -537,6 +544,8 @@ std::string ExampleMessage(ErrorCode code) {
       return CursorTooOld(3, "change", 8, 604800000).Message();
     case ErrorCode::kStorageFailed:
       return std::string(kStorageFailed);
+    case ErrorCode::kStorageReadFailed:
+      return StorageReadFailed("owners").Message();
     case ErrorCode::kNotReady:
       return std::string(kNotReady);
     case ErrorCode::kBadRequest:

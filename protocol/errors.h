@@ -99,6 +99,9 @@ inline constexpr std::string_view kProtoUnbalancedQuotes = "Protocol error: unba
 inline constexpr std::string_view kStorageFailed =
     "storage failure: the write-ahead log could not be written; the server refuses writes until restarted";
 inline constexpr std::string_view kNotReady = "the daemon is starting or stopping";
+// (kStorageReadFailed) storage read failed in column family 'owners' (damaged file or I/O error): nothing was
+// answered from it or changed; the daemon's log names the key
+Error StorageReadFailed(std::string_view family);
 // (kIdConflict) An event id seen within the dedupe window with other arguments.
 inline constexpr std::string_view kIdConflict =
     "this event ID was already used with different arguments (delta or AT) within the dedupe window; nothing was "

@@ -8,6 +8,7 @@
 #include <rocksdb/options.h>
 #include <rocksdb/slice.h>
 #include <rocksdb/table.h>
+#include <rocksdb/table_properties.h>
 #include <rocksdb/utilities/options_util.h>
 #include <rocksdb/write_batch.h>
 
@@ -233,6 +234,14 @@ std::string Store::LogPath(const std::string& path) { return path + "-log"; }
 
 Status Store::TEST_PutLegacyLog(std::string_view key, std::string_view value) {
   return FromRocks(impl_->db->Put(rocksdb::WriteOptions(), impl_->legacy_log, ToSlice(key), ToSlice(value)));
+}
+
+std::vector<Store::TableFile> Store::TEST_TableFiles(Family family) {
+  rocksdb::TablePropertiesCollection tables;
+  std::vector<TableFile> files;
+  if (!impl_->DbOf(family)->GetPropertiesOfAllTables(impl_->HandleOf(family), &tables).ok()) return files;
+  for (const auto& [path, properties] : tables) files.push_back({path, properties->data_size});
+  return files;
 }
 
 // Data dirs written before the log had its own instance keep log entries in

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "storage/status.h"
 
@@ -120,6 +121,14 @@ class Store {
   const std::string& path() const { return path_; }
   // Where the log family's own RocksDB instance lives, next to `path`.
   static std::string LogPath(const std::string& path);
+
+  // Test hook (damage tests): the live table files of `family`, with the
+  // bytes of their data blocks (which lie at the start of each file).
+  struct TableFile {
+    std::string path;
+    uint64_t data_bytes = 0;
+  };
+  std::vector<TableFile> TEST_TableFiles(Family family);
 
   // Test hook: writes into the main instance's log family, where data dirs
   // from before the split kept the log (they move to LogPath at open).

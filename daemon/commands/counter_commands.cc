@@ -17,28 +17,29 @@ constexpr uint32_t kWriteFast = flags::kWrite | flags::kFast;
 constexpr uint32_t kRead = flags::kReadOnly;
 
 // The errors each handler can reply with (wrong_arity and, for writes,
-// storage_failed come on top: protocol::DeclaredErrors).
+// storage_failed come on top: protocol::DeclaredErrors). Every one of them
+// reads stored state: storage_read_failed.
 using enum ErrorCode;
 constexpr ErrorCode kIncrByErrors[] = {kInvalidName, kNotInteger, kOverflow, kInvalidTime,
-                                       kInvalidId,   kIdConflict, kSyntax};
+                                       kInvalidId,   kIdConflict, kSyntax, kStorageReadFailed};
 constexpr ErrorCode kAdjustErrors[] = {kInvalidName, kNotInteger, kOverflow,     kInvalidTime,
-                                       kInvalidId,   kIdConflict, kInvalidActor, kSyntax};
-constexpr ErrorCode kGetErrors[] = {kInvalidName, kInvalidInterval, kInvalidPeriod, kSyntax};
-constexpr ErrorCode kMGetErrors[] = {kInvalidName, kInvalidInterval, kInvalidPeriod};
+                                       kInvalidId,   kIdConflict, kInvalidActor, kSyntax, kStorageReadFailed};
+constexpr ErrorCode kGetErrors[] = {kInvalidName, kInvalidInterval, kInvalidPeriod, kSyntax, kStorageReadFailed};
+constexpr ErrorCode kMGetErrors[] = {kInvalidName, kInvalidInterval, kInvalidPeriod, kStorageReadFailed};
 constexpr ErrorCode kSetErrors[] = {kInvalidName,   kNotInteger,   kInvalidInterval,
-                                    kInvalidPeriod, kInvalidActor, kSyntax};
-constexpr ErrorCode kResetErrors[] = {kInvalidName, kInvalidInterval, kInvalidPeriod, kInvalidActor, kSyntax};
+                                    kInvalidPeriod, kInvalidActor, kSyntax, kStorageReadFailed};
+constexpr ErrorCode kResetErrors[] = {kInvalidName, kInvalidInterval, kInvalidPeriod, kInvalidActor, kSyntax, kStorageReadFailed};
 constexpr ErrorCode kRecountErrors[] = {kInvalidName,  kNotInteger, kInvalidInterval, kInvalidPeriod,
-                                        kInvalidActor, kSyntax,     kWrongArity};
-constexpr ErrorCode kDelErrors[] = {kInvalidName, kInvalidInterval, kInvalidActor, kSyntax};
+                                        kInvalidActor, kSyntax,     kWrongArity, kStorageReadFailed};
+constexpr ErrorCode kDelErrors[] = {kInvalidName, kInvalidInterval, kInvalidActor, kSyntax, kStorageReadFailed};
 constexpr ErrorCode kHistoryErrors[] = {kInvalidName, kInvalidInterval, kInvalidPeriod,
-                                        kNotInteger,  kOutOfRange,      kSyntax};
-constexpr ErrorCode kSumErrors[] = {kInvalidName, kInvalidInterval, kInvalidPeriod, kOverflow, kSyntax};
-constexpr ErrorCode kTopErrors[] = {kInvalidName, kInvalidInterval, kInvalidPeriod, kNotInteger, kOutOfRange, kSyntax};
-constexpr ErrorCode kOwnersErrors[] = {kNotInteger, kOutOfRange, kSyntax};
-constexpr ErrorCode kOwnerTzErrors[] = {kInvalidName, kInvalidTimezone, kSyntax};
+                                        kNotInteger,  kOutOfRange,      kSyntax, kStorageReadFailed};
+constexpr ErrorCode kSumErrors[] = {kInvalidName, kInvalidInterval, kInvalidPeriod, kOverflow, kSyntax, kStorageReadFailed};
+constexpr ErrorCode kTopErrors[] = {kInvalidName, kInvalidInterval, kInvalidPeriod, kNotInteger, kOutOfRange, kSyntax, kStorageReadFailed};
+constexpr ErrorCode kOwnersErrors[] = {kNotInteger, kOutOfRange, kSyntax, kStorageReadFailed};
+constexpr ErrorCode kOwnerTzErrors[] = {kInvalidName, kInvalidTimezone, kSyntax, kStorageReadFailed};
 constexpr ErrorCode kCellsErrors[] = {kInvalidName, kInvalidInterval, kInvalidPeriod,
-                                      kNotInteger,  kOutOfRange,      kSyntax};
+                                      kNotInteger,  kOutOfRange,      kSyntax, kStorageReadFailed};
 
 const protocol::CommandSpec kSpecs[] = {
     {"CTR.INCRBY", -4, kWriteFast, "counter", kIncrBySyntax,

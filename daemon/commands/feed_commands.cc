@@ -87,7 +87,7 @@ void ChangesRead(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   size_t count = 0;
   if (!ParseFeedArgs("CHANGES.READ", args, &since, &count, reply)) return;
   auto result = ctx.engine.feeds().ReadChanges(since, count);
-  if (!result.ok()) return SendOpError(reply, result.status);
+  if (!result.ok()) return SendOpError(reply, result);
   const core::ChangesPage& page = result.value;
   if (CursorError(page.cursor, since, page.oldest, page.newest, "change",
                   ctx.engine.counter_options().changes_retention_ms, reply)) {
@@ -116,7 +116,7 @@ void ChangesRead(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
 void ChangesInfo(CommandContext& ctx, CommandArgs, ReplySink& reply) {
   // An empty read reports the bounds without touching RocksDB.
   auto result = ctx.engine.feeds().ReadChanges(0, 0);
-  if (!result.ok()) return SendOpError(reply, result.status);
+  if (!result.ok()) return SendOpError(reply, result);
   reply.SendMap(3);
   reply.SendBulk("oldest");
   reply.SendInteger(static_cast<int64_t>(result.value.oldest));
@@ -132,7 +132,7 @@ void AuditRead(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   size_t count = 0;
   if (!ParseFeedArgs("AUDIT.READ", args, &since, &count, reply)) return;
   auto result = ctx.engine.feeds().ReadAudit(since, count);
-  if (!result.ok()) return SendOpError(reply, result.status);
+  if (!result.ok()) return SendOpError(reply, result);
   const core::AuditPage& page = result.value;
   if (CursorError(page.cursor, since, page.oldest, page.newest, "audit record", 0, reply)) return;
   reply.SendArray(2);
@@ -154,8 +154,8 @@ constexpr uint32_t kRead = flags::kReadOnly;
 
 using enum protocol::ErrorCode;
 constexpr protocol::ErrorCode kReadErrors[] = {kNotInteger,   kOutOfRange,    kSyntax,
-                                               kCursorTooOld, kInvalidCursor, kStorageFailed};
-constexpr protocol::ErrorCode kInfoErrors[] = {kStorageFailed};
+                                               kCursorTooOld, kInvalidCursor, kStorageReadFailed};
+constexpr protocol::ErrorCode kInfoErrors[] = {kStorageReadFailed};
 
 const protocol::CommandSpec kSpecs[] = {
     {"CHANGES.READ", -2, kRead, "feed", kReadSyntax,

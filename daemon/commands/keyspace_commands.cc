@@ -84,7 +84,7 @@ void Set(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   }
   std::optional<std::string> old_value;
   auto result = ctx.engine.keyspace().Set(args[1], args[2], options, get ? &old_value : nullptr);
-  if (!result.ok()) return SendOpError(reply, result.status);
+  if (!result.ok()) return SendOpError(reply, result);
   if (get) {
     if (old_value) {
       reply.SendBulk(*old_value);
@@ -102,7 +102,7 @@ void Del(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   int64_t removed = 0;
   for (size_t i = 1; i < args.size(); ++i) {
     auto result = ctx.engine.keyspace().Delete(args[i]);
-    if (!result.ok()) return SendOpError(reply, result.status);
+    if (!result.ok()) return SendOpError(reply, result);
     removed += result.value ? 1 : 0;
   }
   reply.SendInteger(removed);
@@ -160,7 +160,7 @@ void ExpireGeneric(CommandContext& ctx, CommandArgs args, ReplySink& reply, bool
     return;
   }
   auto result = ctx.engine.keyspace().Expire(args[1], at, condition);
-  if (!result.ok()) return SendOpError(reply, result.status);
+  if (!result.ok()) return SendOpError(reply, result);
   reply.SendInteger(result.value ? 1 : 0);
 }
 
@@ -173,7 +173,7 @@ void PExpire(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
 
 void Persist(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   auto result = ctx.engine.keyspace().Persist(args[1]);
-  if (!result.ok()) return SendOpError(reply, result.status);
+  if (!result.ok()) return SendOpError(reply, result);
   reply.SendInteger(result.value ? 1 : 0);
 }
 
@@ -188,7 +188,7 @@ void PTtl(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
 
 void IncrGeneric(CommandContext& ctx, std::string_view key, int64_t delta, ReplySink& reply) {
   auto result = ctx.engine.keyspace().IncrBy(key, delta);
-  if (!result.ok()) return SendOpError(reply, result.status);
+  if (!result.ok()) return SendOpError(reply, result);
   reply.SendInteger(result.value);
 }
 

@@ -12,6 +12,7 @@
 #include <variant>
 
 #include "core/calendar.h"
+#include "core/read_errors.h"
 #include "protocol/command_table.h"
 
 namespace tally::commands {
@@ -242,6 +243,10 @@ MetricsSnapshot GatherMetrics(core::Engine& engine, const ServerState& server) {
     s.rocksdb_family_bytes.emplace_back(std::string(storage::FamilyName(family)),
                                         engine.store().ApproximateSize(family));
   }
+  for (int f = 0; f < static_cast<int>(storage::Family::kCount); ++f) {
+    const auto family = static_cast<storage::Family>(f);
+    s.storage_read_errors.emplace_back(std::string(storage::FamilyName(family)), core::StorageReadErrors(family));
+  }
   return s;
 }
 
@@ -367,6 +372,11 @@ std::string RenderPrometheus(const MetricsSnapshot& s) {
   for (const auto& [family, bytes] : s.rocksdb_family_bytes) {
     w.Sample("tally_rocksdb_family_bytes", {{"family", family}}, bytes);
   }
+  w.Family("tally_storage_read_errors_total", "counter",
+           "Reads of stored state that failed (damaged file, I/O error), by column family; each failed its request.");
+  for (const auto& [family, count] : s.storage_read_errors) {
+    w.Sample("tally_storage_read_errors_total", {{"family", family}}, count);
+  }
   return out;
 }
 
@@ -474,7 +484,9 @@ nlohmann::json StatsJson(const MetricsSnapshot& s) {
   };
   json families = json::object();
   for (const auto& [family, bytes] : s.rocksdb_family_bytes) families[family] = bytes;
-  out["rocksdb"] = {{"family_bytes", std::move(families)}};
+  json read_errors = json::object();
+  for (const auto& [family, count] : s.storage_read_errors) read_errors[family] = count;
+  out["rocksdb"] = {{"family_bytes", std::move(families)}, {"read_errors", std::move(read_errors)}};
   return out;
 }
 

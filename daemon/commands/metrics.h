@@ -96,6 +96,7 @@ struct MetricsSnapshot {
   ProcessMemory memory;
   uint64_t rocksdb_memtable_bytes = 0;
   std::vector<std::pair<std::string, uint64_t>> rocksdb_family_bytes;  // family name -> approximate bytes
+  std::vector<std::pair<std::string, uint64_t>> storage_read_errors;   // family name -> failed reads
 };
 
 MetricsSnapshot GatherMetrics(core::Engine& engine, const ServerState& server);

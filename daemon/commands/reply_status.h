@@ -13,7 +13,8 @@ namespace tally::commands {
 // The error code and message of a failed core op. Core ops never format
 // replies; this is where a status becomes one. (No default: a new OpStatus
 // fails to compile until it is mapped here.)
-inline protocol::Error OpError(core::OpStatus status) {
+// `failed_family`: kReadFailed's column family (OpResult::failed_family).
+inline protocol::Error OpError(core::OpStatus status, std::string_view failed_family = {}) {
   using protocol::ErrorCode;
   namespace errors = protocol::errors;
   switch (status) {
@@ -27,11 +28,17 @@ inline protocol::Error OpError(core::OpStatus status) {
       return protocol::Error(ErrorCode::kStorageFailed, errors::kStorageFailed);
     case core::OpStatus::kIdConflict:
       return protocol::Error(ErrorCode::kIdConflict, errors::kIdConflict);
+    case core::OpStatus::kReadFailed:
+      return errors::StorageReadFailed(failed_family);
   }
   return protocol::Error(ErrorCode::kInternal, "internal error: an operation failed without a status");
 }
 
 inline void SendOpError(protocol::ReplySink& reply, core::OpStatus status) { reply.SendError(OpError(status)); }
+template <typename T>
+void SendOpError(protocol::ReplySink& reply, const core::OpResult<T>& result) {
+  reply.SendError(OpError(result.status, result.failed_family));
+}
 
 // Case-insensitive ASCII comparison for option words (NX, EX, MATCH, ...).
 inline bool EqualsIgnoreCase(std::string_view a, std::string_view b) {

@@ -178,7 +178,9 @@ Status CountersModule::WriteSnapshot(CompactionBatch& out) {
         }
         return true;
       });
-      if (!s.ok()) return s;
+      // The batch is not written; the snapshot goes back to the next run.
+      ReadFault fault;
+      if (!fault.Check(Family::kCells, begin, s)) return fault.ToStatus();
       batch.DeleteRange(Family::kCells, begin, end);
     }
   }
@@ -236,6 +238,7 @@ void CountersModule::FinishSnapshot(const ShardRef& ref, bool ok) {
 // The background load
 
 Status CountersModule::LoadStoredCounters() {
+  ReadFault fault;  // the first counter that could not be loaded (each one is logged)
   Status s =
       store_.ScanSeeking(Family::kCells, "", [&](std::string_view cell_key, std::string_view, std::string* seek_to) {
         if (stop_loading_.load(std::memory_order_acquire)) return false;
@@ -244,7 +247,9 @@ Status CountersModule::LoadStoredCounters() {
         shard_set_.Read(parsed.owner, [&](const ShardRef& ref) {
           uint64_t counter_id = 0;
           if (FindCounter(ref, parsed.owner, parsed.key, &counter_id) == nullptr) {
-            CounterFor(ref, parsed.owner, parsed.key, &counter_id);
+            // Left out of memory on a failed read: every op on it then reads
+            // (and fails) again instead of starting from 0.
+            CounterFor(ref, parsed.owner, parsed.key, &counter_id, fault);
           }
         });
         // Next counter: past every interval byte of this one.
@@ -252,7 +257,13 @@ Status CountersModule::LoadStoredCounters() {
         seek_to->push_back(static_cast<char>(kIntervalCount));
         return true;
       });
-  if (s.ok() && !stop_loading_.load(std::memory_order_acquire)) all_loaded_.store(true, std::memory_order_release);
+  if (!s.ok()) {
+    ReadFault scan_fault;
+    scan_fault.Check(Family::kCells, "", s);  // logged and counted as any failed read
+    return scan_fault.ToStatus();
+  }
+  if (fault) return fault.ToStatus();
+  if (!stop_loading_.load(std::memory_order_acquire)) all_loaded_.store(true, std::memory_order_release);
   return s;
 }
 

@@ -12,6 +12,7 @@ namespace tally::core {
 
 namespace lf = storage::log_format;
 using storage::Family;
+using storage::Status;
 
 CountersModule::Counter* CountersModule::FindCounter(const ShardRef& ref, std::string_view owner, std::string_view key,
                                                      uint64_t* counter_id) {
@@ -24,17 +25,20 @@ CountersModule::Counter* CountersModule::FindCounter(const ShardRef& ref, std::s
   return it == shard.counters.end() ? nullptr : &shard.slab[it->second];
 }
 
-int64_t CountersModule::ReadStoredCell(std::string_view owner, std::string_view key, uint8_t interval, int64_t period) {
-  auto value = store_.Get(Family::kCells, lf::CellKey(owner, key, interval, period));
+int64_t CountersModule::ReadStoredCell(std::string_view owner, std::string_view key, uint8_t interval, int64_t period,
+                                       ReadFault& fault) {
+  std::optional<std::string> value =
+      GetOrNote(store_, Family::kCells, lf::CellKey(owner, key, interval, period), fault);
   int64_t v = 0;
-  if (value.ok() && value.value()) lf::DecodeInt64(*value.value(), &v);
+  if (value) lf::DecodeInt64(*value, &v);
   return v;
 }
 
 std::map<int64_t, int64_t> CountersModule::IntervalCells(const ShardRef& ref, std::string_view owner,
                                                          std::string_view key, const Counter* counter,
                                                          uint64_t counter_id, uint8_t interval,
-                                                         std::optional<int64_t> from, std::optional<int64_t> to) {
+                                                         std::optional<int64_t> from, std::optional<int64_t> to,
+                                                         ReadFault& fault) {
   Shard& shard = state(ref);
   std::map<int64_t, int64_t> cells;
   auto in_range = [&](int64_t p) { return (!from || p >= *from) && (!to || p <= *to); };
@@ -48,14 +52,15 @@ std::map<int64_t, int64_t> CountersModule::IntervalCells(const ShardRef& ref, st
   if (!stored_dead && !inflight_dead) {
     std::string begin = from ? lf::CellKey(owner, key, interval, *from) : lf::CellPrefix(owner, key) + char(interval);
     std::string end = lf::CellPrefix(owner, key) + char(interval + 1);
-    store_.Scan(Family::kCells, begin, end, [&](std::string_view cell_key, std::string_view value) {
-      lf::ParsedCellKey parsed;
-      int64_t v = 0;
-      if (!lf::ParseCellKey(cell_key, &parsed) || !lf::DecodeInt64(value, &v)) return true;
-      if (to && parsed.period > *to) return false;
-      cells[parsed.period] = v;
-      return true;
-    });
+    fault.Check(Family::kCells, begin,
+                store_.Scan(Family::kCells, begin, end, [&](std::string_view cell_key, std::string_view value) {
+                  lf::ParsedCellKey parsed;
+                  int64_t v = 0;
+                  if (!lf::ParseCellKey(cell_key, &parsed) || !lf::DecodeInt64(value, &v)) return true;
+                  if (to && parsed.period > *to) return false;
+                  cells[parsed.period] = v;
+                  return true;
+                }));
   }
   if (counter == nullptr) return cells;
   // ... then memory on top, in the order a point read uses.
@@ -73,7 +78,7 @@ std::map<int64_t, int64_t> CountersModule::IntervalCells(const ShardRef& ref, st
 }
 
 int64_t CountersModule::LiveCells(const ShardRef& ref, std::string_view owner, std::string_view key,
-                                  const Counter* counter, uint64_t counter_id, uint8_t mask) {
+                                  const Counter* counter, uint64_t counter_id, uint8_t mask, ReadFault& fault) {
   Shard& shard = state(ref);
   // Stored cells still alive: not deleted since (pending or in flight).
   uint8_t dead = 0;
@@ -87,15 +92,16 @@ int64_t CountersModule::LiveCells(const ShardRef& ref, std::string_view owner, s
   // Cells by (interval, period), each overwritten in the read order: stored,
   // then in flight, then cold, then hot.
   std::map<std::pair<uint8_t, int64_t>, int64_t> cells;
-  store_.Scan(Family::kCells, prefix, end, [&](std::string_view cell_key, std::string_view encoded) {
-    lf::ParsedCellKey parsed;
-    int64_t value = 0;
-    if (lf::ParseCellKey(cell_key, &parsed) && lf::DecodeInt64(encoded, &value) && (mask & (1u << parsed.interval)) &&
-        !(dead & (1u << parsed.interval))) {
-      cells[{parsed.interval, parsed.period}] = value;
-    }
-    return true;
-  });
+  fault.Check(Family::kCells, prefix,
+              store_.Scan(Family::kCells, prefix, end, [&](std::string_view cell_key, std::string_view encoded) {
+                lf::ParsedCellKey parsed;
+                int64_t value = 0;
+                if (lf::ParseCellKey(cell_key, &parsed) && lf::DecodeInt64(encoded, &value) &&
+                    (mask & (1u << parsed.interval)) && !(dead & (1u << parsed.interval))) {
+                  cells[{parsed.interval, parsed.period}] = value;
+                }
+                return true;
+              }));
   if (counter != nullptr) {
     for (const auto& [cell, value] : shard.inflight) {
       if (cell.counter == counter_id && (mask & (1u << cell.interval)) &&
@@ -118,7 +124,7 @@ int64_t CountersModule::LiveCells(const ShardRef& ref, std::string_view owner, s
   return live;
 }
 
-bool CountersModule::OwnerHasValueLocked(const ShardRef& ref, uint32_t owner_id) {
+bool CountersModule::OwnerHasValueLocked(const ShardRef& ref, uint32_t owner_id, ReadFault& fault) {
   // The common case first, without RocksDB: a counter in memory with a
   // non-zero total or current cell.
   bool hot_value = false;
@@ -129,17 +135,17 @@ bool CountersModule::OwnerHasValueLocked(const ShardRef& ref, uint32_t owner_id)
   if (hot_value) return true;
   // Every counter of the owner, stored or in memory, cell by cell.
   const std::string& owner = owners_.Name(ref, owner_id);
-  for (const std::string& key : OwnerKeysLocked(ref, owner)) {
+  for (const std::string& key : OwnerKeysLocked(ref, owner, fault)) {
     uint64_t counter_id = 0;
     const Counter* counter = FindCounter(ref, owner, key, &counter_id);
     if (counter == nullptr) return true;  // not in memory: its stored cells are current, and one exists
-    if (LiveCells(ref, owner, key, counter, counter_id, kAllIntervals) > 0) return true;
+    if (LiveCells(ref, owner, key, counter, counter_id, kAllIntervals, fault) > 0) return true;
   }
   return false;
 }
 
 void CountersModule::ListOwners(std::string_view prefix, std::string_view after, size_t limit,
-                                std::set<std::string>* out) {
+                                std::set<std::string>* out, ReadFault& fault) {
   auto wanted = [&](std::string_view owner) {
     return owner.substr(0, prefix.size()) == prefix && (after.empty() || owner > after);
   };
@@ -165,26 +171,28 @@ void CountersModule::ListOwners(std::string_view prefix, std::string_view after,
   std::string last_found;
   std::string begin(prefix);
   if (!after.empty()) begin = std::max(begin, std::string(after) + '\x01');  // names are > 0x01
-  store_.ScanSeeking(Family::kCells, begin, [&](std::string_view cell_key, std::string_view, std::string* seek_to) {
-    const std::string_view owner = cell_key.substr(0, cell_key.find('\0'));
-    if (owner.substr(0, prefix.size()) != prefix) return false;
-    if (!unsettled.contains(owner) && wanted(owner)) {
-      out->emplace(owner);
-      if (++found >= limit) {
-        last_found.assign(owner);
-        return false;
-      }
-    }
-    *seek_to = std::string(owner) + '\x01';  // past every cell of this owner
-    return true;
-  });
+  Status scanned =
+      store_.ScanSeeking(Family::kCells, begin, [&](std::string_view cell_key, std::string_view, std::string* seek_to) {
+        const std::string_view owner = cell_key.substr(0, cell_key.find('\0'));
+        if (owner.substr(0, prefix.size()) != prefix) return false;
+        if (!unsettled.contains(owner) && wanted(owner)) {
+          out->emplace(owner);
+          if (++found >= limit) {
+            last_found.assign(owner);
+            return false;
+          }
+        }
+        *seek_to = std::string(owner) + '\x01';  // past every cell of this owner
+        return true;
+      });
+  if (!fault.Check(Family::kCells, begin, scanned)) return;
   // 3. The unsettled owners that can be among the first `limit`, from memory
   // (exact, whatever a compaction is doing meanwhile).
   for (const auto& [owner, index] : unsettled) {
     if (found >= limit && owner > last_found) break;
     shard_set_.Locked(index, [&](const ShardRef& ref) {
       std::optional<uint32_t> owner_id = owners_.Find(ref, owner);
-      if (owner_id && OwnerHasValueLocked(ref, *owner_id)) out->insert(owner);
+      if (owner_id && OwnerHasValueLocked(ref, *owner_id, fault)) out->insert(owner);
     });
   }
 }
@@ -193,10 +201,13 @@ OpResult<int64_t> CountersModule::ReadCell(std::string_view owner, std::string_v
                                            PeriodId period) {
   return shard_set_.Read(owner, [&](const ShardRef& ref) {
     uint64_t counter_id = 0;
-    if (Counter* counter = FindCounter(ref, owner, key, &counter_id)) {
-      return OpResult<int64_t>::Ok(CellValueLocked(ref, counter_id, *counter, interval, period));
-    }
-    return OpResult<int64_t>::Ok(ReadStoredCell(owner, key, static_cast<uint8_t>(interval), period));
+    ReadFault fault;
+    Counter* counter = FindCounter(ref, owner, key, &counter_id);
+    const int64_t value = counter != nullptr
+                              ? CellValueLocked(ref, counter_id, *counter, interval, period, fault)
+                              : ReadStoredCell(owner, key, static_cast<uint8_t>(interval), period, fault);
+    if (fault) return fault.Result<int64_t>();
+    return OpResult<int64_t>::Ok(value);
   });
 }
 
@@ -204,36 +215,41 @@ OpResult<std::vector<std::pair<std::string, int64_t>>> CountersModule::ReadOwner
                                                                                       Interval interval,
                                                                                       PeriodId period) {
   return shard_set_.Read(owner, [&](const ShardRef& ref) {
+    using Result = OpResult<std::vector<std::pair<std::string, int64_t>>>;
     std::vector<std::pair<std::string, int64_t>> out;
-    for (const std::string& key : OwnerKeysLocked(ref, owner)) {
+    ReadFault fault;
+    for (const std::string& key : OwnerKeysLocked(ref, owner, fault)) {
       uint64_t counter_id = 0;
       Counter* counter = FindCounter(ref, owner, key, &counter_id);
-      int64_t value = counter != nullptr ? CellValueLocked(ref, counter_id, *counter, interval, period)
-                                         : ReadStoredCell(owner, key, static_cast<uint8_t>(interval), period);
+      int64_t value = counter != nullptr ? CellValueLocked(ref, counter_id, *counter, interval, period, fault)
+                                         : ReadStoredCell(owner, key, static_cast<uint8_t>(interval), period, fault);
       // A counter whose total and cell are both zero (deleted, or reset) is not listed.
-      int64_t total = counter != nullptr ? counter->total : ReadStoredCell(owner, key, 0, 0);
+      int64_t total = counter != nullptr ? counter->total : ReadStoredCell(owner, key, 0, 0, fault);
       if (total == 0 && value == 0) continue;
       out.emplace_back(key, value);
     }
-    return OpResult<std::vector<std::pair<std::string, int64_t>>>::Ok(std::move(out));
+    if (fault) return fault.Result<std::vector<std::pair<std::string, int64_t>>>();
+    return Result::Ok(std::move(out));
   });
 }
 
-std::set<std::string> CountersModule::OwnerKeysLocked(const ShardRef& ref, std::string_view owner) {
+std::set<std::string> CountersModule::OwnerKeysLocked(const ShardRef& ref, std::string_view owner, ReadFault& fault) {
   Shard& shard = state(ref);
   std::set<std::string> keys;
   // Stored counters: one seek per key (every counter has a total cell once
   // compacted), not a walk over all of the owner's cells.
   const std::string prefix = lf::OwnerCellPrefix(owner);
-  store_.ScanSeeking(Family::kCells, prefix, [&](std::string_view cell_key, std::string_view, std::string* seek_to) {
-    if (cell_key.substr(0, prefix.size()) != prefix) return false;
-    lf::ParsedCellKey parsed;
-    if (!lf::ParseCellKey(cell_key, &parsed)) return true;
-    keys.emplace(parsed.key);
-    *seek_to = lf::CellPrefix(owner, parsed.key);
-    seek_to->push_back(static_cast<char>(kIntervalCount));
-    return true;
-  });
+  Status scanned = store_.ScanSeeking(Family::kCells, prefix,
+                                      [&](std::string_view cell_key, std::string_view, std::string* seek_to) {
+                                        if (cell_key.substr(0, prefix.size()) != prefix) return false;
+                                        lf::ParsedCellKey parsed;
+                                        if (!lf::ParseCellKey(cell_key, &parsed)) return true;
+                                        keys.emplace(parsed.key);
+                                        *seek_to = lf::CellPrefix(owner, parsed.key);
+                                        seek_to->push_back(static_cast<char>(kIntervalCount));
+                                        return true;
+                                      });
+  fault.Check(Family::kCells, prefix, scanned);
   // Counters in memory.
   std::optional<uint32_t> owner_id = owners_.Find(ref, owner);
   if (!owner_id) return keys;
@@ -245,8 +261,9 @@ std::set<std::string> CountersModule::OwnerKeysLocked(const ShardRef& ref, std::
 OpResult<std::vector<CellRow>> CountersModule::OwnerCells(std::string_view owner, const CellFilter& filter) {
   return shard_set_.Read(owner, [&](const ShardRef& ref) {
     std::set<std::string> keys;
+    ReadFault fault;
     if (filter.key.empty()) {
-      keys = OwnerKeysLocked(ref, owner);
+      keys = OwnerKeysLocked(ref, owner, fault);
     } else {
       keys.emplace(filter.key);  // absent: every cell reads 0 and nothing is listed
     }
@@ -261,19 +278,20 @@ OpResult<std::vector<CellRow>> CountersModule::OwnerCells(std::string_view owner
         const Interval interval = static_cast<Interval>(i);
         if (filter.interval && *filter.interval != interval) continue;
         if (interval == Interval::kTotal) {
-          add(interval, 0, counter != nullptr ? counter->total : ReadStoredCell(owner, key, 0, 0));
+          add(interval, 0, counter != nullptr ? counter->total : ReadStoredCell(owner, key, 0, 0, fault));
         } else if (filter.period) {
           add(interval, *filter.period,
-              counter != nullptr ? CellValueLocked(ref, counter_id, *counter, interval, *filter.period)
-                                 : ReadStoredCell(owner, key, static_cast<uint8_t>(i), *filter.period));
+              counter != nullptr ? CellValueLocked(ref, counter_id, *counter, interval, *filter.period, fault)
+                                 : ReadStoredCell(owner, key, static_cast<uint8_t>(i), *filter.period, fault));
         } else {
-          for (const auto& [period, value] : IntervalCells(ref, owner, key, counter, counter_id,
-                                                           static_cast<uint8_t>(i), std::nullopt, std::nullopt)) {
+          for (const auto& [period, value] : IntervalCells(
+                   ref, owner, key, counter, counter_id, static_cast<uint8_t>(i), std::nullopt, std::nullopt, fault)) {
             add(interval, period, value);
           }
         }
       }
     }
+    if (fault) return fault.Result<std::vector<CellRow>>();
     return OpResult<std::vector<CellRow>>::Ok(std::move(rows));
   });
 }
@@ -285,13 +303,17 @@ OpResult<std::vector<std::pair<PeriodId, int64_t>>> CountersModule::ReadRange(st
   return shard_set_.Read(owner, [&](const ShardRef& ref) {
     uint64_t counter_id = 0;
     Counter* counter = FindCounter(ref, owner, key, &counter_id);
+    ReadFault fault;
     if (interval == Interval::kTotal) {
-      return Result::Ok({{0, counter != nullptr ? counter->total : ReadStoredCell(owner, key, 0, 0)}});
+      const int64_t total = counter != nullptr ? counter->total : ReadStoredCell(owner, key, 0, 0, fault);
+      if (fault) return fault.Result<std::vector<std::pair<PeriodId, int64_t>>>();
+      return Result::Ok({{0, total}});
     }
     std::optional<TimeZone> zone_storage;
-    const TimeZone& zone = owners_.ZoneForRead(ref, owner, &zone_storage);
+    const TimeZone& zone = owners_.ZoneForRead(ref, owner, &zone_storage, fault);
     std::map<int64_t, int64_t> cells =
-        IntervalCells(ref, owner, key, counter, counter_id, static_cast<uint8_t>(interval), from, to);
+        IntervalCells(ref, owner, key, counter, counter_id, static_cast<uint8_t>(interval), from, to, fault);
+    if (fault) return fault.Result<std::vector<std::pair<PeriodId, int64_t>>>();
     std::vector<std::pair<PeriodId, int64_t>> out;
     constexpr size_t kMaxPeriods = 100000;  // the commands ask for at most 10,000
     for (PeriodId p = from; p <= to && out.size() < kMaxPeriods; p = StepPeriod(interval, p, 1, zone)) {
@@ -311,8 +333,11 @@ OpResult<int64_t> CountersModule::SumCells(std::string_view owner, std::string_v
     uint64_t counter_id = 0;
     Counter* counter = FindCounter(ref, owner, key, &counter_id);
     int64_t sum = 0;
-    for (const auto& [period, value] :
-         IntervalCells(ref, owner, key, counter, counter_id, static_cast<uint8_t>(interval), from, to)) {
+    ReadFault fault;
+    const std::map<int64_t, int64_t> cells =
+        IntervalCells(ref, owner, key, counter, counter_id, static_cast<uint8_t>(interval), from, to, fault);
+    if (fault) return fault.Result<int64_t>();
+    for (const auto& [period, value] : cells) {
       if (__builtin_add_overflow(sum, value, &sum)) return OpResult<int64_t>::Error(OpStatus::kOverflow);
     }
     return OpResult<int64_t>::Ok(sum);

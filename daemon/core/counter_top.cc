@@ -75,17 +75,23 @@ void AddSaturating(int64_t& sum, int64_t value) {
 
 }  // namespace
 
-std::vector<RankedOwner> CountersModule::Top(const TopQuery& query) {
+OpResult<std::vector<RankedOwner>> CountersModule::Top(const TopQuery& query) {
+  ReadFault fault;
+  std::vector<RankedOwner> ranked;
   if (query.interval == Interval::kTotal || query.from == query.to) {
     TopQuery one = query;
     if (query.interval == Interval::kTotal) one.from = one.to = 0;
-    return TopOfPeriod(one);
+    ranked = TopOfPeriod(one, fault);
+  } else if (query.from <= query.to) {
+    ranked = TopOfRange(query, fault);
   }
-  if (query.from > query.to) return {};
-  return TopOfRange(query);
+  // A ranking without the cells that could not be read would be wrong
+  // without saying so: no partial ranking.
+  if (fault) return fault.Result<std::vector<RankedOwner>>();
+  return OpResult<std::vector<RankedOwner>>::Ok(std::move(ranked));
 }
 
-std::vector<RankedOwner> CountersModule::TopOfPeriod(const TopQuery& query) {
+std::vector<RankedOwner> CountersModule::TopOfPeriod(const TopQuery& query, ReadFault& fault) {
   const std::string_view key = query.key, owner_prefix = query.owner_prefix;
   const Interval interval = query.interval;
   const PeriodId period = query.from;
@@ -109,7 +115,7 @@ std::vector<RankedOwner> CountersModule::TopOfPeriod(const TopQuery& query) {
         Counter& counter = shard.slab[slot];
         const std::string& owner = OwnerName(ref, counter_id);
         if (owner.compare(0, owner_prefix.size(), owner_prefix) != 0) continue;
-        ranking.Consider(CellValueLocked(ref, counter_id, counter, interval, period), owner);
+        ranking.Consider(CellValueLocked(ref, counter_id, counter, interval, period, fault), owner);
       }
     });
   }
@@ -120,7 +126,7 @@ std::vector<RankedOwner> CountersModule::TopOfPeriod(const TopQuery& query) {
   std::string begin = prefix + std::string(owner_prefix);
   std::string end = prefix;
   end.push_back('\x7f');
-  store_.Scan(
+  const storage::Status scanned = store_.Scan(
       Family::kByKey, begin, end,
       [&](std::string_view index_key, std::string_view encoded) {
         std::string_view owner = index_key.substr(prefix.size());
@@ -137,7 +143,7 @@ std::vector<RankedOwner> CountersModule::TopOfPeriod(const TopQuery& query) {
             if (state(ref).counters.at(counter_id) < ranked_slots[shard_index]) return true;  // ranked from memory
             // Loaded (by the background load or a write) after the memory pass
             // went by: memory holds its current value.
-            value = CellValueLocked(ref, counter_id, *counter, interval, period);
+            value = CellValueLocked(ref, counter_id, *counter, interval, period, fault);
           }
           return false;
         });
@@ -145,6 +151,7 @@ std::vector<RankedOwner> CountersModule::TopOfPeriod(const TopQuery& query) {
         return true;
       },
       storage::Store::ScanMode::kBulk);
+  fault.Check(Family::kByKey, begin, scanned);
   return ranking.Take(query.offset);
 }
 
@@ -158,7 +165,7 @@ std::vector<RankedOwner> CountersModule::TopOfPeriod(const TopQuery& query) {
 //      those it did not shadow; for any other owner, all of them (its stored
 //      cells were current at step 1; a cell changed since is at worst seen
 //      with its newer value, as any read racing a write may).
-std::vector<RankedOwner> CountersModule::TopOfRange(const TopQuery& query) {
+std::vector<RankedOwner> CountersModule::TopOfRange(const TopQuery& query, ReadFault& fault) {
   Ranking ranking(Capacity(query));
   if (Capacity(query) == 0) return {};
   const uint8_t iv = static_cast<uint8_t>(query.interval);
@@ -258,8 +265,9 @@ std::vector<RankedOwner> CountersModule::TopOfRange(const TopQuery& query) {
     AddSaturating(m.sum, value);
   };
   const std::string prefix(query.owner_prefix);
+  storage::Status scanned;
   if (prefix.empty()) {
-    store_.Scan(
+    scanned = store_.Scan(
         Family::kByKey, lf::ByKeyPrefix(query.key, iv, query.from), lf::ByKeyPrefix(query.key, iv, query.to + 1),
         [&](std::string_view index_key, std::string_view encoded) {
           int64_t period = 0;
@@ -269,22 +277,24 @@ std::vector<RankedOwner> CountersModule::TopOfRange(const TopQuery& query) {
         },
         storage::Store::ScanMode::kBulk);
   } else {
-    store_.ScanSeeking(Family::kByKey, lf::ByKeyPrefix(query.key, iv, query.from) + prefix,
-                       [&](std::string_view index_key, std::string_view encoded, std::string* seek_to) {
-                         int64_t period = 0;
-                         std::string_view owner;
-                         if (!lf::ParseByKeyKey(index_key, query.key, iv, &period, &owner) || period > query.to) {
-                           return false;
-                         }
-                         if (wanted(owner)) {
-                           add_stored(period, owner, encoded);
-                         } else {
-                           // Before the prefix: to it, in this period; after it: the next period.
-                           *seek_to = lf::ByKeyPrefix(query.key, iv, owner < prefix ? period : period + 1) + prefix;
-                         }
-                         return true;
-                       });
+    scanned =
+        store_.ScanSeeking(Family::kByKey, lf::ByKeyPrefix(query.key, iv, query.from) + prefix,
+                           [&](std::string_view index_key, std::string_view encoded, std::string* seek_to) {
+                             int64_t period = 0;
+                             std::string_view owner;
+                             if (!lf::ParseByKeyKey(index_key, query.key, iv, &period, &owner) || period > query.to) {
+                               return false;
+                             }
+                             if (wanted(owner)) {
+                               add_stored(period, owner, encoded);
+                             } else {
+                               // Before the prefix: to it, in this period; after it: the next period.
+                               *seek_to = lf::ByKeyPrefix(query.key, iv, owner < prefix ? period : period + 1) + prefix;
+                             }
+                             return true;
+                           });
   }
+  fault.Check(Family::kByKey, lf::ByKeyPrefix(query.key, iv, query.from) + prefix, scanned);
   for (const MemorySum& m : sums) ranking.Consider(m.sum, m.owner);
   for (const auto& [owner, sum] : stored_only) ranking.Consider(sum, owner);
   return ranking.Take(query.offset);

@@ -4,6 +4,7 @@
 #include "core/counters.h"
 
 #include <algorithm>
+#include <map>
 
 #include "core/hash.h"
 #include "storage/codec.h"
@@ -151,19 +152,21 @@ uint32_t CountersModule::InternKey(const ShardRef& ref, std::string_view key) {
   return id;
 }
 
-CountersModule::Counter& CountersModule::CounterFor(const ShardRef& ref, std::string_view owner, std::string_view key,
-                                                    uint64_t* counter_id) {
-  uint32_t owner_id = owners_.Intern(ref, owner);
+CountersModule::Counter* CountersModule::CounterFor(const ShardRef& ref, std::string_view owner, std::string_view key,
+                                                    uint64_t* counter_id, ReadFault& fault) {
+  const std::optional<uint32_t> owner_id = owners_.Intern(ref, owner, fault);
+  if (!owner_id) return nullptr;
   uint32_t key_id = InternKey(ref, key);
-  *counter_id = CounterId(owner_id, key_id);
-  return LoadCounter(ref, owner_id, key_id);
+  *counter_id = CounterId(*owner_id, key_id);
+  return LoadCounter(ref, *owner_id, key_id, fault);
 }
 
-CountersModule::Counter& CountersModule::LoadCounter(const ShardRef& ref, uint32_t owner_id, uint32_t key_id) {
+CountersModule::Counter* CountersModule::LoadCounter(const ShardRef& ref, uint32_t owner_id, uint32_t key_id,
+                                                     ReadFault& fault) {
   Shard& shard = state(ref);
   uint64_t id = CounterId(owner_id, key_id);
   auto it = shard.counters.find(id);
-  if (it != shard.counters.end()) return shard.slab[it->second];
+  if (it != shard.counters.end()) return &shard.slab[it->second];
   // First touch since start: the total and the current cells come from the
   // cells family (one read each; only once per counter).
   Counter counter;
@@ -174,7 +177,7 @@ CountersModule::Counter& CountersModule::LoadCounter(const ShardRef& ref, uint32
   const bool stored = owners_.MayHaveStoredState(ref, owner_id);
   auto read = [&](Interval interval, int64_t period) -> int64_t {
     if (!stored) return 0;
-    return ReadStoredCell(owner, key, static_cast<uint8_t>(interval), period);
+    return ReadStoredCell(owner, key, static_cast<uint8_t>(interval), period, fault);
   };
   counter.total = read(Interval::kTotal, 0);
   int64_t periods[6];
@@ -183,12 +186,14 @@ CountersModule::Counter& CountersModule::LoadCounter(const ShardRef& ref, uint32
     counter.period[i] = static_cast<int32_t>(periods[i]);
     counter.value[i] = read(RollupInterval(i), periods[i]);
   }
+  // A counter loaded with a cell it could not read would start from 0.
+  if (fault) return nullptr;
   shard.counters.emplace(id, static_cast<uint32_t>(shard.slab.size()));
-  return shard.slab.emplace_back(counter);
+  return &shard.slab.emplace_back(counter);
 }
 
 int64_t CountersModule::StoredCell(const ShardRef& ref, uint64_t counter_id, const Counter& counter, uint8_t interval,
-                                   int64_t period) {
+                                   int64_t period, ReadFault& fault) {
   Shard& shard = state(ref);
   CellRef cell{counter_id, interval, period};
   if (auto it = shard.cold.find(cell); it != shard.cold.end()) return it->second;
@@ -198,15 +203,15 @@ int64_t CountersModule::StoredCell(const ShardRef& ref, uint64_t counter_id, con
       it != shard.inflight_deleted.end() && (it->second & (1u << interval))) {
     return 0;
   }
-  return ReadStoredCell(OwnerName(ref, counter_id), KeyName(ref, counter_id), interval, period);
+  return ReadStoredCell(OwnerName(ref, counter_id), KeyName(ref, counter_id), interval, period, fault);
 }
 
 int64_t CountersModule::CellValueLocked(const ShardRef& ref, uint64_t counter_id, const Counter& counter,
-                                        Interval interval, PeriodId period) {
+                                        Interval interval, PeriodId period, ReadFault& fault) {
   if (interval == Interval::kTotal) return counter.total;
   int i = RollupIndex(interval);
   if (counter.period[i] == period) return counter.value[i];
-  return StoredCell(ref, counter_id, counter, static_cast<uint8_t>(interval), period);
+  return StoredCell(ref, counter_id, counter, static_cast<uint8_t>(interval), period, fault);
 }
 
 void CountersModule::MarkDirty(const ShardRef& ref, uint64_t counter_id, Counter& counter) {
@@ -224,16 +229,17 @@ void CountersModule::MarkDirty(const ShardRef& ref, uint64_t counter_id, Counter
   }
 }
 
-std::optional<uint64_t> CountersModule::SeenEvent(const ShardRef& ref, const std::string& dedupe_key, int64_t now) {
+std::optional<uint64_t> CountersModule::SeenEvent(const ShardRef& ref, const std::string& dedupe_key, int64_t now,
+                                                  ReadFault& fault) {
   Shard& shard = state(ref);
   auto live = [&](const SeenId& seen) { return seen.expiry_ms > now ? std::optional(seen.fingerprint) : std::nullopt; };
   if (auto it = shard.seen_ids.find(dedupe_key); it != shard.seen_ids.end()) return live(it->second);
   if (auto it = shard.inflight_ids.find(dedupe_key); it != shard.inflight_ids.end()) return live(it->second);
-  auto stored = store_.Get(Family::kDedupe, dedupe_key);
+  // A failed read is noted and answers nullopt: the caller checks `fault`
+  // first (taking it for "not seen" would count a retried event twice).
+  std::optional<std::string> stored = GetOrNote(store_, Family::kDedupe, dedupe_key, fault);
   SeenId seen{0, 0};
-  if (!stored.ok() || !stored.value() || !lf::DecodeDedupeValue(*stored.value(), &seen.expiry_ms, &seen.fingerprint)) {
-    return std::nullopt;
-  }
+  if (!stored || !lf::DecodeDedupeValue(*stored, &seen.expiry_ms, &seen.fingerprint)) return std::nullopt;
   return live(seen);
 }
 
@@ -241,16 +247,18 @@ std::optional<uint64_t> CountersModule::SeenEvent(const ShardRef& ref, const std
 // Applying changes (live and at replay; the shard's lock held)
 
 OpStatus CountersModule::ApplyIncrement(const ShardRef& ref, uint64_t counter_id, Counter& counter, int64_t delta,
-                                        const int64_t (&periods)[6]) {
+                                        const int64_t (&periods)[6], ReadFault& fault) {
   Shard& shard = state(ref);
   // Check every cell first: an overflow anywhere changes nothing.
   int64_t next_total = 0;
   if (__builtin_add_overflow(counter.total, delta, &next_total)) return OpStatus::kOverflow;
   int64_t next[6];
   for (int i = 0; i < 6; ++i) {
-    int64_t base = counter.period[i] == periods[i]
-                       ? counter.value[i]
-                       : StoredCell(ref, counter_id, counter, static_cast<uint8_t>(RollupInterval(i)), periods[i]);
+    int64_t base =
+        counter.period[i] == periods[i]
+            ? counter.value[i]
+            : StoredCell(ref, counter_id, counter, static_cast<uint8_t>(RollupInterval(i)), periods[i], fault);
+    if (fault) return OpStatus::kReadFailed;  // never add to a cell that could not be read
     if (__builtin_add_overflow(base, delta, &next[i])) return OpStatus::kOverflow;
   }
   counter.total = next_total;
@@ -310,20 +318,26 @@ OpResult<IncrementResult> CountersModule::Increment(const CounterIncrement& requ
   return shard_set_.Write(request.owner, [&](const ShardRef& ref) {
     const int64_t now = clock_.NowMs();
     uint64_t counter_id = 0;
-    Counter& counter = CounterFor(ref, request.owner, request.key, &counter_id);
+    ReadFault fault;
+    Counter* loaded = CounterFor(ref, request.owner, request.key, &counter_id, fault);
+    if (loaded == nullptr) return fault.Result<IncrementResult>();
+    Counter& counter = *loaded;
     std::string dedupe_key;
     uint64_t fingerprint = 0;
     if (!request.event_id.empty()) {
       dedupe_key = lf::DedupeKey(request.owner, request.key, request.event_id);
       fingerprint = EventFingerprint(request);
-      if (std::optional<uint64_t> seen = SeenEvent(ref, dedupe_key, now)) {
+      std::optional<uint64_t> seen = SeenEvent(ref, dedupe_key, now, fault);
+      if (fault) return fault.Result<IncrementResult>();
+      if (seen) {
         if (*seen != 0 && *seen != fingerprint) return OpResult<IncrementResult>::Error(OpStatus::kIdConflict);
         return OpResult<IncrementResult>::Ok({counter.total, true});
       }
     }
     lf::CounterIncr entry;
     PeriodsOf(request.event_ms, owners_.ZoneOf(ref, OwnerOf(counter_id)), entry.periods);
-    OpStatus status = ApplyIncrement(ref, counter_id, counter, request.delta, entry.periods);
+    OpStatus status = ApplyIncrement(ref, counter_id, counter, request.delta, entry.periods, fault);
+    if (fault) return fault.Result<IncrementResult>();
     if (status != OpStatus::kOk) return OpResult<IncrementResult>::Error(status);
     entry.owner = request.owner;
     entry.key = request.key;
@@ -344,13 +358,18 @@ OpResult<IncrementResult> CountersModule::Adjust(const CounterAdjustment& reques
   return shard_set_.Write(request.owner, [&](const ShardRef& ref) {
     const int64_t now = clock_.NowMs();
     uint64_t counter_id = 0;
-    Counter& counter = CounterFor(ref, request.owner, request.key, &counter_id);
+    ReadFault fault;
+    Counter* loaded = CounterFor(ref, request.owner, request.key, &counter_id, fault);
+    if (loaded == nullptr) return fault.Result<IncrementResult>();
+    Counter& counter = *loaded;
     std::string dedupe_key;
     uint64_t fingerprint = 0;
     if (!request.event_id.empty()) {
       dedupe_key = lf::DedupeKey(request.owner, request.key, request.event_id);
       fingerprint = AdjustFingerprint(request);
-      if (std::optional<uint64_t> seen = SeenEvent(ref, dedupe_key, now)) {
+      std::optional<uint64_t> seen = SeenEvent(ref, dedupe_key, now, fault);
+      if (fault) return fault.Result<IncrementResult>();
+      if (seen) {
         if (*seen != 0 && *seen != fingerprint) return OpResult<IncrementResult>::Error(OpStatus::kIdConflict);
         return OpResult<IncrementResult>::Ok({counter.total, true});
       }
@@ -361,8 +380,10 @@ OpResult<IncrementResult> CountersModule::Adjust(const CounterAdjustment& reques
     int64_t before[kIntervalCount];
     before[0] = counter.total;
     for (int i = 0; i < 6; ++i)
-      before[i + 1] = CellValueLocked(ref, counter_id, counter, RollupInterval(i), entry.periods[i]);
-    const OpStatus status = ApplyIncrement(ref, counter_id, counter, request.delta, entry.periods);
+      before[i + 1] = CellValueLocked(ref, counter_id, counter, RollupInterval(i), entry.periods[i], fault);
+    if (fault) return fault.Result<IncrementResult>();
+    const OpStatus status = ApplyIncrement(ref, counter_id, counter, request.delta, entry.periods, fault);
+    if (fault) return fault.Result<IncrementResult>();
     if (status != OpStatus::kOk) return OpResult<IncrementResult>::Error(status);
     entry.owner = request.owner;
     entry.key = request.key;
@@ -387,14 +408,28 @@ OpResult<bool> CountersModule::AssignCells(std::string_view owner, std::string_v
                                            const std::vector<CellAssignment>& cells, const AuditInfo* audit) {
   return shard_set_.Write(owner, [&](const ShardRef& ref) {
     uint64_t counter_id = 0;
-    Counter& counter = CounterFor(ref, owner, key, &counter_id);
+    ReadFault fault;
+    Counter* loaded = CounterFor(ref, owner, key, &counter_id, fault);
+    if (loaded == nullptr) return fault.Result<bool>();
+    Counter& counter = *loaded;
+    std::vector<int64_t> before;
+    if (audit != nullptr) {
+      // Every "before" is read ahead of any change, so a cell that cannot be
+      // read changes nothing. Cells apply in order: a period named twice
+      // shows its first value as the "before" of the second.
+      std::map<std::pair<Interval, PeriodId>, int64_t> assigned;
+      for (const CellAssignment& cell : cells) {
+        auto it = assigned.find({cell.interval, cell.period});
+        before.push_back(it != assigned.end()
+                             ? it->second
+                             : CellValueLocked(ref, counter_id, counter, cell.interval, cell.period, fault));
+        if (fault) return fault.Result<bool>();
+        assigned[{cell.interval, cell.period}] = cell.value;
+      }
+    }
     std::vector<lf::CellValue> encoded;
     encoded.reserve(cells.size());
-    std::vector<int64_t> before;
     for (const CellAssignment& cell : cells) {
-      // Cells apply in order, so a period named twice shows its first value as
-      // the "before" of the second.
-      if (audit != nullptr) before.push_back(CellValueLocked(ref, counter_id, counter, cell.interval, cell.period));
       encoded.push_back({static_cast<uint8_t>(cell.interval), cell.period, cell.value});
       ApplyAssign(ref, counter_id, counter, encoded.back());
     }
@@ -418,12 +453,16 @@ OpResult<int64_t> CountersModule::DeleteCells(std::string_view owner, std::strin
   return shard_set_.Write(owner, [&](const ShardRef& ref) {
     const uint8_t mask = interval ? Bit(*interval) : kAllIntervals;
     uint64_t counter_id = 0;
+    ReadFault fault;
     Counter* found = FindCounter(ref, owner, key, &counter_id);
-    const int64_t existing = LiveCells(ref, owner, key, found, counter_id, mask);
+    const int64_t existing = LiveCells(ref, owner, key, found, counter_id, mask, fault);
+    if (fault) return fault.Result<int64_t>();
     // Nothing to delete: log nothing, create nothing (a delete of an unknown
     // counter must not make its owner appear).
     if (existing == 0) return OpResult<int64_t>::Ok(0);
-    Counter& counter = found != nullptr ? *found : CounterFor(ref, owner, key, &counter_id);
+    if (found == nullptr) found = CounterFor(ref, owner, key, &counter_id, fault);
+    if (found == nullptr) return fault.Result<int64_t>();
+    Counter& counter = *found;
     const int64_t total_before = counter.total;
     ApplyDelete(ref, counter_id, counter, mask);
     if (audit == nullptr) {
@@ -447,8 +486,10 @@ Status CountersModule::Replay(const lf::Entry& entry, const ReplayContext&) {
       if (!lf::DecodeCounterIncr(entry.payload, &incr)) return Status::Corruption("malformed counter increment");
       const ShardRef ref = shard_set_.Exclusive(ShardSet::ShardOf(incr.owner));
       uint64_t counter_id = 0;
-      Counter& counter = CounterFor(ref, incr.owner, incr.key, &counter_id);
-      ApplyIncrement(ref, counter_id, counter, incr.delta, incr.periods);
+      ReadFault fault;
+      Counter* counter = CounterFor(ref, incr.owner, incr.key, &counter_id, fault);
+      if (counter != nullptr) ApplyIncrement(ref, counter_id, *counter, incr.delta, incr.periods, fault);
+      if (fault) return fault.ToStatus();  // replaying on top of an unreadable cell would lose it
       if (!incr.event_id.empty()) {
         state(ref).seen_ids[lf::DedupeKey(incr.owner, incr.key, incr.event_id)] = {incr.event_id_expiry_ms,
                                                                                    incr.event_fingerprint};
@@ -463,7 +504,10 @@ Status CountersModule::Replay(const lf::Entry& entry, const ReplayContext&) {
       }
       const ShardRef ref = shard_set_.Exclusive(ShardSet::ShardOf(owner));
       uint64_t counter_id = 0;
-      Counter& counter = CounterFor(ref, owner, key, &counter_id);
+      ReadFault fault;
+      Counter* loaded = CounterFor(ref, owner, key, &counter_id, fault);
+      if (loaded == nullptr) return fault.ToStatus();
+      Counter& counter = *loaded;
       lf::CellValue cell;
       for (uint64_t i = 0; i < count; ++i) {
         if (!lf::NextCellValue(&cells, &cell) || cell.interval >= kIntervalCount) {
@@ -481,8 +525,10 @@ Status CountersModule::Replay(const lf::Entry& entry, const ReplayContext&) {
       }
       const ShardRef ref = shard_set_.Exclusive(ShardSet::ShardOf(owner));
       uint64_t counter_id = 0;
-      Counter& counter = CounterFor(ref, owner, key, &counter_id);
-      ApplyDelete(ref, counter_id, counter, mask);
+      ReadFault fault;
+      Counter* counter = CounterFor(ref, owner, key, &counter_id, fault);
+      if (counter == nullptr) return fault.ToStatus();
+      ApplyDelete(ref, counter_id, *counter, mask);
       return Status::Ok();
     }
     default:

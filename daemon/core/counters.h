@@ -40,6 +40,7 @@
 #include "core/feeds.h"
 #include "core/op_result.h"
 #include "core/owners.h"
+#include "core/read_errors.h"
 #include "core/shard_set.h"
 #include "core/string_map.h"
 #include "storage/log_format.h"
@@ -109,10 +110,12 @@ class CountersModule final : public EngineModule, public OwnerListingSource {
   // (from < to) adds one `by_key` index scan over the range (every owner's
   // cell of every period in it; with a prefix, a seek per period) and a sort
   // of the N owners by name; docs/architecture.md has measurements.
-  std::vector<RankedOwner> Top(const TopQuery& query);
+  // kReadFailed if a stored cell or the index cannot be read (no partial
+  // ranking is ever answered).
+  OpResult<std::vector<RankedOwner>> Top(const TopQuery& query);
   // One period: Top({key, interval, period, period, 0, limit, owner_prefix}).
-  std::vector<RankedOwner> Top(std::string_view key, Interval interval, PeriodId period, size_t limit,
-                               std::string_view owner_prefix) {
+  OpResult<std::vector<RankedOwner>> Top(std::string_view key, Interval interval, PeriodId period, size_t limit,
+                                         std::string_view owner_prefix) {
     return Top(TopQuery{key, interval, period, period, 0, limit, owner_prefix});
   }
 
@@ -122,13 +125,17 @@ class CountersModule final : public EngineModule, public OwnerListingSource {
   // those of them that can be among the first `limit` an exact look at their
   // counters (a seek per key; a counter whose total and current cells are
   // all zero also walks the shard's changed cells).
-  void ListOwners(std::string_view prefix, std::string_view after, size_t limit, std::set<std::string>* out) override;
+  void ListOwners(std::string_view prefix, std::string_view after, size_t limit, std::set<std::string>* out,
+                  ReadFault& fault) override;
 
   // ---- the background load --------------------------------------------------
   // Loads every stored counter into memory (one cells-family pass that visits
   // one entry per counter). Run once in the background after start: when it
   // is done, memory holds every counter and CTR.TOP no longer scans the
-  // by_key index. Safe to run while serving.
+  // by_key index. Safe to run while serving. A counter whose stored cells
+  // cannot be read is skipped (left out of memory, so every op on it keeps
+  // failing instead of starting from 0), the pass goes on, and the first
+  // failure is returned: all_loaded() then stays false.
   storage::Status LoadStoredCounters();
   bool all_loaded() const { return all_loaded_.load(std::memory_order_acquire); }
   // Makes a running LoadStoredCounters return early (shutdown).
@@ -230,10 +237,16 @@ class CountersModule final : public EngineModule, public OwnerListingSource {
   Shard& state(const ShardRef& shard) { return shards_[shard.index()]; }
 
   // ---- internals; REQUIRE the shard's lock (the ShardRef) ----
+  // A failed read of stored state is noted in the ReadFault the functions
+  // below take; their results are then meaningless and the op must not use
+  // them (read_errors.h).
   uint32_t InternKey(const ShardRef& shard, std::string_view key);
-  Counter& LoadCounter(const ShardRef& shard, uint32_t owner_id, uint32_t key_id);
-  // Interns owner and key and loads the counter (mutating ops and replay).
-  Counter& CounterFor(const ShardRef& shard, std::string_view owner, std::string_view key, uint64_t* counter_id);
+  // nullptr (nothing loaded) if the stored cells cannot be read.
+  Counter* LoadCounter(const ShardRef& shard, uint32_t owner_id, uint32_t key_id, ReadFault& fault);
+  // Interns owner and key and loads the counter (mutating ops and replay);
+  // nullptr if the owner's settings or the counter's cells cannot be read.
+  Counter* CounterFor(const ShardRef& shard, std::string_view owner, std::string_view key, uint64_t* counter_id,
+                      ReadFault& fault);
   // Lookup-only, for reads, which never intern or load anything.
   Counter* FindCounter(const ShardRef& shard, std::string_view owner, std::string_view key, uint64_t* counter_id);
   const std::string& OwnerName(const ShardRef& shard, uint64_t counter_id) const {
@@ -263,38 +276,41 @@ class CountersModule final : public EngineModule, public OwnerListingSource {
   }
   // Key names of the owner's counters: stored ones (one seek per key) and
   // those in memory.
-  std::set<std::string> OwnerKeysLocked(const ShardRef& shard, std::string_view owner);
-  int64_t ReadStoredCell(std::string_view owner, std::string_view key, uint8_t interval, int64_t period);
+  std::set<std::string> OwnerKeysLocked(const ShardRef& shard, std::string_view owner, ReadFault& fault);
+  int64_t ReadStoredCell(std::string_view owner, std::string_view key, uint8_t interval, int64_t period,
+                         ReadFault& fault);
   // The cells of one interval that hold a value, stored and in memory, within
   // [from, to] when given. `counter` may be null (not in memory).
   std::map<int64_t, int64_t> IntervalCells(const ShardRef& shard, std::string_view owner, std::string_view key,
                                            const Counter* counter, uint64_t counter_id, uint8_t interval,
-                                           std::optional<int64_t> from, std::optional<int64_t> to);
+                                           std::optional<int64_t> from, std::optional<int64_t> to, ReadFault& fault);
   // The stored (non-hot) value of a cell: cold map, pending delete, in-flight
   // compaction, then RocksDB.
   int64_t StoredCell(const ShardRef& shard, uint64_t counter_id, const Counter& counter, uint8_t interval,
-                     int64_t period);
+                     int64_t period, ReadFault& fault);
   int64_t CellValueLocked(const ShardRef& shard, uint64_t counter_id, const Counter& counter, Interval interval,
-                          PeriodId period);
+                          PeriodId period, ReadFault& fault);
   // How many cells of the counter in the intervals of `mask` hold a value
   // (a zero cell is no cell), by the read order: stored, in flight, cold,
   // hot. `counter` may be null (not in memory: the stored cells are current).
   int64_t LiveCells(const ShardRef& shard, std::string_view owner, std::string_view key, const Counter* counter,
-                    uint64_t counter_id, uint8_t mask);
+                    uint64_t counter_id, uint8_t mask, ReadFault& fault);
   // Whether any counter of the owner holds a non-zero cell, from memory and
   // RocksDB (exact whatever a compaction is doing).
-  bool OwnerHasValueLocked(const ShardRef& shard, uint32_t owner_id);
+  bool OwnerHasValueLocked(const ShardRef& shard, uint32_t owner_id, ReadFault& fault);
   // The fingerprint of an event id seen within the dedupe window (0: seen,
   // arguments unknown); nullopt if not seen.
-  std::optional<uint64_t> SeenEvent(const ShardRef& shard, const std::string& dedupe_key, int64_t now);
+  std::optional<uint64_t> SeenEvent(const ShardRef& shard, const std::string& dedupe_key, int64_t now,
+                                    ReadFault& fault);
+  // kReadFailed (nothing applied) if a late event's stored cell cannot be read.
   OpStatus ApplyIncrement(const ShardRef& shard, uint64_t counter_id, Counter& counter, int64_t delta,
-                          const int64_t (&periods)[6]);
+                          const int64_t (&periods)[6], ReadFault& fault);
   void ApplyAssign(const ShardRef& shard, uint64_t counter_id, Counter& counter,
                    const storage::log_format::CellValue& cell);
   void ApplyDelete(const ShardRef& shard, uint64_t counter_id, Counter& counter, uint8_t mask);
   void MarkDirty(const ShardRef& shard, uint64_t counter_id, Counter& counter);
-  std::vector<RankedOwner> TopOfPeriod(const TopQuery& query);
-  std::vector<RankedOwner> TopOfRange(const TopQuery& query);
+  std::vector<RankedOwner> TopOfPeriod(const TopQuery& query, ReadFault& fault);
+  std::vector<RankedOwner> TopOfRange(const TopQuery& query, ReadFault& fault);
 
   ShardSet& shard_set_;
   storage::Store& store_;

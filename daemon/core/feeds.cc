@@ -13,6 +13,7 @@
 // loss. See docs/changefeed.md and storage/FORMAT.md.
 
 #include "core/feeds.h"
+#include "core/read_errors.h"
 
 #include <algorithm>
 
@@ -35,8 +36,9 @@ std::string Fixed64(uint64_t v) {
 
 uint64_t ReadFixed64(storage::Store& store, std::string_view key, uint64_t fallback, Status* status) {
   auto value = store.Get(Family::kMeta, key);
-  if (!value.ok()) {
-    *status = value.status();
+  ReadFault fault;
+  if (!fault.Check(Family::kMeta, key, value.status())) {
+    if (status->ok()) *status = fault.ToStatus();
     return fallback;
   }
   if (!value.value() || value.value()->size() != 8) return fallback;
@@ -88,7 +90,10 @@ OpResult<Page> ReadFeed(storage::Store& store, Family family, uint64_t since, si
                           if (!ok) corrupt = true;
                           return more && ok;
                         });
-  if (!s.ok() || corrupt) return OpResult<Page>::Error(OpStatus::kStorageFailed);
+  ReadFault fault;
+  fault.Check(family, ff::FeedKey(since + 1), s);
+  if (corrupt) fault.Check(family, ff::FeedKey(since + 1), Status::Corruption("undecodable feed record"));
+  if (fault) return fault.Result<Page>();
   if (gap || page.records.empty()) {
     // since < visible, yet since + 1 is gone: trimmed while we looked.
     page.records.clear();

@@ -1,4 +1,5 @@
 #include "core/keyspace.h"
+#include "core/read_errors.h"
 
 #include <algorithm>
 #include <charconv>
@@ -260,7 +261,9 @@ ModuleStats KeyspaceModule::Stats() {
 
 Status KeyspaceModule::LoadCompacted() {
   const int64_t now = clock_.NowMs();
-  return store_.Scan(
+  // Every plain key lives in memory from here on: one that cannot be read
+  // would silently be absent, so a failed read stops the start.
+  const Status scanned = store_.Scan(
       Family::kKv, "", "",
       [&](std::string_view key, std::string_view encoded) {
         int64_t expire_at = 0;
@@ -278,6 +281,9 @@ Status KeyspaceModule::LoadCompacted() {
         return true;
       },
       storage::Store::ScanMode::kBulk);
+  ReadFault fault;
+  fault.Check(Family::kKv, "", scanned);
+  return fault.ToStatus();
 }
 
 Status KeyspaceModule::Replay(const lf::Entry& entry, const ReplayContext& context) {

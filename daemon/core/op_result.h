@@ -3,6 +3,7 @@
 // OpStatus (and a value), and the command layer turns a status into the
 // protocol's error text.
 
+#include <string_view>
 #include <utility>
 
 namespace tally::core {
@@ -13,16 +14,20 @@ enum class OpStatus {
   kOverflow,       // increment or decrement would overflow
   kStorageFailed,  // the log cannot be written: writes are refused (fail closed)
   kIdConflict,     // an event id seen within the dedupe window came with different arguments
+  kReadFailed,     // stored state could not be read (RocksDB error): nothing was answered or changed
 };
 
 template <typename T>
 struct OpResult {
   OpStatus status = OpStatus::kOk;
   T value{};
+  // kReadFailed: the column family that could not be read (storage::FamilyName).
+  std::string_view failed_family;
 
   bool ok() const { return status == OpStatus::kOk; }
   static OpResult Ok(T v) { return OpResult{OpStatus::kOk, std::move(v)}; }
   static OpResult Error(OpStatus s) { return OpResult{s, T{}}; }
+  static OpResult ReadFailed(std::string_view family) { return OpResult{OpStatus::kReadFailed, T{}, family}; }
 };
 
 }  // namespace tally::core

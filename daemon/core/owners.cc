@@ -18,21 +18,22 @@ std::vector<lf::Op> OwnersModule::log_ops() const { return {lf::Op::kOwnerTimeZo
 // ---------------------------------------------------------------------------
 // For other modules (the shard's lock held)
 
-uint32_t OwnersModule::Intern(const ShardRef& ref, std::string_view owner) {
+std::optional<uint32_t> OwnersModule::Intern(const ShardRef& ref, std::string_view owner, ReadFault& fault) {
   Shard& shard = state(ref);
   auto it = shard.ids.find(owner);
   if (it != shard.ids.end()) return it->second;
-  const uint32_t id = static_cast<uint32_t>(shard.owners.size());
-  shard.ids.emplace(std::string(owner), id);
   Owner state;
   state.name.assign(owner);
   // Settings compacted earlier (a time zone) live in the owners family.
-  auto stored = store_.Get(Family::kOwners, owner);
-  if (stored.ok() && stored.value()) {
+  std::optional<std::string> stored = GetOrNote(store_, Family::kOwners, owner, fault);
+  if (fault) return std::nullopt;
+  if (stored) {
     state.persisted = true;
     state.may_have_stored_state = true;
-    if (!stored.value()->empty()) state.zone = TimeZone::Find(*stored.value());
+    if (!stored->empty()) state.zone = TimeZone::Find(*stored);
   }
+  const uint32_t id = static_cast<uint32_t>(shard.owners.size());
+  shard.ids.emplace(std::string(owner), id);
   shard.owners.push_back(std::move(state));
   if (!shard.owners.back().persisted) shard.dirty.push_back(id);
   return id;
@@ -45,49 +46,57 @@ std::optional<uint32_t> OwnersModule::Find(const ShardRef& ref, std::string_view
   return it->second;
 }
 
-const TimeZone& OwnersModule::ZoneForRead(const ShardRef& ref, std::string_view owner,
-                                          std::optional<TimeZone>* storage) {
+const TimeZone& OwnersModule::ZoneForRead(const ShardRef& ref, std::string_view owner, std::optional<TimeZone>* storage,
+                                          ReadFault& fault) {
   if (std::optional<uint32_t> id = Find(ref, owner)) return ZoneOf(ref, *id);
-  auto stored = store_.Get(Family::kOwners, owner);
-  if (stored.ok() && stored.value() && !stored.value()->empty()) *storage = TimeZone::Find(*stored.value());
+  std::optional<std::string> stored = GetOrNote(store_, Family::kOwners, owner, fault);
+  if (stored && !stored->empty()) *storage = TimeZone::Find(*stored);
   return *storage ? **storage : default_zone_;
 }
 
-void OwnersModule::SetZoneLocked(const ShardRef& ref, std::string_view owner, const TimeZone& zone) {
-  const uint32_t id = Intern(ref, owner);
+bool OwnersModule::SetZoneLocked(const ShardRef& ref, std::string_view owner, const TimeZone& zone, ReadFault& fault) {
+  const std::optional<uint32_t> id = Intern(ref, owner, fault);
+  if (!id) return false;
   Shard& shard = state(ref);
-  Owner& state = shard.owners[id];
+  Owner& state = shard.owners[*id];
   state.zone = zone;
   if (state.persisted) {  // the owners family must learn the new zone
     state.persisted = false;
-    shard.dirty.push_back(id);
+    shard.dirty.push_back(*id);
   }
+  return true;
 }
 
 // ---------------------------------------------------------------------------
 // Operations
 
-TimeZone OwnersModule::TimeZoneOf(std::string_view owner) {
+OpResult<TimeZone> OwnersModule::TimeZoneOf(std::string_view owner) {
   return shard_set_.Read(owner, [&](const ShardRef& ref) {
     std::optional<TimeZone> storage;
-    return ZoneForRead(ref, owner, &storage);
+    ReadFault fault;
+    const TimeZone zone = ZoneForRead(ref, owner, &storage, fault);
+    if (fault) return OpResult<TimeZone>{OpStatus::kReadFailed, zone, fault.family_name()};
+    return OpResult<TimeZone>{OpStatus::kOk, zone};
   });
 }
 
 OpResult<bool> OwnersModule::SetTimeZone(std::string_view owner, const TimeZone& zone) {
   return shard_set_.Write(owner, [&](const ShardRef& ref) {
-    SetZoneLocked(ref, owner, zone);
+    ReadFault fault;
+    if (!SetZoneLocked(ref, owner, zone, fault)) return fault.Result<bool>();
     ref.Append([&](std::string& blob) { lf::AppendOwnerTimeZone(blob, owner, zone.name()); });
     return OpResult<bool>::Ok(true);
   });
 }
 
-OwnersPage OwnersModule::List(std::string_view prefix, std::string_view cursor, size_t count) {
+OpResult<OwnersPage> OwnersModule::List(std::string_view prefix, std::string_view cursor, size_t count) {
   // Each source adds at least its first count + 1 owners after the cursor,
   // so the first count + 1 of the union are the first of all: a page, and
   // whether another one follows.
   std::set<std::string> names;
-  for (OwnerListingSource* source : listing_sources_) source->ListOwners(prefix, cursor, count + 1, &names);
+  ReadFault fault;
+  for (OwnerListingSource* source : listing_sources_) source->ListOwners(prefix, cursor, count + 1, &names, fault);
+  if (fault) return fault.Result<OwnersPage>();
   OwnersPage page;
   for (const std::string& name : names) {
     if (page.owners.size() == count) {
@@ -96,7 +105,7 @@ OwnersPage OwnersModule::List(std::string_view prefix, std::string_view cursor, 
     }
     page.owners.push_back(name);
   }
-  return page;
+  return OpResult<OwnersPage>::Ok(std::move(page));
 }
 
 ModuleStats OwnersModule::Stats() {
@@ -120,8 +129,9 @@ Status OwnersModule::Replay(const lf::Entry& entry, const ReplayContext&) {
   }
   auto zone = TimeZone::Find(zone_name);
   if (!zone) return Status::Corruption("unknown time zone in log: " + std::string(zone_name));
-  SetZoneLocked(shard_set_.Exclusive(ShardSet::ShardOf(owner)), owner, *zone);
-  return Status::Ok();
+  ReadFault fault;
+  SetZoneLocked(shard_set_.Exclusive(ShardSet::ShardOf(owner)), owner, *zone, fault);
+  return fault.ToStatus();
 }
 
 void OwnersModule::Snapshot(const ShardRef& ref) {

@@ -29,6 +29,7 @@
 #include "core/calendar.h"
 #include "core/engine_module.h"
 #include "core/op_result.h"
+#include "core/read_errors.h"
 #include "core/shard_set.h"
 #include "core/string_map.h"
 #include "storage/store.h"
@@ -47,9 +48,9 @@ class OwnerListingSource {
   // Adds to `out` at least the first `limit` owners in name order (fewer if
   // there are no more) whose names start with `prefix`, sort after `after`
   // (empty: from the first) and hold state of this module. It may add more.
-  // Takes shard locks itself (one at a time).
-  virtual void ListOwners(std::string_view prefix, std::string_view after, size_t limit,
-                          std::set<std::string>* out) = 0;
+  // Takes shard locks itself (one at a time). A failed read is noted in `fault`.
+  virtual void ListOwners(std::string_view prefix, std::string_view after, size_t limit, std::set<std::string>* out,
+                          ReadFault& fault) = 0;
 };
 
 class OwnersModule final : public EngineModule {
@@ -58,20 +59,24 @@ class OwnersModule final : public EngineModule {
 
   // ---- operations ---------------------------------------------------------
   // The owner's zone: its own (OWNER.TZ) or the daemon's. Creates nothing.
-  TimeZone TimeZoneOf(std::string_view owner);
+  // kReadFailed if its stored settings cannot be read.
+  OpResult<TimeZone> TimeZoneOf(std::string_view owner);
   // Periods of the owner's events from now on are computed in `zone`.
   OpResult<bool> SetTimeZone(std::string_view owner, const TimeZone& zone);
   // Listed owners (see above) in name order after `cursor`, at most `count`;
   // next_cursor is empty on the last page. Cost: what each listing source
   // spends on count + 1 owners (counters: CountersModule::ListOwners).
-  OwnersPage List(std::string_view prefix, std::string_view cursor, size_t count);
+  OpResult<OwnersPage> List(std::string_view prefix, std::string_view cursor, size_t count);
   // Registration (Engine's constructor): a module whose state lists owners.
   void AddListingSource(OwnerListingSource* source) { listing_sources_.push_back(source); }
   const TimeZone& default_zone() const { return default_zone_; }
 
   // ---- for other modules; REQUIRE the shard's lock (`shard`) ----------------
   // The owner's id, interning it (and reading its stored settings) if new.
-  uint32_t Intern(const ShardRef& shard, std::string_view owner);
+  // nullopt (nothing interned, the failure noted in `fault`) if the stored
+  // settings cannot be read: an owner interned without them would pass for
+  // one without stored state.
+  std::optional<uint32_t> Intern(const ShardRef& shard, std::string_view owner, ReadFault& fault);
   // The owner's id if it is interned; nullopt otherwise (nothing is created).
   std::optional<uint32_t> Find(const ShardRef& shard, std::string_view owner) const;
   const std::string& Name(const ShardRef& shard, uint32_t id) const { return state(shard).owners[id].name; }
@@ -80,8 +85,10 @@ class OwnersModule final : public EngineModule {
     return zone ? *zone : default_zone_;
   }
   // The zone of an owner that may not be interned: its stored setting is read
-  // into `storage` then, without interning it.
-  const TimeZone& ZoneForRead(const ShardRef& shard, std::string_view owner, std::optional<TimeZone>* storage);
+  // into `storage` then, without interning it (a failed read is noted in
+  // `fault`, and the daemon's zone returned).
+  const TimeZone& ZoneForRead(const ShardRef& shard, std::string_view owner, std::optional<TimeZone>* storage,
+                              ReadFault& fault);
   // False only for an owner that no compaction has written yet (in this or an
   // earlier process): none of its state can be in RocksDB, so loading it
   // needs no reads.
@@ -119,7 +126,8 @@ class OwnersModule final : public EngineModule {
     std::vector<std::pair<std::string, std::string>> snapshot_rows;  // name, zone ("" = the daemon's)
   };
 
-  void SetZoneLocked(const ShardRef& shard, std::string_view owner, const TimeZone& zone);
+  // False (nothing changed) if the owner could not be interned.
+  bool SetZoneLocked(const ShardRef& shard, std::string_view owner, const TimeZone& zone, ReadFault& fault);
   Shard& state(const ShardRef& shard) { return shards_[shard.index()]; }
   const Shard& state(const ShardRef& shard) const { return shards_[shard.index()]; }
 

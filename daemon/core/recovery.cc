@@ -1,4 +1,5 @@
 #include "core/recovery.h"
+#include "core/read_errors.h"
 
 #include <algorithm>
 
@@ -30,7 +31,8 @@ Status Recover(ShardSet& shards, storage::Store& store, const Clock& clock, cons
                           if (shard < kShardCount) checkpoint[shard] = storage::codec::GetFixed64(value.data());
                           return true;
                         });
-  if (!s.ok()) return s;
+  ReadFault fault;
+  if (!fault.Check(Family::kMeta, lf::kCheckpointPrefix, s)) return fault.ToStatus();
 
   // 3. Replay the log past each checkpoint, in (shard, sequence) order.
   const int64_t now = clock.NowMs();

@@ -148,8 +148,13 @@ void DescribePeriod(Api& api, std::string_view owner, std::string_view interval_
     out["start"] = nullptr;
     return;
   }
-  const core::TimeZone zone =
-      owner.empty() ? api.engine().counter_options().default_time_zone : api.engine().owners().TimeZoneOf(owner);
+  // Decoration of a reply that succeeded: an owner whose settings cannot be
+  // read (already logged) is described in the daemon's zone.
+  core::TimeZone zone = api.engine().counter_options().default_time_zone;
+  if (!owner.empty()) {
+    auto owner_zone = api.engine().owners().TimeZoneOf(owner);
+    if (owner_zone.ok()) zone = owner_zone.value;
+  }
   core::PeriodId period = 0;
   std::string error;
   if (!core::ParsePeriod(*interval, period_arg.value_or("current"), zone, api.engine().clock().NowMs(), &period,

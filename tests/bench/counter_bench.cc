@@ -121,7 +121,7 @@ void BM_TopRange(benchmark::State& state) {
   size_t ranked = 0;
   for (auto _ : state) {
     auto top = t.engine->counters().Top({"downloads", Interval::kDay, today - 6, today, 0, 10, ""});
-    ranked = top.size();
+    ranked = top.value.size();
     benchmark::DoNotOptimize(top);
   }
   state.counters["owners"] = static_cast<double>(owners);

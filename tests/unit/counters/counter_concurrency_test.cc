@@ -133,7 +133,7 @@ TEST_F(ConcurrencyTest, IncrementsRecountsAndCompactionsLoseNothing) {
     EXPECT_EQ(Cell("user:recount", "hits", Interval::kMonth, may), recount);
     for (int d = 1; d <= 5; ++d)
       EXPECT_EQ(CellAt("user:frozen", "hits", Interval::kDay, Utc(2024, 6, 15 - d, 8)), d * 10);
-    std::vector<RankedOwner> top = engine_->counters().Top("hits", Interval::kTotal, 0, 1, "");
+    std::vector<RankedOwner> top = engine_->counters().Top("hits", Interval::kTotal, 0, 1, "").value;
     ASSERT_EQ(top.size(), 1u);
     EXPECT_EQ(top[0].owner, "user:shared");
     EXPECT_EQ(top[0].value, shared_expected);

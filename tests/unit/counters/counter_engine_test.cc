@@ -609,12 +609,12 @@ TEST_P(OwnersTest, PagesThroughOwnersWithACursor) {
     EXPECT_EQ(pages, 1);
     EXPECT_EQ(AllOwners("user:", 1, &pages), users);
     EXPECT_EQ(pages, 25);
-    OwnersPage first = engine_->owners().List("user:", "", 10);
+    OwnersPage first = engine_->owners().List("user:", "", 10).value;
     EXPECT_EQ(first.owners, std::vector<std::string>(users.begin(), users.begin() + 10));
     EXPECT_EQ(first.next_cursor, "user:09");
-    OwnersPage second = engine_->owners().List("user:", first.next_cursor, 10);
+    OwnersPage second = engine_->owners().List("user:", first.next_cursor, 10).value;
     EXPECT_EQ(second.owners, std::vector<std::string>(users.begin() + 10, users.begin() + 20));
-    OwnersPage third = engine_->owners().List("user:", second.next_cursor, 10);
+    OwnersPage third = engine_->owners().List("user:", second.next_cursor, 10).value;
     EXPECT_EQ(third.owners, std::vector<std::string>(users.begin() + 20, users.end()));
     EXPECT_EQ(third.next_cursor, "");
     std::vector<std::string> everyone{"org:1", "org:2"};
@@ -622,7 +622,7 @@ TEST_P(OwnersTest, PagesThroughOwnersWithACursor) {
     everyone.insert(everyone.end(), users.begin(), users.end());
     EXPECT_EQ(AllOwners("", 7), everyone);
     EXPECT_EQ(AllOwners("org:", 10), (std::vector<std::string>{"org:1", "org:2"}));
-    OwnersPage none = engine_->owners().List("zzz", "", 10);
+    OwnersPage none = engine_->owners().List("zzz", "", 10).value;
     EXPECT_TRUE(none.owners.empty());
     EXPECT_EQ(none.next_cursor, "");
   };
@@ -954,17 +954,17 @@ TEST_F(CounterTest, TopAfterLoadingStoredCountersSeesEveryOwner) {
   ASSERT_TRUE(engine_->counters().LoadStoredCounters().ok());
   EXPECT_TRUE(engine_->counters().all_loaded());
   const PeriodId day = PeriodOf(Interval::kDay, yesterday, TimeZone::Utc());
-  std::vector<RankedOwner> top = engine_->counters().Top("hits", Interval::kDay, day, 10, "");
+  std::vector<RankedOwner> top = engine_->counters().Top("hits", Interval::kDay, day, 10, "").value;
   ASSERT_EQ(top.size(), 1u);
   EXPECT_EQ(top[0].owner, "user:c");
   EXPECT_EQ(top[0].value, 4);
-  top = engine_->counters().Top("hits", Interval::kTotal, 0, 10, "");
+  top = engine_->counters().Top("hits", Interval::kTotal, 0, 10, "").value;
   ASSERT_EQ(top.size(), 2u);
   EXPECT_EQ(top[0].owner, "user:b");
   EXPECT_EQ(top[1].owner, "user:a");
   // Owners loaded this way are not "new": nothing to rewrite at compaction.
   Compact();
-  EXPECT_EQ(engine_->owners().List("", "", 10).owners.size(), 3u);
+  EXPECT_EQ(engine_->owners().List("", "", 10).value.owners.size(), 3u);
 }
 
 }  // namespace

@@ -59,7 +59,7 @@ class CounterFixture : public fixtures::EngineFixture {
     return engine_->counters().Increment(increment);
   }
 
-  TimeZone ZoneFor(std::string_view owner) { return engine_->owners().TimeZoneOf(owner); }
+  TimeZone ZoneFor(std::string_view owner) { return engine_->owners().TimeZoneOf(owner).value; }
 
   // The cell of `interval` that contains instant `at` (default now), in the owner's zone.
   int64_t CellAt(std::string_view owner, std::string_view key, Interval interval,
@@ -111,7 +111,7 @@ class CounterFixture : public fixtures::EngineFixture {
   std::vector<std::string> TopOf(std::string_view key, Interval interval, PeriodId period, size_t limit = 100,
                                  std::string_view prefix = {}) {
     std::vector<std::string> out;
-    for (const RankedOwner& r : engine_->counters().Top(key, interval, period, limit, prefix)) {
+    for (const RankedOwner& r : engine_->counters().Top(key, interval, period, limit, prefix).value) {
       out.push_back(r.owner + "=" + std::to_string(r.value));
     }
     return out;
@@ -122,7 +122,7 @@ class CounterFixture : public fixtures::EngineFixture {
     std::string cursor;
     int n = 0;
     do {
-      OwnersPage page = engine_->owners().List(prefix, cursor, count);
+      OwnersPage page = engine_->owners().List(prefix, cursor, count).value;
       EXPECT_LE(page.owners.size(), count);
       all.insert(all.end(), page.owners.begin(), page.owners.end());
       cursor = page.next_cursor;

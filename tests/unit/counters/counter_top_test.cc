@@ -20,7 +20,8 @@ class TopRangeTest : public CounterModeTest {
  protected:
   Strs Ranked(const TopQuery& query) {
     Strs out;
-    for (const RankedOwner& r : engine_->counters().Top(query)) out.push_back(r.owner + "=" + std::to_string(r.value));
+    for (const RankedOwner& r : engine_->counters().Top(query).value)
+      out.push_back(r.owner + "=" + std::to_string(r.value));
     return out;
   }
   Strs Days(std::string_view key, std::string_view from, std::string_view to, size_t offset = 0, size_t limit = 100,
@@ -178,7 +179,7 @@ TEST_F(CounterTest, RangeRankingDuringAndAfterTheStartupLoad) {
   const PeriodId to = Period("", Interval::kDay, "2024-06-15");
   auto ranked = [&] {
     Strs out;
-    for (const RankedOwner& r : engine_->counters().Top({"dl", Interval::kDay, from, to, 0, 10, ""})) {
+    for (const RankedOwner& r : engine_->counters().Top({"dl", Interval::kDay, from, to, 0, 10, ""}).value) {
       out.push_back(r.owner + "=" + std::to_string(r.value));
     }
     return out;

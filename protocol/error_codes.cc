@@ -60,6 +60,9 @@ constexpr ErrorCodeInfo kCodes[] = {
      "A feed cursor is older than what retention kept: rebuild the mirror from an export."},
     {kStorageFailed, "storage_failed", 503, "ERR", kBoth,
      "The write-ahead log cannot be written: writes are refused until the daemon is restarted."},
+    {kDiskFull, "disk_full", 507, "ERR", kBoth,
+     "The data dir's filesystem is full: writes are refused, reads go on; writes resume by themselves once space is "
+     "freed."},
     {kNotReady, "not_ready", 503, "ERR", kHttpOnly, "The daemon is still recovering, or stopping."},
     {kBadRequest, "bad_request", 400, "ERR", kHttpOnly,
      "The HTTP request is malformed: a bad request target or percent-encoding, or bytes that are not HTTP."},

@@ -45,6 +45,7 @@ enum class ErrorCode : uint8_t {
   kIdConflict,
   kCursorTooOld,
   kStorageFailed,
+  kDiskFull,
   kNotReady,
   // ---- the HTTP API ----
   kBadRequest,

@@ -477,6 +477,8 @@ std::string ExampleMessage(ErrorCode code) {
       return CursorTooOld(3, "change", 8, 604800000).Message();
     case ErrorCode::kStorageFailed:
       return std::string(kStorageFailed);
+    case ErrorCode::kDiskFull:
+      return std::string(kDiskFull);
     case ErrorCode::kNotReady:
       return std::string(kNotReady);
     case ErrorCode::kBadRequest:

@@ -25,6 +25,8 @@ inline protocol::Error OpError(core::OpStatus status) {
       return protocol::Error(ErrorCode::kOverflow, errors::kOverflow);
     case core::OpStatus::kStorageFailed:
       return protocol::Error(ErrorCode::kStorageFailed, errors::kStorageFailed);
+    case core::OpStatus::kDiskFull:
+      return protocol::Error(ErrorCode::kDiskFull, errors::kDiskFull);
     case core::OpStatus::kIdConflict:
       return protocol::Error(ErrorCode::kIdConflict, errors::kIdConflict);
   }

@@ -15,7 +15,7 @@
 //     shard.Append([&](std::string& blob) { log_format::Append...(blob, ...); });
 //   });
 //
-// Write refuses (kStorageFailed) once the log has failed, locks the routing
+// Write refuses (kDiskFull, kStorageFailed) while the log takes no writes, locks the routing
 // key's shard and hands the op a ShardRef: the proof that it holds the lock,
 // with the shard's index and its log append. Appending under the lock makes a
 // shard's log order its apply order. Read does the same without the health
@@ -82,13 +82,20 @@ class ShardSet {
   }
   void AttachWal(const storage::WalWriter& wal) { wal_ = &wal; }
 
-  // The prologue of a mutating op: kStorageFailed once the log has failed
-  // (fail closed), else fn(ShardRef) under the routing key's shard lock.
+  // The prologue of a mutating op: kDiskFull while the disk is full,
+  // kStorageFailed once the log has failed (fail closed), else fn(ShardRef) under the routing key's shard lock.
   // fn returns an OpResult<T>.
   template <typename Fn>
   auto Write(std::string_view routing_key, Fn&& fn) {
     using Result = std::invoke_result_t<Fn, const ShardRef&>;
-    if (!wal_->health().ok()) return Result::Error(OpStatus::kStorageFailed);
+    switch (wal_->write_state()) {
+      case storage::WriteState::kOk:
+        break;
+      case storage::WriteState::kDiskFull:
+        return Result::Error(OpStatus::kDiskFull);
+      case storage::WriteState::kFailed:
+        return Result::Error(OpStatus::kStorageFailed);
+    }
     return Locked(ShardOf(routing_key), std::forward<Fn>(fn));
   }
   // fn(ShardRef) under the routing key's shard lock; for reads (no log append).

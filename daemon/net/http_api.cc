@@ -71,6 +71,9 @@ class Api final : public DurabilityGate {
     return false;
   }
   HttpResponse FailureResponse() const override {
+    if (engine_.write_state() == storage::WriteState::kDiskFull) {
+      return ErrorResponse(protocol::Error(protocol::ErrorCode::kDiskFull, errors::kDiskFullOutcomeUnknown));
+    }
     return ErrorResponse(protocol::Error(protocol::ErrorCode::kStorageFailed, errors::kStorageFailed));
   }
 

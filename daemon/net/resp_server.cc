@@ -60,10 +60,10 @@ struct Shared {
   std::atomic<uint64_t> idle_closed{0};
   std::atomic<uint64_t> handler_failures{0};
 
-  // Fail closed: logged and reported once; main then stops the daemon.
+  // Logged and reported once (the engine refuses writes from then on).
   void ReportStorageFailure(const storage::Status& status) {
     if (storage_failure_reported.exchange(true)) return;
-    spdlog::critical("write-ahead log write failed, refusing all writes: {}", status.ToString());
+    spdlog::error("resp: a log write failed, replies were withheld: {}", status.ToString());
     if (on_storage_failure) on_storage_failure(status);
   }
 };
@@ -130,9 +130,17 @@ class RespSession final : public Session,
   void OnDurable(const storage::Status& status) override {
     if (!status.ok()) {
       // Fail closed: the replies in out_ promise writes whose log state is
-      // unknown. Never send them.
+      // unknown. Never send them: one error says why, then the connection
+      // closes (the client cannot tell which of its pipelined commands ran).
       shared_.ReportStorageFailure(status);
-      return Close();
+      out_.clear();
+      if (status.code() == storage::Status::Code::kNoSpace) {
+        sink_.SendError(protocol::ErrorCode::kDiskFull, protocol::errors::kDiskFullOutcomeUnknown);
+      } else {
+        sink_.SendError(protocol::ErrorCode::kStorageFailed, protocol::errors::kStorageFailed);
+      }
+      client_.close_after_reply = true;
+      return DoWrite();
     }
     DoWrite();
   }

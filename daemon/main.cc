@@ -73,7 +73,8 @@ class Maintenance {
       if (stop_) break;
       lock.unlock();
       auto now = clock::now();
-      if (config_.durability == "process" && now >= next_fsync) {
+      // Not while writes are refused: the sync would only fail again (and log so).
+      if (config_.durability == "process" && now >= next_fsync && engine_.write_state() == storage::WriteState::kOk) {
         // A failed fsync stops writes (Engine::SyncLog): what the kernel
         // dropped is unknown, so nothing more may be acknowledged.
         storage::Status s = engine_.SyncLog();

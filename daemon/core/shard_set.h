@@ -43,6 +43,15 @@ namespace tally::core {
 // replay relies on finding every entry of a key in one shard's log.
 inline constexpr size_t kShardCount = 64;
 
+// Log entries this thread has appended (ever). A transport compares it
+// before and after a command: a write refused before it appended anything
+// (disk full, the log failed) has no log record to wait for, so its error
+// reply need not wait on a log that cannot be written.
+inline uint64_t& ThreadLogAppends() {
+  thread_local uint64_t appends = 0;
+  return appends;
+}
+
 // Proof that its holder runs under shard index()'s lock (or alone, during
 // recovery). Only ShardSet makes them; functions that REQUIRE a shard's lock
 // take one, so the requirement is checked by the compiler.
@@ -53,6 +62,7 @@ class ShardRef {
   // shard's log buffer. Returns its sequence number.
   template <typename Encode>
   uint64_t Append(Encode&& encode) const {
+    ++ThreadLogAppends();
     return log_->Append(std::forward<Encode>(encode));
   }
 

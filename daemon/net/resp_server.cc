@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "commands/dispatch.h"
+#include "core/shard_set.h"
 #include "net/asio.h"
 #include "net/transport.h"
 #include "protocol/command_table.h"
@@ -209,11 +210,16 @@ class RespSession final : public Session,
   void Execute(const std::vector<std::string_view>& argv, bool& needs_log) {
     protocol::CommandArgs args(argv.data(), argv.size());
     const size_t reply_start = out_.size();
+    const uint64_t appends_before = core::ThreadLogAppends();
     try {
       // Every error reply counts as an error, as in Redis's total_error_replies.
       const protocol::CommandSpec* spec = commands::ResolveAndRun(
           shared_.table, context_, args, sink_, [&] { return out_.size() > reply_start && out_[reply_start] == '-'; });
-      if (spec != nullptr && (spec->flags & protocol::flags::kWrite)) needs_log = true;
+      // An error reply to a write that appended nothing (refused: disk full,
+      // the log failed) promises nothing and need not wait for the log.
+      const bool refused = out_.size() > reply_start && out_[reply_start] == '-' &&
+                           core::ThreadLogAppends() == appends_before;
+      if (spec != nullptr && (spec->flags & protocol::flags::kWrite) && !refused) needs_log = true;
     } catch (const std::exception& e) {
       OnHandlerFailed(args, reply_start, e.what());
       needs_log = true;

@@ -26,8 +26,8 @@ Status DiskReserve::Ensure() {
   if (err != 0) {
     ::unlink(path_.c_str());
     held_ = false;
-    std::string what = "cannot keep the disk reserve of " + std::to_string(bytes_) + " bytes at " + path_ + ": " +
-                       std::strerror(err);
+    std::string what =
+        "cannot keep the disk reserve of " + std::to_string(bytes_) + " bytes at " + path_ + ": " + std::strerror(err);
     if (err == ENOSPC) return Status::NoSpace(what + " (no space left on device)");
     return Status::IoError(what);
   }

@@ -20,9 +20,9 @@ class FaultSwitch {
   explicit FaultSwitch(std::string path) : path_(std::move(path)) {}
 
   Fault Current() {
-    const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                            std::chrono::steady_clock::now().time_since_epoch())
-                            .count();
+    const int64_t now =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+            .count();
     if (now - checked_ms_.load(std::memory_order_relaxed) >= 10) {
       std::lock_guard<std::mutex> lock(mu_);
       std::ifstream in(path_);
@@ -81,11 +81,13 @@ class FaultyWritableFile final : public rocksdb::FSWritableFileOwnerWrapper {
     return target()->Allocate(offset, len, options, dbg);
   }
   rocksdb::IOStatus Sync(const rocksdb::IOOptions& options, rocksdb::IODebugContext* dbg) override {
-    if (faults_.Current() == Fault::kSyncError) return rocksdb::IOStatus::IOError("injected fsync", "Input/output error");
+    if (faults_.Current() == Fault::kSyncError)
+      return rocksdb::IOStatus::IOError("injected fsync", "Input/output error");
     return target()->Sync(options, dbg);
   }
   rocksdb::IOStatus Fsync(const rocksdb::IOOptions& options, rocksdb::IODebugContext* dbg) override {
-    if (faults_.Current() == Fault::kSyncError) return rocksdb::IOStatus::IOError("injected fsync", "Input/output error");
+    if (faults_.Current() == Fault::kSyncError)
+      return rocksdb::IOStatus::IOError("injected fsync", "Input/output error");
     return target()->Fsync(options, dbg);
   }
 

@@ -217,8 +217,8 @@ class RespSession final : public Session,
           shared_.table, context_, args, sink_, [&] { return out_.size() > reply_start && out_[reply_start] == '-'; });
       // An error reply to a write that appended nothing (refused: disk full,
       // the log failed) promises nothing and need not wait for the log.
-      const bool refused = out_.size() > reply_start && out_[reply_start] == '-' &&
-                           core::ThreadLogAppends() == appends_before;
+      const bool refused =
+          out_.size() > reply_start && out_[reply_start] == '-' && core::ThreadLogAppends() == appends_before;
       if (spec != nullptr && (spec->flags & protocol::flags::kWrite) && !refused) needs_log = true;
     } catch (const std::exception& e) {
       OnHandlerFailed(args, reply_start, e.what());

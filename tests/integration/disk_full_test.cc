@@ -13,11 +13,11 @@
 //    go on), a log append that fails with EIO.
 
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <nlohmann/json.hpp>
 
 #include <cerrno>
 #include <cstdio>

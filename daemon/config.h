@@ -26,6 +26,7 @@ struct Config {
   std::string unix_socket;             // default: <data-dir>/tally.sock; "none" disables
   std::string durability = "process";  // process | fsync
   int64_t fsync_interval_ms = 1000;
+  int64_t disk_reserve_bytes = 64ll << 20;
   std::string log_level = "info";
   // Default: half the cores (at least 1). On 2 cores one I/O thread leaves a
   // core to RocksDB, the log writer and the client; two contend for it and

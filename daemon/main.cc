@@ -73,28 +73,60 @@ class Maintenance {
       if (stop_) break;
       lock.unlock();
       auto now = clock::now();
-      if (config_.durability == "process" && now >= next_fsync) {
+      // Not while writes are refused: the sync would only fail again (and log so).
+      if (config_.durability == "process" && now >= next_fsync && engine_.write_state() == storage::WriteState::kOk) {
+        // A failed fsync stops writes (Engine::SyncLog): what the kernel
+        // dropped is unknown, so nothing more may be acknowledged.
         storage::Status s = engine_.SyncLog();
         if (!s.ok()) spdlog::error("fsync of the log failed: {}", s.ToString());
         next_fsync = now + std::chrono::milliseconds(config_.fsync_interval_ms);
       }
-      if (now >= next_compaction ||
-          engine_.UncompactedEntries() > static_cast<uint64_t>(config_.compaction_max_entries)) {
+      WatchWriteState();
+      // No compaction while writes are refused: it would fail for the same reason.
+      if (engine_.write_state() == storage::WriteState::kOk &&
+          (now >= next_compaction ||
+           engine_.UncompactedEntries() > static_cast<uint64_t>(config_.compaction_max_entries))) {
         storage::Status s = engine_.CompactAll();
         if (!s.ok()) spdlog::error("compaction failed (will retry): {}", s.ToString());
         next_compaction = clock::now() + std::chrono::milliseconds(config_.compaction_interval_ms);
       }
       if (watchdog && now >= next_watchdog) {
-        // Only when the log is healthy: a stuck or failed daemon gets restarted.
-        if (engine_.health().ok()) sd_notify(0, "WATCHDOG=1");
+        // Not once the log has failed: a failed daemon gets restarted. (A full
+        // disk resumes by itself; a restart would not help it.)
+        if (engine_.write_state() != storage::WriteState::kFailed) sd_notify(0, "WATCHDOG=1");
         next_watchdog = now + std::chrono::microseconds(watchdog_usec / 2);
       }
       lock.lock();
     }
   }
 
+  // Logs every change of the write state once, and while the disk is full
+  // tries to resume writes (Engine::TryResumeWrites) every tick.
+  void WatchWriteState() {
+    storage::WriteState state = engine_.write_state();
+    if (state == storage::WriteState::kDiskFull) {
+      storage::Status resumed = engine_.TryResumeWrites();
+      if (resumed.ok()) {
+        spdlog::warn("space is back: writes resume (disk reserve re-created)");
+        state = engine_.write_state();
+      }
+    }
+    if (state == last_state_) return;
+    if (state == storage::WriteState::kDiskFull) {
+      spdlog::error(
+          "no space left on device for {}: writes are refused (disk_full), reads go on; they resume "
+          "by themselves once space is freed ({})",
+          config_.data_dir, engine_.health().ToString());
+    } else if (state == storage::WriteState::kFailed) {
+      spdlog::critical("the log cannot be written: all writes are refused until tallyd is restarted, reads go on: {}",
+                       engine_.health().ToString());
+    }
+    last_state_ = state;
+  }
+
   core::Engine& engine_;
   const Config& config_;
+  storage::WriteState last_state_ = storage::WriteState::kOk;
   std::thread thread_;
   std::mutex mu_;
   std::condition_variable cv_;
@@ -141,7 +173,6 @@ int WaitForSignal(Config& config) {
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGHUP);
-  sigaddset(&set, SIGUSR1);  // internal: the log failed
   while (true) {
     int signal = 0;
     if (sigwait(&set, &signal) != 0) continue;
@@ -191,7 +222,6 @@ int Run(int argc, char** argv) {
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGHUP);
-  sigaddset(&set, SIGUSR1);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
@@ -266,6 +296,10 @@ int Run(int argc, char** argv) {
     engine_options.counters.retention_ms[i] = retention_days[i] * 86400 * 1000;
   }
   engine_options.counters.changes_retention_ms = config.changes_retention_s * 1000;
+  engine_options.reserve_path = config.data_dir + "/tally.reserve";
+  engine_options.reserve_bytes = static_cast<uint64_t>(config.disk_reserve_bytes);
+  // TEST hook (storage/fault_fs.h): write faults on demand, driven by a file.
+  if (const char* control = std::getenv("TALLY_TEST_FAULT_CONTROL")) engine_options.fault_control_path = control;
   auto started = std::chrono::steady_clock::now();
   // TEST hook: a slow recovery, so tests can watch /ready say 503 meanwhile.
   if (const char* delay = std::getenv("TALLY_TEST_RECOVERY_DELAY_MS")) {
@@ -273,7 +307,12 @@ int Run(int argc, char** argv) {
   }
   auto opened = core::Engine::Open(engine_options, clock);
   if (!opened.ok()) {
-    spdlog::critical("cannot open {}: {}", engine_options.data_dir, opened.status().ToString());
+    if (opened.status().code() == storage::Status::Code::kNoSpace) {
+      spdlog::critical("no space left on device for data dir {}: free some space and start again ({})", config.data_dir,
+                       opened.status().ToString());
+    } else {
+      spdlog::critical("cannot open {}: {}", engine_options.data_dir, opened.status().ToString());
+    }
     return 1;
   }
   std::unique_ptr<core::Engine> engine = std::move(opened.value());
@@ -309,7 +348,9 @@ int Run(int argc, char** argv) {
   // requests once server.ready is true and no longer once shutdown begins,
   // so `api` may live on this stack.
   net::HttpApi api(*engine, server);
-  api.set_on_storage_failure([](const storage::Status&) { kill(getpid(), SIGUSR1); });
+  // A failed write no longer stops the daemon: the engine refuses writes
+  // (disk_full until space returns, storage_failed until a restart) and reads
+  // go on; Maintenance logs the change of state.
   http_routes.Set([&api](const net::HttpRequest& request) { return api.Handle(request); });
 
   net::RespServerOptions net_options;
@@ -323,7 +364,6 @@ int Run(int argc, char** argv) {
   net_options.limits.max_inline_bytes = static_cast<size_t>(config.max_inline_bytes);
   net_options.limits.max_array_length = static_cast<size_t>(config.max_array_length);
   net::RespServer resp(*engine, server, net_options);
-  resp.set_on_storage_failure([](const storage::Status&) { kill(getpid(), SIGUSR1); });
   server.SetRespFigures([&resp] {
     net::RespServerStats s = resp.stats();
     return RespFigures{s.accept_failures, s.idle_closed, s.handler_failures};
@@ -355,8 +395,7 @@ int Run(int argc, char** argv) {
   sd_notify(0, "READY=1");
 
   int signal = WaitForSignal(config);
-  bool log_failed = signal == SIGUSR1;
-  spdlog::info("{}: stopping", log_failed ? "log write failed" : (signal == SIGINT ? "SIGINT" : "SIGTERM"));
+  spdlog::info("{}: stopping", signal == SIGINT ? "SIGINT" : "SIGTERM");
   sd_notify(0, "STOPPING=1");
   stopping = true;
   server.ready = false;
@@ -367,7 +406,13 @@ int Run(int argc, char** argv) {
   maintenance.Stop();
   engine->counters().StopLoading();
   loader.join();
-  if (!log_failed) {
+  // A store that refuses writes is left as it is: the log holds every
+  // acknowledged write, and a sync or flush now could only fail again.
+  if (engine->write_state() == storage::WriteState::kDiskFull) engine->TryResumeWrites();
+  const bool log_failed = engine->write_state() != storage::WriteState::kOk;
+  if (log_failed) {
+    spdlog::error("stopping with writes refused: {}", engine->health().ToString());
+  } else {
     storage::Status s = engine->CompactAll();
     if (!s.ok()) spdlog::error("final compaction failed (the log still holds every change): {}", s.ToString());
     s = engine->SyncLog();

@@ -136,6 +136,14 @@ const std::vector<Setting>& Settings() {
       {.key = "fsync_interval_ms", .group = G::kStorage, .member = &Config::fsync_interval_ms,
        .min = 1, .max = 60000, .unit = "ms",
        .help = "With durability = process, fsync the log this often"},
+      {.key = "disk_reserve_bytes", .group = G::kStorage, .member = &Config::disk_reserve_bytes,
+       .min = 0, .max = int64_t{1} << 40, .unit = "bytes",
+       .help = "Space held back in the data dir (the file tally.reserve) for a full disk; 0 = none",
+       .explanation = "A preallocated file of this size in the data dir. When a write fails for lack of space it is "
+                      "deleted, so the log can finish the writes already in flight and RocksDB the flush it needs to "
+                      "resume; writes are refused (disk_full) until the filesystem has room for the reserve twice "
+                      "over, then it is created again and writes resume by themselves. Starting on a disk without "
+                      "room for it fails with \"no space left on device\"."},
       {.key = "compaction_interval_ms", .group = G::kStorage, .member = &Config::compaction_interval_ms,
        .min = 10, .max = 3'600'000, .unit = "ms",
        .help = "Fold the log into the compacted state (rollups) and trim it this often"},

@@ -72,7 +72,10 @@ const CommandSpec* CommandTable::Resolve(CommandArgs args, ReplySink& reply, siz
 std::vector<ErrorCode> DeclaredErrors(const CommandSpec& spec) {
   std::vector<ErrorCode> codes(spec.errors.begin(), spec.errors.end());
   if (spec.arity != 1 && spec.arity != -1) codes.push_back(ErrorCode::kWrongArity);
-  if (spec.flags & flags::kWrite) codes.push_back(ErrorCode::kStorageFailed);
+  if (spec.flags & flags::kWrite) {
+    codes.push_back(ErrorCode::kStorageFailed);
+    codes.push_back(ErrorCode::kDiskFull);
+  }
   std::sort(codes.begin(), codes.end());
   codes.erase(std::unique(codes.begin(), codes.end()), codes.end());
   return codes;

@@ -44,13 +44,14 @@ struct CommandSpec {
   std::string_view summary;  // one line for COMMAND DOCS, help and docs
   CommandHandler handler;
   // The error codes the handler itself can reply with. Every command can also
-  // answer wrong_arity (checked before it runs), and a write storage_failed:
+  // answer wrong_arity (checked before it runs), and a write storage_failed and
+  // disk_full:
   // DeclaredErrors() adds those.
   std::span<const ErrorCode> errors = {};
 };
 
 // spec.errors, plus wrong_arity (unless any number of arguments will do:
-// arity 1 or -1) and storage_failed for a write, without repeats, in enum order.
+// arity 1 or -1) and storage_failed and disk_full for a write, without repeats, in enum order.
 std::vector<ErrorCode> DeclaredErrors(const CommandSpec& spec);
 
 // Names of the flags, as COMMAND INFO and the docs show them ("write", "fast").

@@ -63,6 +63,9 @@ constexpr ErrorCodeInfo kCodes[] = {
     {kStorageReadFailed, "storage_read_failed", 500, "ERR", kBoth,
      "Stored data needed by the request could not be read (a damaged file, an I/O error); nothing was answered from "
      "it or changed. The message names the column family; the daemon logs the key."},
+    {kDiskFull, "disk_full", 507, "ERR", kBoth,
+     "The data dir's filesystem is full: writes are refused, reads go on; writes resume by themselves once space is "
+     "freed."},
     {kNotReady, "not_ready", 503, "ERR", kHttpOnly, "The daemon is still recovering, or stopping."},
     {kBadRequest, "bad_request", 400, "ERR", kHttpOnly,
      "The HTTP request is malformed: a bad request target or percent-encoding, or bytes that are not HTTP."},

@@ -46,6 +46,7 @@ enum class ErrorCode : uint8_t {
   kCursorTooOld,
   kStorageFailed,
   kStorageReadFailed,
+  kDiskFull,
   kNotReady,
   // ---- the HTTP API ----
   kBadRequest,

@@ -546,6 +546,8 @@ std::string ExampleMessage(ErrorCode code) {
       return std::string(kStorageFailed);
     case ErrorCode::kStorageReadFailed:
       return StorageReadFailed("owners").Message();
+    case ErrorCode::kDiskFull:
+      return std::string(kDiskFull);
     case ErrorCode::kNotReady:
       return std::string(kNotReady);
     case ErrorCode::kBadRequest:

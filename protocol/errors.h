@@ -98,6 +98,14 @@ inline constexpr std::string_view kProtoUnbalancedQuotes = "Protocol error: unba
 // ---- tally's own texts ---------------------------------------------------------
 inline constexpr std::string_view kStorageFailed =
     "storage failure: the write-ahead log could not be written; the server refuses writes until restarted";
+inline constexpr std::string_view kDiskFull =
+    "no space left on device for the data dir; writes are refused until space is freed (reads go on)";
+// A write that was applied in memory when the disk filled up, but could not be
+// made durable: it is kept and written once space returns, unless the daemon
+// stops first.
+inline constexpr std::string_view kDiskFullOutcomeUnknown =
+    "no space left on device; the last writes on this connection are not acknowledged (they are written "
+    "when space returns, unless the daemon stops first)";
 inline constexpr std::string_view kNotReady = "the daemon is starting or stopping";
 // (kStorageReadFailed) storage read failed in column family 'owners' (damaged file or I/O error): nothing was
 // answered from it or changed; the daemon's log names the key

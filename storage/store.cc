@@ -13,9 +13,12 @@
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
+#include <mutex>
+#include <shared_mutex>
 #include <vector>
 
 #include "storage/data_dir_checks.h"
+#include "storage/fault_fs.h"
 
 namespace tally::storage {
 namespace {
@@ -63,7 +66,46 @@ std::string_view FamilyName(Family family) { return kFamilyNames[static_cast<int
 // instance, so the log writes that replies wait for never queue behind a
 // compaction batch of thousands of cells (which took tens of milliseconds
 // and set the p99 of every write; docs/benchmarks.md).
+//
+// Each instance has a WriteGuard: writes hold it shared, SyncLog and Resume
+// exclusively. A failed write is recorded before its shared hold ends, so no
+// sync ever reaches a log file whose append failed (RocksDB 7.8 asserts
+// `sync_without_flush_called_` there and aborts) until Resume has moved the
+// instance to a fresh log file.
+struct WriteGuard {
+  std::shared_mutex mu;
+  std::mutex failure_mu;
+  Status failure;  // guarded by failure_mu; Ok = writes go on
+  uint64_t failed_log_number = 0;
+
+  void RecordFailure(rocksdb::DB* db, const Status& s) {
+    std::unique_ptr<rocksdb::LogFile> current;
+    uint64_t log_number = 0;
+    if (db->GetCurrentWalFile(&current).ok() && current) log_number = current->LogNumber();
+    std::lock_guard<std::mutex> lock(failure_mu);
+    if (failure.ok()) {
+      failure = s;
+      failed_log_number = log_number;
+    }
+  }
+  Status Failure() {
+    std::lock_guard<std::mutex> lock(failure_mu);
+    return failure;
+  }
+};
+
+// A failed write worth guarding against: the instance may hold a log file
+// whose append failed. (Busy and invalid arguments touch no file.)
+bool IsWriteFault(const Status& s) {
+  return s.code() == Status::Code::kIoError || s.code() == Status::Code::kNoSpace ||
+         s.code() == Status::Code::kCorruption;
+}
+
 struct Store::Impl {
+  // TEST ONLY: the fault-injecting Env (storage/fault_fs.h); outlives the DBs.
+  std::unique_ptr<rocksdb::Env> fault_env;
+  WriteGuard main_guard;
+  WriteGuard log_guard;
   std::unique_ptr<rocksdb::CompactionFilter> cells_filter;
   std::unique_ptr<rocksdb::CompactionFilter> dedupe_filter;
   std::unique_ptr<rocksdb::DB> db;
@@ -142,6 +184,10 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
 
   auto impl = std::make_unique<Impl>();
+  if (!options.fault_control_path.empty()) {
+    impl->fault_env = NewFaultInjectingEnv(options.fault_control_path);
+    db_options.env = impl->fault_env.get();
+  }
   if (options.retention != nullptr) {
     impl->cells_filter = std::make_unique<RetentionFilter>(options.retention, Family::kCells);
     impl->dedupe_filter = std::make_unique<RetentionFilter>(options.retention, Family::kDedupe);
@@ -275,17 +321,24 @@ Status Store::Write(WriteBatch& batch, bool sync) {
   rocksdb::WriteOptions write_options;
   write_options.sync = sync;
   WriteBatch::Impl& parts = *batch.impl_;
+  auto guarded_write = [](WriteGuard& guard, rocksdb::DB* db, const rocksdb::WriteOptions& options,
+                          rocksdb::WriteBatch* part) {
+    std::shared_lock<std::shared_mutex> hold(guard.mu);
+    Status s = FromRocks(db->Write(options, part));
+    if (IsWriteFault(s)) guard.RecordFailure(db, s);
+    return s;
+  };
   if (parts.main.Count() > 0) {
     // A batch that also trims the log (compaction) makes its main part
     // durable first: the trim must never reach the disk without the
     // checkpoint and cells that replace what it deletes.
     rocksdb::WriteOptions main_options = write_options;
     main_options.sync = sync || parts.log.Count() > 0;
-    rocksdb::Status s = impl_->db->Write(main_options, &parts.main);
-    if (!s.ok()) return FromRocks(s);
+    Status s = guarded_write(impl_->main_guard, impl_->db.get(), main_options, &parts.main);
+    if (!s.ok()) return s;
   }
   if (parts.log.Count() == 0) return Status::Ok();
-  return FromRocks(impl_->log_db->Write(write_options, &parts.log));
+  return guarded_write(impl_->log_guard, impl_->log_db.get(), write_options, &parts.log);
 }
 
 StatusOr<std::optional<std::string>> Store::Get(Family family, std::string_view key) {
@@ -335,9 +388,40 @@ Status Store::ScanSeeking(Family family, std::string_view begin, const SeekingVi
 }
 
 Status Store::SyncLog() {
-  rocksdb::Status s = impl_->log_db->SyncWAL();
-  if (s.ok()) s = impl_->db->SyncWAL();
-  return FromRocks(s);
+  for (auto [guard, db] : {std::pair{&impl_->log_guard, impl_->log_db.get()}, {&impl_->main_guard, impl_->db.get()}}) {
+    std::unique_lock<std::shared_mutex> hold(guard->mu);
+    Status failure = guard->Failure();
+    if (!failure.ok()) return failure;
+    Status s = FromRocks(db->SyncWAL());
+    // A failed fsync poisons the log file just as a failed append does.
+    if (!s.ok()) {
+      guard->RecordFailure(db, s);
+      return s;
+    }
+  }
+  return Status::Ok();
+}
+
+Status Store::Resume() {
+  for (auto [guard, db] : {std::pair{&impl_->log_guard, impl_->log_db.get()}, {&impl_->main_guard, impl_->db.get()}}) {
+    std::unique_lock<std::shared_mutex> hold(guard->mu);
+    if (guard->Failure().ok()) continue;
+    // Busy while RocksDB's own recovery (its SstFileManager's, for a full
+    // disk) runs: the caller tries again later.
+    Status s = FromRocks(db->Resume());
+    if (!s.ok()) return s;
+    // RocksDB moves to a fresh log file only when some memtable holds data;
+    // if it kept the file whose append failed, the next append to it would
+    // abort the process. Then writes stay refused until a restart.
+    std::unique_ptr<rocksdb::LogFile> current;
+    if (!db->GetCurrentWalFile(&current).ok() || !current || current->LogNumber() == guard->failed_log_number) {
+      return Status::IoError("RocksDB kept the log file whose write failed in " + db->GetName() +
+                             "; writes need a restart");
+    }
+    std::lock_guard<std::mutex> lock(guard->failure_mu);
+    guard->failure = Status::Ok();
+  }
+  return Status::Ok();
 }
 
 Status Store::FlushMemtables() {

@@ -45,6 +45,8 @@ struct StoreOptions {
   const RetentionPolicy* retention = nullptr;  // must outlive the Store
   size_t block_cache_bytes = 64ull << 20;
   bool create_if_missing = true;
+  // TEST ONLY (storage/fault_fs.h): a control file that injects write faults.
+  std::string fault_control_path;
 };
 
 // A group of writes applied atomically by Store::Write.
@@ -104,7 +106,14 @@ class Store {
   Status ScanSeeking(Family family, std::string_view begin, const SeekingVisitor& visit);
 
   // fsync RocksDB's log (durability=process does this every fsync_interval_ms).
+  // After a failed write to an instance it returns that failure without
+  // syncing until Resume succeeds: RocksDB 7.8 aborts (an assertion) when its
+  // log file is synced after a failed append.
   Status SyncLog();
+  // After a failed write: DB::Resume() of each instance a write failed on
+  // (RocksDB flushes its memtables and moves to a fresh log file). Ok when
+  // both instances take writes again.
+  Status Resume();
   // Flushes memtables to SST files (used at clean shutdown so restart is quick).
   Status FlushMemtables();
 

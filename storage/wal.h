@@ -11,7 +11,15 @@
 //    RocksDB write (one Put per shard with pending entries, never one per
 //    entry), with fsync when durability=fsync. Callers whose ticket is covered
 //    return at once: many connections share one write and one fsync.
-//  * A failed write fails closed: every later WaitDurable returns the error,
+//  * A write that fails for lack of space (NoSpace) stops writes but loses
+//    nothing: the blobs it took hold entries already applied in memory, so
+//    the writer keeps them and writes them first when writes resume (same
+//    keys: writing a blob twice is harmless). Before giving up it calls the
+//    no-space handler once (which frees the disk reserve and resumes RocksDB)
+//    and retries, so the write in flight usually still lands. Either way the
+//    state becomes kDiskFull until Resume() succeeds.
+//  * Any other failed write (or FailClosed, for a failed fsync) fails closed:
+//    kFailed, every later WaitDurable returns the error until a restart,
 //    since what reached the disk is unknown.
 //
 // Thread-safe.
@@ -19,6 +27,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -84,6 +93,8 @@ struct WalStats {
   uint64_t bytes = 0;
 };
 
+enum class WriteState { kOk, kDiskFull, kFailed };
+
 class WalWriter {
  public:
   // `sync`: fsync before WaitDurable returns (durability=fsync).
@@ -97,16 +108,29 @@ class WalWriter {
   Status WaitDurable(uint64_t ticket);
   // Ok, or the error that stopped the log.
   Status health() const;
+  WriteState write_state() const { return state_.load(std::memory_order_acquire); }
+
+  // Called by the writer after a NoSpace write, before it gives up: true if
+  // the write is worth one retry (space was freed, RocksDB resumed).
+  void set_no_space_handler(std::function<bool()> handler) { no_space_handler_ = std::move(handler); }
+  // A storage error met outside the writer (compaction, the periodic fsync):
+  // NoSpace stops writes until Resume; anything else fails closed for good.
+  void OnStorageError(const Status& s);
+  // After kDiskFull: writes the kept blobs and everything pending; Ok puts
+  // the writer back to kOk. A NoSpace failure keeps kDiskFull.
+  Status Resume();
   WalStats stats() const;
   bool sync() const { return sync_; }
 
  private:
+  Status WriteEverything(bool resuming, uint64_t ticket);
+
   Store& store_;
   const std::vector<ShardLog*> logs_;
   const bool sync_;
   std::atomic<uint64_t> collected_{0};  // generations whose blobs were taken
   std::atomic<uint64_t> durable_{0};    // generations written
-  std::atomic<bool> failed_flag_{false};
+  std::atomic<WriteState> state_{WriteState::kOk};
   // flush_mu_ is never held across the RocksDB write: waiters whose ticket a
   // write covers must be able to return as soon as it lands, not queue behind
   // the next write (and its fsync) for the mutex.
@@ -115,7 +139,9 @@ class WalWriter {
   bool writing_ = false;              // guarded by flush_mu_: a writer is at work
   Status failure_;                    // guarded by flush_mu_
   std::vector<PendingBlob> scratch_;  // owned by the thread that set writing_
-  WalStats stats_;                    // guarded by flush_mu_
+  std::vector<PendingBlob> kept_;     // blobs of a NoSpace write; owned like scratch_
+  std::function<bool()> no_space_handler_;
+  WalStats stats_;  // guarded by flush_mu_
 };
 
 }  // namespace tally::storage

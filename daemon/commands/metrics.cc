@@ -227,6 +227,8 @@ MetricsSnapshot GatherMetrics(core::Engine& engine, const ServerState& server) {
   storage::Status health = engine.health();
   s.log_healthy = health.ok();
   if (!health.ok()) s.log_error = health.ToString();
+  s.write_state = static_cast<int>(engine.write_state());
+  s.disk_full_events = engine.disk_full_events();
   s.wal = engine.wal_stats();
   s.log_uncompacted_entries = engine.UncompactedEntries();
   s.log_recovered_entries = engine.recovered_entries();
@@ -316,6 +318,12 @@ std::string RenderPrometheus(const MetricsSnapshot& s) {
   // ---- write-ahead log
   w.Gauge("tally_log_healthy", "1 while the write-ahead log accepts writes; 0 after a failed write (fail closed).",
           s.log_healthy ? 1 : 0);
+  w.Gauge("tally_write_state",
+          "0: writes accepted; 1: disk full, writes refused until space returns; 2: the log failed, writes refused "
+          "until a restart.",
+          s.write_state);
+  w.Counter("tally_disk_full_events_total", "Times the data dir's filesystem filled up and writes stopped.",
+            s.disk_full_events);
   w.Counter("tally_log_writes_total", "RocksDB writes of the write-ahead log (one per group commit).", s.wal.writes);
   w.Counter("tally_log_blobs_total", "Log blobs written (one per shard with pending entries per group commit).",
             s.wal.blobs);
@@ -448,6 +456,10 @@ nlohmann::json StatsJson(const MetricsSnapshot& s) {
   out["log"] = {
       {"healthy", s.log_healthy},
       {"error", s.log_error},
+      {"write_state", s.write_state == 0   ? "ok"
+                      : s.write_state == 1 ? "disk_full"
+                                           : "failed"},
+      {"disk_full_events", s.disk_full_events},
       {"writes", s.wal.writes},
       {"blobs", s.wal.blobs},
       {"entries", s.wal.entries},

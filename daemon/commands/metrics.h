@@ -82,6 +82,8 @@ struct MetricsSnapshot {
   // Write-ahead log and compaction.
   bool log_healthy = true;
   std::string log_error;  // when not healthy
+  int write_state = 0;    // 0 ok, 1 disk full (writes refused until space returns), 2 failed (until restart)
+  uint64_t disk_full_events = 0;
   storage::WalStats wal;
   uint64_t log_uncompacted_entries = 0;
   uint64_t log_recovered_entries = 0;

@@ -26,6 +26,8 @@ inline protocol::Error OpError(core::OpStatus status, std::string_view failed_fa
       return protocol::Error(ErrorCode::kOverflow, errors::kOverflow);
     case core::OpStatus::kStorageFailed:
       return protocol::Error(ErrorCode::kStorageFailed, errors::kStorageFailed);
+    case core::OpStatus::kDiskFull:
+      return protocol::Error(ErrorCode::kDiskFull, errors::kDiskFull);
     case core::OpStatus::kIdConflict:
       return protocol::Error(ErrorCode::kIdConflict, errors::kIdConflict);
     case core::OpStatus::kReadFailed:

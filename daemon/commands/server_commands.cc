@@ -410,6 +410,13 @@ void Info(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
     AppendField(out, "durability", server.config.durability);
     AppendField(out, "aof_enabled", static_cast<int64_t>(1));
     AppendField(out, "log_status", std::string(health.ok() ? "ok" : "failed"));
+    const storage::WriteState state = ctx.engine.write_state();
+    AppendField(out, "write_state",
+                std::string(state == storage::WriteState::kOk         ? "ok"
+                            : state == storage::WriteState::kDiskFull ? "disk_full"
+                                                                      : "failed"));
+    AppendField(out, "disk_full_events", ctx.engine.disk_full_events());
+    AppendField(out, "disk_reserve_held", static_cast<int64_t>(ctx.engine.reserve_held() ? 1 : 0));
     AppendField(out, "log_writes", wal.writes);
     AppendField(out, "log_entries_written", wal.entries);
     AppendField(out, "log_bytes_written", wal.bytes);

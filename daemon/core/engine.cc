@@ -52,13 +52,73 @@ storage::StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& opt
   store_options.path = options.data_dir;
   store_options.block_cache_bytes = options.block_cache_bytes;
   store_options.retention = retention.get();
+  store_options.fault_control_path = options.fault_control_path;
   auto store = storage::Store::Open(store_options);
   if (!store.ok()) return store.status();
   std::unique_ptr<Engine> engine(new Engine(clock, std::move(retention), std::move(store.value()), options));
   Status s = Recover(engine->shards_, *engine->store_, clock, engine->ModuleList(), engine->modules_by_op_,
                      &engine->recovered_entries_);
   if (!s.ok()) return s;
+  if (!options.reserve_path.empty() && options.reserve_bytes > 0) {
+    engine->reserve_ = std::make_unique<storage::DiskReserve>(options.reserve_path, options.reserve_bytes);
+    s = engine->reserve_->Ensure();
+    if (!s.ok()) return s;
+  }
+  Engine* raw = engine.get();
+  engine->wal_->set_no_space_handler([raw] {
+    raw->disk_full_events_.fetch_add(1);
+    if (raw->reserve_) raw->reserve_->Release();
+    return raw->store_->Resume().ok();
+  });
   return engine;
+}
+
+Status Engine::SyncLog() {
+  Status s = store_->SyncLog();
+  if (!s.ok()) NoteStorageError(s);
+  return s;
+}
+
+Status Engine::CompactAll() {
+  Status s = compactor_->CompactAll();
+  // Out of space for the compacted state means out of space for the log
+  // soon: stop writes now, while the reserve can still take what is in flight.
+  if (s.code() == Status::Code::kNoSpace) NoteStorageError(s);
+  return s;
+}
+
+void Engine::NoteStorageError(const Status& s) {
+  const bool was_ok = wal_->write_state() == storage::WriteState::kOk;
+  wal_->OnStorageError(s);
+  if (was_ok && wal_->write_state() == storage::WriteState::kDiskFull) {
+    disk_full_events_.fetch_add(1);
+    if (reserve_) reserve_->Release();
+  }
+}
+
+Status Engine::TryResumeWrites() {
+  if (wal_->write_state() != storage::WriteState::kDiskFull) return wal_->health();
+  // Room for the reserve and as much again: resuming into a disk that fills
+  // up at once would only flap.
+  if (reserve_) {
+    auto free = storage::DiskReserve::FreeBytes(reserve_->path().substr(0, reserve_->path().rfind('/') + 1));
+    if (!free.ok()) return free.status();
+    if (*free < 2 * reserve_->bytes()) {
+      return Status::NoSpace(std::to_string(*free) + " bytes free, waiting for " +
+                             std::to_string(2 * reserve_->bytes()));
+    }
+  }
+  Status s = store_->Resume();
+  if (s.ok() && reserve_) s = reserve_->Ensure();
+  if (s.ok()) s = wal_->Resume();
+  if (s.ok()) {
+    write_resumes_.fetch_add(1);
+    return s;
+  }
+  // Only lack of space (or RocksDB's own recovery at work) is worth waiting
+  // out; anything else fails closed.
+  if (s.code() != Status::Code::kNoSpace && s.code() != Status::Code::kBusy) wal_->OnStorageError(s);
+  return s;
 }
 
 std::vector<EngineModule*> Engine::ModuleList() const {

@@ -21,6 +21,7 @@
 // Thread-safe. docs/architecture.md shows how the pieces fit.
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -35,6 +36,7 @@
 #include "core/op_result.h"
 #include "core/owners.h"
 #include "core/shard_set.h"
+#include "storage/disk_reserve.h"
 #include "storage/status.h"
 #include "storage/store.h"
 #include "storage/wal.h"
@@ -46,6 +48,12 @@ struct EngineOptions {
   bool fsync_each_write = false;  // durability=fsync
   size_t block_cache_bytes = 64ull << 20;
   CounterOptions counters;
+  // The disk reserve (storage/disk_reserve.h): a file of this many bytes,
+  // released when the disk fills up. Empty path or 0 bytes: none.
+  std::string reserve_path;
+  uint64_t reserve_bytes = 0;
+  // TEST ONLY: the fault-injection control file (storage/fault_fs.h).
+  std::string fault_control_path;
 };
 
 class Engine {
@@ -70,14 +78,26 @@ class Engine {
   bool IsDurable(uint64_t ticket) const { return wal_->IsDurable(ticket); }
   storage::Status WaitDurable(uint64_t ticket) { return wal_->WaitDurable(ticket); }
   storage::Status health() const { return wal_->health(); }
-  // fsync RocksDB's log (durability=process: every fsync_interval_ms).
-  storage::Status SyncLog() { return store_->SyncLog(); }
+  // kOk, kDiskFull (writes refused until space returns) or kFailed (writes
+  // refused until a restart).
+  storage::WriteState write_state() const { return wal_->write_state(); }
+  // fsync RocksDB's log (durability=process: every fsync_interval_ms). A
+  // failure stops writes (fail closed; kDiskFull if it was for lack of space).
+  storage::Status SyncLog();
+  // While kDiskFull: once the filesystem has room for the reserve and a
+  // margin, resumes RocksDB, re-creates the reserve and writes what waited.
+  // Ok when writes go on again; else why not yet. Cheap when kOk.
+  storage::Status TryResumeWrites();
+  // Times the disk filled up and writes resumed since the start.
+  uint64_t disk_full_events() const { return disk_full_events_.load(); }
+  uint64_t write_resumes() const { return write_resumes_.load(); }
+  bool reserve_held() const { return reserve_ && reserve_->held(); }
   storage::WalStats wal_stats() const { return wal_->stats(); }
   uint64_t recovered_entries() const { return recovered_entries_; }
 
   // ---- compaction ---------------------------------------------------------
   storage::Status CompactShard(size_t shard) { return compactor_->CompactShard(shard); }
-  storage::Status CompactAll() { return compactor_->CompactAll(); }
+  storage::Status CompactAll();
   // Log entries not yet folded by compaction (the trigger for an early run).
   uint64_t UncompactedEntries() { return compactor_->UncompactedEntries(); }
   CompactionStats compaction_stats() const { return compactor_->stats(); }
@@ -96,6 +116,8 @@ class Engine {
   template <typename Module>
   Module* Register(std::unique_ptr<Module> module);
   std::vector<EngineModule*> ModuleList() const;
+  // A storage error outside the group-commit writer: see WalWriter::OnStorageError.
+  void NoteStorageError(const storage::Status& s);
 
   const Clock& clock_;
   std::unique_ptr<storage::RetentionPolicy> retention_;  // outlives store_
@@ -110,6 +132,9 @@ class Engine {
   FeedsModule* feeds_ = nullptr;
   std::unique_ptr<Compactor> compactor_;
   uint64_t recovered_entries_ = 0;
+  std::unique_ptr<storage::DiskReserve> reserve_;
+  std::atomic<uint64_t> disk_full_events_{0};
+  std::atomic<uint64_t> write_resumes_{0};
 };
 
 }  // namespace tally::core

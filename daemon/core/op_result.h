@@ -13,6 +13,7 @@ enum class OpStatus {
   kNotInteger,     // stored value is not an integer
   kOverflow,       // increment or decrement would overflow
   kStorageFailed,  // the log cannot be written: writes are refused (fail closed)
+  kDiskFull,       // no space left for the log: writes are refused until space returns
   kIdConflict,     // an event id seen within the dedupe window came with different arguments
   kReadFailed,     // stored state could not be read (RocksDB error): nothing was answered or changed
 };

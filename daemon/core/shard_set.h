@@ -15,7 +15,7 @@
 //     shard.Append([&](std::string& blob) { log_format::Append...(blob, ...); });
 //   });
 //
-// Write refuses (kStorageFailed) once the log has failed, locks the routing
+// Write refuses (kDiskFull, kStorageFailed) while the log takes no writes, locks the routing
 // key's shard and hands the op a ShardRef: the proof that it holds the lock,
 // with the shard's index and its log append. Appending under the lock makes a
 // shard's log order its apply order. Read does the same without the health
@@ -43,6 +43,15 @@ namespace tally::core {
 // replay relies on finding every entry of a key in one shard's log.
 inline constexpr size_t kShardCount = 64;
 
+// Log entries this thread has appended (ever). A transport compares it
+// before and after a command: a write refused before it appended anything
+// (disk full, the log failed) has no log record to wait for, so its error
+// reply need not wait on a log that cannot be written.
+inline uint64_t& ThreadLogAppends() {
+  thread_local uint64_t appends = 0;
+  return appends;
+}
+
 // Proof that its holder runs under shard index()'s lock (or alone, during
 // recovery). Only ShardSet makes them; functions that REQUIRE a shard's lock
 // take one, so the requirement is checked by the compiler.
@@ -53,6 +62,7 @@ class ShardRef {
   // shard's log buffer. Returns its sequence number.
   template <typename Encode>
   uint64_t Append(Encode&& encode) const {
+    ++ThreadLogAppends();
     return log_->Append(std::forward<Encode>(encode));
   }
 
@@ -82,13 +92,20 @@ class ShardSet {
   }
   void AttachWal(const storage::WalWriter& wal) { wal_ = &wal; }
 
-  // The prologue of a mutating op: kStorageFailed once the log has failed
-  // (fail closed), else fn(ShardRef) under the routing key's shard lock.
+  // The prologue of a mutating op: kDiskFull while the disk is full,
+  // kStorageFailed once the log has failed (fail closed), else fn(ShardRef) under the routing key's shard lock.
   // fn returns an OpResult<T>.
   template <typename Fn>
   auto Write(std::string_view routing_key, Fn&& fn) {
     using Result = std::invoke_result_t<Fn, const ShardRef&>;
-    if (!wal_->health().ok()) return Result::Error(OpStatus::kStorageFailed);
+    switch (wal_->write_state()) {
+      case storage::WriteState::kOk:
+        break;
+      case storage::WriteState::kDiskFull:
+        return Result::Error(OpStatus::kDiskFull);
+      case storage::WriteState::kFailed:
+        return Result::Error(OpStatus::kStorageFailed);
+    }
     return Locked(ShardOf(routing_key), std::forward<Fn>(fn));
   }
   // fn(ShardRef) under the routing key's shard lock; for reads (no log append).

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "commands/dispatch.h"
+#include "core/shard_set.h"
 #include "net/http_fields.h"
 #include "net/http_route.h"
 #include "protocol/json_sink.h"
@@ -45,9 +46,12 @@ class Api final : public DurabilityGate {
     client.connected_at_ms = engine_.clock().NowMs();
     protocol::CommandContext context{engine_, server_, client, commands::HttpThreadStats(server_)};
     protocol::JsonSink sink;
+    const uint64_t appends_before = core::ThreadLogAppends();
     const protocol::CommandSpec* spec =
         commands::ResolveAndRun(table_, context, args, sink, [&] { return sink.error().has_value(); });
-    if (spec != nullptr && (spec->flags & protocol::flags::kWrite)) t_request_wrote = true;
+    // An error to a write that appended nothing (refused) need not wait for the log.
+    const bool refused = sink.error().has_value() && core::ThreadLogAppends() == appends_before;
+    if (spec != nullptr && (spec->flags & protocol::flags::kWrite) && !refused) t_request_wrote = true;
     Result result;
     if (sink.error()) {
       result.error = *sink.error();
@@ -71,6 +75,9 @@ class Api final : public DurabilityGate {
     return false;
   }
   HttpResponse FailureResponse() const override {
+    if (engine_.write_state() == storage::WriteState::kDiskFull) {
+      return ErrorResponse(protocol::Error(protocol::ErrorCode::kDiskFull, errors::kDiskFullOutcomeUnknown));
+    }
     return ErrorResponse(protocol::Error(protocol::ErrorCode::kStorageFailed, errors::kStorageFailed));
   }
 

@@ -16,7 +16,15 @@ using enum FieldType;
 HttpResponse Health(RouteCall&) { return Json(200, {{"status", "ok"}}); }
 
 HttpResponse Ready(RouteCall& call) {
-  storage::Status health = ApiEngine(call.api).health();
+  core::Engine& engine = ApiEngine(call.api);
+  storage::Status health = engine.health();
+  if (engine.write_state() == storage::WriteState::kDiskFull) {
+    // 503, not disk_full's 507: load balancers read /ready's status alone.
+    HttpResponse response = ErrorResponse(protocol::Error(
+        protocol::ErrorCode::kDiskFull, std::string(protocol::errors::kDiskFull) + " (" + health.ToString() + ")"));
+    response.status = 503;
+    return response;
+  }
   if (!health.ok()) return ErrorResponse(protocol::Error(protocol::ErrorCode::kStorageFailed, health.ToString()));
   if (!ApiServer(call.api).ready.load()) {
     return ErrorResponse(protocol::Error(protocol::ErrorCode::kNotReady, protocol::errors::kNotReady));

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "commands/dispatch.h"
+#include "core/shard_set.h"
 #include "net/asio.h"
 #include "net/transport.h"
 #include "protocol/command_table.h"
@@ -60,10 +61,10 @@ struct Shared {
   std::atomic<uint64_t> idle_closed{0};
   std::atomic<uint64_t> handler_failures{0};
 
-  // Fail closed: logged and reported once; main then stops the daemon.
+  // Logged and reported once (the engine refuses writes from then on).
   void ReportStorageFailure(const storage::Status& status) {
     if (storage_failure_reported.exchange(true)) return;
-    spdlog::critical("write-ahead log write failed, refusing all writes: {}", status.ToString());
+    spdlog::error("resp: a log write failed, replies were withheld: {}", status.ToString());
     if (on_storage_failure) on_storage_failure(status);
   }
 };
@@ -130,9 +131,17 @@ class RespSession final : public Session,
   void OnDurable(const storage::Status& status) override {
     if (!status.ok()) {
       // Fail closed: the replies in out_ promise writes whose log state is
-      // unknown. Never send them.
+      // unknown. Never send them: one error says why, then the connection
+      // closes (the client cannot tell which of its pipelined commands ran).
       shared_.ReportStorageFailure(status);
-      return Close();
+      out_.clear();
+      if (status.code() == storage::Status::Code::kNoSpace) {
+        sink_.SendError(protocol::ErrorCode::kDiskFull, protocol::errors::kDiskFullOutcomeUnknown);
+      } else {
+        sink_.SendError(protocol::ErrorCode::kStorageFailed, protocol::errors::kStorageFailed);
+      }
+      client_.close_after_reply = true;
+      return DoWrite();
     }
     DoWrite();
   }
@@ -201,11 +210,16 @@ class RespSession final : public Session,
   void Execute(const std::vector<std::string_view>& argv, bool& needs_log) {
     protocol::CommandArgs args(argv.data(), argv.size());
     const size_t reply_start = out_.size();
+    const uint64_t appends_before = core::ThreadLogAppends();
     try {
       // Every error reply counts as an error, as in Redis's total_error_replies.
       const protocol::CommandSpec* spec = commands::ResolveAndRun(
           shared_.table, context_, args, sink_, [&] { return out_.size() > reply_start && out_[reply_start] == '-'; });
-      if (spec != nullptr && (spec->flags & protocol::flags::kWrite)) needs_log = true;
+      // An error reply to a write that appended nothing (refused: disk full,
+      // the log failed) promises nothing and need not wait for the log.
+      const bool refused =
+          out_.size() > reply_start && out_[reply_start] == '-' && core::ThreadLogAppends() == appends_before;
+      if (spec != nullptr && (spec->flags & protocol::flags::kWrite) && !refused) needs_log = true;
     } catch (const std::exception& e) {
       OnHandlerFailed(args, reply_start, e.what());
       needs_log = true;

@@ -8,7 +8,9 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -337,6 +339,8 @@ std::string TallydProcess::LogTail(size_t max_bytes) const {
                                       << ") ----\n";
   }
   const pid_t parent = ::getpid();
+  const uint64_t fd_limit = fd_limit_;
+  const int mask = umask_;
   pid_t pid = ::fork();
   if (pid < 0) return ::testing::AssertionFailure() << "fork: " << strerror(errno);
   if (pid == 0) {
@@ -354,6 +358,11 @@ std::string TallydProcess::LogTail(size_t max_bytes) const {
     sigemptyset(&empty);
     ::sigprocmask(SIG_SETMASK, &empty, nullptr);
     ::signal(SIGPIPE, SIG_DFL);
+    if (fd_limit > 0) {
+      struct rlimit limit = {static_cast<rlim_t>(fd_limit), static_cast<rlim_t>(fd_limit)};
+      if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) ::_exit(124);
+    }
+    if (mask >= 0) ::umask(static_cast<mode_t>(mask));
     ::execv(argv[0], argv.data());
     const char msg[] = "harness: execv of tallyd failed\n";
     (void)!::write(2, msg, sizeof msg - 1);

@@ -445,6 +445,8 @@ struct RespServer::Impl {
                {},
                {}},
         pool("resp-io", options.io_threads) {
+    shared.client_query_buffer_limit = static_cast<size_t>(std::max<int64_t>(0, options.client_query_buffer_limit));
+    shared.total_query_buffer_limit = static_cast<size_t>(std::max<int64_t>(0, options.total_query_buffer_limit));
     for (size_t i = 0; i < pool.size(); ++i) stats.push_back(&server.AddThreadStats());
   }
 

@@ -287,18 +287,14 @@ TallydProcess::~TallydProcess() {
 }
 
 std::vector<std::string> TallydProcess::Args() const {
-  std::vector<std::string> args = {"--config",
-                                   dir_.path() + "/tally.toml",
-                                   "--data-dir",
-                                   data_dir(),
-                                   "--bind",
-                                   "127.0.0.1",
-                                   "--port",
-                                   std::to_string(port_),
-                                   "--unix-socket",
-                                   unix_socket(),
-                                   "--shutdown-drain-ms",
-                                   "2000"};
+  std::vector<std::string> args = {
+      "--config", dir_.path() + "/tally.toml", "--data-dir",          data_dir(), "--bind", "127.0.0.1",
+      "--port",   std::to_string(port_),       "--shutdown-drain-ms", "2000"};
+  // A test may point the socket elsewhere (e.g. at another instance's).
+  if (!HasFlag(extra_args_, "--unix-socket")) {
+    args.push_back("--unix-socket");
+    args.push_back(unix_socket());
+  }
   // HTTP on its own free port: parallel tests must never fight over 8080.
   if (!HasFlag(extra_args_, "--http-port")) {
     args.push_back("--http-port");

@@ -28,6 +28,10 @@ using error_code = boost::system::error_code;
 using SteadyClock = std::chrono::steady_clock;
 
 constexpr size_t kInitialInputBytes = 16 * 1024;
+// What the parser keeps between commands (RespParser::ReleaseMemory: 64
+// arguments' spans and views, a 4 KiB inline scratch), like the input
+// buffer's first 16 KiB not charged to the query buffer total.
+constexpr size_t kParserSteadyBytes = 8 * 1024;
 constexpr size_t kReadChunk = 16 * 1024;
 // Stop executing pipelined commands and flush once this much output is queued.
 constexpr size_t kOutputHighWater = 256 * 1024;
@@ -277,13 +281,14 @@ class RespSession final : public Session,
   // --- query buffer limits ---------------------------------------------------
   // What an incomplete request holds is charged to the server-wide total:
   // the input buffer above the kInitialInputBytes every connection has, and
-  // the parser's buffers. Checked when the input buffer would grow and after
+  // the parser's buffers above kParserSteadyBytes. Checked when the input buffer would grow and after
   // each parse that ended half-way through a request.
 
   size_t HeldBytes() const { return input_.size() + parser_.held_bytes(); }
 
   void SetCharge(size_t held) {
-    const size_t charge = held > kInitialInputBytes ? held - kInitialInputBytes : 0;
+    constexpr size_t kUncharged = kInitialInputBytes + kParserSteadyBytes;
+    const size_t charge = held > kUncharged ? held - kUncharged : 0;
     if (charge == charged_) return;  // the common case: no shared cache line touched
     if (charge > charged_) {
       shared_.query_buffer_bytes.fetch_add(charge - charged_, std::memory_order_relaxed);

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -97,6 +98,8 @@ TEST(QueryBufferTest, TwentyHugeIncompleteArraysStayUnderTheTotalCap) {
   Flood(flooders, "*1048576\r\n", piece, 27, daemon, *bystander, &peak_rss);  // 27 rounds: about all arguments
 
   const int closed = CountClosedWithError(flooders, "total_query_buffer_limit");
+  std::printf("20 flooders: %d closed, RSS %lld -> peak %lld MiB\n", closed, static_cast<long long>(rss_before / kMiB),
+              static_cast<long long>(peak_rss / kMiB));
   // Each holds ~23 MiB at the end if let through: at most one fits under 32 MiB.
   EXPECT_GE(closed, 19);
   EXPECT_LT(peak_rss - rss_before, kTotal + kRssMargin)
@@ -133,6 +136,8 @@ TEST(QueryBufferTest, HalfSentLargeBulksAreClosedAtTheConnectionLimit) {
   Flood(flooders, header, piece, 32, daemon, *bystander, &peak_rss);
 
   EXPECT_EQ(CountClosedWithError(flooders, "client_query_buffer_limit"), kClients);
+  std::printf("8 half-sent bulks: RSS %lld -> peak %lld MiB\n", static_cast<long long>(rss_before / kMiB),
+              static_cast<long long>(peak_rss / kMiB));
   EXPECT_LT(peak_rss - rss_before, kClients * kPerClient + kRssMargin)
       << "RSS grew from " << rss_before / kMiB << " MiB to " << peak_rss / kMiB << " MiB";
   EXPECT_EQ(MetricValue(daemon.http_port(), "tally_resp_query_buffer_closed_total"), kClients);

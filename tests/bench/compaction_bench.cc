@@ -2,33 +2,26 @@
 // once, then one CompactAll folds them (7 cells per counter, plus the
 // changefeed records). Prints milliseconds per CompactAll. Not part of ctest.
 //   build/release/tests/bench/compaction_bench [counters=100000] [rounds=5] [dir=/tmp]
-#include <stdlib.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
 #include "core/engine.h"
+#include "engine_fixture.h"
+#include "temp_dir.h"
 
 int main(int argc, char** argv) {
   using namespace tally::core;
   const int64_t counters = argc > 1 ? std::atoll(argv[1]) : 100000;
   const int rounds = argc > 2 ? std::atoi(argv[2]) : 5;
-  std::string root = argc > 3 ? argv[3] : "/tmp";
-  std::string pattern = root + "/tally-compaction-bench-XXXXXX";
-  if (mkdtemp(pattern.data()) == nullptr) return 1;
+  tally::fixtures::TempDir dir(std::string(argc > 3 ? argv[3] : "/tmp"));
   SystemClock clock;
   EngineOptions options;
-  options.data_dir = pattern;
-  auto opened = Engine::Open(options, clock);
-  if (!opened.ok()) {
-    std::fprintf(stderr, "open: %s\n", opened.status().ToString().c_str());
-    return 1;
-  }
-  auto engine = std::move(opened.value());
+  options.data_dir = dir.path();
+  auto engine = tally::fixtures::OpenEngineOrDie(options, clock);
   std::vector<std::string> owners;
   for (int64_t i = 0; i < counters; ++i) owners.push_back("user:" + std::to_string(i));
   std::vector<double> ms;
@@ -50,6 +43,5 @@ int main(int argc, char** argv) {
   std::sort(ms.begin(), ms.end());
   if (!ms.empty()) std::printf("median steady CompactAll: %.1f ms\n", ms[ms.size() / 2]);
   engine.reset();
-  std::filesystem::remove_all(pattern);
   return 0;
 }

@@ -3,36 +3,28 @@
 //   build/release/tests/bench/counter_bench --benchmark_min_time=1
 #include <benchmark/benchmark.h>
 #include <malloc.h>
-#include <stdlib.h>
 
-#include <filesystem>
 #include <string>
 
 #include "core/engine.h"
+#include "engine_fixture.h"
+#include "temp_dir.h"
 
 namespace tally::core {
 namespace {
 
+// An engine with the daemon's default options on a disk temp dir.
 struct TempEngine {
-  TempEngine() {
-    char pattern[] = "/tmp/tally-bench-XXXXXX";
-    dir = mkdtemp(pattern);
-    Reopen();
-  }
-  ~TempEngine() {
-    engine.reset();
-    std::filesystem::remove_all(dir);
-  }
+  TempEngine() { Reopen(); }
   void Reopen() {
     engine.reset();
     EngineOptions options;
-    options.data_dir = dir;
-    auto opened = Engine::Open(options, clock);
-    if (!opened.ok()) std::abort();
-    engine = std::move(opened.value());
+    options.data_dir = dir.path();
+    engine = fixtures::OpenEngineOrDie(options, clock);
   }
+  // Destroyed in reverse: the engine before its dir.
+  fixtures::TempDir dir;
   SystemClock clock;
-  std::string dir;
   std::unique_ptr<Engine> engine;
 };
 

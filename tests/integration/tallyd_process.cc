@@ -230,31 +230,6 @@ ProcessResult RunProcess(const std::vector<std::string>& args, std::string_view 
 
 // ---------------------------------------------------------------------------
 
-TempDir::TempDir() {
-  const char* base = std::getenv("TMPDIR");
-  std::string pattern = std::string(base != nullptr && *base ? base : "/tmp") + "/tally-itest-XXXXXX";
-  // Unix socket paths are limited to 107 bytes; fall back to /tmp for long TMPDIRs.
-  if (pattern.size() > 70) pattern = "/tmp/tally-itest-XXXXXX";
-  std::vector<char> buf(pattern.begin(), pattern.end());
-  buf.push_back('\0');
-  if (::mkdtemp(buf.data()) == nullptr) {
-    ADD_FAILURE() << "mkdtemp(" << pattern << "): " << strerror(errno);
-    return;
-  }
-  path_ = buf.data();
-}
-
-TempDir::~TempDir() {
-  if (path_.empty()) return;
-  const char* keep = std::getenv("TALLY_ITEST_KEEP");
-  if (keep != nullptr && std::string(keep) == "1") {
-    std::cerr << "[harness] keeping " << path_ << "\n";
-    return;
-  }
-  std::error_code ec;
-  std::filesystem::remove_all(path_, ec);
-}
-
 int PickFreePort() {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return 0;

@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "http_client.h"
+#include "temp_dir.h"
 
 namespace tally::itest {
 
@@ -60,20 +61,9 @@ const char* RedisCliPath();
 const char* RedisBenchmarkPath();
 
 // ---------------------------------------------------------------------------
-// Temporary directory, removed recursively at destruction (kept if the
-// environment has TALLY_ITEST_KEEP=1, handy when debugging).
-
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+// Temporary directory on disk (tests/support/temp_dir.h), removed at
+// destruction unless TALLY_TEST_KEEP=1 (or TALLY_ITEST_KEEP=1).
+using TempDir = fixtures::TempDir;
 
 // A TCP port that was free a moment ago (bound to 127.0.0.1:0, then closed).
 int PickFreePort();

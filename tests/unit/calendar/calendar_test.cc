@@ -12,38 +12,18 @@
 #include <string_view>
 #include <vector>
 
+#include "civil_time.h"
 #include "core/clock.h"
 
 namespace tally::core {
 namespace {
 
-constexpr int64_t kMinuteMs = 60'000;
-constexpr int64_t kHourMs = 3'600'000;
-constexpr int64_t kDayMs = 86'400'000;
-
-// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
-int64_t DaysFromCivil(int y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const int era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return static_cast<int64_t>(era) * 146097 + static_cast<int64_t>(doe) - 719468;
-}
-
-// Unix milliseconds of a UTC wall-clock time.
-int64_t Utc(int y, unsigned m, unsigned d, int h = 0, int min = 0, int s = 0) {
-  return DaysFromCivil(y, m, d) * kDayMs + h * kHourMs + min * kMinuteMs + s * 1000;
-}
-
-TimeZone Zone(std::string_view name) {
-  std::optional<TimeZone> zone = TimeZone::Find(name);
-  if (!zone) {
-    ADD_FAILURE() << "unknown zone " << name;
-    return TimeZone::Utc();
-  }
-  return *zone;
-}
+using fixtures::DaysFromCivil;
+using fixtures::kDayMs;
+using fixtures::kHourMs;
+using fixtures::kMinuteMs;
+using fixtures::Utc;
+using fixtures::Zone;
 
 const TimeZone kUtc = TimeZone::Utc();
 

@@ -10,17 +10,19 @@
 
 #include "core/clock.h"
 #include "core/engine.h"
+#include "engine_fixture.h"
 #include "temp_dir.h"
 
 namespace tally::core {
 namespace {
 
+using fixtures::TempDir;
+
+// An engine with the daemon's default options on `dir`.
 std::unique_ptr<Engine> OpenOrDie(const std::string& dir, const Clock& clock) {
   EngineOptions options;
   options.data_dir = dir;
-  auto engine = Engine::Open(options, clock);
-  if (!engine.ok()) std::abort();
-  return std::move(engine.value());
+  return fixtures::OpenEngineOrDie(options, clock);
 }
 
 std::vector<std::string> Keys(int n) {
@@ -32,7 +34,7 @@ std::vector<std::string> Keys(int n) {
 // In-memory apply + log append; the log is written every 4096 ops (pipelined
 // clients sharing group commits).
 void BM_IncrPlain(benchmark::State& state) {
-  tally::testing::TempDir dir;
+  TempDir dir;
   SystemClock clock;
   auto engine = OpenOrDie(dir.Sub("data"), clock);
   const std::vector<std::string> keys = Keys(static_cast<int>(state.range(0)));
@@ -48,7 +50,7 @@ BENCHMARK(BM_IncrPlain)->Arg(1000)->Arg(100000);
 
 // One client, no pipelining: every op waits for its own RocksDB write.
 void BM_IncrPlainDurableEachOp(benchmark::State& state) {
-  tally::testing::TempDir dir;
+  TempDir dir;
   SystemClock clock;
   auto engine = OpenOrDie(dir.Sub("data"), clock);
   const std::vector<std::string> keys = Keys(1000);
@@ -63,7 +65,7 @@ BENCHMARK(BM_IncrPlainDurableEachOp);
 
 // Engine::Open over a log of state.range(0) entries on 100k keys (nothing compacted).
 void BM_RecoverLog(benchmark::State& state) {
-  tally::testing::TempDir dir;
+  TempDir dir;
   SystemClock clock;
   const int64_t entries = state.range(0);
   {

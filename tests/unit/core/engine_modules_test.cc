@@ -4,12 +4,12 @@
 #include <string>
 #include <vector>
 
-#include "engine_test_util.h"
+#include "keyspace_test_util.h"
 
 namespace tally::core {
 namespace {
 
-using ModulesTest = EngineTest;
+using ModulesTest = KeyspaceTest;
 
 ModuleStats StatsOf(Engine& engine, std::string_view module) {
   for (const ModuleStats& stats : engine.module_stats()) {
@@ -45,7 +45,7 @@ TEST_F(ModulesTest, PendingChangesDrainAtCompactionAndReturnAfterReplay) {
   Set("plain", "2");
   ASSERT_TRUE(engine_->counters().AssignCells("user:2", "hits", {{Interval::kTotal, 0, 9}}, &audit).ok());
   Durable();
-  Reopen();
+  CrashAndReopen();
   EXPECT_EQ(StatsOf(*engine_, "keyspace").pending, 1u);
   EXPECT_EQ(StatsOf(*engine_, "counters").pending, 1u);
   EXPECT_EQ(StatsOf(*engine_, "feeds").pending, 1u);

@@ -7,7 +7,7 @@
 #include <optional>
 #include <string>
 
-#include "engine_test_util.h"
+#include "keyspace_test_util.h"
 
 namespace tally::core {
 namespace {
@@ -15,7 +15,7 @@ namespace {
 constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
 constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
 
-using EnginePlainTest = EngineTest;
+using EnginePlainTest = KeyspaceTest;
 
 TEST_F(EnginePlainTest, AMissingKeyReadsAsAbsentEverywhere) {
   EXPECT_EQ(Get("nope"), std::nullopt);
@@ -329,7 +329,7 @@ TEST_F(EnginePlainTest, ReadsAndFailedConditionsAppendNothingToTheLog) {
 }
 
 TEST_F(EnginePlainTest, ASecondEngineOnTheSameDataDirIsRefusedAsBusy) {
-  auto second = Engine::Open(Options(), clock_);
+  auto second = Engine::Open(options_, clock_);
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.status().code(), storage::Status::Code::kBusy) << second.status().ToString();
   EXPECT_NE(second.status().message().find("LOCK"), std::string::npos) << second.status().message();

@@ -12,7 +12,7 @@
 #include <thread>
 #include <vector>
 
-#include "engine_test_util.h"
+#include "keyspace_test_util.h"
 #include "storage/codec.h"
 #include "storage/log_format.h"
 #include "storage/store.h"
@@ -23,7 +23,7 @@ namespace {
 namespace lf = storage::log_format;
 using storage::Family;
 
-class EngineRecoveryTest : public EngineTest {
+class EngineRecoveryTest : public KeyspaceTest {
  protected:
   // A mix of every mutating command; returns how many log entries it appended.
   int WriteMixedWorkload(const std::string& prefix) {
@@ -85,6 +85,23 @@ class EngineRecoveryTest : public EngineTest {
     return blobs;
   }
 
+  // Puts one entry into the log family of the closed engine's store, as a
+  // torn or foreign write would leave it there.
+  void PutIntoClosedLog(std::string_view key, std::string_view blob) {
+    storage::StoreOptions options;
+    options.path = options_.data_dir;
+    auto store = storage::Store::Open(options);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    storage::WriteBatch batch(*store.value());
+    batch.Put(Family::kLog, key, blob);
+    ASSERT_TRUE(store.value()->Write(batch, false).ok());
+  }
+  void ExpectRecoveryFailsWithCorruption() {
+    auto engine = Engine::Open(options_, clock_);
+    ASSERT_FALSE(engine.ok());
+    EXPECT_EQ(engine.status().code(), storage::Status::Code::kCorruption) << engine.status().ToString();
+  }
+
   bool InKvFamily(std::string_view key) {
     auto value = engine_->store().Get(Family::kKv, key);
     EXPECT_TRUE(value.ok());
@@ -100,7 +117,7 @@ TEST_F(EngineRecoveryTest, ReopenRestoresValuesTtlsAndDeletionsFromTheLog) {
   ASSERT_EQ(before.at("ttl:1"), (KeyState{"kept", kStartMs + 60'001}));
   ASSERT_EQ(before.count("plain:0"), 0u);
 
-  Reopen();
+  CrashAndReopen();
   EXPECT_EQ(Snapshot(), before);
   EXPECT_EQ(engine_->recovered_entries(), static_cast<uint64_t>(entries));
   EXPECT_EQ(engine_->keyspace().Sizes().keys, before.size());
@@ -142,7 +159,7 @@ TEST_F(EngineRecoveryTest, RecoveryCombinesTheCompactedStateWithTheLogAfterIt) {
   const State before = Snapshot();
   EXPECT_EQ(engine_->UncompactedEntries(), static_cast<uint64_t>(after));
 
-  Reopen();
+  CrashAndReopen();
   EXPECT_EQ(Snapshot(), before);
   EXPECT_EQ(engine_->recovered_entries(), static_cast<uint64_t>(after));
 }
@@ -152,7 +169,7 @@ TEST_F(EngineRecoveryTest, ReopenAfterCompactionAloneReplaysNothing) {
   Durable();
   ASSERT_TRUE(engine_->CompactAll().ok());
   const State before = Snapshot();
-  Reopen();
+  CrashAndReopen();
   EXPECT_EQ(Snapshot(), before);
   EXPECT_EQ(engine_->recovered_entries(), 0u);
 }
@@ -201,7 +218,7 @@ TEST_F(EngineRecoveryTest, CompactingEntriesNotYetDurableStillRecoversExactly) {
   Set("after", "x");
   Durable();
   const State before = Snapshot();
-  Reopen();
+  CrashAndReopen();
   EXPECT_EQ(Snapshot(), before);
   EXPECT_EQ(engine_->recovered_entries(), 1u);
 }
@@ -215,7 +232,7 @@ TEST_F(EngineRecoveryTest, WritesAfterACompactionReplayWithoutAnotherCompaction)
   for (int i = 0; i < 100; i += 2) Set("k" + std::to_string(i), "new");
   for (int i = 1; i < 100; i += 4) Del("k" + std::to_string(i));
   Durable();
-  Reopen();
+  CrashAndReopen();
   for (int i = 0; i < 100; ++i) {
     std::optional<std::string> expected = "old";
     if (i % 2 == 0) expected = "new";
@@ -225,7 +242,7 @@ TEST_F(EngineRecoveryTest, WritesAfterACompactionReplayWithoutAnotherCompaction)
   // And once more, now compacting the replayed state.
   const State before = Snapshot();
   ASSERT_TRUE(engine_->CompactAll().ok());
-  Reopen();
+  CrashAndReopen();
   EXPECT_EQ(Snapshot(), before);
   EXPECT_EQ(engine_->recovered_entries(), 0u);
 }
@@ -252,13 +269,13 @@ TEST_F(EngineRecoveryTest, AKeyRecreatedAfterDeleteSurvivesEveryInterleaving) {
   Del("same-window");
   Set("same-window", "3");
   Durable();
-  Reopen();
+  CrashAndReopen();
   EXPECT_EQ(Get("log-only"), "2");
   EXPECT_EQ(Get("after-compaction"), "2");
   EXPECT_EQ(Get("compacted-twice"), "2");
   EXPECT_EQ(Get("same-window"), "3");
   ASSERT_TRUE(engine_->CompactAll().ok());
-  Reopen();
+  CrashAndReopen();
   EXPECT_EQ(Get("log-only"), "2");
   EXPECT_EQ(Get("same-window"), "3");
 }
@@ -272,7 +289,7 @@ TEST_F(EngineRecoveryTest, AKeyRecreatedAfterItExpiredSurvivesCompaction) {
   Set("k", "new");
   Durable();
   ASSERT_TRUE(engine_->CompactAll().ok());
-  Reopen();
+  CrashAndReopen();
   EXPECT_EQ(Get("k"), "new");
   EXPECT_EQ(engine_->keyspace().Pttl("k"), -1);
 }
@@ -288,7 +305,7 @@ TEST_F(EngineRecoveryTest, DeletedKeysLeaveTheKvFamilyAndStayDeleted) {
   ASSERT_TRUE(engine_->CompactAll().ok());
   EXPECT_FALSE(InKvFamily("gone"));
   EXPECT_TRUE(InKvFamily("kept"));
-  Reopen();
+  CrashAndReopen();
   EXPECT_EQ(Get("gone"), std::nullopt);
   EXPECT_EQ(Get("kept"), "v");
 }
@@ -332,7 +349,7 @@ TEST_F(EngineRecoveryTest, ACompactedTtlStillExpiresAfterReopen) {
   Set("t", "v", kStartMs + 10'000);
   Durable();
   ASSERT_TRUE(engine_->CompactAll().ok());
-  Reopen();
+  CrashAndReopen();
   EXPECT_EQ(engine_->keyspace().Pttl("t"), 10'000);
   engine_.reset();
   clock_.Advance(10'000);
@@ -353,7 +370,7 @@ TEST_F(EngineRecoveryTest, SequenceNumbersContinueAcrossReopens) {
     if (round == 2) {
       ASSERT_TRUE(engine_->CompactAll().ok());
     }
-    Reopen();
+    CrashAndReopen();
     for (const auto& [key, value] : expected) ASSERT_EQ(Get(key), value) << "round " << round << " " << key;
   }
   // No blob was overwritten: every shard's log is contiguous past its checkpoint.
@@ -367,13 +384,13 @@ TEST_F(EngineRecoveryTest, SequenceNumbersContinueAcrossReopens) {
 
 TEST_F(EngineRecoveryTest, FsyncDurabilityRecoversTheSameWay) {
   engine_.reset();
-  fsync_ = true;
+  options_.fsync_each_write = true;
   Open();
   WriteMixedWorkload("");
   Durable();
   EXPECT_GE(engine_->wal_stats().writes, 1u);
   const State before = Snapshot();
-  Reopen();
+  CrashAndReopen();
   EXPECT_EQ(Snapshot(), before);
 }
 
@@ -394,37 +411,17 @@ TEST_F(EngineRecoveryTest, ACorruptLogBlobFailsRecoveryWithCorruption) {
   Set("k", "v");
   Durable();
   engine_.reset();
-  {
-    storage::StoreOptions options;
-    options.path = Options().data_dir;
-    auto store = storage::Store::Open(options);
-    ASSERT_TRUE(store.ok()) << store.status().ToString();
-    storage::WriteBatch batch(*store.value());
-    std::string blob(1, static_cast<char>(lf::kBlobVersion));
-    blob.push_back(static_cast<char>(lf::Op::kPlainPut));
-    blob.push_back(static_cast<char>(50));  // payload longer than the blob
-    batch.Put(Family::kLog, lf::LogKey(3, 1'000), blob);
-    ASSERT_TRUE(store.value()->Write(batch, false).ok());
-  }
-  auto engine = Engine::Open(Options(), clock_);
-  ASSERT_FALSE(engine.ok());
-  EXPECT_EQ(engine.status().code(), storage::Status::Code::kCorruption) << engine.status().ToString();
+  std::string blob(1, static_cast<char>(lf::kBlobVersion));
+  blob.push_back(static_cast<char>(lf::Op::kPlainPut));
+  blob.push_back(static_cast<char>(50));  // payload longer than the blob
+  ASSERT_NO_FATAL_FAILURE(PutIntoClosedLog(lf::LogKey(3, 1'000), blob));
+  ExpectRecoveryFailsWithCorruption();
 }
 
 TEST_F(EngineRecoveryTest, AMalformedLogKeyFailsRecoveryWithCorruption) {
   engine_.reset();
-  {
-    storage::StoreOptions options;
-    options.path = Options().data_dir;
-    auto store = storage::Store::Open(options);
-    ASSERT_TRUE(store.ok()) << store.status().ToString();
-    storage::WriteBatch batch(*store.value());
-    batch.Put(Family::kLog, "short", std::string(1, static_cast<char>(lf::kBlobVersion)));
-    ASSERT_TRUE(store.value()->Write(batch, false).ok());
-  }
-  auto engine = Engine::Open(Options(), clock_);
-  ASSERT_FALSE(engine.ok());
-  EXPECT_EQ(engine.status().code(), storage::Status::Code::kCorruption) << engine.status().ToString();
+  ASSERT_NO_FATAL_FAILURE(PutIntoClosedLog("short", std::string(1, static_cast<char>(lf::kBlobVersion))));
+  ExpectRecoveryFailsWithCorruption();
 }
 
 // Writers on disjoint keys race a compactor that runs over and over, so
@@ -471,6 +468,13 @@ TEST_F(EngineRecoveryTest, ConcurrentWritesAndCompactionsRecoverTheLastDurableSt
         if (op % 3 == 0) {
           EXPECT_TRUE(engine_->WaitDurable(engine_->Ticket()).ok());
         }
+        // On a loaded machine the compactor thread may not be scheduled at
+        // all while the writers run; checkpoints make sure compactions
+        // really interleave with the writes instead of hoping they do.
+        if (op % 500 == 250) {
+          const int needed = op / 500 + 1;
+          while (compactions.load() < needed) std::this_thread::yield();
+        }
       }
       EXPECT_TRUE(engine_->WaitDurable(engine_->Ticket()).ok());
       --running;
@@ -478,7 +482,7 @@ TEST_F(EngineRecoveryTest, ConcurrentWritesAndCompactionsRecoverTheLastDurableSt
   }
   for (std::thread& t : writers) t.join();
   compactor.join();
-  EXPECT_GT(compactions.load(), 1);
+  EXPECT_GE(compactions.load(), kOpsPerWriter / 500);
 
   auto check = [&](const char* when) {
     for (int w = 0; w < kWriters; ++w) {
@@ -486,10 +490,10 @@ TEST_F(EngineRecoveryTest, ConcurrentWritesAndCompactionsRecoverTheLastDurableSt
     }
   };
   check("before reopen");
-  Reopen();
+  CrashAndReopen();
   check("after reopen");
   ASSERT_TRUE(engine_->CompactAll().ok());
-  Reopen();
+  CrashAndReopen();
   check("after compaction and reopen");
 }
 

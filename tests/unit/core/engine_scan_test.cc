@@ -9,12 +9,12 @@
 #include <string>
 #include <vector>
 
-#include "engine_test_util.h"
+#include "keyspace_test_util.h"
 
 namespace tally::core {
 namespace {
 
-class EngineScanTest : public EngineTest {
+class EngineScanTest : public KeyspaceTest {
  protected:
   // Runs a full scan; counts how often each key came back. `between` runs after each call.
   template <typename Between>

@@ -159,7 +159,7 @@ TEST_P(CorrectionTest, ARecountOfSeveralIntervalsIsOneAtomicEntry) {
   expect_recounted(true);
 }
 
-INSTANTIATE_TEST_SUITE_P(Modes, CorrectionTest, TALLY_ALL_MODES, ModeParamName);
+INSTANTIATE_TEST_SUITE_P(Modes, CorrectionTest, AllRestartModes(), RestartModeParamName);
 
 }  // namespace
 }  // namespace tally::core::counters_test

@@ -107,7 +107,7 @@ TEST_P(OwnerCellsTest, CellsOfPastPeriodsAfterRollover) {
             (std::vector<std::string>{"downloads hour 2024-06-15T12=1", "downloads hour 2024-06-16T12=2"}));
 }
 
-INSTANTIATE_TEST_SUITE_P(Modes, OwnerCellsTest, TALLY_ALL_MODES, ModeParamName);
+INSTANTIATE_TEST_SUITE_P(Modes, OwnerCellsTest, AllRestartModes(), RestartModeParamName);
 
 }  // namespace
 }  // namespace tally::core::counters_test

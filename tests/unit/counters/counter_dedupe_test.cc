@@ -82,7 +82,7 @@ TEST_P(IdConflictTest, AfterTheWindowTheIdIsFreeForOtherArguments) {
   bool duplicate = true;
   Incr("user:1", "api", 1, std::nullopt, "w");
   Restart();
-  clock_.Advance(counter_options_.dedupe_window_ms);
+  clock_.Advance(options_.counters.dedupe_window_ms);
   EXPECT_EQ(Incr("user:1", "api", 4, std::nullopt, "w", &duplicate), 5);
   EXPECT_FALSE(duplicate);
   Restart();
@@ -90,7 +90,7 @@ TEST_P(IdConflictTest, AfterTheWindowTheIdIsFreeForOtherArguments) {
   EXPECT_EQ(Total("user:1", "api"), 5);
 }
 
-INSTANTIATE_TEST_SUITE_P(Modes, IdConflictTest, TALLY_ALL_MODES, ModeParamName);
+INSTANTIATE_TEST_SUITE_P(Modes, IdConflictTest, AllRestartModes(), RestartModeParamName);
 
 // Data dirs from before fingerprints: a dedupe row that holds only the
 // expiry, and a log entry without a fingerprint, match any arguments.

@@ -242,7 +242,7 @@ TEST_P(IncrementTest, AFutureEventWithinTheSkewLandsInItsPeriod) {
   EXPECT_EQ(CellOf("user:1", "hits", Interval::kMonth, "2024-06"), 5);
 }
 
-INSTANTIATE_TEST_SUITE_P(Modes, IncrementTest, TALLY_ALL_MODES, ModeParamName);
+INSTANTIATE_TEST_SUITE_P(Modes, IncrementTest, AllRestartModes(), RestartModeParamName);
 
 // ---------------------------------------------------------------------------
 // SET, RESET, RECOUNT
@@ -361,7 +361,7 @@ TEST_P(AssignTest, RecountSetsSeveralPeriodsAtOnce) {
   EXPECT_EQ(Range("user:1", "hits", Interval::kDay, "2024-05-31", "2024-06-03"), (std::vector<int64_t>{0, 9, 8, 0}));
 }
 
-INSTANTIATE_TEST_SUITE_P(Modes, AssignTest, TALLY_ALL_MODES, ModeParamName);
+INSTANTIATE_TEST_SUITE_P(Modes, AssignTest, AllRestartModes(), RestartModeParamName);
 
 // ---------------------------------------------------------------------------
 // DEL
@@ -459,7 +459,7 @@ TEST_P(DeleteTest, DeletedCounterLeavesTop) {
   EXPECT_EQ(TopOf("hits", Interval::kTotal, 0), (Strs{"user:2=3", "user:1=1"}));
 }
 
-INSTANTIATE_TEST_SUITE_P(Modes, DeleteTest, TALLY_ALL_MODES, ModeParamName);
+INSTANTIATE_TEST_SUITE_P(Modes, DeleteTest, AllRestartModes(), RestartModeParamName);
 
 // ---------------------------------------------------------------------------
 // HISTORY / SUM
@@ -523,7 +523,7 @@ TEST_P(RangeTest, RangeOverDstDaysInTheOwnersZone) {
   EXPECT_EQ(Sum("user:1", "hits", Interval::kHour), 7);
 }
 
-INSTANTIATE_TEST_SUITE_P(Modes, RangeTest, TALLY_ALL_MODES, ModeParamName);
+INSTANTIATE_TEST_SUITE_P(Modes, RangeTest, AllRestartModes(), RestartModeParamName);
 
 // ---------------------------------------------------------------------------
 // TOP and OWNERS
@@ -585,7 +585,7 @@ TEST_P(TopTest, TopSeesSetAndLateValues) {
   EXPECT_EQ(TopOf("hits", Interval::kDay, yesterday), (Strs{"user:a=7"}));
 }
 
-INSTANTIATE_TEST_SUITE_P(Modes, TopTest, TALLY_ALL_MODES, ModeParamName);
+INSTANTIATE_TEST_SUITE_P(Modes, TopTest, AllRestartModes(), RestartModeParamName);
 
 using OwnersTest = CounterModeTest;
 
@@ -631,7 +631,7 @@ TEST_P(OwnersTest, PagesThroughOwnersWithACursor) {
   check();
 }
 
-INSTANTIATE_TEST_SUITE_P(Modes, OwnersTest, TALLY_ALL_MODES, ModeParamName);
+INSTANTIATE_TEST_SUITE_P(Modes, OwnersTest, AllRestartModes(), RestartModeParamName);
 
 TEST_F(CounterTest, ReadingAnUnknownCounterCreatesNoOwner) {
   Incr("user:real", "hits", 1);
@@ -657,7 +657,7 @@ TEST_F(CounterTest, ReadingAnUnknownKeyDoesNotAddItToTheOwner) {
 
 TEST_F(CounterTest, SumAllCoversPeriodsFarApart) {
   engine_.reset();
-  for (int64_t& keep : counter_options_.retention_ms) keep = 0;  // keep old hour cells
+  for (int64_t& keep : options_.counters.retention_ms) keep = 0;  // keep old hour cells
   Open();
   Assign("user:1", "hits", {{Interval::kHour, PeriodOf(Interval::kHour, Utc(2010, 1, 1, 5), TimeZone::Utc()), 5}});
   Assign("user:1", "hits", {{Interval::kDay, PeriodOf(Interval::kDay, Utc(1970, 1, 2), TimeZone::Utc()), 7}});
@@ -751,11 +751,11 @@ TEST_P(TimeZoneTest, HalfHourZoneHourCells) {
   EXPECT_EQ(CellOf("user:in", "hits", Interval::kHour, "2024-06-16T00"), 4);
 }
 
-INSTANTIATE_TEST_SUITE_P(Modes, TimeZoneTest, TALLY_ALL_MODES, ModeParamName);
+INSTANTIATE_TEST_SUITE_P(Modes, TimeZoneTest, AllRestartModes(), RestartModeParamName);
 
 TEST_F(CounterTest, TheDaemonsDefaultZoneAppliesToOwnersWithoutOne) {
   engine_.reset();
-  counter_options_.default_time_zone = Zone("America/New_York");
+  options_.counters.default_time_zone = Zone("America/New_York");
   Open();
   clock_.Set(Utc(2025, 1, 1, 3));  // 2024-12-31 22:00 in New York
   Incr("user:1", "hits", 1);
@@ -781,7 +781,7 @@ TEST_F(CounterTest, TheDaemonsDefaultZoneAppliesToOwnersWithoutOne) {
 using DedupeTest = CounterModeTest;
 
 TEST_P(DedupeTest, ARepeatedIdIsNotAppliedAgainWithinTheWindow) {
-  const int64_t window = counter_options_.dedupe_window_ms;
+  const int64_t window = options_.counters.dedupe_window_ms;
   ASSERT_EQ(window, 7 * kDayMs);
   bool duplicate = true;
   EXPECT_EQ(Incr("user:1", "api", 1, std::nullopt, "req-1", &duplicate), 1);
@@ -844,7 +844,7 @@ TEST_P(DedupeTest, ADuplicateLateEventChangesNoCell) {
 
 TEST_P(DedupeTest, ShortWindow) {
   engine_.reset();
-  counter_options_.dedupe_window_ms = 60'000;
+  options_.counters.dedupe_window_ms = 60'000;
   Open();
   bool duplicate = false;
   Incr("user:1", "api", 1, std::nullopt, "x");
@@ -858,7 +858,7 @@ TEST_P(DedupeTest, ShortWindow) {
   EXPECT_FALSE(duplicate);
 }
 
-INSTANTIATE_TEST_SUITE_P(Modes, DedupeTest, TALLY_ALL_MODES, ModeParamName);
+INSTANTIATE_TEST_SUITE_P(Modes, DedupeTest, AllRestartModes(), RestartModeParamName);
 
 // ---------------------------------------------------------------------------
 // Overflow
@@ -930,7 +930,7 @@ TEST_P(OverflowTest, AnOverflowInOneCellRefusesTheWholeIncrement) {
   EXPECT_EQ(CellAt("user:1", "hits", Interval::kWeek), 1);
 }
 
-INSTANTIATE_TEST_SUITE_P(Modes, OverflowTest, TALLY_ALL_MODES, ModeParamName);
+INSTANTIATE_TEST_SUITE_P(Modes, OverflowTest, AllRestartModes(), RestartModeParamName);
 
 }  // namespace
 }  // namespace tally::core::counters_test

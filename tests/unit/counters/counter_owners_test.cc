@@ -134,7 +134,7 @@ TEST_P(OwnerListingTest, PagesSkipOwnersWithoutValues) {
   EXPECT_EQ(pages, 1);
 }
 
-INSTANTIATE_TEST_SUITE_P(Modes, OwnerListingTest, TALLY_ALL_MODES, ModeParamName);
+INSTANTIATE_TEST_SUITE_P(Modes, OwnerListingTest, AllRestartModes(), RestartModeParamName);
 
 // A listing that runs while compactions settle owners (their changes move
 // from memory to RocksDB meanwhile) still sees each owner exactly once, as it

@@ -131,7 +131,7 @@ TEST_F(CounterTest, DedupeIdsSurviveRestartsCompactedOrNot) {
     EXPECT_EQ(Incr("user:1", "api", 1, std::nullopt, id, &duplicate), 2) << id;
     EXPECT_TRUE(duplicate) << id;
   }
-  clock_.Advance(counter_options_.dedupe_window_ms);
+  clock_.Advance(options_.counters.dedupe_window_ms);
   Reopen();
   EXPECT_EQ(Incr("user:1", "api", 1, std::nullopt, "a", &duplicate), 3);
   EXPECT_FALSE(duplicate);
@@ -264,7 +264,7 @@ class RandomWorkloadTest : public ::testing::TestWithParam<uint32_t>, public Cou
   void SetUp() override {
     // Keep every cell: retention would drop old hour cells whenever RocksDB
     // compacts a file, which the model cannot predict.
-    for (int64_t& keep : counter_options_.retention_ms) keep = 0;
+    for (int64_t& keep : options_.counters.retention_ms) keep = 0;
     Open();
   }
 
@@ -340,7 +340,7 @@ TEST_P(RandomWorkloadTest, MatchesTheModelThroughCompactionsAndRestarts) {
       Incr(owner, key, delta, at, id, &duplicate);
       ASSERT_EQ(duplicate, expect_duplicate) << "step " << step << " id " << id;
       if (!duplicate) {
-        if (!id.empty()) model.seen_ids[dedupe] = {now + counter_options_.dedupe_window_ms, delta, at};
+        if (!id.empty()) model.seen_ids[dedupe] = {now + options_.counters.dedupe_window_ms, delta, at};
         const TimeZone tz = model.ZoneOf(owner);
         model.Add(owner, key, 0, 0, delta);
         for (Interval interval : kRollupIntervals) {
@@ -383,11 +383,11 @@ TEST_P(RandomWorkloadTest, MatchesTheModelThroughCompactionsAndRestarts) {
           PeriodLabel(Interval::kHour, PeriodOf(Interval::kHour, clock_.NowMs(), TimeZone::Utc()), TimeZone::Utc()) +
           "Z)");
     } else {  // a checkpoint of a random kind
-      const Mode mode = static_cast<Mode>(1 + pick(4));
-      model.log.push_back("checkpoint " + std::string(ModeName(mode)));
+      const RestartMode mode = static_cast<RestartMode>(1 + pick(4));
+      model.log.push_back("checkpoint " + std::string(RestartModeName(mode)));
       Checkpoint(mode);
       if (::testing::Test::HasFatalFailure()) return;
-      Verify(model, "step " + std::to_string(step) + " after " + ModeName(mode));
+      Verify(model, "step " + std::to_string(step) + " after " + RestartModeName(mode));
       if (::testing::Test::HasFatalFailure()) return;
     }
   }

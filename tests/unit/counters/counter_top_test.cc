@@ -165,7 +165,7 @@ TEST_P(TopRangeTest, RangeRankingEqualsSumsOfEveryOwner) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Modes, TopRangeTest, TALLY_ALL_MODES, ModeParamName);
+INSTANTIATE_TEST_SUITE_P(Modes, TopRangeTest, AllRestartModes(), RestartModeParamName);
 
 // After a restart, before and after the background load of stored counters.
 TEST_F(CounterTest, RangeRankingDuringAndAfterTheStartupLoad) {

@@ -168,7 +168,7 @@ TEST_F(FeedTest, CursorAheadOfTheFeedIsReported) {
 
 TEST_F(FeedTest, RetentionTrimsOldRecordsAndAnOlderCursorIsAnError) {
   engine_.reset();
-  counter_options_.changes_retention_ms = kHourMs;
+  options_.counters.changes_retention_ms = kHourMs;
   Open();
   Incr("user:1", "hits", 1);
   Compact();  // seqs 1..7 at t0
@@ -207,7 +207,7 @@ TEST_F(FeedTest, RetentionTrimsOldRecordsAndAnOlderCursorIsAnError) {
 
 TEST_F(FeedTest, NoRetentionKeepsEverything) {
   engine_.reset();
-  counter_options_.changes_retention_ms = 0;
+  options_.counters.changes_retention_ms = 0;
   Open();
   Incr("user:1", "hits", 1);
   Compact();
@@ -590,7 +590,7 @@ TEST_F(FeedCommandTest, BadFeedArgumentsAreClearErrors) {
 
 TEST_F(FeedCommandTest, ATooOldCursorSaysTheChangesWereLost) {
   engine_.reset();
-  counter_options_.changes_retention_ms = kHourMs;
+  options_.counters.changes_retention_ms = kHourMs;
   Open();
   Incr("u:1", "k", 1);
   Compact();

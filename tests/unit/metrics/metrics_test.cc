@@ -16,34 +16,31 @@
 #include <thread>
 #include <vector>
 
+#include "civil_time.h"
 #include "commands/context.h"
 #include "commands/dispatch.h"
 #include "commands/registry.h"
-#include "core/clock.h"
 #include "core/engine.h"
+#include "engine_fixture.h"
 #include "prometheus_text_check.h"
 #include "protocol/resp_writer.h"
-#include "temp_dir.h"
 
 namespace tally::commands {
 namespace {
 
 using Labels = std::vector<std::pair<std::string, std::string>>;
+using fixtures::kHourMs;
 using prom::Check;
 using prom::CheckResult;
 
 constexpr int64_t kStartMs = 1'700'000'000'000;  // 2023-11-14T22:13:20Z
-constexpr int64_t kHourMs = 3'600'000;
 
-class MetricsTest : public ::testing::Test {
+class MetricsTest : public ::testing::Test, public fixtures::EngineFixture {
  protected:
+  MetricsTest() : EngineFixture(kStartMs) {}
   void SetUp() override {
-    core::EngineOptions options;
-    options.data_dir = dir_.Sub("data");
-    options.block_cache_bytes = 1 << 20;
-    auto engine = core::Engine::Open(options, clock_);
-    ASSERT_TRUE(engine.ok()) << engine.status().ToString();
-    engine_ = std::move(engine.value());
+    Open();
+    if (HasFatalFailure()) return;
     server_.commands = &BuildCommandTable();
     server_.config.version = "9.8.7-test";
     server_.config.durability = "process";
@@ -101,9 +98,6 @@ class MetricsTest : public ::testing::Test {
     return sample == nullptr ? -1 : sample->value;
   }
 
-  tally::testing::TempDir dir_{tally::testing::RamBackedRoot()};
-  core::ManualClock clock_{kStartMs};
-  std::unique_ptr<core::Engine> engine_;
   ServerState server_;
   ClientState client_;
   ThreadStats* stats_ = nullptr;

@@ -22,25 +22,21 @@
 
 #include "commands/context.h"
 #include "commands/registry.h"
-#include "core/clock.h"
 #include "core/engine.h"
+#include "engine_fixture.h"
 #include "net/http_route.h"
-#include "temp_dir.h"
 
 namespace tally::net {
 namespace {
 
 using json = nlohmann::json;
 
-class HttpApiRandomTest : public ::testing::Test {
+class HttpApiRandomTest : public ::testing::Test, public fixtures::EngineFixture {
  protected:
+  HttpApiRandomTest() : EngineFixture(1'718'454'000'000) {}
   void SetUp() override {
-    core::EngineOptions options;
-    options.data_dir = dir_.Sub("data");
-    options.block_cache_bytes = 1 << 20;
-    auto engine = core::Engine::Open(options, clock_);
-    ASSERT_TRUE(engine.ok()) << engine.status().ToString();
-    engine_ = std::move(engine.value());
+    Open();
+    if (HasFatalFailure()) return;
     server_.commands = &commands::BuildCommandTable();
     server_.ready = true;
     api_ = std::make_unique<HttpApi>(*engine_, server_);
@@ -52,9 +48,6 @@ class HttpApiRandomTest : public ::testing::Test {
     return engine_->wal_stats().entries;
   }
 
-  ::tally::testing::TempDir dir_;
-  core::ManualClock clock_{1'718'454'000'000};
-  std::unique_ptr<core::Engine> engine_;
   ServerState server_;
   std::unique_ptr<HttpApi> api_;
 };

@@ -15,8 +15,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "eventually.h"
 #include "http_client.h"
-#include "net_test_util.h"
 
 namespace tally::net {
 namespace {
@@ -25,7 +25,7 @@ using itest::HttpClient;
 using itest::HttpReply;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
-using ::tally::testing::Eventually;
+using ::tally::fixtures::Eventually;
 
 // "<method> <target> <body>" as text/plain; /throw throws.
 HttpResponse Echo(const HttpRequest& request) {

@@ -23,19 +23,19 @@
 #include <thread>
 #include <vector>
 
-#include "core/clock.h"
 #include "core/engine.h"
-#include "net_test_util.h"
+#include "engine_fixture.h"
+#include "eventually.h"
+#include "fd_exhaustion.h"
 #include "protocol/command_table.h"
 #include "socket_io.h"
-#include "temp_dir.h"
 
 namespace tally::net {
 namespace {
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
-using ::tally::testing::Eventually;
+using ::tally::fixtures::Eventually;
 
 // ---- the test command table ---------------------------------------------------
 
@@ -145,15 +145,12 @@ RespConnection ConnectUnix(const std::string& path) {
 
 // ---- the fixture ---------------------------------------------------------------
 
-class RespServerTest : public ::testing::Test {
+class RespServerTest : public ::testing::Test, public fixtures::EngineFixture {
  protected:
+  RespServerTest() : EngineFixture(1'718'454'000'000) {}
   void SetUp() override {
-    core::EngineOptions options;
-    options.data_dir = dir_.Sub("data");
-    options.block_cache_bytes = 1 << 20;
-    auto engine = core::Engine::Open(options, clock_);
-    ASSERT_TRUE(engine.ok()) << engine.status().ToString();
-    engine_ = std::move(engine.value());
+    Open();
+    if (HasFatalFailure()) return;
     table_.Register(kTestCommands);
     server_.commands = &table_;
   }
@@ -187,9 +184,6 @@ class RespServerTest : public ::testing::Test {
     return connection;
   }
 
-  ::tally::testing::TempDir dir_{::tally::testing::RamBackedRoot()};
-  core::ManualClock clock_{1'718'454'000'000};
-  std::unique_ptr<core::Engine> engine_;
   protocol::CommandTable table_;
   ServerState server_;
   ScriptedLog log_;  // what Start(options, &log_) makes the server wait on
@@ -413,7 +407,7 @@ TEST_F(RespServerTest, AcceptFailuresBackOffAndTheWaitingClientIsServedLater) {
   Start();
   RespConnection client;
   {
-    ::tally::testing::FdExhaustion exhaustion(/*spare=*/1);
+    ::tally::fixtures::FdExhaustion exhaustion(/*spare=*/1);
     ASSERT_TRUE(exhaustion.exhausted());
     client = ConnectTcp(resp_->bound_port());  // in the backlog; accept() fails with EMFILE
     ASSERT_TRUE(client.connected());

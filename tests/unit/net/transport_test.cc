@@ -13,7 +13,8 @@
 #include <stdexcept>
 #include <thread>
 
-#include "net_test_util.h"
+#include "eventually.h"
+#include "fd_exhaustion.h"
 #include "socket_io.h"
 
 namespace tally::net {
@@ -21,7 +22,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
-using ::tally::testing::Eventually;
+using ::tally::fixtures::Eventually;
 
 // ---- durability batch ---------------------------------------------------------
 
@@ -262,7 +263,7 @@ TEST(Listener, AcceptFailuresBackOffInsteadOfSpinning) {
 
   int client = -1;
   {
-    testing::FdExhaustion exhaustion(/*spare=*/1);
+    fixtures::FdExhaustion exhaustion(/*spare=*/1);
     ASSERT_TRUE(exhaustion.exhausted());
     // The handshake completes in the kernel; accept() then fails with EMFILE.
     client = itest::ConnectLoopbackTcp(port, 2s);

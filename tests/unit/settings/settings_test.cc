@@ -183,7 +183,7 @@ TEST(SettingsTable, EarlierFlagsDefaultsAndRangesStay) {
 // Round trips: file value -> Config; flag -> Config; both -> the flag wins
 
 TEST(SettingsRoundTrip, EverySettingFromTheFileFromAFlagAndFlagOverFile) {
-  testing::TempDir dir;
+  fixtures::TempDir dir;
   const std::string file = dir.Sub("tally.toml");
   for (const Setting& s : Settings()) {
     SCOPED_TRACE(std::string(s.key));
@@ -228,7 +228,7 @@ TEST(SettingsRoundTrip, NoFileAndNoFlagsGiveTheDefaults) {
 // allowed, the value given and where it came from
 
 TEST(SettingsErrors, UnknownKeyNamesItAndTheFileAndSuggestsTheSetting) {
-  testing::TempDir dir;
+  fixtures::TempDir dir;
   WriteText(dir.Sub("tally.toml"), "port = 1\nprot = 1234\n");
   Loaded loaded = Load({"--config", dir.Sub("tally.toml")});
   EXPECT_EQ(loaded.outcome, ConfigOutcome::kExitError);
@@ -242,7 +242,7 @@ TEST(SettingsErrors, UnknownKeyNamesItAndTheFileAndSuggestsTheSetting) {
 }
 
 TEST(SettingsErrors, WrongTypesAreErrorsOnePerSetting) {
-  testing::TempDir dir;
+  fixtures::TempDir dir;
   WriteText(dir.Sub("tally.toml"), "port = \"6380\"\ndurability = 1\nmax_clients = 1.5\nlog_level = \"info\"\n");
   Loaded loaded = Load({"--config", dir.Sub("tally.toml")});
   EXPECT_EQ(loaded.outcome, ConfigOutcome::kExitError);
@@ -254,7 +254,7 @@ TEST(SettingsErrors, WrongTypesAreErrorsOnePerSetting) {
 }
 
 TEST(SettingsErrors, DuplicateKeysAndSyntaxErrorsStopWithTheLine) {
-  testing::TempDir dir;
+  fixtures::TempDir dir;
   WriteText(dir.Sub("tally.toml"), "port = 1\nport = 2\n");
   Loaded loaded = Load({"--config", dir.Sub("tally.toml")});
   EXPECT_EQ(loaded.outcome, ConfigOutcome::kExitError);
@@ -263,7 +263,7 @@ TEST(SettingsErrors, DuplicateKeysAndSyntaxErrorsStopWithTheLine) {
 }
 
 TEST(SettingsErrors, FileValuesAreCheckedLikeFlags) {
-  testing::TempDir dir;
+  fixtures::TempDir dir;
   const std::string file = dir.Sub("tally.toml");
   WriteText(file, "port = 70000\ndurability = \"sometimes\"\nmax_future_skew_s = 86401\nhttp_threads = 99999999999\n");
   Loaded loaded = Load({"--config", file});
@@ -290,7 +290,7 @@ TEST(SettingsErrors, FlagValuesNameTheFlag) {
             "tallyd: bad setting: log_level = \"chatty\" is not allowed: must be one of \"trace\", \"debug\", "
             "\"info\", \"warn\", \"error\", \"critical\", \"off\" (given as --log-level)\n");
   // A flag fixes a bad file value: the merged value is what counts.
-  testing::TempDir dir;
+  fixtures::TempDir dir;
   WriteText(dir.Sub("tally.toml"), "port = 70000\n");
   EXPECT_EQ(Load({"--config", dir.Sub("tally.toml"), "--port", "7000"}).outcome, ConfigOutcome::kRun);
 }
@@ -305,7 +305,7 @@ TEST(SettingsErrors, MissingExplicitFileStops) {
 // SIGHUP
 
 TEST(SettingsReload, AppliesReloadableSettingsAndNamesTheOthers) {
-  testing::TempDir dir;
+  fixtures::TempDir dir;
   const std::string file = dir.Sub("tally.toml");
   WriteText(file, "log_level = \"debug\"\nport = 1234\n");
   Loaded loaded = Load({"--config", file});
@@ -329,7 +329,7 @@ TEST(SettingsReload, AppliesReloadableSettingsAndNamesTheOthers) {
 }
 
 TEST(SettingsReload, AFlagOutranksTheFileOnReload) {
-  testing::TempDir dir;
+  fixtures::TempDir dir;
   const std::string file = dir.Sub("tally.toml");
   WriteText(file, "log_level = \"debug\"\n");
   Loaded loaded = Load({"--config", file, "--log-level", "error", "--port", "1111"});
@@ -346,7 +346,7 @@ TEST(SettingsReload, AFlagOutranksTheFileOnReload) {
 }
 
 TEST(SettingsReload, DerivedUnixSocketIsNoChange) {
-  testing::TempDir dir;
+  fixtures::TempDir dir;
   const std::string file = dir.Sub("tally.toml");
   for (std::vector<std::string> flags : std::vector<std::vector<std::string>>{
            {}, {"--unix-socket", "none"}, {"--unix-socket", "/tmp/x.sock"}, {"--data-dir", "/tmp/d"}}) {
@@ -373,7 +373,7 @@ TEST(SettingsReload, DerivedUnixSocketIsNoChange) {
 }
 
 TEST(SettingsReload, ABadFileChangesNothing) {
-  testing::TempDir dir;
+  fixtures::TempDir dir;
   const std::string file = dir.Sub("tally.toml");
   WriteText(file, "log_level = \"debug\"\n");
   Config config = Load({"--config", file}).config;
@@ -401,7 +401,7 @@ TEST(SettingsDocs, SystemdExampleIsTheGeneratedExample) {
 }
 
 TEST(SettingsDocs, PrintConfigExampleFlagPrintsItWhateverTheFileHolds) {
-  testing::TempDir dir;
+  fixtures::TempDir dir;
   WriteText(dir.Sub("broken.toml"), "port = = 1\n");
   Loaded loaded = Load({"--config", dir.Sub("broken.toml"), "--print-config-example"});
   EXPECT_EQ(loaded.outcome, ConfigOutcome::kExitOk) << loaded.err;
@@ -410,7 +410,7 @@ TEST(SettingsDocs, PrintConfigExampleFlagPrintsItWhateverTheFileHolds) {
 }
 
 TEST(SettingsDocs, ExampleParsesAndEveryCommentedLineIsTheDefault) {
-  testing::TempDir dir;
+  fixtures::TempDir dir;
   const std::string example = ConfigExample();
   // As shipped: only the active lines (the systemd paths) differ from the defaults.
   WriteText(dir.Sub("example.toml"), example);
@@ -466,7 +466,7 @@ TEST(SettingsDocs, HelpListsEveryFlagWithItsRangeAndDefault) {
     }
   }
   // --help ignores the config file, even a broken one.
-  testing::TempDir dir;
+  fixtures::TempDir dir;
   WriteText(dir.Sub("broken.toml"), "prot = 1\n");
   EXPECT_EQ(Load({"--config", dir.Sub("broken.toml"), "--help"}).out, help.out);
 }

@@ -54,7 +54,7 @@ class StoreTest : public ::testing::Test {
     ASSERT_TRUE(s.ok()) << s.ToString();
   }
 
-  tally::testing::TempDir dir_{tally::testing::RamBackedRoot()};
+  fixtures::TempDir dir_{fixtures::Medium::kRam};
 };
 
 TEST_F(StoreTest, OpenCreatesTheDatabaseAndReopenKeepsTheData) {

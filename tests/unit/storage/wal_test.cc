@@ -83,7 +83,7 @@ class WalTest : public ::testing::Test {
   }
 
   // On disk, not in RAM: the sync tests need fsync to cost what it costs.
-  tally::testing::TempDir dir_;
+  fixtures::TempDir dir_;
   std::unique_ptr<Store> store_;
 };
 

@@ -1,29 +1,15 @@
 #pragma once
-// Helpers of the transport tests (tests/unit/net): waiting for a condition,
-// and running out of file descriptors.
+// Running the test process out of file descriptors, for tests of a server's
+// accept() failures (tests/unit/net). Header-only.
 
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include <chrono>
-#include <thread>
 #include <vector>
 
-namespace tally::testing {
-
-// Polls `predicate` every 2 ms until it holds (true) or `timeout` passed
-// (false). For tests watching a server from outside; servers never poll.
-template <typename Predicate>
-bool Eventually(Predicate predicate, std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!predicate()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-  return true;
-}
+namespace tally::fixtures {
 
 // Runs the test process out of file descriptors (RLIMIT_NOFILE lowered to
 // just above what is open, every free number below it taken), so that a
@@ -75,4 +61,4 @@ class FdExhaustion {
   std::vector<int> fillers_;
 };
 
-}  // namespace tally::testing
+}  // namespace tally::fixtures

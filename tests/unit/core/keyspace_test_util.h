@@ -1,24 +1,21 @@
 #pragma once
-// A fixture for Engine tests: a real RocksDB data dir in a TempDir, a
-// ManualClock (expiry never sleeps) and helpers that read like redis-cli.
+// A fixture for tests of the engine's plain keyspace: the shared
+// EngineFixture (a real RocksDB data dir on RAM, a ManualClock: expiry never
+// sleeps) with helpers that read like redis-cli.
 
 #include <gtest/gtest.h>
 
 #include <cstdint>
 #include <map>
-#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <utility>
 
-#include "core/clock.h"
-#include "core/engine.h"
-#include "temp_dir.h"
+#include "engine_fixture.h"
 
 namespace tally::core {
 
-class EngineTest : public ::testing::Test {
+class KeyspaceTest : public ::testing::Test, public fixtures::EngineFixture {
  protected:
   static constexpr int64_t kStartMs = 1'700'000'000'000;  // 2023-11-14T22:13:20Z
 
@@ -30,31 +27,8 @@ class EngineTest : public ::testing::Test {
   };
   using State = std::map<std::string, KeyState>;
 
+  KeyspaceTest() : EngineFixture(kStartMs) {}
   void SetUp() override { Open(); }
-
-  EngineOptions Options() const {
-    EngineOptions options;
-    options.data_dir = dir_.Sub("data");
-    options.fsync_each_write = fsync_;
-    options.block_cache_bytes = 1 << 20;
-    return options;
-  }
-  void Open() {
-    auto engine = Engine::Open(Options(), clock_);
-    ASSERT_TRUE(engine.ok()) << engine.status().ToString();
-    engine_ = std::move(engine.value());
-  }
-  // Destroys the engine without compaction or flush (as kill -9 after the
-  // last acknowledged write would) and recovers from the data dir.
-  void Reopen() {
-    engine_.reset();
-    Open();
-  }
-  // Makes every write so far durable, as the command layer does before replying.
-  void Durable() {
-    storage::Status s = engine_->WaitDurable(engine_->Ticket());
-    ASSERT_TRUE(s.ok()) << s.ToString();
-  }
 
   std::optional<std::string> Get(std::string_view key) {
     std::optional<std::string> value;
@@ -101,12 +75,6 @@ class EngineTest : public ::testing::Test {
     } while (cursor != 0);
     return state;
   }
-
-  // Test state, destroyed in reverse: the engine first, then the clock and dir.
-  tally::testing::TempDir dir_{tally::testing::RamBackedRoot()};
-  ManualClock clock_{kStartMs};
-  bool fsync_ = false;
-  std::unique_ptr<Engine> engine_;
 };
 
 }  // namespace tally::core

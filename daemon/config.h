@@ -21,6 +21,7 @@ int DefaultIoThreads();
 
 struct Config {
   std::string data_dir = "./tally-data";
+  std::string data_dir_mode = "0700";  // octal; files get it without the x bits (umask)
   std::string bind = "127.0.0.1";
   int port = 6380;                     // 0 disables the TCP listener
   std::string unix_socket;             // default: <data-dir>/tally.sock; "none" disables
@@ -40,6 +41,8 @@ struct Config {
   int64_t max_bulk_bytes = 64ll << 20;
   int64_t max_inline_bytes = 64ll << 10;
   int64_t max_array_length = 1ll << 20;
+  int64_t client_query_buffer_limit = 128ll << 20;  // one connection's incomplete request
+  int64_t total_query_buffer_limit = 512ll << 20;   // all connections' incomplete requests
   // HTTP/JSON API (Boost.Beast).
   std::string http_bind = "127.0.0.1";
   int http_port = 8080;  // 0 disables the HTTP listener

@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
@@ -33,6 +34,7 @@
 #include "net/http_api.h"
 #include "net/http_server.h"
 #include "net/resp_server.h"
+#include "resource_limits.h"
 #include "settings.h"
 
 namespace tally {
@@ -167,6 +169,28 @@ bool LockDataDir(const std::string& data_dir, std::string* error) {
   return true;
 }
 
+// Raises the descriptor limit and lowers the connection limits to fit it
+// (resource_limits.h has the budget). False: not even one connection fits.
+// The lowered limits go to `effective`, not to `config`: a SIGHUP compares
+// the file with `config` and must not see them as changed settings.
+bool FitFileDescriptorLimit(const Config& config, Config* effective) {
+  FdLimit limit = RaiseFileDescriptorLimit();
+  if (!limit.error.empty()) spdlog::warn("{}", limit.error);
+  FdPlan plan = PlanFileDescriptors(config, limit.soft, CountSstFiles(config.data_dir));
+  if (!plan.fits) {
+    spdlog::critical("{}", plan.message);
+    return false;
+  }
+  if (plan.lowered) {
+    spdlog::warn("{}", plan.message);
+    effective->max_clients = plan.max_clients;
+    effective->http_max_connections = plan.http_max_connections;
+  }
+  spdlog::info("file descriptor limit {} (hard {}); the configured limits need {}", limit.soft, limit.hard,
+               plan.needed);
+  return true;
+}
+
 int WaitForSignal(Config& config) {
   sigset_t set;
   sigemptyset(&set);
@@ -225,6 +249,16 @@ int Run(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
+  // Every directory and file tallyd and RocksDB create gets data_dir_mode
+  // (files without x): RocksDB creates its files with the process umask.
+  unsigned dir_mode = 0;
+  std::string mode_error;
+  if (!ParseDirMode(config.data_dir_mode, &dir_mode, &mode_error)) {
+    spdlog::critical("{}", mode_error);
+    return 2;
+  }
+  ::umask(UmaskForDirMode(dir_mode));
+
   std::error_code ec;
   std::filesystem::create_directories(config.data_dir, ec);
   if (ec) {
@@ -237,6 +271,10 @@ int Run(int argc, char** argv) {
     spdlog::critical("{}", lock_error);
     return 1;
   }
+
+  // The connection limits as they fit the descriptor limit.
+  Config effective = config;
+  if (!FitFileDescriptorLimit(config, &effective)) return 1;
 
   spdlog::info("tallyd {} starting: data dir {}, durability {}", kVersion, config.data_dir, config.durability);
   ServerState server;
@@ -252,7 +290,8 @@ int Run(int argc, char** argv) {
   http_options.bind = config.http_bind;
   http_options.port = config.http_port;
   http_options.threads = config.http_threads;
-  http_options.max_connections = config.http_max_connections;
+  http_options.max_connections = effective.http_max_connections;
+  http_options.probe_connections = kHttpProbeConnections;
   http_options.max_body_bytes = config.http_max_body_bytes;
   http_options.max_header_bytes = config.http_max_header_bytes;
   http_options.read_timeout_ms = config.http_read_timeout_ms;
@@ -330,7 +369,7 @@ int Run(int argc, char** argv) {
                    config.durability,
                    config.fsync_interval_ms,
                    config.io_threads,
-                   config.max_clients,
+                   effective.max_clients,
                    config.config_file,
                    config.timezone,
                    config.max_backdate_s * 1000,
@@ -358,15 +397,18 @@ int Run(int argc, char** argv) {
   net_options.port = config.port;
   net_options.unix_socket = config.unix_socket;
   net_options.io_threads = config.io_threads;
-  net_options.max_clients = config.max_clients;
+  net_options.max_clients = effective.max_clients;
   net_options.idle_timeout_ms = config.timeout * 1000;  // Redis's `timeout`, in seconds
   net_options.limits.max_bulk_bytes = static_cast<size_t>(config.max_bulk_bytes);
   net_options.limits.max_inline_bytes = static_cast<size_t>(config.max_inline_bytes);
   net_options.limits.max_array_length = static_cast<size_t>(config.max_array_length);
+  net_options.client_query_buffer_limit = config.client_query_buffer_limit;
+  net_options.total_query_buffer_limit = config.total_query_buffer_limit;
   net::RespServer resp(*engine, server, net_options);
   server.SetRespFigures([&resp] {
     net::RespServerStats s = resp.stats();
-    return RespFigures{s.accept_failures, s.idle_closed, s.handler_failures};
+    return RespFigures{s.accept_failures, s.idle_closed, s.handler_failures, s.query_buffer_closed,
+                       s.query_buffer_bytes};
   });
   // Ready before the RESP listener opens, so a client that reaches tallyd
   // over RESP (tests wait for PING) finds /ready and the routes ready too.

@@ -125,6 +125,12 @@ const std::vector<Setting>& Settings() {
                       "directory refuses to start. The systemd unit's StateDirectory=tally creates "
                       "/var/lib/tally, owned by the tally user.",
        .example = "\"/var/lib/tally\"", .example_active = true},
+      {.key = "data_dir_mode", .group = G::kStorage, .member = &Config::data_dir_mode,
+       .help = "Permissions (octal) of the data dir when tallyd creates it; its files get them without x",
+       .explanation = "Permissions, in octal, of the data directory when tallyd creates it (an existing "
+                      "directory keeps its own). tallyd sets its umask from this at start, so every file "
+                      "it and RocksDB create gets the same bits without x: \"0700\" gives files 0600, "
+                      "\"0750\" gives 0640. The owner must keep rwx (07xx)."},
       {.key = "durability", .group = G::kStorage, .member = &Config::durability, .values = {"process", "fsync"},
        .help = "process: acknowledged writes survive kill -9 (the log is fsynced every fsync_interval_ms); "
                "fsync: every reply waits for fsync (group commit) and survives power loss",
@@ -195,6 +201,22 @@ const std::vector<Setting>& Settings() {
       {.key = "max_array_length", .group = G::kLimits, .member = &Config::max_array_length,
        .min = 1, .max = int64_t{1} << 30,
        .help = "Most arguments in one command"},
+      {.key = "client_query_buffer_limit", .group = G::kLimits, .member = &Config::client_query_buffer_limit,
+       .min = int64_t{1} << 20, .max = int64_t{1} << 36, .unit = "bytes",
+       .help = "Most memory one connection's incomplete request may hold",
+       .explanation = "Most memory one connection's incomplete request may hold: its bytes in the input "
+                      "buffer plus 16 bytes per argument of a multibulk (Redis's client-query-buffer-limit). "
+                      "A client that needs more gets \"-ERR query buffer limit reached\" and is closed. The "
+                      "default, twice max_bulk_bytes, fits one largest-allowed argument; tally's own commands "
+                      "are a few hundred bytes."},
+      {.key = "total_query_buffer_limit", .group = G::kLimits, .member = &Config::total_query_buffer_limit,
+       .min = int64_t{1} << 20, .max = int64_t{1} << 40, .unit = "bytes",
+       .help = "Most memory the incomplete requests of all connections together may hold",
+       .explanation = "Most memory the incomplete requests of all connections together may hold (above the "
+                      "16 KiB input buffer every connection has). The client whose request would push the "
+                      "total past it gets \"-ERR query buffer limit reached\" and is closed; the others "
+                      "are served on. The default lets four clients send a largest-allowed argument at "
+                      "once; lower it on a small host."},
 
       // ---- HTTP
       {.key = "http_bind", .group = G::kHttp, .member = &Config::http_bind,
@@ -205,7 +227,10 @@ const std::vector<Setting>& Settings() {
        .help = "HTTP I/O threads; requests are handled on them"},
       {.key = "http_max_connections", .group = G::kHttp, .member = &Config::http_max_connections,
        .min = 1, .max = 1'000'000,
-       .help = "Most simultaneous HTTP connections; further ones get 429 too_many_connections"},
+       .help = "Most simultaneous HTTP connections; further ones get 429 too_many_connections",
+       .explanation = "Most simultaneous HTTP connections; further ones get 429 too_many_connections. Past "
+                      "the limit, 16 more connections are still read for one request each, so that GET "
+                      "/health and /ready answer while every ordinary connection is taken."},
       {.key = "http_max_body_bytes", .group = G::kHttp, .member = &Config::http_max_body_bytes,
        .min = 1, .max = int64_t{1} << 32, .unit = "bytes",
        .help = "Largest HTTP request body; a larger one gets 413 payload_too_large"},

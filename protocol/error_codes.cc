@@ -40,6 +40,9 @@ constexpr ErrorCodeInfo kCodes[] = {
      "AUTH gave a password, but none is configured (any client may connect)."},
     {kTooManyConnections, "too_many_connections", 429, "ERR", kBoth,
      "More connections than the limit (--max-clients, --http-max-connections); the connection is closed."},
+    {kQueryBufferLimit, "query_buffer_limit", 413, "ERR", kRespOnly,
+     "An incomplete request held more memory than client_query_buffer_limit (one connection) or "
+     "total_query_buffer_limit (all connections together); the connection is closed."},
     {kInvalidName, "invalid_name", 400, "ERR", kBoth,
      "An owner, key or owner type is not 1-128 characters of A-Z a-z 0-9 _ . : @ - or backslash."},
     {kInvalidInterval, "invalid_interval", 400, "ERR", kBoth,

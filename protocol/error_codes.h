@@ -33,6 +33,7 @@ enum class ErrorCode : uint8_t {
   kWrongPass,
   kNoPassword,
   kTooManyConnections,
+  kQueryBufferLimit,
   // ---- tally's commands ----
   kInvalidName,
   kInvalidInterval,

@@ -143,6 +143,11 @@ std::string InvalidExpire(std::string_view command) {
   return out;
 }
 
+std::string QueryBufferLimit(std::string_view setting, int64_t limit_bytes) {
+  return "query buffer limit reached: " + std::string(setting) + " is " + std::to_string(limit_bytes) +
+         " bytes; closing the connection";
+}
+
 Error InvalidName(std::string_view argument, std::string_view value) {
   return Error(ErrorCode::kInvalidName)
       .Text("invalid ")
@@ -521,6 +526,8 @@ std::string ExampleMessage(ErrorCode code) {
       return std::string(kNoPasswordConfigured);
     case ErrorCode::kTooManyConnections:
       return std::string(kMaxClients);
+    case ErrorCode::kQueryBufferLimit:
+      return QueryBufferLimit("client_query_buffer_limit", 134217728);
     case ErrorCode::kInvalidName:
       return InvalidName("owner", "user 42").Message();
     case ErrorCode::kInvalidInterval:

@@ -114,6 +114,9 @@ Error StorageReadFailed(std::string_view family);
 inline constexpr std::string_view kIdConflict =
     "this event ID was already used with different arguments (delta or AT) within the dedupe window; nothing was "
     "applied (a retry must repeat the original arguments exactly; a new event needs a new ID)";
+// (kQueryBufferLimit) "query buffer limit reached: client_query_buffer_limit is 16777216 bytes; closing
+// the connection" — `setting` names the limit that was reached.
+std::string QueryBufferLimit(std::string_view setting, int64_t limit_bytes);
 inline constexpr std::string_view kIntervalNames = "total, hour, day, week, month, quarter or year";
 
 // invalid owner 'us er': use 1-128 characters of A-Z a-z 0-9 _ . : @ - or backslash

@@ -159,6 +159,17 @@ bool SplitInline(std::string_view line, std::string& scratch, std::vector<std::s
 
 RespParser::RespParser(ParserLimits limits) : limits_(limits) {}
 
+void RespParser::ReleaseMemory() {
+  // Kept: what an ordinary command needs, so steady state stays allocation-free.
+  constexpr size_t kKeepArgs = 64;
+  constexpr size_t kKeepScratch = 4096;
+  args_.clear();
+  if (args_.capacity() > kKeepArgs) std::vector<std::string_view>().swap(args_);
+  if (arg_spans_.empty() && arg_spans_.capacity() > kKeepArgs)
+    std::vector<std::pair<size_t, size_t>>().swap(arg_spans_);
+  if (inline_scratch_.capacity() > kKeepScratch) std::string().swap(inline_scratch_);
+}
+
 void RespParser::Reset() {
   array_length_ = -1;
   position_ = 0;

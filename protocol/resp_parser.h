@@ -48,6 +48,18 @@ class RespParser {
   // True after kOk if the command was an inline (text) command.
   bool was_inline() const { return was_inline_; }
 
+  // Heap bytes the parser holds for the command being parsed and the last
+  // one (argument spans and views, the inline scratch): a huge multibulk
+  // costs 16 bytes per argument here on top of its bytes in the input, and
+  // the caller's query buffer limit counts both.
+  size_t held_bytes() const {
+    return arg_spans_.capacity() * sizeof(arg_spans_[0]) + args_.capacity() * sizeof(args_[0]) +
+           inline_scratch_.capacity();
+  }
+  // Gives back what a large command made the buffers grow to. Only between
+  // commands (after kOk, or before the first Parse); command() is emptied.
+  void ReleaseMemory();
+
  private:
   ParseStatus ParseInline(std::string_view input);
   ParseStatus ParseMultibulk(std::string_view input);

@@ -163,9 +163,11 @@ struct HttpFigures {
 // What the RESP transport reports beyond the connection counts of
 // ServerState (net::RespServerStats, without Asio).
 struct RespFigures {
-  uint64_t accept_failures = 0;   // failed accepts (each paused accepting briefly)
-  uint64_t idle_closed = 0;       // connections closed by the `timeout` setting
-  uint64_t handler_failures = 0;  // commands whose handler threw ("-ERR internal error")
+  uint64_t accept_failures = 0;      // failed accepts (each paused accepting briefly)
+  uint64_t idle_closed = 0;          // connections closed by the `timeout` setting
+  uint64_t handler_failures = 0;     // commands whose handler threw ("-ERR internal error")
+  uint64_t query_buffer_closed = 0;  // connections closed by a query buffer limit
+  uint64_t query_buffer_bytes = 0;   // held by incomplete requests now
 };
 
 // Server-wide state shared by all connections.

@@ -286,6 +286,13 @@ std::string RenderPrometheus(const MetricsSnapshot& s) {
   w.Counter("tally_resp_handler_failures_total",
             "RESP commands whose handler failed unexpectedly (answered -ERR internal error; the daemon logs them).",
             s.resp.handler_failures);
+  w.Counter("tally_resp_query_buffer_closed_total",
+            "RESP connections closed because an incomplete request reached client_query_buffer_limit or "
+            "total_query_buffer_limit.",
+            s.resp.query_buffer_closed);
+  w.Gauge("tally_resp_query_buffer_bytes",
+          "Bytes held now by incomplete RESP requests (above each connection's 16 KiB input buffer).",
+          s.resp.query_buffer_bytes);
   w.Counter("tally_http_requests_total", "HTTP requests passed to the routes.", s.http.requests_total);
   w.Counter("tally_http_request_errors_total",
             "HTTP requests refused by the transport before routing (400, 408, 413, 431).", s.http.request_errors);
@@ -422,7 +429,9 @@ nlohmann::json StatsJson(const MetricsSnapshot& s) {
         {"rejected", s.resp_connections_rejected},
         {"accept_failures", s.resp.accept_failures},
         {"idle_closed", s.resp.idle_closed},
-        {"handler_failures", s.resp.handler_failures}}},
+        {"handler_failures", s.resp.handler_failures},
+        {"query_buffer_closed", s.resp.query_buffer_closed},
+        {"query_buffer_bytes", s.resp.query_buffer_bytes}}},
       {"http",
        {{"enabled", s.http.enabled},
         {"open", s.http.connections_open},

@@ -47,6 +47,8 @@ using error_code = boost::system::error_code;
 // instead of a reset.
 constexpr int64_t kLingerMs = 2000;
 constexpr int64_t kStoppingLingerMs = 100;
+// A connection past max_connections (a probe) must send its request within this.
+constexpr int64_t kProbeReadTimeoutMs = 2000;
 // Stream pieces larger than this are not kept between chunks.
 constexpr size_t kChunkKeepCapacity = 1 << 20;
 
@@ -66,6 +68,7 @@ struct Shared {
   std::atomic<uint64_t> connections_open{0};
   std::atomic<uint64_t> connections_total{0};
   std::atomic<uint64_t> rejected_connections{0};
+  std::atomic<uint64_t> probe_requests{0};
   std::atomic<uint64_t> requests_total{0};
   std::atomic<uint64_t> request_errors{0};
   // Set by Stop(): responses say `Connection: close` from now on.
@@ -92,12 +95,19 @@ class HttpSession final : public Session, public DurabilityWaiter, public std::e
     DoRead();
   }
 
-  // Past max_connections: answer 429 at once (without reading the request), then close.
+  // Past max_connections, within the probe reserve: one request is read;
+  // only /health and /ready are answered, anything else gets 429.
+  void StartProbe() {
+    probe_only_ = true;
+    Start();
+  }
+
+  // Past max_connections and the probe reserve: answer 429 at once (without
+  // reading the request), then close.
   void StartRejected() {
     Join(shared_.registry, shared_from_this());
     version_ = 11;
-    SendError(protocol::ErrorCode::kTooManyConnections,
-              "more than " + std::to_string(shared_.options.max_connections) + " connections are open", false);
+    SendError(protocol::ErrorCode::kTooManyConnections, TooManyConnectionsMessage(), false);
   }
 
   // From any thread, after Shared::stopping was set: close at once if idle
@@ -116,6 +126,18 @@ class HttpSession final : public Session, public DurabilityWaiter, public std::e
   enum class Phase { kIdle, kReadHeader, kReadBody, kWriting, kStreaming, kLingering, kClosed };
 
   bool Stopping() const { return shared_.stopping.load(std::memory_order_relaxed); }
+
+  std::string TooManyConnectionsMessage() const {
+    return "more than " + std::to_string(shared_.options.max_connections) +
+           " connections are open (only /health and /ready are answered past the limit)";
+  }
+
+  // What a probe connection may ask: GET or HEAD /health or /ready.
+  static bool IsHealthProbe(const HttpRequest& request) {
+    std::string_view path(request.target);
+    path = path.substr(0, path.find('?'));
+    return (request.method == "GET" || request.method == "HEAD") && (path == "/health" || path == "/ready");
+  }
 
   // --- deadlines -----------------------------------------------------------
 
@@ -152,7 +174,7 @@ class HttpSession final : public Session, public DurabilityWaiter, public std::e
     parser_->body_limit(static_cast<std::uint64_t>(shared_.options.max_body_bytes));
     phase_ = Phase::kReadHeader;
     timed_out_ = false;
-    ArmDeadline(shared_.options.read_timeout_ms);
+    ArmDeadline(ReadTimeoutMs());
     http::async_read_header(socket_, buffer_, *parser_,
                             [self = shared_from_this()](const error_code& ec, size_t) { self->OnReadHeader(ec); });
   }
@@ -182,9 +204,14 @@ class HttpSession final : public Session, public DurabilityWaiter, public std::e
     ReadBody();
   }
 
+  int64_t ReadTimeoutMs() const {
+    return probe_only_ ? std::min(kProbeReadTimeoutMs, shared_.options.read_timeout_ms)
+                       : shared_.options.read_timeout_ms;
+  }
+
   void ReadBody() {
     phase_ = Phase::kReadBody;
-    ArmDeadline(shared_.options.read_timeout_ms);
+    ArmDeadline(ReadTimeoutMs());
     http::async_read(socket_, buffer_, *parser_, [self = shared_from_this()](const error_code& ec, size_t) {
       if (self->closed_) return;
       if (ec) return self->OnReadError(ec);
@@ -196,9 +223,8 @@ class HttpSession final : public Session, public DurabilityWaiter, public std::e
     if (ec == http::error::end_of_stream) return Close();  // the client closed between requests
     if (ec == asio::error::operation_aborted) {
       if (timed_out_ && RequestStarted() && !Stopping()) {
-        return SendError(
-            protocol::ErrorCode::kRequestTimeout,
-            "the request did not arrive within " + std::to_string(shared_.options.read_timeout_ms) + " ms");
+        return SendError(protocol::ErrorCode::kRequestTimeout,
+                         "the request did not arrive within " + std::to_string(ReadTimeoutMs()) + " ms");
       }
       return Close();  // an idle keep-alive connection timed out, or shutdown
     }
@@ -238,8 +264,15 @@ class HttpSession final : public Session, public DurabilityWaiter, public std::e
     keep_alive_ = req.keep_alive() && !Stopping();
     head_ = req.method() == http::verb::head;
     parser_.reset();
+    if (probe_only_) {
+      keep_alive_ = false;  // one request per probe connection
+      if (!IsHealthProbe(request)) {
+        shared_.rejected_connections.fetch_add(1, std::memory_order_relaxed);
+        return SendError(protocol::ErrorCode::kTooManyConnections, TooManyConnectionsMessage(), false);
+      }
+      shared_.probe_requests.fetch_add(1, std::memory_order_relaxed);
+    }
     shared_.requests_total.fetch_add(1, std::memory_order_relaxed);
-
     HttpResponse response;
     try {
       response = shared_.handler(request);
@@ -490,6 +523,7 @@ class HttpSession final : public Session, public DurabilityWaiter, public std::e
   bool head_ = false;
   bool timed_out_ = false;
   bool closed_ = false;
+  bool probe_only_ = false;  // past max_connections: /health and /ready only, one request
 };
 
 }  // namespace
@@ -523,16 +557,19 @@ struct HttpServer::Impl {
   // On the acceptor's thread; the session starts on its own thread.
   void OnAccept(tcp::socket socket, IoThread& thread) {
     shared.connections_total.fetch_add(1, std::memory_order_relaxed);
-    const uint64_t open = shared.connections_open.fetch_add(1, std::memory_order_relaxed) + 1;
-    const bool reject = static_cast<int64_t>(open) > shared.options.max_connections;
+    const int64_t open = static_cast<int64_t>(shared.connections_open.fetch_add(1, std::memory_order_relaxed) + 1);
+    const bool probe = open > shared.options.max_connections;
+    const bool reject = open > shared.options.max_connections + std::max<int64_t>(0, shared.options.probe_connections);
     if (reject) shared.rejected_connections.fetch_add(1, std::memory_order_relaxed);
     error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
     std::string peer = PeerAddress(socket);
     auto session = std::make_shared<HttpSession>(std::move(socket), shared, thread, std::move(peer));
-    asio::post(thread.io, [session, reject] {
+    asio::post(thread.io, [session, reject, probe] {
       if (reject) {
         session->StartRejected();
+      } else if (probe) {
+        session->StartProbe();
       } else {
         session->Start();
       }
@@ -555,6 +592,7 @@ HttpServerStats HttpServer::stats() const {
   out.connections_open = s.connections_open.load(std::memory_order_relaxed);
   out.connections_total = s.connections_total.load(std::memory_order_relaxed);
   out.rejected_connections = s.rejected_connections.load(std::memory_order_relaxed);
+  out.probe_requests = s.probe_requests.load(std::memory_order_relaxed);
   out.requests_total = s.requests_total.load(std::memory_order_relaxed);
   out.request_errors = s.request_errors.load(std::memory_order_relaxed);
   if (impl_->listener) out.accept_failures = impl_->listener->accept_failures();

@@ -10,7 +10,13 @@
 // Limits answer with the project's JSON error and close the connection:
 // 413 payload_too_large, 431 headers_too_large, 400 bad_request,
 // 408 request_timeout (a request that stalls half-way), 429
-// too_many_connections (past max_connections, sent right after accept).
+// too_many_connections (past max_connections).
+//
+// Health probes are never locked out by the connection limit: up to
+// `probe_connections` connections past max_connections are still read (one
+// request, within kProbeReadTimeoutMs); GET or HEAD /health and /ready are
+// answered as usual, anything else gets 429, and the connection closes.
+// Past that reserve, 429 is sent right after accept without reading.
 // An idle keep-alive connection is closed after read_timeout_ms without a
 // reply. A handler that throws gets 500 internal; the server keeps serving.
 //
@@ -36,6 +42,8 @@ struct HttpServerOptions {
   bool ephemeral_port = false;
   int threads = 1;
   int64_t max_connections = 1024;
+  // Connections past max_connections still read for /health and /ready.
+  int64_t probe_connections = 16;
   int64_t max_body_bytes = 1 << 20;
   int64_t max_header_bytes = 16 << 10;
   // Idle keep-alive connections are closed after this long; a request's
@@ -53,6 +61,7 @@ struct HttpServerStats {
   uint64_t connections_open = 0;      // sockets open now (including ones being rejected)
   uint64_t connections_total = 0;     // accepted since start
   uint64_t rejected_connections = 0;  // answered 429 past max_connections
+  uint64_t probe_requests = 0;        // /health and /ready answered past max_connections
   uint64_t requests_total = 0;        // requests passed to the handler
   uint64_t request_errors = 0;        // requests refused by the transport (400, 408, 413, 431)
   uint64_t accept_failures = 0;       // failed accepts (each paused accepting 50 ms)

@@ -15,7 +15,9 @@
 #include "core/shard_set.h"
 #include "net/asio.h"
 #include "net/transport.h"
+#include "net/unix_socket_path.h"
 #include "protocol/command_table.h"
+#include "protocol/errors.h"
 #include "protocol/resp_writer.h"
 
 namespace tally::net {
@@ -27,6 +29,10 @@ using error_code = boost::system::error_code;
 using SteadyClock = std::chrono::steady_clock;
 
 constexpr size_t kInitialInputBytes = 16 * 1024;
+// What the parser keeps between commands (RespParser::ReleaseMemory: 64
+// arguments' spans and views, a 4 KiB inline scratch), like the input
+// buffer's first 16 KiB not charged to the query buffer total.
+constexpr size_t kParserSteadyBytes = 8 * 1024;
 constexpr size_t kReadChunk = 16 * 1024;
 // Stop executing pipelined commands and flush once this much output is queued.
 constexpr size_t kOutputHighWater = 256 * 1024;
@@ -34,6 +40,11 @@ constexpr size_t kOutputHighWater = 256 * 1024;
 constexpr size_t kOutputKeepCapacity = 1024 * 1024;
 // Bytes of a command name quoted in a log line.
 constexpr size_t kLoggedNameBytes = 64;
+// After a query buffer limit error, the connection reads and discards what
+// the client still sends for up to this long before it closes: closing with
+// unread input sends a reset, which can destroy the error reply before the
+// client reads it.
+constexpr auto kLingerAfterLimit = std::chrono::milliseconds(1000);
 
 // The engine's write-ahead log (the default DurableLog).
 class EngineLog final : public DurableLog {
@@ -60,6 +71,11 @@ struct Shared {
   std::atomic<bool> storage_failure_reported{false};
   std::atomic<uint64_t> idle_closed{0};
   std::atomic<uint64_t> handler_failures{0};
+  // Query buffer limits (RespServerOptions); 0 = none.
+  size_t client_query_buffer_limit = 0;
+  size_t total_query_buffer_limit = 0;
+  std::atomic<size_t> query_buffer_bytes{0};  // the sum of every session's charge
+  std::atomic<uint64_t> query_buffer_closed{0};
 
   // Logged and reported once (the engine refuses writes from then on).
   void ReportStorageFailure(const storage::Status& status) {
@@ -104,6 +120,7 @@ class RespSession final : public Session,
   // Counted connected from admission (the acceptor increments) until closed.
   ~RespSession() override {
     if (!closed_) shared_.server.connected_clients.fetch_sub(1);
+    SetCharge(0);
   }
 
   // The first step on the session's own thread.
@@ -157,7 +174,7 @@ class RespSession final : public Session,
       input_end_ -= input_begin_;
       input_begin_ = 0;
     }
-    if (input_.size() - input_end_ < kReadChunk / 4) input_.resize(input_.size() * 2);
+    if (input_.size() - input_end_ < kReadChunk / 4 && !GrowInput()) return;
     socket_.async_read_some(asio::buffer(input_.data() + input_end_, input_.size() - input_end_),
                             [self = this->shared_from_this()](const error_code& ec, size_t n) { self->OnRead(ec, n); });
   }
@@ -174,10 +191,14 @@ class RespSession final : public Session,
 
   void ProcessInput() {
     bool needs_log = false;
+    bool incomplete = false;  // the buffer ends with part of a request
     while (input_begin_ < input_end_) {
       std::string_view pending(input_.data() + input_begin_, input_end_ - input_begin_);
       protocol::ParseStatus status = parser_.Parse(pending);
-      if (status == protocol::ParseStatus::kNeedMore) break;
+      if (status == protocol::ParseStatus::kNeedMore) {
+        incomplete = true;
+        break;
+      }
       if (status == protocol::ParseStatus::kError) {
         // Framing is lost: answer with the protocol error and close.
         sink_.SendError(protocol::ErrorCode::kProtocol, parser_.error());
@@ -192,7 +213,12 @@ class RespSession final : public Session,
       Execute(argv, needs_log);
       if (client_.close_after_reply || out_.size() >= kOutputHighWater) break;
     }
-    if (input_begin_ == input_end_) input_begin_ = input_end_ = 0;
+    if (input_begin_ == input_end_) {
+      input_begin_ = input_end_ = 0;
+      ReleaseInput();
+    }
+    // The parser grows with the arguments of an incomplete multibulk.
+    if (incomplete && !client_.close_after_reply) CheckQueryBuffer(HeldBytes());
     if (out_.empty()) {
       if (client_.close_after_reply) return Close();
       return DoRead();
@@ -259,10 +285,110 @@ class RespSession final : public Session,
       out_.clear();
     }
     if (shared_.idle_timeout.count() > 0) last_activity_ = SteadyClock::now();
+    if (linger_after_reply_ && !shutting_down_) return Linger();
     if (client_.close_after_reply || shutting_down_) return Close();
     // Commands may already be buffered (we paused at the output high-water mark).
     if (input_begin_ < input_end_) return ProcessInput();
     DoRead();
+  }
+
+  // --- query buffer limits ---------------------------------------------------
+  // What an incomplete request holds is charged to the server-wide total:
+  // the input buffer above the kInitialInputBytes every connection has, and
+  // the parser's buffers above kParserSteadyBytes. Checked when the input buffer would grow and after
+  // each parse that ended half-way through a request.
+
+  size_t HeldBytes() const { return input_.size() + parser_.held_bytes(); }
+
+  void SetCharge(size_t held) {
+    constexpr size_t kUncharged = kInitialInputBytes + kParserSteadyBytes;
+    const size_t charge = held > kUncharged ? held - kUncharged : 0;
+    if (charge == charged_) return;  // the common case: no shared cache line touched
+    if (charge > charged_) {
+      shared_.query_buffer_bytes.fetch_add(charge - charged_, std::memory_order_relaxed);
+    } else {
+      shared_.query_buffer_bytes.fetch_sub(charged_ - charge, std::memory_order_relaxed);
+    }
+    charged_ = charge;
+  }
+
+  // Charges `held` bytes; false (and the client is being closed with the
+  // error) if a limit does not allow them.
+  bool CheckQueryBuffer(size_t held) {
+    if (shared_.client_query_buffer_limit > 0 && held > shared_.client_query_buffer_limit) {
+      OverQueryBufferLimit("client_query_buffer_limit", shared_.client_query_buffer_limit);
+      return false;
+    }
+    const size_t before = charged_;
+    SetCharge(held);
+    if (shared_.total_query_buffer_limit > 0 && charged_ > before &&
+        shared_.query_buffer_bytes.load(std::memory_order_relaxed) > shared_.total_query_buffer_limit) {
+      OverQueryBufferLimit("total_query_buffer_limit", shared_.total_query_buffer_limit);
+      return false;
+    }
+    return true;
+  }
+
+  // Doubles the input buffer for a request larger than it; false if a limit
+  // forbids it (the error is then being sent).
+  bool GrowInput() {
+    size_t size = input_.size() * 2;
+    const size_t limit = shared_.client_query_buffer_limit;
+    // Up to the limit rather than past it: a request just under the limit fits.
+    if (limit > 0) size = std::min(size, limit > parser_.held_bytes() ? limit - parser_.held_bytes() : 0);
+    if (size <= input_.size()) size = input_.size() + kReadChunk;  // over the limit: CheckQueryBuffer says so
+    if (!CheckQueryBuffer(size + parser_.held_bytes())) {
+      busy_ = true;  // owed the error reply
+      DoWrite();
+      return false;
+    }
+    input_.resize(size);
+    return true;
+  }
+
+  // Between requests: a buffer grown for a large request goes back to its
+  // initial size, and its memory to the system.
+  void ReleaseInput() {
+    if (input_.size() > kInitialInputBytes) std::vector<char>(kInitialInputBytes).swap(input_);
+    parser_.ReleaseMemory();
+    SetCharge(HeldBytes());
+  }
+
+  // The request cannot be buffered: answer the error, drop what was
+  // buffered, and close once the reply is written (the framing is lost).
+  void OverQueryBufferLimit(std::string_view setting, size_t limit) {
+    shared_.query_buffer_closed.fetch_add(1, std::memory_order_relaxed);
+    spdlog::warn("resp: closing client {} ({}): an incomplete request holds {} bytes, over {} ({} bytes)", client_.id,
+                 client_.address, HeldBytes(), setting, limit);
+    sink_.SendError(protocol::ErrorCode::kQueryBufferLimit,
+                    protocol::errors::QueryBufferLimit(setting, static_cast<int64_t>(limit)));
+    client_.close_after_reply = true;
+    linger_after_reply_ = true;
+    input_begin_ = input_end_ = 0;
+    parser_ = protocol::RespParser(shared_.limits);  // drops the half-parsed request's state
+    ReleaseInput();
+  }
+
+  // The error is written: send FIN, discard what still arrives (into the
+  // 16 KiB buffer: no memory grows), close at EOF or after kLingerAfterLimit.
+  void Linger() {
+    busy_ = false;  // owed nothing more: a shutdown closes it at once
+    error_code ignored;
+    socket_.shutdown(Socket::shutdown_send, ignored);
+    idle_timer_.expires_after(kLingerAfterLimit);  // the idle timer's own wait ends with operation_aborted
+    idle_timer_.async_wait([self = this->shared_from_this()](const error_code& ec) {
+      if (!ec) self->Close();
+    });
+    Discard();
+  }
+
+  void Discard() {
+    socket_.async_read_some(asio::buffer(input_.data(), input_.size()),
+                            [self = this->shared_from_this()](const error_code& ec, size_t) {
+                              if (self->closed_) return;
+                              if (ec) return self->Close();
+                              self->Discard();
+                            });
   }
 
   // --- idle timeout (Redis's `timeout`) --------------------------------------
@@ -299,6 +425,8 @@ class RespSession final : public Session,
     idle_timer_.cancel();
     Leave();
     shared_.server.connected_clients.fetch_sub(1);
+    std::vector<char>().swap(input_);
+    SetCharge(0);
   }
 
   Socket socket_;
@@ -317,6 +445,8 @@ class RespSession final : public Session,
   bool busy_ = false;                      // between a read completion and the next read
   bool closed_ = false;
   bool shutting_down_ = false;
+  size_t charged_ = 0;               // this session's part of Shared::query_buffer_bytes
+  bool linger_after_reply_ = false;  // closed by a query buffer limit: Linger() after the error
 };
 
 }  // namespace
@@ -334,6 +464,8 @@ struct RespServer::Impl {
                {},
                {}},
         pool("resp-io", options.io_threads) {
+    shared.client_query_buffer_limit = static_cast<size_t>(std::max<int64_t>(0, options.client_query_buffer_limit));
+    shared.total_query_buffer_limit = static_cast<size_t>(std::max<int64_t>(0, options.total_query_buffer_limit));
     for (size_t i = 0; i < pool.size(); ++i) stats.push_back(&server.AddThreadStats());
   }
 
@@ -348,7 +480,7 @@ struct RespServer::Impl {
   std::unique_ptr<Listener<tcp>> tcp_listener;
   std::unique_ptr<Listener<local>> unix_listener;
   int bound_port = 0;
-  bool unix_bound = false;  // we created options.unix_socket (and remove it at Stop)
+  BoundSocketFile unix_bound;  // the socket file we bound (removed at Stop if still ours)
   bool stopped = false;
 
   bool Admit() {
@@ -403,6 +535,8 @@ RespServerStats RespServer::stats() const {
   if (impl.unix_listener) out.accept_failures += impl.unix_listener->accept_failures();
   out.idle_closed = impl.shared.idle_closed.load(std::memory_order_relaxed);
   out.handler_failures = impl.shared.handler_failures.load(std::memory_order_relaxed);
+  out.query_buffer_closed = impl.shared.query_buffer_closed.load(std::memory_order_relaxed);
+  out.query_buffer_bytes = impl.shared.query_buffer_bytes.load(std::memory_order_relaxed);
   return out;
 }
 
@@ -423,14 +557,16 @@ storage::Status RespServer::Start() {
     impl.bound_port = impl.tcp_listener->local_endpoint().port();
   }
   if (!options.unix_socket.empty()) {
-    ::unlink(options.unix_socket.c_str());  // a stale socket from a crash
+    // A stale socket from a crash is taken over; a live server's is not.
+    storage::Status claimed = ClaimUnixSocketPath(options.unix_socket);
+    if (!claimed.ok()) return claimed;
     impl.unix_listener = std::make_unique<Listener<local>>(
         impl.pool, "resp unix",
         [&impl](local::socket socket, IoThread& thread) { impl.OnAccept(std::move(socket), thread); });
     storage::Status listening =
         impl.unix_listener->Listen(local::endpoint(options.unix_socket), "unix socket " + options.unix_socket);
     if (!listening.ok()) return listening;
-    impl.unix_bound = true;
+    impl.unix_bound = IdentifySocketFile(options.unix_socket);
     ::chmod(options.unix_socket.c_str(), 0770);
   }
   if (impl.tcp_listener) impl.tcp_listener->Start();
@@ -446,7 +582,8 @@ void RespServer::Stop(int64_t drain_ms) {
   // 1. Stop accepting.
   if (impl.tcp_listener) impl.tcp_listener->StopAccepting();
   if (impl.unix_listener) impl.unix_listener->StopAccepting();
-  if (impl.unix_bound) ::unlink(impl.options.unix_socket.c_str());
+  // Only our own: another instance may have bound the path since.
+  RemoveOwnSocketFile(impl.options.unix_socket, impl.unix_bound);
   // 2. Idle connections close now, the others once they have written the
   // replies they owe. Whatever is still open past the deadline is closed
   // with the loops stopped.

@@ -41,13 +41,22 @@ struct RespServerOptions {
   // closed. A connection that is owed a reply (executing, waiting for the
   // log, or writing to a client that does not read) is never idle. 0 = never.
   int64_t idle_timeout_ms = 0;
+  // Memory an incomplete request may hold (its bytes in the input buffer
+  // plus the parser's 16 bytes per argument), per connection and for all
+  // connections together (the part of each buffer above the 16 KiB every
+  // connection starts with). A client that needs more is answered
+  // "-ERR query buffer limit reached: ..." and closed. 0 = no limit.
+  int64_t client_query_buffer_limit = 0;
+  int64_t total_query_buffer_limit = 0;
 };
 
 // For /metrics and tests; relaxed atomics, read at any time.
 struct RespServerStats {
-  uint64_t accept_failures = 0;   // failed accepts (each paused accepting 50 ms)
-  uint64_t idle_closed = 0;       // connections closed by idle_timeout_ms
-  uint64_t handler_failures = 0;  // commands whose handler threw ("-ERR internal error")
+  uint64_t accept_failures = 0;      // failed accepts (each paused accepting 50 ms)
+  uint64_t idle_closed = 0;          // connections closed by idle_timeout_ms
+  uint64_t handler_failures = 0;     // commands whose handler threw ("-ERR internal error")
+  uint64_t query_buffer_closed = 0;  // connections closed by a query buffer limit
+  uint64_t query_buffer_bytes = 0;   // held now by incomplete requests (above each connection's 16 KiB)
 };
 
 class RespServer {

@@ -239,9 +239,13 @@ void Listener<Protocol>::OnAcceptFailed(const error_code& ec, std::string_view w
   // E.g. out of file descriptors: the pending connection stays in the
   // backlog and every retry would fail at once, so wait instead of spinning.
   accept_failures_.fetch_add(1, std::memory_order_relaxed);
-  if (failure_streak_++ == 0) {
-    spdlog::warn("{}: accept failed: {} (retrying every {} ms)", name_, ec ? ec.message() : std::string(what),
-                 kAcceptBackoff.count());
+  // One line when a streak starts, then at most one per kAcceptLogInterval
+  // however long it lasts: the log cannot fill the disk it may be short of.
+  const auto now = std::chrono::steady_clock::now();
+  if (failure_streak_++ == 0 || now - last_failure_log_ >= kAcceptLogInterval) {
+    last_failure_log_ = now;
+    spdlog::warn("{}: accept failed: {} (retrying every {} ms; {} failed in a row)", name_,
+                 ec ? ec.message() : std::string(what), kAcceptBackoff.count(), failure_streak_);
   }
   backoff_.expires_after(kAcceptBackoff);
   backoff_.async_wait([this](const error_code& wait_ec) {

@@ -201,6 +201,8 @@ class Listener {
 
   // How long accepting pauses after a failed accept (EMFILE, ENFILE, ENOBUFS).
   static constexpr std::chrono::milliseconds kAcceptBackoff{50};
+  // While accepts keep failing, the warning is repeated at most this often.
+  static constexpr std::chrono::seconds kAcceptLogInterval{10};
 
   // `name` names the listener in log lines ("resp tcp", "http").
   Listener(IoThreadPool& pool, std::string name, AcceptHandler on_accept);
@@ -229,7 +231,8 @@ class Listener {
   // Both on thread 0's io_context; only touched there (or with the pool stopped).
   typename Protocol::acceptor acceptor_;
   asio::steady_timer backoff_;
-  uint64_t failure_streak_ = 0;  // failed accepts since the last success (thread 0)
+  uint64_t failure_streak_ = 0;                               // failed accepts since the last success (thread 0)
+  std::chrono::steady_clock::time_point last_failure_log_{};  // thread 0
   std::atomic<uint64_t> accept_failures_{0};
 };
 

@@ -8,7 +8,9 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -260,18 +262,14 @@ TallydProcess::~TallydProcess() {
 }
 
 std::vector<std::string> TallydProcess::Args() const {
-  std::vector<std::string> args = {"--config",
-                                   dir_.path() + "/tally.toml",
-                                   "--data-dir",
-                                   data_dir(),
-                                   "--bind",
-                                   "127.0.0.1",
-                                   "--port",
-                                   std::to_string(port_),
-                                   "--unix-socket",
-                                   unix_socket(),
-                                   "--shutdown-drain-ms",
-                                   "2000"};
+  std::vector<std::string> args = {
+      "--config", dir_.path() + "/tally.toml", "--data-dir",          data_dir(), "--bind", "127.0.0.1",
+      "--port",   std::to_string(port_),       "--shutdown-drain-ms", "2000"};
+  // A test may point the socket elsewhere (e.g. at another instance's).
+  if (!HasFlag(extra_args_, "--unix-socket")) {
+    args.push_back("--unix-socket");
+    args.push_back(unix_socket());
+  }
   // HTTP on its own free port: parallel tests must never fight over 8080.
   if (!HasFlag(extra_args_, "--http-port")) {
     args.push_back("--http-port");
@@ -312,6 +310,8 @@ std::string TallydProcess::LogTail(size_t max_bytes) const {
                                       << ") ----\n";
   }
   const pid_t parent = ::getpid();
+  const uint64_t fd_limit = fd_limit_;
+  const int mask = umask_;
   pid_t pid = ::fork();
   if (pid < 0) return ::testing::AssertionFailure() << "fork: " << strerror(errno);
   if (pid == 0) {
@@ -329,6 +329,11 @@ std::string TallydProcess::LogTail(size_t max_bytes) const {
     sigemptyset(&empty);
     ::sigprocmask(SIG_SETMASK, &empty, nullptr);
     ::signal(SIGPIPE, SIG_DFL);
+    if (fd_limit > 0) {
+      struct rlimit limit = {static_cast<rlim_t>(fd_limit), static_cast<rlim_t>(fd_limit)};
+      if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) ::_exit(124);
+    }
+    if (mask >= 0) ::umask(static_cast<mode_t>(mask));
     ::execv(argv[0], argv.data());
     const char msg[] = "harness: execv of tallyd failed\n";
     (void)!::write(2, msg, sizeof msg - 1);

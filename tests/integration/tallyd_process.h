@@ -98,6 +98,11 @@ class TallydProcess {
 
   // Changes the flags used by the next start (replaces the extra args).
   void set_extra_args(std::vector<std::string> args) { extra_args_ = std::move(args); }
+  // The next start runs under RLIMIT_NOFILE = `limit` (soft and hard, so
+  // tallyd cannot raise it); 0 = inherit the test's.
+  void set_fd_limit(uint64_t limit) { fd_limit_ = limit; }
+  // The next start runs with this umask (-1 = inherit the test's).
+  void set_umask(int mask) { umask_ = mask; }
 
   bool running() const { return pid_ > 0; }
   // True if the process is running (reaps it if it has exited).
@@ -129,6 +134,8 @@ class TallydProcess {
   int port_ = 0;
   int http_port_ = 0;
   int last_status_ = -1;
+  uint64_t fd_limit_ = 0;
+  int umask_ = -1;
 };
 
 // ---------------------------------------------------------------------------

@@ -60,6 +60,15 @@ std::optional<PeriodId> ParsePeriodArg(std::string_view argument, Interval inter
   return period;
 }
 
+std::optional<core::TimeZone> OwnerZone(CommandContext& ctx, std::string_view owner, ReplySink& reply) {
+  auto zone = ctx.engine.owners().TimeZoneOf(owner);
+  if (!zone.ok()) {
+    SendOpError(reply, zone);
+    return std::nullopt;
+  }
+  return zone.value;
+}
+
 // [<interval> [<period>]] starting at args[index]; defaults: total, current.
 bool ParseCellArgs(CommandContext& ctx, CommandArgs args, size_t index, std::string_view owner, Interval* interval,
                    PeriodId* period, ReplySink& reply) {
@@ -70,7 +79,9 @@ bool ParseCellArgs(CommandContext& ctx, CommandArgs args, size_t index, std::str
   if (!parsed) return false;
   *interval = *parsed;
   const int64_t now = ctx.engine.clock().NowMs();
-  core::TimeZone zone = ctx.engine.owners().TimeZoneOf(owner);
+  const std::optional<core::TimeZone> owner_zone = OwnerZone(ctx, owner, reply);
+  if (!owner_zone) return false;
+  const core::TimeZone& zone = *owner_zone;
   if (index + 1 >= args.size()) {
     *period = core::PeriodOf(*interval, now, zone);
     return true;

@@ -63,6 +63,9 @@ std::optional<protocol::Error> ReadPeriod(std::string_view argument, Interval in
 std::optional<protocol::Error> ReadInteger(std::string_view argument, std::string_view text, int64_t* out);
 
 // The same, sending the error: each false / nullopt below has sent it.
+// The owner's time zone; nullopt (the error sent) if its stored settings
+// cannot be read.
+std::optional<core::TimeZone> OwnerZone(CommandContext& ctx, std::string_view owner, ReplySink& reply);
 
 bool CheckName(std::string_view argument, std::string_view name, ReplySink& reply);
 // args[1] (owner) and args[2] (key).

@@ -19,7 +19,7 @@ void CtrGet(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   PeriodId period;
   if (!ParseCellArgs(ctx, args, 3, args[1], &interval, &period, reply)) return;
   auto result = ctx.engine.counters().ReadCell(args[1], args[2], interval, period);
-  if (!result.ok()) return SendOpError(reply, result.status);
+  if (!result.ok()) return SendOpError(reply, result);
   reply.SendInteger(result.value);
 }
 
@@ -31,7 +31,7 @@ void CtrAll(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   PeriodId period;
   if (!ParseCellArgs(ctx, args, 2, args[1], &interval, &period, reply)) return;
   auto result = ctx.engine.counters().ReadOwnerCells(args[1], interval, period);
-  if (!result.ok()) return SendOpError(reply, result.status);
+  if (!result.ok()) return SendOpError(reply, result);
   reply.SendArray(result.value.size() * 2);
   for (const auto& [key, value] : result.value) {
     reply.SendBulk(key);
@@ -49,7 +49,9 @@ void CtrMGet(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   for (size_t i = 4; i < args.size(); ++i) {
     if (!CheckName("owner", args[i], reply)) return;
     // Each owner's own time zone decides which period the label names.
-    auto period = ParsePeriodArg("period", *interval, args[3], ctx.engine.owners().TimeZoneOf(args[i]), now, reply);
+    const std::optional<core::TimeZone> zone = OwnerZone(ctx, args[i], reply);
+    if (!zone) return;
+    auto period = ParsePeriodArg("period", *interval, args[3], *zone, now, reply);
     if (!period) return;
     periods.push_back(*period);
   }
@@ -84,7 +86,9 @@ void CtrHistory(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
     if (++i >= args.size()) return reply.SendError(errors::OptionNeedsValue("FROM", "period"));
     from_label = args[i];
   }
-  core::TimeZone zone = ctx.engine.owners().TimeZoneOf(args[1]);
+  const std::optional<core::TimeZone> owner_zone = OwnerZone(ctx, args[1], reply);
+  if (!owner_zone) return;
+  const core::TimeZone& zone = *owner_zone;
   const int64_t now = ctx.engine.clock().NowMs();
   PeriodId newest = core::PeriodOf(*interval, now, zone);
   if (from_label) {
@@ -94,7 +98,7 @@ void CtrHistory(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   }
   PeriodId oldest = core::StepPeriod(*interval, newest, -(count - 1), zone);
   auto result = ctx.engine.counters().ReadRange(args[1], args[2], *interval, oldest, newest);
-  if (!result.ok()) return SendOpError(reply, result.status);
+  if (!result.ok()) return SendOpError(reply, result);
   reply.SendArray(result.value.size());
   for (auto it = result.value.rbegin(); it != result.value.rend(); ++it) {
     reply.SendArray(with_start ? 3 : 2);
@@ -109,12 +113,14 @@ void CtrSum(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   if (!CheckOwnerKey(args, reply)) return;
   auto interval = ParseIntervalArg("interval", args[3], reply);
   if (!interval) return;
-  core::TimeZone zone = ctx.engine.owners().TimeZoneOf(args[1]);
+  const std::optional<core::TimeZone> owner_zone = OwnerZone(ctx, args[1], reply);
+  if (!owner_zone) return;
+  const core::TimeZone& zone = *owner_zone;
   const int64_t now = ctx.engine.clock().NowMs();
   if (args.size() == 4) {
     // No range: every period of the interval that holds a value.
     auto result = ctx.engine.counters().SumCells(args[1], args[2], *interval, std::nullopt, std::nullopt);
-    if (!result.ok()) return SendOpError(reply, result.status);
+    if (!result.ok()) return SendOpError(reply, result);
     return reply.SendInteger(result.value);
   }
   std::optional<std::string_view> from_label, to_label;
@@ -136,7 +142,7 @@ void CtrSum(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   if (!to) return;
   if (*from > *to) return reply.SendError(errors::RangeReversed("FROM", *from_label, "TO", *to_label));
   auto result = ctx.engine.counters().SumCells(args[1], args[2], *interval, *from, *to);
-  if (!result.ok()) return SendOpError(reply, result.status);
+  if (!result.ok()) return SendOpError(reply, result);
   reply.SendInteger(result.value);
 }
 
@@ -201,8 +207,9 @@ void CtrTop(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   }
   auto ranked = ctx.engine.counters().Top(
       core::TopQuery{args[1], *interval, from, to, static_cast<size_t>(offset), static_cast<size_t>(limit), prefix});
-  reply.SendArray(ranked.size());
-  for (const auto& entry : ranked) {
+  if (!ranked.ok()) return SendOpError(reply, ranked);
+  reply.SendArray(ranked.value.size());
+  for (const auto& entry : ranked.value) {
     reply.SendArray(2);
     reply.SendBulk(entry.owner);
     reply.SendInteger(entry.value);
@@ -226,7 +233,9 @@ void CtrOwners(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
       if (count < 1 || count > kMaxPage) return reply.SendError(errors::OutOfRange("COUNT", 1, kMaxPage));
     }
   }
-  core::OwnersPage page = ctx.engine.owners().List(prefix, cursor, static_cast<size_t>(count));
+  auto listed = ctx.engine.owners().List(prefix, cursor, static_cast<size_t>(count));
+  if (!listed.ok()) return SendOpError(reply, listed);
+  const core::OwnersPage& page = listed.value;
   reply.SendArray(2);
   reply.SendBulk(page.next_cursor.empty() ? std::string_view("0") : std::string_view(page.next_cursor));
   reply.SendArray(page.owners.size());
@@ -278,7 +287,11 @@ void CtrCells(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   }
   auto owner_prefix = OwnerPrefix(prefix, type);
   core::OwnersPage page;
-  if (owner_prefix) page = ctx.engine.owners().List(*owner_prefix, cursor, static_cast<size_t>(count));
+  if (owner_prefix) {
+    auto listed = ctx.engine.owners().List(*owner_prefix, cursor, static_cast<size_t>(count));
+    if (!listed.ok()) return SendOpError(reply, listed);
+    page = std::move(listed.value);
+  }
   struct Row {
     std::string_view owner;
     core::CellRow cell;
@@ -286,7 +299,9 @@ void CtrCells(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   };
   std::vector<Row> rows;
   for (const std::string& owner : page.owners) {
-    core::TimeZone zone = ctx.engine.owners().TimeZoneOf(owner);
+    const std::optional<core::TimeZone> owner_zone = OwnerZone(ctx, owner, reply);
+    if (!owner_zone) return;
+    const core::TimeZone& zone = *owner_zone;
     core::CellFilter filter{key, interval, std::nullopt};
     if (!period_label.empty()) {
       filter.period = 0;
@@ -296,7 +311,7 @@ void CtrCells(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
       }
     }
     auto cells = ctx.engine.counters().OwnerCells(owner, filter);
-    if (!cells.ok()) return SendOpError(reply, cells.status);
+    if (!cells.ok()) return SendOpError(reply, cells);
     for (core::CellRow& cell : cells.value) {
       std::string label = core::PeriodLabel(cell.interval, cell.period, zone);
       rows.push_back({owner, std::move(cell), std::move(label)});

@@ -52,7 +52,7 @@ void IncrementGeneric(CommandContext& ctx, CommandArgs args, ReplySink& reply, s
     }
   }
   auto result = ctx.engine.counters().Increment({args[1], args[2], delta, at, event_id, at_given});
-  if (!result.ok()) return SendOpError(reply, result.status);
+  if (!result.ok()) return SendOpError(reply, result);
   ctx.client.last_write_duplicate = result.value.duplicate;
   reply.SendInteger(result.value.total);
 }
@@ -63,7 +63,7 @@ void AssignOne(CommandContext& ctx, CommandArgs args, size_t cell_index, int64_t
   PeriodId period;
   if (!ParseCellArgs(ctx, args, cell_index, args[1], &interval, &period, reply)) return;
   auto result = ctx.engine.counters().AssignCells(args[1], args[2], {{interval, period, value}}, &audit);
-  if (!result.ok()) return SendOpError(reply, result.status);
+  if (!result.ok()) return SendOpError(reply, result);
   reply.SendOk();
 }
 
@@ -108,7 +108,9 @@ void CtrRecount(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   std::string_view actor;
   if (!TakeActor(ctx, &args, cells_form ? 7 : 6, &actor, reply)) return;
   if (!CheckOwnerKey(args, reply)) return;
-  core::TimeZone zone = ctx.engine.owners().TimeZoneOf(args[1]);
+  const std::optional<core::TimeZone> owner_zone = OwnerZone(ctx, args[1], reply);
+  if (!owner_zone) return;
+  const core::TimeZone& zone = *owner_zone;
   const int64_t now = ctx.engine.clock().NowMs();
   std::vector<core::CellAssignment> cells;
   if (cells_form) {
@@ -137,7 +139,7 @@ void CtrRecount(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   }
   const core::AuditInfo audit{actor, "CTR.RECOUNT"};
   auto result = ctx.engine.counters().AssignCells(args[1], args[2], cells, &audit);
-  if (!result.ok()) return SendOpError(reply, result.status);
+  if (!result.ok()) return SendOpError(reply, result);
   reply.SendOk();
 }
 
@@ -176,7 +178,7 @@ void CtrAdjust(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   }
   const core::AuditInfo audit{actor, "CTR.ADJUST"};
   auto result = ctx.engine.counters().Adjust({args[1], args[2], delta, at, event_id.value_or(""), at_given}, audit);
-  if (!result.ok()) return SendOpError(reply, result.status);
+  if (!result.ok()) return SendOpError(reply, result);
   ctx.client.last_write_duplicate = result.value.duplicate;
   reply.SendInteger(result.value.total);
 }
@@ -194,7 +196,7 @@ void CtrDel(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   }
   const core::AuditInfo audit{actor, "CTR.DEL"};
   auto result = ctx.engine.counters().DeleteCells(args[1], args[2], interval, &audit);
-  if (!result.ok()) return SendOpError(reply, result.status);
+  if (!result.ok()) return SendOpError(reply, result);
   reply.SendInteger(result.value);
 }
 
@@ -202,11 +204,15 @@ void CtrDel(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
 void OwnerTz(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   if (!CheckName("owner", args[1], reply)) return;
   if (args.size() > 3) return reply.SendError(errors::UnexpectedArgument(args[3], "OWNER.TZ", kOwnerTzSyntax));
-  if (args.size() == 2) return reply.SendBulk(ctx.engine.owners().TimeZoneOf(args[1]).name());
+  if (args.size() == 2) {
+    const std::optional<core::TimeZone> zone = OwnerZone(ctx, args[1], reply);
+    if (zone) reply.SendBulk(zone->name());
+    return;
+  }
   auto zone = core::TimeZone::Find(args[2]);
   if (!zone) return reply.SendError(errors::UnknownTimeZone("timezone", args[2]));
   auto result = ctx.engine.owners().SetTimeZone(args[1], *zone);
-  if (!result.ok()) return SendOpError(reply, result.status);
+  if (!result.ok()) return SendOpError(reply, result);
   reply.SendOk();
 }
 

@@ -21,25 +21,28 @@ constexpr uint32_t kRead = flags::kReadOnly;
 // reads stored state: storage_read_failed.
 using enum ErrorCode;
 constexpr ErrorCode kIncrByErrors[] = {kInvalidName, kNotInteger, kOverflow, kInvalidTime,
-                                       kInvalidId,   kIdConflict, kSyntax, kStorageReadFailed};
-constexpr ErrorCode kAdjustErrors[] = {kInvalidName, kNotInteger, kOverflow,     kInvalidTime,
-                                       kInvalidId,   kIdConflict, kInvalidActor, kSyntax, kStorageReadFailed};
+                                       kInvalidId,   kIdConflict, kSyntax,   kStorageReadFailed};
+constexpr ErrorCode kAdjustErrors[] = {kInvalidName, kNotInteger,   kOverflow, kInvalidTime,      kInvalidId,
+                                       kIdConflict,  kInvalidActor, kSyntax,   kStorageReadFailed};
 constexpr ErrorCode kGetErrors[] = {kInvalidName, kInvalidInterval, kInvalidPeriod, kSyntax, kStorageReadFailed};
 constexpr ErrorCode kMGetErrors[] = {kInvalidName, kInvalidInterval, kInvalidPeriod, kStorageReadFailed};
-constexpr ErrorCode kSetErrors[] = {kInvalidName,   kNotInteger,   kInvalidInterval,
-                                    kInvalidPeriod, kInvalidActor, kSyntax, kStorageReadFailed};
-constexpr ErrorCode kResetErrors[] = {kInvalidName, kInvalidInterval, kInvalidPeriod, kInvalidActor, kSyntax, kStorageReadFailed};
+constexpr ErrorCode kSetErrors[] = {kInvalidName,  kNotInteger, kInvalidInterval,  kInvalidPeriod,
+                                    kInvalidActor, kSyntax,     kStorageReadFailed};
+constexpr ErrorCode kResetErrors[] = {kInvalidName,  kInvalidInterval, kInvalidPeriod,
+                                      kInvalidActor, kSyntax,          kStorageReadFailed};
 constexpr ErrorCode kRecountErrors[] = {kInvalidName,  kNotInteger, kInvalidInterval, kInvalidPeriod,
-                                        kInvalidActor, kSyntax,     kWrongArity, kStorageReadFailed};
+                                        kInvalidActor, kSyntax,     kWrongArity,      kStorageReadFailed};
 constexpr ErrorCode kDelErrors[] = {kInvalidName, kInvalidInterval, kInvalidActor, kSyntax, kStorageReadFailed};
-constexpr ErrorCode kHistoryErrors[] = {kInvalidName, kInvalidInterval, kInvalidPeriod,
-                                        kNotInteger,  kOutOfRange,      kSyntax, kStorageReadFailed};
-constexpr ErrorCode kSumErrors[] = {kInvalidName, kInvalidInterval, kInvalidPeriod, kOverflow, kSyntax, kStorageReadFailed};
-constexpr ErrorCode kTopErrors[] = {kInvalidName, kInvalidInterval, kInvalidPeriod, kNotInteger, kOutOfRange, kSyntax, kStorageReadFailed};
+constexpr ErrorCode kHistoryErrors[] = {kInvalidName, kInvalidInterval, kInvalidPeriod,    kNotInteger,
+                                        kOutOfRange,  kSyntax,          kStorageReadFailed};
+constexpr ErrorCode kSumErrors[] = {kInvalidName, kInvalidInterval, kInvalidPeriod,
+                                    kOverflow,    kSyntax,          kStorageReadFailed};
+constexpr ErrorCode kTopErrors[] = {kInvalidName, kInvalidInterval, kInvalidPeriod,    kNotInteger,
+                                    kOutOfRange,  kSyntax,          kStorageReadFailed};
 constexpr ErrorCode kOwnersErrors[] = {kNotInteger, kOutOfRange, kSyntax, kStorageReadFailed};
 constexpr ErrorCode kOwnerTzErrors[] = {kInvalidName, kInvalidTimezone, kSyntax, kStorageReadFailed};
-constexpr ErrorCode kCellsErrors[] = {kInvalidName, kInvalidInterval, kInvalidPeriod,
-                                      kNotInteger,  kOutOfRange,      kSyntax, kStorageReadFailed};
+constexpr ErrorCode kCellsErrors[] = {kInvalidName, kInvalidInterval, kInvalidPeriod,    kNotInteger,
+                                      kOutOfRange,  kSyntax,          kStorageReadFailed};
 
 const protocol::CommandSpec kSpecs[] = {
     {"CTR.INCRBY", -4, kWriteFast, "counter", kIncrBySyntax,

@@ -28,9 +28,10 @@ void LogReadError(storage::Family family, std::string_view key, const storage::S
     return;
   }
   const uint64_t skipped = unlogged.exchange(0, std::memory_order_relaxed);
-  spdlog::error("storage read failed in the {} family at key '{}': {} (nothing was answered or written for it{})",
-                FamilyName(family), PrintableKey(key), status.ToString(),
-                skipped == 0 ? std::string() : "; " + std::to_string(skipped) + " more read errors since the last line");
+  spdlog::error(
+      "storage read failed in the {} family at key '{}': {} (nothing was answered or written for it{})",
+      FamilyName(family), PrintableKey(key), status.ToString(),
+      skipped == 0 ? std::string() : "; " + std::to_string(skipped) + " more read errors since the last line");
 }
 
 }  // namespace

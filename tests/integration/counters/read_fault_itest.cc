@@ -103,9 +103,8 @@ TEST(ReadFaultITest, DamagedOwnersAndDedupeBlocksAnswerErrorsNeverWrongValues) {
   EXPECT_GT(owner_errors, 0) << "the damage hit no owner";
   EXPECT_LT(owner_errors, kOwners);
   if (!failing_owner.empty()) {
-    HttpReply http = HttpClient::Request(tallyd.http_port(), "POST", "/v1/owners/" + failing_owner +
-                                                                           "/counters/k/increment",
-                                         R"({"by": 1})");
+    HttpReply http = HttpClient::Request(tallyd.http_port(), "POST",
+                                         "/v1/owners/" + failing_owner + "/counters/k/increment", R"({"by": 1})");
     EXPECT_EQ(http.status, 500) << http;
     EXPECT_NE(http.body.find(R"("code":"storage_read_failed")"), std::string::npos) << http;
     EXPECT_NE(http.body.find("'owners'"), std::string::npos) << http;
@@ -132,8 +131,7 @@ TEST(ReadFaultITest, DamagedOwnersAndDedupeBlocksAnswerErrorsNeverWrongValues) {
 
   // At most one line a second about it, each naming the family and the key.
   const std::string log = tallyd.ReadLog();
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   const size_t lines = CountLines(log, "storage read failed in the ");
   EXPECT_GE(lines, 1u) << tallyd.LogTail();
   EXPECT_LE(lines, static_cast<size_t>(seconds) + 2) << tallyd.LogTail();

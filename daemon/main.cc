@@ -111,6 +111,13 @@ class Maintenance {
       if (resumed.ok()) {
         spdlog::warn("space is back: writes resume (disk reserve re-created)");
         state = engine_.write_state();
+      } else {
+        // Why writes are still refused, at most every 10 s (ticks are 50 ms).
+        const auto now = std::chrono::steady_clock::now();
+        if (now - last_resume_report_ >= std::chrono::seconds(10)) {
+          last_resume_report_ = now;
+          spdlog::info("writes still refused: {}", resumed.ToString());
+        }
       }
     }
     if (state == last_state_) return;
@@ -128,6 +135,7 @@ class Maintenance {
 
   core::Engine& engine_;
   const Config& config_;
+  std::chrono::steady_clock::time_point last_resume_report_{};
   storage::WriteState last_state_ = storage::WriteState::kOk;
   std::thread thread_;
   std::mutex mu_;

@@ -17,7 +17,7 @@ Status DiskReserve::Ensure() {
   if (held_ && ::stat(path_.c_str(), &st) == 0 && static_cast<uint64_t>(st.st_blocks) * 512 >= bytes_) {
     return Status::Ok();
   }
-  int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0666);  // the umask (data_dir_mode) decides
   if (fd < 0) return Status::IoError("cannot create the disk reserve " + path_ + ": " + std::strerror(errno));
   // posix_fallocate allocates real blocks (a sparse file would hold nothing back).
   int err = ::posix_fallocate(fd, 0, static_cast<off_t>(bytes_));

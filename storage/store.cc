@@ -4,6 +4,7 @@
 #include <rocksdb/compaction_filter.h>
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/listener.h>
 #include <rocksdb/memtablerep.h>
 #include <rocksdb/options.h>
 #include <rocksdb/slice.h>
@@ -19,6 +20,7 @@
 
 #include "storage/data_dir_checks.h"
 #include "storage/fault_fs.h"
+#include "storage/info_log.h"
 
 namespace tally::storage {
 namespace {
@@ -101,6 +103,19 @@ bool IsWriteFault(const Status& s) {
          s.code() == Status::Code::kCorruption;
 }
 
+// RocksDB recovers from a full disk on its own by default (its
+// SstFileManager polls the free space every 5 s and holds DB::Resume() busy
+// meanwhile). tally resumes itself instead (Engine::TryResumeWrites: room for
+// the reserve twice over, then Resume, then the kept log entries), so the
+// moment writes come back is tally's, and never a race between the two.
+class NoAutoRecovery final : public rocksdb::EventListener {
+ public:
+  void OnErrorRecoveryBegin(rocksdb::BackgroundErrorReason, rocksdb::Status bg_error, bool* auto_recovery) override {
+    bg_error.PermitUncheckedError();
+    *auto_recovery = false;
+  }
+};
+
 struct Store::Impl {
   // TEST ONLY: the fault-injecting Env (storage/fault_fs.h); outlives the DBs.
   std::unique_ptr<rocksdb::Env> fault_env;
@@ -172,8 +187,8 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   db_options.bytes_per_sync = 1 << 20;
   // The write-ahead log is RocksDB's; keep enough of it for large batches.
   db_options.max_total_wal_size = 256ull << 20;
-  db_options.keep_log_file_num = 4;
   db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  db_options.listeners.push_back(std::make_shared<NoAutoRecovery>());
   // Each instance's recovery mode comes from PrepareWalRecovery below: a torn
   // last write is dropped, damage anywhere else refuses the open.
   db_options.paranoid_checks = true;
@@ -237,6 +252,9 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   const bool log_existed = InstanceExists(LogPath(options.path));
   Status checked = CheckInstancesPresent(options.path, main_existed, log_existed);
   rocksdb::DBOptions main_options = db_options;
+  // RocksDB's default logger aborts the process on a full disk (info_log.h).
+  constexpr size_t kInfoLogMaxBytes = 16 << 20;
+  main_options.info_log = MakeInfoLog(options.path, static_cast<int>(db_options.info_log_level), kInfoLogMaxBytes);
   if (checked.ok()) checked = PrepareWalRecovery(options.path, Instance::kMain, &main_options);
   if (!checked.ok()) return checked;
 
@@ -253,6 +271,8 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   if (!main_id.ok()) return main_id.status();
   checked = CheckLogPresent(options.path, log_existed, main_id.value());
   rocksdb::DBOptions log_options = db_options;
+  log_options.info_log =
+      MakeInfoLog(LogPath(options.path), static_cast<int>(db_options.info_log_level), kInfoLogMaxBytes);
   if (checked.ok()) checked = PrepareWalRecovery(options.path, Instance::kLog, &log_options);
   if (!checked.ok()) return checked;
 

@@ -381,20 +381,23 @@ TEST_F(RespServerTest, WriteRepliesWaitForTheLogAndShareOneWait) {
   EXPECT_EQ(log_.waits.load(), waits);
 }
 
-TEST_F(RespServerTest, AFailedLogWaitClosesTheConnectionWithoutSendingTheHeldReplies) {
+TEST_F(RespServerTest, AFailedLogWaitClosesTheConnectionWithOneErrorInsteadOfTheHeldReplies) {
   log_.fail = true;
   Start({}, &log_);
   RespConnection a = Connect();
   RespConnection b = Connect();
   RespConnection reader = Connect();
-  // The PING's reply is held with the write's (one batch) and never sent.
+  // The PING's reply is held with the write's (one batch) and never sent:
+  // one error says why, then the connection closes.
+  const std::string failure =
+      "-ERR storage failure: the write-ahead log could not be written; the server refuses writes until restarted\r\n";
   ASSERT_TRUE(a.Send("WRITE x\r\nPING\r\n"));
   ASSERT_TRUE(b.Send("WRITE y\r\n"));
-  std::string received;
-  EXPECT_TRUE(a.WaitClosed(2s, &received));
-  EXPECT_EQ(received, "");
-  EXPECT_TRUE(b.WaitClosed(2s, &received));
-  EXPECT_EQ(received, "");
+  std::string received_a, received_b;
+  EXPECT_TRUE(a.WaitClosed(2s, &received_a));
+  EXPECT_EQ(received_a, failure);
+  EXPECT_TRUE(b.WaitClosed(2s, &received_b));
+  EXPECT_EQ(received_b, failure);
   // Reported once, however many connections saw it.
   EXPECT_EQ(storage_failures_.load(), 1);
   // Reads owe nothing to the log and are still answered.

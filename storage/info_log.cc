@@ -2,12 +2,12 @@
 
 #include <rocksdb/env.h>
 
+#include <sys/time.h>
 #include <cstdarg>
 #include <cstdio>
 #include <ctime>
 #include <mutex>
 #include <string>
-#include <sys/time.h>
 
 namespace tally::storage {
 namespace {

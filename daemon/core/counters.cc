@@ -314,6 +314,20 @@ void CountersModule::ApplyDelete(const ShardRef& ref, uint64_t counter_id, Count
 // ---------------------------------------------------------------------------
 // Operations
 
+std::optional<OpResult<IncrementResult>> CountersModule::CheckEventId(const ShardRef& ref, std::string_view owner,
+                                                                      std::string_view key, std::string_view event_id,
+                                                                      uint64_t fingerprint, int64_t now,
+                                                                      const Counter& counter, std::string* dedupe_key,
+                                                                      ReadFault& fault) {
+  if (event_id.empty()) return std::nullopt;
+  *dedupe_key = lf::DedupeKey(owner, key, event_id);
+  std::optional<uint64_t> seen = SeenEvent(ref, *dedupe_key, now, fault);
+  if (fault) return fault.Result<IncrementResult>();
+  if (!seen) return std::nullopt;
+  if (*seen != 0 && *seen != fingerprint) return OpResult<IncrementResult>::Error(OpStatus::kIdConflict);
+  return OpResult<IncrementResult>::Ok({counter.total, true});
+}
+
 OpResult<IncrementResult> CountersModule::Increment(const CounterIncrement& request) {
   return shard_set_.Write(request.owner, [&](const ShardRef& ref) {
     const int64_t now = clock_.NowMs();
@@ -323,16 +337,10 @@ OpResult<IncrementResult> CountersModule::Increment(const CounterIncrement& requ
     if (loaded == nullptr) return fault.Result<IncrementResult>();
     Counter& counter = *loaded;
     std::string dedupe_key;
-    uint64_t fingerprint = 0;
-    if (!request.event_id.empty()) {
-      dedupe_key = lf::DedupeKey(request.owner, request.key, request.event_id);
-      fingerprint = EventFingerprint(request);
-      std::optional<uint64_t> seen = SeenEvent(ref, dedupe_key, now, fault);
-      if (fault) return fault.Result<IncrementResult>();
-      if (seen) {
-        if (*seen != 0 && *seen != fingerprint) return OpResult<IncrementResult>::Error(OpStatus::kIdConflict);
-        return OpResult<IncrementResult>::Ok({counter.total, true});
-      }
+    const uint64_t fingerprint = request.event_id.empty() ? 0 : EventFingerprint(request);
+    if (auto seen = CheckEventId(ref, request.owner, request.key, request.event_id, fingerprint, now, counter,
+                                 &dedupe_key, fault)) {
+      return *seen;
     }
     lf::CounterIncr entry;
     PeriodsOf(request.event_ms, owners_.ZoneOf(ref, OwnerOf(counter_id)), entry.periods);
@@ -363,16 +371,10 @@ OpResult<IncrementResult> CountersModule::Adjust(const CounterAdjustment& reques
     if (loaded == nullptr) return fault.Result<IncrementResult>();
     Counter& counter = *loaded;
     std::string dedupe_key;
-    uint64_t fingerprint = 0;
-    if (!request.event_id.empty()) {
-      dedupe_key = lf::DedupeKey(request.owner, request.key, request.event_id);
-      fingerprint = AdjustFingerprint(request);
-      std::optional<uint64_t> seen = SeenEvent(ref, dedupe_key, now, fault);
-      if (fault) return fault.Result<IncrementResult>();
-      if (seen) {
-        if (*seen != 0 && *seen != fingerprint) return OpResult<IncrementResult>::Error(OpStatus::kIdConflict);
-        return OpResult<IncrementResult>::Ok({counter.total, true});
-      }
+    const uint64_t fingerprint = request.event_id.empty() ? 0 : AdjustFingerprint(request);
+    if (auto seen = CheckEventId(ref, request.owner, request.key, request.event_id, fingerprint, now, counter,
+                                 &dedupe_key, fault)) {
+      return *seen;
     }
     const TimeZone& zone = owners_.ZoneOf(ref, OwnerOf(counter_id));
     lf::CounterIncr entry;

@@ -302,6 +302,13 @@ class CountersModule final : public EngineModule, public OwnerListingSource {
   // arguments unknown); nullopt if not seen.
   std::optional<uint64_t> SeenEvent(const ShardRef& shard, const std::string& dedupe_key, int64_t now,
                                     ReadFault& fault);
+  // An increment's or adjustment's event id: nullopt when it is new (or
+  // empty), else the reply: the duplicate's current total, id_conflict when
+  // the fingerprint differs, or the read failure. Sets *dedupe_key.
+  std::optional<OpResult<IncrementResult>> CheckEventId(const ShardRef& shard, std::string_view owner,
+                                                        std::string_view key, std::string_view event_id,
+                                                        uint64_t fingerprint, int64_t now, const Counter& counter,
+                                                        std::string* dedupe_key, ReadFault& fault);
   // kReadFailed (nothing applied) if a late event's stored cell cannot be read.
   OpStatus ApplyIncrement(const ShardRef& shard, uint64_t counter_id, Counter& counter, int64_t delta,
                           const int64_t (&periods)[6], ReadFault& fault);

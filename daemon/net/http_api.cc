@@ -145,33 +145,35 @@ std::string IsoUtc(int64_t unix_ms) {
   return text;
 }
 
-void DescribePeriod(Api& api, std::string_view owner, std::string_view interval_name,
-                    std::optional<std::string> period_arg, json& out) {
+std::optional<protocol::Error> DescribePeriod(Api& api, std::string_view owner, std::string_view interval_name,
+                                              std::optional<std::string> period_arg, json& out) {
   auto interval = core::ParseInterval(interval_name);
-  if (!interval) return;
+  if (!interval) return std::nullopt;
   out["interval"] = std::string(core::IntervalName(*interval));
   if (*interval == core::Interval::kTotal) {
     out["period"] = "total";
     out["start"] = nullptr;
-    return;
+    return std::nullopt;
   }
-  // Decoration of a reply that succeeded: an owner whose settings cannot be
-  // read (already logged) is described in the daemon's zone.
+  // An owner whose settings cannot be read (already logged) fails the whole
+  // reply: a period described in the daemon's zone instead would be wrong.
   core::TimeZone zone = api.engine().counter_options().default_time_zone;
   if (!owner.empty()) {
     auto owner_zone = api.engine().owners().TimeZoneOf(owner);
+    if (owner_zone.status == core::OpStatus::kReadFailed) return errors::StorageReadFailed(owner_zone.failed_family);
     if (owner_zone.ok()) zone = owner_zone.value;
   }
   core::PeriodId period = 0;
   std::string error;
   if (!core::ParsePeriod(*interval, period_arg.value_or("current"), zone, api.engine().clock().NowMs(), &period,
                          &error)) {
-    return;
+    return std::nullopt;
   }
   out["period"] = core::PeriodLabel(*interval, period, zone);
   const int64_t start = core::PeriodStartMs(*interval, period, zone);
   out["start"] = IsoUtc(start);
   out["start_ms"] = start;
+  return std::nullopt;
 }
 
 // ---- RouteCall -------------------------------------------------------------------

@@ -138,8 +138,9 @@ ServerState& ApiServer(Api& api);
 
 // Label, start and start_ms of the period a request names (default: current),
 // in the owner's time zone ("" = the daemon's), for replies that say which
-// period they are about.
-void DescribePeriod(Api& api, std::string_view owner, std::string_view interval_name,
-                    std::optional<std::string> period_arg, json& out);
+// period they are about. storage_read_failed when the owner's zone cannot be
+// read.
+std::optional<protocol::Error> DescribePeriod(Api& api, std::string_view owner, std::string_view interval_name,
+                                              std::optional<std::string> period_arg, json& out);
 
 }  // namespace tally::net

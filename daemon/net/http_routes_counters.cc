@@ -107,7 +107,10 @@ HttpResponse GetCounter(RouteCall& call) {
   auto outcome = call.Run(argv);
   if (outcome.error) return *outcome.error;
   json body{{"owner", owner}, {"key", key}};
-  DescribePeriod(call.api, owner, call.Query("interval").value_or("total"), call.Query("period"), body);
+  if (auto error =
+          DescribePeriod(call.api, owner, call.Query("interval").value_or("total"), call.Query("period"), body)) {
+    return ErrorResponse(*error);
+  }
   body["value"] = outcome.value;
   return Json(200, body);
 }
@@ -127,7 +130,10 @@ HttpResponse OwnerCounters(RouteCall& call) {
     counters[outcome.value[i].get<std::string>()] = outcome.value[i + 1];
   }
   json body{{"owner", owner}};
-  DescribePeriod(call.api, owner, call.Query("interval").value_or("total"), call.Query("period"), body);
+  if (auto error =
+          DescribePeriod(call.api, owner, call.Query("interval").value_or("total"), call.Query("period"), body)) {
+    return ErrorResponse(*error);
+  }
   body["counters"] = std::move(counters);
   return Json(200, body);
 }

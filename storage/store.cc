@@ -12,6 +12,7 @@
 #include <rocksdb/table_properties.h>
 #include <rocksdb/utilities/options_util.h>
 #include <rocksdb/write_batch.h>
+#include "storage/disk_reserve.h"
 
 #include <algorithm>
 #include <mutex>
@@ -19,6 +20,7 @@
 #include <vector>
 
 #include "storage/data_dir_checks.h"
+#include "storage/disk_reserve.h"
 #include "storage/fault_fs.h"
 #include "storage/info_log.h"
 
@@ -79,6 +81,7 @@ struct WriteGuard {
   std::mutex failure_mu;
   Status failure;  // guarded by failure_mu; Ok = writes go on
   uint64_t failed_log_number = 0;
+  uint64_t resumes = 0;  // under mu, exclusively
 
   void RecordFailure(rocksdb::DB* db, const Status& s) {
     std::unique_ptr<rocksdb::LogFile> current;
@@ -95,6 +98,11 @@ struct WriteGuard {
     return failure;
   }
 };
+
+// Written to an instance's default family after each Resume (Store::Resume).
+constexpr const char* kResumeMarkerKey = "tally/resume-marker";
+// Free space beyond the memtables' size that Store::Resume waits for.
+constexpr uint64_t kResumeHeadroomBytes = 1 << 20;
 
 // A failed write worth guarding against: the instance may hold a log file
 // whose append failed. (Busy and invalid arguments touch no file.)
@@ -189,6 +197,14 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   db_options.max_total_wal_size = 256ull << 20;
   db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
   db_options.listeners.push_back(std::make_shared<NoAutoRecovery>());
+  // No preallocation: RocksDB reserves each new log file's first 70 MiB with
+  // fallocate and ignores a failure, so on a full disk the appends to the
+  // older, preallocated file go on and the first write to the next one
+  // fails. A log file whose only write failed is never left by DB::Resume()
+  // in RocksDB 7.8 (it moves on only from a non-empty one), so writes would
+  // stay refused until a restart. Without preallocation a full disk fails
+  // the next append, nearly always inside a file that already holds records.
+  db_options.allow_fallocate = false;
   // Each instance's recovery mode comes from PrepareWalRecovery below: a torn
   // last write is dropped, damage anywhere else refuses the open.
   db_options.paranoid_checks = true;
@@ -428,17 +444,41 @@ Status Store::Resume() {
     if (guard->Failure().ok()) continue;
     // Busy while RocksDB's own recovery (its SstFileManager's, for a full
     // disk) runs: the caller tries again later.
+    // Resume flushes the memtables and then needs a few bytes in a fresh log
+    // file (below). If the flush took the last free block, that write fails
+    // into an empty log file, which RocksDB 7.8 never moves past (the case
+    // below): wait until the flush fits with room to spare.
+    uint64_t memtable_bytes = 0;
+    db->GetIntProperty(rocksdb::DB::Properties::kCurSizeAllMemTables, &memtable_bytes);
+    auto free = DiskReserve::FreeBytes(db->GetName());
+    if (free.ok() && *free < memtable_bytes + kResumeHeadroomBytes) {
+      return Status::NoSpace(std::to_string(*free) + " bytes free in " + db->GetName() + ", resuming needs " +
+                             std::to_string(memtable_bytes + kResumeHeadroomBytes));
+    }
     Status s = FromRocks(db->Resume());
     if (!s.ok()) return s;
-    // RocksDB moves to a fresh log file only when some memtable holds data;
-    // if it kept the file whose append failed, the next append to it would
-    // abort the process. Then writes stay refused until a restart.
+    // RocksDB 7.8 moves to a fresh log file only when some memtable holds
+    // data (RocksDB issue #12998, fixed in 9.x); if it kept the file whose
+    // append failed, the next append to it would abort the process. Then
+    // writes stay refused until a restart.
     std::unique_ptr<rocksdb::LogFile> current;
     if (!db->GetCurrentWalFile(&current).ok() || !current || current->LogNumber() == guard->failed_log_number) {
       return Status::IoError("RocksDB kept the log file whose write failed in " + db->GetName() +
                              "; writes need a restart");
     }
+    // Resume flushed every memtable. A write that fails next (the disk is
+    // still nearly full) would leave them all empty and the fresh log file
+    // failed: the case above. A few bytes in the default family keep one
+    // memtable non-empty, so the next Resume moves to a fresh file again.
+    s = FromRocks(db->Put(rocksdb::WriteOptions(), db->DefaultColumnFamily(), kResumeMarkerKey,
+                          std::to_string(++guard->resumes)));
     std::lock_guard<std::mutex> lock(guard->failure_mu);
+    if (!s.ok()) {
+      // The fresh file's append failed now: it is the one to move past.
+      guard->failure = s;
+      guard->failed_log_number = current->LogNumber();
+      return s;
+    }
     guard->failure = Status::Ok();
   }
   return Status::Ok();

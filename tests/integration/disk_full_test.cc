@@ -13,20 +13,18 @@
 //    go on), a log append that fails with EIO.
 
 #include <gtest/gtest.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <nlohmann/json.hpp>
 
-#include <cerrno>
-#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <thread>
 
+#include "filesystem_util.h"
 #include "http_client.h"
 #include "tallyd_process.h"
 
@@ -96,22 +94,6 @@ HttpReply WaitReady(TallydProcess& daemon, int status) {
   return reply;
 }
 
-// Writes `path` until the filesystem has no room left; returns its size.
-int64_t FillUp(const std::string& path) {
-  std::FILE* file = std::fopen(path.c_str(), "ab");
-  if (file == nullptr) return -1;
-  const std::string chunk(64 * 1024, 'f');
-  int64_t written = 0;
-  while (std::fwrite(chunk.data(), 1, chunk.size(), file) == chunk.size() && std::fflush(file) == 0) {
-    written += static_cast<int64_t>(chunk.size());
-  }
-  // What is left of the last chunk, down to the last byte.
-  std::clearerr(file);
-  while (std::fputc('f', file) != EOF && std::fflush(file) == 0) ++written;
-  std::fclose(file);
-  return written;
-}
-
 // The checks every disk-full case shares, while the disk is full.
 void ExpectWritesRefusedReadsServed(TallydProcess& daemon, int64_t total) {
   // RESP: the error names the cause.
@@ -137,26 +119,6 @@ void ExpectWritesRefusedReadsServed(TallydProcess& daemon, int64_t total) {
   HttpReply metrics = http->Call("GET", "/metrics");
   EXPECT_TRUE(Contains(metrics.body, "\ntally_write_state 1\n")) << metrics.body.substr(0, 200);
 }
-
-class TmpfsMount {
- public:
-  explicit TmpfsMount(const std::string& dir, const char* size) : dir_(dir) {
-    std::filesystem::create_directories(dir);
-    std::string options = std::string("size=") + size;
-    mounted_ = ::mount("tmpfs", dir.c_str(), "tmpfs", 0, options.c_str()) == 0;
-    if (!mounted_) error_ = std::strerror(errno);
-  }
-  ~TmpfsMount() {
-    if (mounted_) ::umount2(dir_.c_str(), MNT_DETACH);
-  }
-  bool mounted() const { return mounted_; }
-  const std::string& error() const { return error_; }
-
- private:
-  std::string dir_;
-  bool mounted_ = false;
-  std::string error_;
-};
 
 TEST(DiskFullTest, AFullFilesystemRefusesWritesServesReadsAndResumesWhenSpaceReturns) {
   TallydProcess daemon({"--disk-reserve-bytes", "1048576"});

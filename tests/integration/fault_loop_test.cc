@@ -3,7 +3,9 @@
 // during its recovery, runs out of disk space (and gets it back, or is killed
 // while full), has its log fsync fail, or has a log append fail. Faults come
 // from the test-only fault-injecting file system (storage/fault_fs.h, switched
-// by the file named in TALLY_TEST_FAULT_CONTROL), so the loop runs anywhere.
+// by the file named in TALLY_TEST_FAULT_CONTROL), so the loop runs anywhere;
+// where the test may mount, the data dir is also a 512 MiB tmpfs that a file
+// really fills (the kernel's ENOSPC, partial writes and all).
 //
 // What each client's commands prove after every restart:
 //
@@ -19,7 +21,7 @@
 //    be retried: acknowledged <= value <= acknowledged + unknown, over all
 //    cycles.
 //
-// TALLY_FAULT_LOOP_CYCLES (default 50) sets the number of cycles; the test
+// TALLY_FAULT_LOOP_CYCLES (default 56: each fault 8 times) sets the number of cycles; the test
 // prints a summary table (docs/reliability.md quotes one).
 
 #include <gtest/gtest.h>
@@ -31,12 +33,15 @@
 #include <atomic>
 #include <cstdlib>
 #include <deque>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <random>
 #include <thread>
 
+#include "filesystem_util.h"
 #include "http_client.h"
 #include "tallyd_process.h"
 
@@ -73,8 +78,9 @@ enum class Fault {
   kNoSpaceKill,         // the disk fills up and the daemon is SIGKILLed while full
   kSyncError,           // an fsync of the log fails (writes stop), then SIGKILL
   kAppendError,         // a log append fails with EIO (writes stop), then SIGKILL
+  kRealDiskFull,        // the tmpfs data dir filled by a file; alternately freed before and after a SIGKILL
 };
-constexpr int kFaultKinds = 6;
+constexpr int kFaultKinds = 7;
 const char* FaultName(Fault fault) {
   switch (fault) {
     case Fault::kKill:
@@ -89,6 +95,8 @@ const char* FaultName(Fault fault) {
       return "failed fsync, SIGKILL";
     case Fault::kAppendError:
       return "failed log append (EIO), SIGKILL";
+    case Fault::kRealDiskFull:
+      return "real full filesystem (tmpfs), freed before or after SIGKILL";
   }
   return "?";
 }
@@ -244,7 +252,7 @@ std::array<std::string, 4> CurrentPeriods() {
 
 int CycleCount() {
   const char* env = std::getenv("TALLY_FAULT_LOOP_CYCLES");
-  return env != nullptr && std::atoi(env) > 0 ? std::atoi(env) : 50;
+  return env != nullptr && std::atoi(env) > 0 ? std::atoi(env) : 8 * kFaultKinds;
 }
 
 // /ready's status and error code.
@@ -264,6 +272,11 @@ class FaultLoopTest : public ::testing::Test {
     control_ = daemon_.dir() + "/fault";
     SetFault("");
     ::setenv("TALLY_TEST_FAULT_CONTROL", control_.c_str(), 1);  // inherited by every start
+    mount_ = std::make_unique<TmpfsMount>(daemon_.data_dir(), "512m");
+    if (!mount_->mounted()) {
+      std::cout << "[fault-loop] cannot mount a tmpfs on the data dir (" << mount_->error()
+                << "): the real-full-disk cycles use the fault-injecting file system's ENOSPC instead" << std::endl;
+    }
   }
   void TearDown() override { ::unsetenv("TALLY_TEST_FAULT_CONTROL"); }
 
@@ -317,7 +330,7 @@ class FaultLoopTest : public ::testing::Test {
         const auto cleared = std::chrono::steady_clock::now();
         SetFault("");
         EXPECT_TRUE(AwaitReady(200, ""));
-        resume_ms_.push_back(
+        resume_ms_[fault].push_back(
             std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - cleared).count());
         Sleep(100, 300);  // writes acknowledged again before the kill
         kill();
@@ -346,6 +359,38 @@ class FaultLoopTest : public ::testing::Test {
         ExpectReadsServed();
         kill();
         break;
+      case Fault::kRealDiskFull: {
+        const std::string filler = daemon_.dir() + "/data/filler";
+        const bool free_before_kill = real_full_cycles_++ % 2 == 0;
+        if (mount_->mounted()) {
+          EXPECT_GT(FillUp(filler), 0);
+        } else {
+          SetFault("nospace");
+        }
+        Sleep(100, 300);
+        ExpectReadsServed();
+        EXPECT_TRUE(AwaitReady(503, "disk_full"));
+        auto free_space = [&] {
+          if (mount_->mounted()) {
+            std::filesystem::remove(filler);
+          } else {
+            SetFault("");
+          }
+        };
+        if (free_before_kill) {
+          free_space();  // deleting 512 MiB from a tmpfs takes a while: timed from its end
+          const auto freed = std::chrono::steady_clock::now();
+          EXPECT_TRUE(AwaitReady(200, ""));
+          resume_ms_[fault].push_back(
+              std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - freed).count());
+          Sleep(100, 300);
+          kill();
+        } else {
+          kill();
+          free_space();
+        }
+        break;
+      }
     }
     stop = true;
     for (auto& th : threads) th.join();
@@ -445,11 +490,13 @@ class FaultLoopTest : public ::testing::Test {
   TallydProcess daemon_{{"--durability", "process", "--fsync-interval-ms", "20", "--compaction-interval-ms", "100",
                          "--compaction-max-entries", "20000", "--io-threads", "2", "--disk-reserve-bytes", "65536"}};
   std::string control_;
+  std::unique_ptr<TmpfsMount> mount_;  // after daemon_: unmounted (lazily) before the dir goes
+  int real_full_cycles_ = 0;
   std::mt19937_64 rng_{std::random_device{}()};
   std::array<Ledger, kThreads> ledgers_;
   std::array<Totals, kFaultKinds> totals_;
   std::array<std::string, 4> start_periods_ = CurrentPeriods();
-  std::vector<int64_t> resume_ms_;
+  std::map<Fault, std::vector<int64_t>> resume_ms_;  // from space back to /ready 200
   int faulted_cycles_with_refusals_ = 0;
   int64_t retried_ = 0;
   std::array<int64_t, kThreads> own_found_{};
@@ -510,10 +557,10 @@ TEST_F(FaultLoopTest, EveryAcknowledgedWriteSurvivesKillsFullDisksAndFailedSyncs
             << " found; plain increments: " << shared_acked << " acknowledged, " << shared_unknown
             << " of unknown outcome, " << shared_found
             << " found; faulted cycles with refusals: " << faulted_cycles_with_refusals_;
-  std::sort(resume_ms_.begin(), resume_ms_.end());
-  if (!resume_ms_.empty()) {
-    std::cout << "; writes resumed " << resume_ms_[resume_ms_.size() / 2] << " ms (median), " << resume_ms_.back()
-              << " ms (max) after space returned";
+  for (auto& [fault, times] : resume_ms_) {
+    std::sort(times.begin(), times.end());
+    std::cout << "; " << FaultName(fault) << ": writes resumed " << times[times.size() / 2] << " ms (median), "
+              << times.back() << " ms (max) after space returned";
   }
   std::cout << std::endl;
 }

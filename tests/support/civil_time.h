@@ -9,6 +9,7 @@
 #include <optional>
 #include <string_view>
 
+#include "core/billing_calendar.h"
 #include "core/calendar.h"
 
 namespace tally::fixtures {
@@ -17,14 +18,9 @@ inline constexpr int64_t kMinuteMs = 60'000;
 inline constexpr int64_t kHourMs = 3'600'000;
 inline constexpr int64_t kDayMs = 86'400'000;
 
-// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
+// Days since 1970-01-01 of a proleptic Gregorian date.
 inline int64_t DaysFromCivil(int y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const int era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return static_cast<int64_t>(era) * 146097 + static_cast<int64_t>(doe) - 719468;
+  return core::DaysFromCivil(core::CivilDate{y, static_cast<int>(m), static_cast<int>(d)});
 }
 
 // Unix milliseconds of a UTC wall-clock time.

@@ -115,11 +115,10 @@ void CreditBook::Apply(const std::vector<Draw>& draws) {
     if (it == grants_.end() || !it->second->live()) continue;
     Grant& grant = *it->second;
     const int64_t units = std::min(draw.amount, grant.left);
-    drawable_.erase(KeyOf(grant));
     grant.left -= units;
     grant.drawn += units;
     available_ -= units;
-    if (grant.left > 0) drawable_.insert(KeyOf(grant));
+    if (grant.left == 0) drawable_.erase(KeyOf(grant));  // the key does not depend on `left`
   }
 }
 
@@ -135,10 +134,9 @@ int64_t CreditBook::GiveBack(std::string_view id, int64_t amount) {
     (grant.ending == Grant::Ending::kRevoked ? grant.revoked : grant.expired) += units;
     return units;
   }
-  drawable_.erase(KeyOf(grant));
+  if (grant.left == 0) drawable_.insert(KeyOf(grant));
   grant.left += units;
   available_ += units;
-  drawable_.insert(KeyOf(grant));
   return units;
 }
 

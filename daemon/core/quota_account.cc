@@ -1,0 +1,258 @@
+#include "core/quota_account.h"
+
+#include <algorithm>
+
+namespace tally::core {
+namespace {
+
+constexpr int64_t kHourMs = 3600 * 1000;
+
+int64_t AllowancePart(const std::vector<Draw>& draws) {
+  int64_t units = 0;
+  for (const Draw& draw : draws) units += draw.grant.empty() ? draw.amount : 0;
+  return units;
+}
+int64_t GrantPart(const std::vector<Draw>& draws) {
+  int64_t units = 0;
+  for (const Draw& draw : draws) units += draw.grant.empty() ? 0 : draw.amount;
+  return units;
+}
+
+}  // namespace
+
+std::string_view HoldStateName(HoldState state) {
+  switch (state) {
+    case HoldState::kHeld:
+      return "held";
+    case HoldState::kCommitted:
+      return "committed";
+    case HoldState::kCancelled:
+      return "cancelled";
+    case HoldState::kExpired:
+      return "expired";
+  }
+  return "held";
+}
+
+int64_t FeatureAccount::BucketKey(const PlanFeature& feature) const {
+  // Rolling: the current hour (the window ends at the next hour's start).
+  if (feature.period.kind == QuotaPeriod::Kind::kRolling) return window_.end_ms - kHourMs;
+  return window_.start_ms;
+}
+
+void FeatureAccount::AddUsage(int64_t bucket, int64_t used, int64_t from_grants) {
+  Bucket& b = buckets_[bucket];
+  b.used += used;
+  b.from_grants += from_grants;
+  used_ += used;
+  from_grants_ += from_grants;
+}
+
+std::vector<QuotaEvent> FeatureAccount::Advance(const PlanFeature& feature, const QuotaWindow& window, int64_t now_ms) {
+  std::vector<QuotaEvent> events;
+  now_ms_ = now_ms;
+  if (!started_ || window.start_ms != window_.start_ms || window.end_ms != window_.end_ms) {
+    // Usage before the window leaves it; so do the draws a release could give back.
+    while (!buckets_.empty() && buckets_.begin()->first < window.start_ms) {
+      used_ -= buckets_.begin()->second.used;
+      from_grants_ -= buckets_.begin()->second.from_grants;
+      buckets_.erase(buckets_.begin());
+    }
+    while (!consumes_.empty() && consumes_.front().bucket < window.start_ms) consumes_.pop_front();
+    window_ = window;
+    started_ = true;
+    // A new window re-arms the thresholds its usage has not reached (all of
+    // them for a calendar period, whose usage starts from 0).
+    const int64_t usage = UsedFromAllowance();
+    std::erase_if(fired_, [&](int threshold) {
+      return !feature.limit || static_cast<__int128>(usage) * 100 < static_cast<__int128>(threshold) * *feature.limit;
+    });
+  }
+  credits_.ExpireUpTo(now_ms);
+  while (!hold_expiry_.empty() && hold_expiry_.begin()->first <= now_ms) {
+    auto it = holds_.find(hold_expiry_.begin()->second);
+    hold_expiry_.erase(hold_expiry_.begin());
+    if (it != holds_.end() && it->second.state == HoldState::kHeld) {
+      EndHold(it->second, HoldState::kExpired);
+      events.push_back({QuotaEventKind::kHoldExpired, 0, it->first});
+    }
+  }
+  return events;
+}
+
+Allowance FeatureAccount::AllowanceOf(const PlanFeature& feature) const {
+  const std::optional<int64_t> expires = window_.resets() ? std::optional<int64_t>(window_.end_ms) : std::nullopt;
+  if (!feature.limit) return Allowance{std::nullopt, expires};
+  return Allowance{std::max<int64_t>(0, *feature.limit - AllowanceUsed()), expires};
+}
+
+QuotaFigures FeatureAccount::Figures(const PlanFeature& feature) const {
+  QuotaFigures figures;
+  figures.used = used_;
+  figures.limit = feature.limit;
+  figures.credits = credits_.available();
+  figures.held = held_;
+  figures.window = window_;
+  if (feature.limit) {
+    figures.remaining = Remaining(*feature.limit, used_ + held_allowance_, from_grants_, credits_.available());
+    figures.overage = std::max<int64_t>(0, UsedFromAllowance() - *feature.limit);
+  }
+  return figures;
+}
+
+DrawPlan FeatureAccount::Check(const PlanFeature& feature, int64_t amount) const {
+  return credits_.Plan(amount, AllowanceOf(feature), feature.overage == Overage::kAllow);
+}
+
+void FeatureAccount::Take(const std::vector<Draw>& draws) { credits_.Apply(draws); }
+
+void FeatureAccount::FireThresholds(const PlanFeature& feature, int64_t credits_before,
+                                    std::vector<QuotaEvent>* events) {
+  if (feature.limit && *feature.limit > 0) {
+    const __int128 usage = static_cast<__int128>(UsedFromAllowance()) * 100;
+    for (int threshold : feature.alert_thresholds) {
+      if (usage < static_cast<__int128>(threshold) * *feature.limit) break;  // thresholds are sorted
+      if (std::find(fired_.begin(), fired_.end(), threshold) != fired_.end()) continue;
+      fired_.push_back(threshold);
+      events->push_back({QuotaEventKind::kThreshold, threshold, ""});
+    }
+  }
+  if (credits_before > 0 && credits_.available() == 0) events->push_back({QuotaEventKind::kCreditDepleted, 0, ""});
+}
+
+ConsumeOutcome FeatureAccount::Consume(const PlanFeature& feature, int64_t amount) {
+  ConsumeOutcome outcome;
+  const int64_t credits_before = credits_.available();
+  outcome.plan = Check(feature, amount);
+  if (!outcome.plan.allowed) return outcome;
+  outcome.allowed = true;
+  Take(outcome.plan.draws);
+  const int64_t bucket = BucketKey(feature);
+  AddUsage(bucket, amount, outcome.plan.from_grants);
+  consumes_.push_back({bucket, outcome.plan.draws});
+  FireThresholds(feature, credits_before, &outcome.events);
+  return outcome;
+}
+
+std::pair<int64_t, int64_t> FeatureAccount::GiveBack(std::vector<Draw>& draws, int64_t amount) {
+  int64_t from_allowance = 0, from_grants = 0;
+  while (amount > 0 && !draws.empty()) {
+    Draw& draw = draws.back();
+    const int64_t units = std::min(amount, draw.amount);
+    if (draw.grant.empty()) {
+      from_allowance += units;
+    } else {
+      credits_.GiveBack(draw.grant, units);
+      from_grants += units;
+    }
+    draw.amount -= units;
+    amount -= units;
+    if (draw.amount == 0) draws.pop_back();
+  }
+  return {from_allowance, from_grants};
+}
+
+int64_t FeatureAccount::Release(int64_t amount) {
+  int64_t released = 0;
+  while (amount > 0 && !consumes_.empty()) {
+    ConsumeRecord& record = consumes_.back();
+    auto [from_allowance, from_grants] = GiveBack(record.draws, amount);
+    AddUsage(record.bucket, -(from_allowance + from_grants), -from_grants);
+    released += from_allowance + from_grants;
+    amount -= from_allowance + from_grants;
+    if (record.draws.empty()) consumes_.pop_back();
+  }
+  return released;
+}
+
+ConsumeOutcome FeatureAccount::Reserve(const PlanFeature& feature, const std::string& id, int64_t amount,
+                                       int64_t expires_ms) {
+  ConsumeOutcome outcome;
+  if (holds_.count(id) != 0) return outcome;
+  const int64_t credits_before = credits_.available();
+  outcome.plan = Check(feature, amount);
+  if (!outcome.plan.allowed) return outcome;
+  outcome.allowed = true;
+  Take(outcome.plan.draws);
+  held_ += amount;
+  held_allowance_ += outcome.plan.from_allowance;
+  holds_.emplace(id, Hold{amount, expires_ms, outcome.plan.draws, HoldState::kHeld});
+  hold_expiry_.emplace(expires_ms, id);
+  if (credits_before > 0 && credits_.available() == 0) {
+    outcome.events.push_back({QuotaEventKind::kCreditDepleted, 0, ""});
+  }
+  return outcome;
+}
+
+void FeatureAccount::EndHold(Hold& hold, HoldState state) {
+  held_ -= hold.amount;
+  held_allowance_ -= AllowancePart(hold.draws);
+  if (state != HoldState::kCommitted) GiveBack(hold.draws, hold.amount);
+  hold.state = state;
+  for (auto it = hold_expiry_.lower_bound(hold.expires_ms); it != hold_expiry_.end() && it->first == hold.expires_ms;
+       ++it) {
+    if (holds_.count(it->second) != 0 && &holds_.find(it->second)->second == &hold) {
+      hold_expiry_.erase(it);
+      break;
+    }
+  }
+}
+
+CommitOutcome FeatureAccount::Commit(const PlanFeature& feature, std::string_view id, int64_t actual) {
+  CommitOutcome outcome;
+  auto it = holds_.find(id);
+  if (it == holds_.end()) return outcome;
+  Hold& hold = it->second;
+  outcome.state = hold.state;
+  if (hold.state != HoldState::kHeld) return outcome;
+  const int64_t credits_before = credits_.available();
+  const int64_t held = hold.amount;
+  EndHold(hold, HoldState::kCommitted);  // the draws stay taken: they become usage, or are given back below
+  outcome.applied = true;
+  outcome.state = HoldState::kCommitted;
+  std::vector<Draw> kept = hold.draws;
+  if (actual <= held) {
+    auto [from_allowance, from_grants] = GiveBack(kept, held - actual);
+    outcome.released = from_allowance + from_grants;
+  }
+  const int64_t bucket = BucketKey(feature);
+  AddUsage(bucket, std::min(actual, held), GrantPart(kept));
+  outcome.consumed = std::min(actual, held);
+  if (actual > held) {
+    // The extra is drawn like a consume; under `reject` what fits is drawn
+    // and the rest reported.
+    DrawPlan extra = Check(feature, actual - held);
+    Take(extra.draws);
+    int64_t drawn = 0;
+    for (const Draw& draw : extra.draws) drawn += draw.amount;
+    AddUsage(bucket, drawn, extra.from_grants);
+    outcome.consumed += drawn;
+    outcome.shortfall = extra.shortfall;
+    kept.insert(kept.end(), extra.draws.begin(), extra.draws.end());
+  }
+  hold.draws.clear();
+  consumes_.push_back({bucket, std::move(kept)});
+  FireThresholds(feature, credits_before, &outcome.events);
+  return outcome;
+}
+
+CommitOutcome FeatureAccount::Cancel(std::string_view id) {
+  CommitOutcome outcome;
+  auto it = holds_.find(id);
+  if (it == holds_.end()) return outcome;
+  outcome.state = it->second.state;
+  if (it->second.state != HoldState::kHeld) return outcome;
+  outcome.released = it->second.amount;
+  EndHold(it->second, HoldState::kCancelled);
+  outcome.applied = true;
+  outcome.state = HoldState::kCancelled;
+  return outcome;
+}
+
+std::optional<HoldState> FeatureAccount::HoldStateOf(std::string_view id) const {
+  auto it = holds_.find(id);
+  if (it == holds_.end()) return std::nullopt;
+  return it->second.state;
+}
+
+}  // namespace tally::core

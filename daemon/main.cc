@@ -66,6 +66,7 @@ class Maintenance {
     using clock = std::chrono::steady_clock;
     auto next_fsync = clock::now() + std::chrono::milliseconds(config_.fsync_interval_ms);
     auto next_compaction = clock::now() + std::chrono::milliseconds(config_.compaction_interval_ms);
+    auto next_quota_sweep = clock::now();
     uint64_t watchdog_usec = 0;
     bool watchdog = sd_watchdog_enabled(0, &watchdog_usec) > 0;
     auto next_watchdog = clock::now();
@@ -84,6 +85,12 @@ class Maintenance {
         next_fsync = now + std::chrono::milliseconds(config_.fsync_interval_ms);
       }
       WatchWriteState();
+      // Grants and holds that came due expire (and their alerts fire) even
+      // when nobody touches the owner: once a second.
+      if (now >= next_quota_sweep && engine_.write_state() == storage::WriteState::kOk) {
+        engine_.quotas().Sweep();
+        next_quota_sweep = now + std::chrono::seconds(1);
+      }
       // No compaction while writes are refused: it would fail for the same reason.
       if (engine_.write_state() == storage::WriteState::kOk &&
           (now >= next_compaction ||

@@ -70,6 +70,21 @@ constexpr ErrorCodeInfo kCodes[] = {
      "The data dir's filesystem is full: writes are refused, reads go on; writes resume by themselves once space is "
      "freed."},
     {kNotReady, "not_ready", 503, "ERR", kHttpOnly, "The daemon is still recovering, or stopping."},
+    {kInvalidPlan, "invalid_plan", 400, "ERR", kBoth,
+     "A plan is not valid JSON of the plan's shape: an unknown key, a negative limit, an unknown period or overage "
+     "policy; the message names the key."},
+    {kUnknownPlan, "unknown_plan", 404, "ERR", kBoth, "No plan has that name (PLAN.LIST lists them)."},
+    {kPlanInUse, "plan_in_use", 409, "ERR", kBoth,
+     "The plan cannot be deleted while owners are on it: assign them another plan first."},
+    {kNoPlan, "no_plan", 404, "ERR", kBoth, "The owner has no plan (PLAN.ASSIGN) and no credits for the feature."},
+    {kUnknownFeature, "unknown_feature", 404, "ERR", kBoth,
+     "The owner's plan has no such feature and the owner has no credits for it."},
+    {kUnknownGrant, "unknown_grant", 404, "ERR", kBoth, "The owner has no credit grant with that id."},
+    {kUnknownReservation, "unknown_reservation", 404, "ERR", kBoth,
+     "The owner has no reservation with that id (QUOTA.RESERVE returned it)."},
+    {kQuotaExceeded, "quota_exceeded", 429, "ERR", kHttpOnly,
+     "A consume or reservation does not fit the feature's limit and credits; nothing changed. The body carries the "
+     "figures (RESP replies them with allowed 0)."},
     {kBadRequest, "bad_request", 400, "ERR", kHttpOnly,
      "The HTTP request is malformed: a bad request target or percent-encoding, or bytes that are not HTTP."},
     {kMissingHost, "missing_host", 400, "ERR", kHttpOnly,

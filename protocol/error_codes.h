@@ -49,6 +49,15 @@ enum class ErrorCode : uint8_t {
   kStorageReadFailed,
   kDiskFull,
   kNotReady,
+  // ---- plans, quotas and credits ----
+  kInvalidPlan,
+  kUnknownPlan,
+  kPlanInUse,
+  kNoPlan,
+  kUnknownFeature,
+  kUnknownGrant,
+  kUnknownReservation,
+  kQuotaExceeded,
   // ---- the HTTP API ----
   kBadRequest,
   kMissingHost,

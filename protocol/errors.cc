@@ -557,6 +557,22 @@ std::string ExampleMessage(ErrorCode code) {
       return std::string(kDiskFull);
     case ErrorCode::kNotReady:
       return std::string(kNotReady);
+    case ErrorCode::kInvalidPlan:
+      return "invalid plan 'pro': feature 'api_calls': limit must be an integer >= 0 or null";
+    case ErrorCode::kUnknownPlan:
+      return std::string(kUnknownPlan);
+    case ErrorCode::kPlanInUse:
+      return std::string(kPlanInUse);
+    case ErrorCode::kNoPlan:
+      return std::string(kNoPlan);
+    case ErrorCode::kUnknownFeature:
+      return std::string(kUnknownFeature);
+    case ErrorCode::kUnknownGrant:
+      return std::string(kUnknownGrant);
+    case ErrorCode::kUnknownReservation:
+      return std::string(kUnknownReservation);
+    case ErrorCode::kQuotaExceeded:
+      return "quota exceeded for 'api_calls': 5 more than the limit and credits allow; nothing changed";
     case ErrorCode::kBadRequest:
       return BadTarget("bad percent-encoding in the query string").Message();
     case ErrorCode::kMissingHost:

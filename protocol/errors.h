@@ -107,6 +107,14 @@ inline constexpr std::string_view kDiskFullOutcomeUnknown =
     "no space left on device; the last writes on this connection are not acknowledged (they are written "
     "when space returns, unless the daemon stops first)";
 inline constexpr std::string_view kNotReady = "the daemon is starting or stopping";
+inline constexpr std::string_view kUnknownPlan = "no such plan (PLAN.LIST lists the plans)";
+inline constexpr std::string_view kPlanInUse =
+    "the plan is assigned to owners and cannot be deleted; assign them another plan first";
+inline constexpr std::string_view kNoPlan = "the owner has no plan (PLAN.ASSIGN) and no credits for this feature";
+inline constexpr std::string_view kUnknownFeature =
+    "the owner's plan has no such feature and the owner has no credits for it";
+inline constexpr std::string_view kUnknownGrant = "the owner has no credit grant with this id";
+inline constexpr std::string_view kUnknownReservation = "the owner has no reservation with this id";
 // (kStorageReadFailed) storage read failed in column family 'owners' (damaged file or I/O error): nothing was
 // answered from it or changed; the daemon's log names the key
 Error StorageReadFailed(std::string_view family);

@@ -130,6 +130,7 @@ inline constexpr std::string_view kChangesNextKey = "feed/changes/next";        
 inline constexpr std::string_view kChangesTrimmedKey = "feed/changes/trimmed";  // fixed64 LE: last trimmed seq
 inline constexpr std::string_view kChangesTimePrefix = "feed/changes/time/";    // + u64 BE last seq -> fixed64 LE ms
 inline constexpr std::string_view kAuditNextKey = "feed/audit/next";            // fixed64 LE: next audit seq
+inline constexpr std::string_view kAlertsNextKey = "feed/alerts/next";          // fixed64 LE: next alert seq
 std::string ChangesTimeKey(uint64_t last_seq);
 bool ParseChangesTimeKey(std::string_view key, uint64_t* last_seq);
 

@@ -35,6 +35,11 @@ size_t VarintSize(uint64_t v) {
 }
 }  // namespace
 
+void AppendEntry(std::string& blob, Op op, std::string_view payload) {
+  AppendHeader(blob, op, payload.size());
+  blob.append(payload);
+}
+
 void AppendPlainPut(std::string& blob, std::string_view key, int64_t expire_at_ms, std::string_view value) {
   AppendHeader(blob, Op::kPlainPut, VarintSize(key.size()) + key.size() + 8 + value.size());
   codec::PutLengthPrefixed(blob, key);
@@ -106,10 +111,7 @@ bool GetZigZag(std::string_view& in, int64_t* v) {
 }
 // Entries are framed by their payload length; payloads are built in a scratch
 // buffer first only when their size is not known up front.
-void AppendFramed(std::string& blob, Op op, const std::string& payload) {
-  AppendHeader(blob, op, payload.size());
-  blob.append(payload);
-}
+void AppendFramed(std::string& blob, Op op, const std::string& payload) { AppendEntry(blob, op, payload); }
 thread_local std::string payload_scratch;
 void PutPeriodBigEndian(std::string& out, int64_t period) {
   codec::PutBigEndian64(out, static_cast<uint64_t>(period) ^ (uint64_t{1} << 63));

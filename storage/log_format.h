@@ -21,6 +21,7 @@ enum class Op : uint8_t {
   kCounterDelete = 5,    // cells of a counter removed (all, or the intervals in a mask)
   kOwnerTimeZone = 6,    // owner's time zone from now on
   kAudited = 7,          // an administrative change: audit fields + the change's own entry, one atomic entry
+  kQuota = 8,            // a quota module change (plans, quotas, credits, holds): core/quota_log.h
 };
 
 inline constexpr int kRollupCount = 6;  // hour, day, week, month, quarter, year
@@ -112,6 +113,8 @@ std::string LogKey(uint16_t shard, uint64_t first_seq);
 bool ParseLogKey(std::string_view key, uint16_t* shard, uint64_t* first_seq);
 
 // Entry encoders: append one entry to a blob body.
+// Any op whose payload its module encodes itself (kQuota).
+void AppendEntry(std::string& blob, Op op, std::string_view payload);
 void AppendPlainPut(std::string& blob, std::string_view key, int64_t expire_at_ms, std::string_view value);
 void AppendPlainDel(std::string& blob, std::string_view key);
 

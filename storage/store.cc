@@ -27,8 +27,8 @@
 namespace tally::storage {
 namespace {
 
-constexpr std::string_view kFamilyNames[] = {"log",    "kv",     "meta",    "cells", "by_key",
-                                             "owners", "dedupe", "changes", "audit"};
+constexpr std::string_view kFamilyNames[] = {"log",     "kv",    "meta",  "cells",  "by_key", "owners", "dedupe",
+                                             "changes", "audit", "plans", "quotas", "ledger", "alerts"};
 static_assert(std::size(kFamilyNames) == static_cast<size_t>(Family::kCount));
 
 rocksdb::Slice ToSlice(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }

@@ -28,6 +28,10 @@ enum class Family : int {
   kDedupe,   // (owner, event id) -> expiry
   kChanges,  // changefeed: last seq of a blob -> change records (storage/feed_format.h)
   kAudit,    // audit trail: last seq of a blob -> audit records
+  kPlans,    // plan name -> plan (quota module)
+  kQuotas,   // owner -> the owner's quota state: plan, anchor, accounts, grants, holds
+  kLedger,   // owner 0x00 index(u64 BE) -> one credit ledger row
+  kAlerts,   // alert log: last seq of a blob -> alert records (as audit records)
   kCount
 };
 

@@ -9,6 +9,7 @@ const protocol::CommandTable& BuildCommandTable() {
     t.Register(KeyspaceCommands());
     t.Register(CounterCommands());
     t.Register(FeedCommands());
+    t.Register(QuotaCommands());
     return t;
   }();
   return table;

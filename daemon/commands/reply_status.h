@@ -32,6 +32,18 @@ inline protocol::Error OpError(core::OpStatus status, std::string_view failed_fa
       return protocol::Error(ErrorCode::kIdConflict, errors::kIdConflict);
     case core::OpStatus::kReadFailed:
       return errors::StorageReadFailed(failed_family);
+    case core::OpStatus::kUnknownPlan:
+      return protocol::Error(ErrorCode::kUnknownPlan, errors::kUnknownPlan);
+    case core::OpStatus::kPlanInUse:
+      return protocol::Error(ErrorCode::kPlanInUse, errors::kPlanInUse);
+    case core::OpStatus::kNoPlan:
+      return protocol::Error(ErrorCode::kNoPlan, errors::kNoPlan);
+    case core::OpStatus::kUnknownFeature:
+      return protocol::Error(ErrorCode::kUnknownFeature, errors::kUnknownFeature);
+    case core::OpStatus::kUnknownGrant:
+      return protocol::Error(ErrorCode::kUnknownGrant, errors::kUnknownGrant);
+    case core::OpStatus::kUnknownReservation:
+      return protocol::Error(ErrorCode::kUnknownReservation, errors::kUnknownReservation);
   }
   return protocol::Error(ErrorCode::kInternal, "internal error: an operation failed without a status");
 }

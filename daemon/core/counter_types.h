@@ -49,6 +49,14 @@ struct CounterIncrement {
   // client sent (delta, and AT when given) must match the id's first use: a
   // retry without AT is the same event even though "now" moved on.
   bool at_given = false;
+  // Whose id it is: 0 for CTR.INCRBY; another module's tag ('Q' for a quota
+  // consume, ...) for an increment nested in that module's entry. It is part
+  // of the fingerprint, so an id reused by another command is a conflict.
+  char id_scope = 0;
+  // The delta the id's fingerprint covers, when the module applies another
+  // one (a release gives back at most what was used): a retry is recognised
+  // by what the client sent.
+  std::optional<int64_t> id_delta;
 };
 
 // CTR.ADJUST: a correction of a whole counter (see CountersModule::Adjust).

@@ -85,9 +85,10 @@ std::string AuditAdjustJson(int64_t delta, const int64_t (&periods)[6], const in
 // storage/FORMAT.md §7 documents the bytes.
 uint64_t EventFingerprint(const CounterIncrement& request) {
   std::string bytes;
-  storage::codec::PutFixed64(bytes, static_cast<uint64_t>(request.delta));
+  storage::codec::PutFixed64(bytes, static_cast<uint64_t>(request.id_delta.value_or(request.delta)));
   bytes.push_back(request.at_given ? 1 : 0);
   storage::codec::PutFixed64(bytes, request.at_given ? static_cast<uint64_t>(request.event_ms) : 0);
+  if (request.id_scope != 0) bytes.insert(bytes.begin(), request.id_scope);
   const uint64_t hash = StableHash(bytes);
   return hash == 0 ? 1 : hash;
 }
@@ -330,36 +331,58 @@ std::optional<OpResult<IncrementResult>> CountersModule::CheckEventId(const Shar
 
 OpResult<IncrementResult> CountersModule::Increment(const CounterIncrement& request) {
   return shard_set_.Write(request.owner, [&](const ShardRef& ref) {
-    const int64_t now = clock_.NowMs();
-    uint64_t counter_id = 0;
-    ReadFault fault;
-    Counter* loaded = CounterFor(ref, request.owner, request.key, &counter_id, fault);
-    if (loaded == nullptr) return fault.Result<IncrementResult>();
-    Counter& counter = *loaded;
-    std::string dedupe_key;
-    const uint64_t fingerprint = request.event_id.empty() ? 0 : EventFingerprint(request);
-    if (auto seen = CheckEventId(ref, request.owner, request.key, request.event_id, fingerprint, now, counter,
-                                 &dedupe_key, fault)) {
-      return *seen;
-    }
-    lf::CounterIncr entry;
-    PeriodsOf(request.event_ms, owners_.ZoneOf(ref, OwnerOf(counter_id)), entry.periods);
-    OpStatus status = ApplyIncrement(ref, counter_id, counter, request.delta, entry.periods, fault);
-    if (fault) return fault.Result<IncrementResult>();
-    if (status != OpStatus::kOk) return OpResult<IncrementResult>::Error(status);
-    entry.owner = request.owner;
-    entry.key = request.key;
-    entry.delta = request.delta;
-    entry.event_ms = request.event_ms;
-    if (!dedupe_key.empty()) {
-      entry.event_id = request.event_id;
-      entry.event_id_expiry_ms = now + options_.dedupe_window_ms;
-      entry.event_fingerprint = fingerprint;
-      state(ref).seen_ids[dedupe_key] = {entry.event_id_expiry_ms, fingerprint};
-    }
-    ref.Append([&](std::string& blob) { lf::AppendCounterIncr(blob, entry); });
-    return OpResult<IncrementResult>::Ok({counter.total, false});
+    std::string entry;
+    OpResult<IncrementResult> result = IncrementLocked(ref, request, clock_.NowMs(), /*id_checked=*/false, &entry);
+    if (result.ok() && !result.value.duplicate) ref.Append([&](std::string& blob) { blob.append(entry); });
+    return result;
   });
+}
+
+std::optional<OpResult<IncrementResult>> CountersModule::CheckEventIdLocked(const ShardRef& ref,
+                                                                            const CounterIncrement& request,
+                                                                            int64_t now) {
+  if (request.event_id.empty()) return std::nullopt;
+  uint64_t counter_id = 0;
+  ReadFault fault;
+  Counter* counter = CounterFor(ref, request.owner, request.key, &counter_id, fault);
+  if (counter == nullptr) return fault.Result<IncrementResult>();
+  std::string dedupe_key;
+  return CheckEventId(ref, request.owner, request.key, request.event_id, EventFingerprint(request), now, *counter,
+                      &dedupe_key, fault);
+}
+
+OpResult<IncrementResult> CountersModule::IncrementLocked(const ShardRef& ref, const CounterIncrement& request,
+                                                          int64_t now, bool id_checked, std::string* entry_out) {
+  uint64_t counter_id = 0;
+  ReadFault fault;
+  Counter* loaded = CounterFor(ref, request.owner, request.key, &counter_id, fault);
+  if (loaded == nullptr) return fault.Result<IncrementResult>();
+  Counter& counter = *loaded;
+  std::string dedupe_key;
+  const uint64_t fingerprint = request.event_id.empty() ? 0 : EventFingerprint(request);
+  if (id_checked) {
+    if (!request.event_id.empty()) dedupe_key = lf::DedupeKey(request.owner, request.key, request.event_id);
+  } else if (auto seen = CheckEventId(ref, request.owner, request.key, request.event_id, fingerprint, now, counter,
+                                      &dedupe_key, fault)) {
+    return *seen;
+  }
+  lf::CounterIncr entry;
+  PeriodsOf(request.event_ms, owners_.ZoneOf(ref, OwnerOf(counter_id)), entry.periods);
+  OpStatus status = ApplyIncrement(ref, counter_id, counter, request.delta, entry.periods, fault);
+  if (fault) return fault.Result<IncrementResult>();
+  if (status != OpStatus::kOk) return OpResult<IncrementResult>::Error(status);
+  entry.owner = request.owner;
+  entry.key = request.key;
+  entry.delta = request.delta;
+  entry.event_ms = request.event_ms;
+  if (!dedupe_key.empty()) {
+    entry.event_id = request.event_id;
+    entry.event_id_expiry_ms = now + options_.dedupe_window_ms;
+    entry.event_fingerprint = fingerprint;
+    state(ref).seen_ids[dedupe_key] = {entry.event_id_expiry_ms, fingerprint};
+  }
+  lf::AppendCounterIncr(*entry_out, entry);
+  return OpResult<IncrementResult>::Ok({counter.total, false});
 }
 
 OpResult<IncrementResult> CountersModule::Adjust(const CounterAdjustment& request, const AuditInfo& audit) {

@@ -85,6 +85,19 @@ class CountersModule final : public EngineModule, public OwnerListingSource {
   OpResult<int64_t> DeleteCells(std::string_view owner, std::string_view key, std::optional<Interval> interval,
                                 const AuditInfo* audit = nullptr);
 
+  // ---- for modules whose log entries carry a counter change (quotas) --------
+  // REQUIRE the owner's shard lock. The event id check of an increment:
+  // nullopt when the id is new (or empty); else the duplicate's current
+  // total, id_conflict, or the read failure. May load the counter.
+  std::optional<OpResult<IncrementResult>> CheckEventIdLocked(const ShardRef& shard, const CounterIncrement& request,
+                                                              int64_t now);
+  // Increment's work under the lock: checks the event id (unless the caller
+  // just did: `id_checked`), applies the increment and encodes its
+  // CounterIncr entry into `entry` instead of the log, for the caller to
+  // append or to nest in its own entry (whose replay dispatches it here).
+  OpResult<IncrementResult> IncrementLocked(const ShardRef& shard, const CounterIncrement& request, int64_t now,
+                                            bool id_checked, std::string* entry);
+
   // ---- reads (never create owners or counters) -------------------------------
   // Reads include every change, compacted or not.
   OpResult<int64_t> ReadCell(std::string_view owner, std::string_view key, Interval interval, PeriodId period);

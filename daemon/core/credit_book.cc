@@ -3,7 +3,25 @@
 #include <algorithm>
 #include <limits>
 
+#include "core/quota_codec.h"
+
 namespace tally::core {
+
+std::string_view CreditMoveName(CreditMove::Kind kind) {
+  switch (kind) {
+    case CreditMove::Kind::kGrant:
+      return "grant";
+    case CreditMove::Kind::kDraw:
+      return "draw";
+    case CreditMove::Kind::kRelease:
+      return "release";
+    case CreditMove::Kind::kExpire:
+      return "expire";
+    case CreditMove::Kind::kRevoke:
+      return "revoke";
+  }
+  return "grant";
+}
 
 int64_t Remaining(int64_t limit, int64_t used, int64_t drawn_from_grants, int64_t credits) {
   return std::max<int64_t>(0, limit - (used - drawn_from_grants)) + credits;
@@ -24,6 +42,7 @@ bool CreditBook::Add(Grant grant) {
   if (raw->left > 0) drawable_.insert(KeyOf(*raw));
   if (raw->expires_ms) by_expiry_.emplace(*raw->expires_ms, raw);
   available_ += raw->left;
+  moves_.push_back({CreditMove::Kind::kGrant, raw->id, raw->amount, 0});
   return true;
 }
 
@@ -55,6 +74,7 @@ std::vector<std::pair<std::string, int64_t>> CreditBook::ExpireUpTo(int64_t now_
     Unlist(grant, Grant::Ending::kExpired);
     grant.expired += grant.left;
     expired.emplace_back(grant.id, grant.left);
+    moves_.push_back({CreditMove::Kind::kExpire, grant.id, grant.left, *grant.expires_ms});
     grant.left = 0;
   }
   return expired;
@@ -118,6 +138,7 @@ void CreditBook::Apply(const std::vector<Draw>& draws) {
     grant.left -= units;
     grant.drawn += units;
     available_ -= units;
+    if (units > 0) moves_.push_back({CreditMove::Kind::kDraw, grant.id, units, 0});
     if (grant.left == 0) drawable_.erase(KeyOf(grant));  // the key does not depend on `left`
   }
 }
@@ -129,9 +150,13 @@ int64_t CreditBook::GiveBack(std::string_view id, int64_t amount) {
   const int64_t units = std::min(amount, grant.drawn - grant.released);
   if (units <= 0) return 0;
   grant.released += units;
+  moves_.push_back({CreditMove::Kind::kRelease, grant.id, units, 0});
   if (!grant.live()) {
     // Its life is over: what comes back is written off as it would have been.
-    (grant.ending == Grant::Ending::kRevoked ? grant.revoked : grant.expired) += units;
+    const bool revoked = grant.ending == Grant::Ending::kRevoked;
+    (revoked ? grant.revoked : grant.expired) += units;
+    moves_.push_back({revoked ? CreditMove::Kind::kRevoke : CreditMove::Kind::kExpire, grant.id, units,
+                      revoked ? 0 : *grant.expires_ms});
     return units;
   }
   if (grant.left == 0) drawable_.insert(KeyOf(grant));
@@ -148,7 +173,69 @@ std::optional<int64_t> CreditBook::Revoke(std::string_view id) {
   grant.revoked += grant.left;
   const int64_t written_off = grant.left;
   grant.left = 0;
+  moves_.push_back({CreditMove::Kind::kRevoke, grant.id, written_off, 0});
   return written_off;
+}
+
+std::optional<int64_t> CreditBook::NextExpiry() const {
+  if (by_expiry_.empty()) return std::nullopt;
+  return by_expiry_.begin()->first;
+}
+
+void CreditBook::EncodeTo(std::string& out) const {
+  namespace qc = quota_codec;
+  qc::PutI64(out, static_cast<int64_t>(added_.size()));
+  for (const Grant* g : added_) {
+    qc::PutStr(out, g->id);
+    qc::PutI64(out, g->amount);
+    qc::PutI64(out, g->priority);
+    qc::PutOptI64(out, g->expires_ms);
+    qc::PutI64(out, g->granted_ms);
+    qc::PutStr(out, g->reason);
+    qc::PutStr(out, g->actor);
+    qc::PutI64(out, g->left);
+    qc::PutI64(out, g->drawn);
+    qc::PutI64(out, g->released);
+    qc::PutI64(out, g->expired);
+    qc::PutI64(out, g->revoked);
+    out.push_back(static_cast<char>(g->ending));
+  }
+}
+
+bool CreditBook::DecodeFrom(std::string_view& in) {
+  quota_codec::Reader r(in);
+  const size_t count = r.Count();
+  for (size_t i = 0; i < count && r.ok(); ++i) {
+    auto grant = std::make_unique<Grant>();
+    grant->id = r.Str();
+    grant->amount = r.I64();
+    grant->priority = r.I64();
+    grant->expires_ms = r.OptI64();
+    grant->granted_ms = r.I64();
+    grant->reason = r.Str();
+    grant->actor = r.Str();
+    grant->left = r.I64();
+    grant->drawn = r.I64();
+    grant->released = r.I64();
+    grant->expired = r.I64();
+    grant->revoked = r.I64();
+    const uint8_t ending = r.Byte();
+    if (!r.ok() || ending > static_cast<uint8_t>(Grant::Ending::kRevoked) || grants_.count(grant->id) != 0) {
+      return false;
+    }
+    grant->ending = static_cast<Grant::Ending>(ending);
+    Grant* raw = grant.get();
+    grants_.emplace(raw->id, std::move(grant));
+    added_.push_back(raw);
+    if (raw->live()) {
+      if (raw->left > 0) drawable_.insert(KeyOf(*raw));
+      if (raw->expires_ms) by_expiry_.emplace(*raw->expires_ms, raw);
+      available_ += raw->left;
+    }
+  }
+  if (!r.ok()) return false;
+  in = r.rest();
+  return true;
 }
 
 std::vector<const Grant*> CreditBook::All() const { return added_; }

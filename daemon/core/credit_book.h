@@ -72,6 +72,19 @@ struct DrawPlan {
   int64_t shortfall = 0;  // refused: what did not fit
 };
 
+// What happened to a grant, for the owner's ledger (CREDIT.LEDGER): the
+// book records every move; the quota module takes them after each change
+// and stamps them with its time and actor. An expiry carries its own
+// instant (the grant's expiry), the others `at_ms` 0.
+struct CreditMove {
+  enum class Kind : uint8_t { kGrant, kDraw, kRelease, kExpire, kRevoke };
+  Kind kind;
+  std::string grant;
+  int64_t amount = 0;
+  int64_t at_ms = 0;
+};
+std::string_view CreditMoveName(CreditMove::Kind kind);
+
 // remaining = max(0, limit − (used − drawn from grants)) + credits: a unit
 // drawn from a grant is not also counted against the limit.
 int64_t Remaining(int64_t limit, int64_t used, int64_t drawn_from_grants, int64_t credits);
@@ -108,6 +121,15 @@ class CreditBook {
   // Every grant, in the order they were added.
   std::vector<const Grant*> All() const;
   size_t size() const { return grants_.size(); }
+  // The soonest expiry of a live grant.
+  std::optional<int64_t> NextExpiry() const;
+
+  // The moves since the last call (see CreditMove).
+  std::vector<CreditMove> TakeMoves() { return std::exchange(moves_, {}); }
+
+  // The whole book as bytes (quota_codec), and back into an empty book.
+  void EncodeTo(std::string& out) const;
+  bool DecodeFrom(std::string_view& in);
 
  private:
   struct DrawKey {
@@ -126,6 +148,7 @@ class CreditBook {
   std::set<DrawKey> drawable_;                // live grants with units left
   std::multimap<int64_t, Grant*> by_expiry_;  // live grants that expire
   int64_t available_ = 0;
+  std::vector<CreditMove> moves_;
 };
 
 }  // namespace tally::core

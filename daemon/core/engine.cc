@@ -23,7 +23,7 @@ Module* Engine::Register(std::unique_ptr<Module> module) {
 
 Engine::Engine(const Clock& clock, std::unique_ptr<storage::RetentionPolicy> retention,
                std::unique_ptr<storage::Store> store, const EngineOptions& options)
-    : clock_(clock), retention_(std::move(retention)), store_(std::move(store)) {
+    : clock_(clock), retention_(std::move(retention)), store_(std::move(store)), quota_options_(options.quotas) {
   wal_ = std::make_unique<storage::WalWriter>(*store_, shards_.logs(), options.fsync_each_write);
   shards_.AttachWal(*wal_);
   // The modules. Each gets the shards, the store and the modules it uses.
@@ -31,12 +31,14 @@ Engine::Engine(const Clock& clock, std::unique_ptr<storage::RetentionPolicy> ret
   auto owners = std::make_unique<OwnersModule>(shards_, *store_, options.counters.default_time_zone);
   auto feeds = std::make_unique<FeedsModule>(shards_, *store_, clock_, options.counters.changes_retention_ms);
   auto counters = std::make_unique<CountersModule>(shards_, *store_, clock_, *owners, *feeds, options.counters);
+  auto quotas = std::make_unique<QuotasModule>(shards_, *store_, clock_, *owners, *counters, *feeds, options.quotas);
   // Registration, in the order recovery loads the modules and compaction
   // snapshots them. The feeds come last: their snapshot writes the change
   // records the other modules added to the batch.
   keyspace_ = Register(std::move(keyspace));
   owners_ = Register(std::move(owners));
   counters_ = Register(std::move(counters));
+  quotas_ = Register(std::move(quotas));
   feeds_ = Register(std::move(feeds));
   // Modules whose state makes an owner listed (CTR.OWNERS).
   owners_->AddListingSource(counters_);

@@ -7,7 +7,8 @@
 //   keyspace()  plain Redis-compatible keys          core/keyspace.h
 //   owners()    owner ids, time zones, listing        core/owners.h
 //   counters()  totals and calendar rollup cells      core/counters.h
-//   feeds()     changefeed and audit trail            core/feeds.h
+//   quotas()    plans, quotas, credits, holds         core/quotas.h
+//   feeds()     changefeed, audit trail, alert log    core/feeds.h
 //
 // Ops live on the modules (engine.counters().Increment(...)). A mutating op
 // applies its change in memory and appends its log entry under the shard
@@ -35,6 +36,7 @@
 #include "core/keyspace.h"
 #include "core/op_result.h"
 #include "core/owners.h"
+#include "core/quotas.h"
 #include "core/shard_set.h"
 #include "storage/disk_reserve.h"
 #include "storage/status.h"
@@ -48,6 +50,7 @@ struct EngineOptions {
   bool fsync_each_write = false;  // durability=fsync
   size_t block_cache_bytes = 64ull << 20;
   CounterOptions counters;
+  QuotaOptions quotas;
   // The disk reserve (storage/disk_reserve.h): a file of this many bytes,
   // released when the disk fills up. Empty path or 0 bytes: none.
   std::string reserve_path;
@@ -69,6 +72,7 @@ class Engine {
   KeyspaceModule& keyspace() { return *keyspace_; }
   OwnersModule& owners() { return *owners_; }
   CountersModule& counters() { return *counters_; }
+  QuotasModule& quotas() { return *quotas_; }
   FeedsModule& feeds() { return *feeds_; }
   // Every module's figures, in registration order.
   std::vector<ModuleStats> module_stats();
@@ -107,6 +111,7 @@ class Engine {
   storage::Store& store() { return *store_; }
   const Clock& clock() const { return clock_; }
   const CounterOptions& counter_options() const { return counters_->options(); }
+  const QuotaOptions& quotas_options() const { return quota_options_; }
 
  private:
   Engine(const Clock& clock, std::unique_ptr<storage::RetentionPolicy> retention, std::unique_ptr<storage::Store> store,
@@ -129,6 +134,8 @@ class Engine {
   KeyspaceModule* keyspace_ = nullptr;
   OwnersModule* owners_ = nullptr;
   CountersModule* counters_ = nullptr;
+  QuotasModule* quotas_ = nullptr;
+  QuotaOptions quota_options_;
   FeedsModule* feeds_ = nullptr;
   std::unique_ptr<Compactor> compactor_;
   uint64_t recovered_entries_ = 0;

@@ -123,18 +123,22 @@ Status FeedsModule::LoadCompacted() {
   std::lock_guard<std::mutex> lock(mu_);
   Status s;
   changes_next_ = changes_tentative_ = std::max<uint64_t>(1, ReadFixed64(store_, ff::kChangesNextKey, 1, &s));
-  audit_next_ = audit_tentative_ = std::max<uint64_t>(1, ReadFixed64(store_, ff::kAuditNextKey, 1, &s));
+  bool any = changes_next_ > 1;
+  for (Stream& stream : streams_) {
+    stream.next = stream.tentative = std::max<uint64_t>(1, ReadFixed64(store_, stream.next_key, 1, &s));
+    any = any || stream.next > 1;
+  }
   const uint64_t trimmed = ReadFixed64(store_, ff::kChangesTrimmedKey, 0, &s);
   if (!s.ok()) return s;
   // What a previous process wrote may still be only in the OS: make it
   // durable before anyone can read it.
-  if (changes_next_ > 1 || audit_next_ > 1) {
+  if (any) {
     s = store_.SyncLog();
     if (!s.ok()) return s;
   }
   changes_trimmed_.store(std::min(trimmed, changes_next_ - 1), std::memory_order_release);
   changes_visible_.store(changes_next_ - 1, std::memory_order_release);
-  audit_visible_.store(audit_next_ - 1, std::memory_order_release);
+  for (Stream& stream : streams_) stream.visible.store(stream.next - 1, std::memory_order_release);
   return Status::Ok();
 }
 
@@ -147,7 +151,13 @@ void FeedsModule::LogAudited(const ShardRef& shard, const AuditInfo& audit, std:
                        std::string(owner), std::string(key),         std::move(details)};
   lf::Audit entry{pending.time_ms, pending.actor, pending.command, pending.owner, pending.key, pending.details};
   shard.Append([&](std::string& blob) { lf::AppendAudited(blob, entry, inner_entry); });
-  shards_[shard.index()].audits.push_back(std::move(pending));
+  shards_[shard.index()].pending[kAuditStream].push_back(std::move(pending));
+}
+
+void FeedsModule::QueueAlert(const ShardRef& shard, int64_t time_ms, std::string_view kind, std::string_view owner,
+                             std::string_view feature, std::string details) {
+  shards_[shard.index()].pending[kAlertStream].push_back(
+      {time_ms, "", std::string(kind), std::string(owner), std::string(feature), std::move(details)});
 }
 
 Status FeedsModule::Replay(const lf::Entry& entry, const ReplayContext& context) {
@@ -158,9 +168,9 @@ Status FeedsModule::Replay(const lf::Entry& entry, const ReplayContext& context)
   if (!s.ok()) return s;
   // The audit record was not compacted yet (this entry is past the
   // checkpoint): the next compaction gives it its seq.
-  shards_[ShardSet::ShardOf(audit.owner)].audits.push_back({audit.time_ms, std::string(audit.actor),
-                                                            std::string(audit.command), std::string(audit.owner),
-                                                            std::string(audit.key), std::string(audit.details)});
+  shards_[context.shard.index()].pending[kAuditStream].push_back({audit.time_ms, std::string(audit.actor),
+                                                                  std::string(audit.command), std::string(audit.owner),
+                                                                  std::string(audit.key), std::string(audit.details)});
   return Status::Ok();
 }
 
@@ -174,8 +184,10 @@ ff::ChangeBlobWriter FeedsModule::StartChanges() {
 
 void FeedsModule::Snapshot(const ShardRef& ref) {
   Shard& shard = shards_[ref.index()];
-  shard.snapshot.clear();
-  shard.snapshot.swap(shard.audits);
+  for (int i = 0; i < kStreamCount; ++i) {
+    shard.snapshot[i].clear();
+    shard.snapshot[i].swap(shard.pending[i]);
+  }
 }
 
 Status FeedsModule::WriteSnapshot(CompactionBatch& batch) {
@@ -190,18 +202,20 @@ Status FeedsModule::WriteSnapshot(CompactionBatch& batch) {
   changes_tentative_ = changes.next_seq();
   if (changes.records() > 0) batch.batch.Put(Family::kMeta, ff::kChangesNextKey, Fixed64(changes_tentative_));
 
-  // Audits: one blob per shard compaction (they are rare). The snapshot is
-  // only touched by this thread until FinishSnapshot.
-  audit_tentative_ = audit_next_;
-  const std::vector<PendingAudit>& audits = shards_[batch.shard].snapshot;
-  if (!audits.empty()) {
+  // Audits and alerts: one blob per stream per shard compaction (they are
+  // rare). The snapshot is only touched by this thread until FinishSnapshot.
+  for (int i = 0; i < kStreamCount; ++i) {
+    Stream& stream = streams_[i];
+    stream.tentative = stream.next;
+    const std::vector<PendingAudit>& pending = shards_[batch.shard].snapshot[i];
+    if (pending.empty()) continue;
     std::vector<ff::AuditRecord> records;
-    records.reserve(audits.size());
-    for (const PendingAudit& a : audits)
+    records.reserve(pending.size());
+    for (const PendingAudit& a : pending)
       records.push_back({0, a.time_ms, a.actor, a.command, a.owner, a.key, a.details});
-    audit_tentative_ = audit_next_ + records.size();
-    batch.batch.Put(Family::kAudit, ff::FeedKey(audit_tentative_ - 1), ff::EncodeAuditBlob(audit_next_, records));
-    batch.batch.Put(Family::kMeta, ff::kAuditNextKey, Fixed64(audit_tentative_));
+    stream.tentative = stream.next + records.size();
+    batch.batch.Put(stream.family, ff::FeedKey(stream.tentative - 1), ff::EncodeAuditBlob(stream.next, records));
+    batch.batch.Put(Family::kMeta, stream.next_key, Fixed64(stream.tentative));
     batch.written += records.size();
   }
   return Status::Ok();
@@ -209,19 +223,21 @@ Status FeedsModule::WriteSnapshot(CompactionBatch& batch) {
 
 void FeedsModule::FinishSnapshot(const ShardRef& ref, bool ok) {
   Shard& shard = shards_[ref.index()];
-  if (!ok) {
-    // Audit records go back in front of those logged meanwhile (log order).
-    shard.audits.insert(shard.audits.begin(), std::make_move_iterator(shard.snapshot.begin()),
-                        std::make_move_iterator(shard.snapshot.end()));
+  for (int i = 0; i < kStreamCount; ++i) {
+    if (!ok) {
+      // Records go back in front of those logged meanwhile (log order).
+      shard.pending[i].insert(shard.pending[i].begin(), std::make_move_iterator(shard.snapshot[i].begin()),
+                              std::make_move_iterator(shard.snapshot[i].end()));
+    }
+    shard.snapshot[i].clear();
   }
-  shard.snapshot.clear();
   std::lock_guard<std::mutex> lock(mu_);
   if (ok) {
     changes_next_ = changes_tentative_;
-    audit_next_ = audit_tentative_;
+    for (Stream& stream : streams_) stream.next = stream.tentative;
   } else {
     changes_tentative_ = changes_next_;
-    audit_tentative_ = audit_next_;
+    for (Stream& stream : streams_) stream.tentative = stream.next;
   }
 }
 
@@ -229,28 +245,35 @@ ModuleStats FeedsModule::Stats() {
   ModuleStats stats{name()};
   for (size_t i = 0; i < kShardCount; ++i) {
     shard_set_.Locked(i, [&](const ShardRef& ref) {
-      stats.items += shards_[ref.index()].audits.size();
-      stats.pending += shards_[ref.index()].audits.size();
+      for (const auto& pending : shards_[ref.index()].pending) {
+        stats.items += pending.size();
+        stats.pending += pending.size();
+      }
     });
   }
   return stats;
 }
 
 Status FeedsModule::Publish() {
-  uint64_t changes_written = 0, audit_written = 0;
+  uint64_t changes_written = 0;
+  uint64_t stream_written[kStreamCount] = {};
+  bool unpublished = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
     changes_written = changes_next_ - 1;
-    audit_written = audit_next_ - 1;
+    unpublished = changes_written > changes_visible_.load(std::memory_order_acquire);
+    for (int i = 0; i < kStreamCount; ++i) {
+      stream_written[i] = streams_[i].next - 1;
+      unpublished = unpublished || stream_written[i] > streams_[i].visible.load(std::memory_order_acquire);
+    }
   }
-  if (changes_written > changes_visible_.load(std::memory_order_acquire) ||
-      audit_written > audit_visible_.load(std::memory_order_acquire)) {
+  if (unpublished) {
     // One fsync of RocksDB's log per compaction run that wrote records:
     // until then a power loss could take back records a reader has seen.
     Status s = store_.SyncLog();
     if (!s.ok()) return s;
     RaiseTo(changes_visible_, changes_written);
-    RaiseTo(audit_visible_, audit_written);
+    for (int i = 0; i < kStreamCount; ++i) RaiseTo(streams_[i].visible, stream_written[i]);
   }
 
   // Trim change records older than the retention: whole blobs, oldest first
@@ -317,8 +340,17 @@ OpResult<ChangesPage> FeedsModule::ReadChanges(uint64_t since, size_t limit) {
 }
 
 OpResult<AuditPage> FeedsModule::ReadAudit(uint64_t since, size_t limit) {
-  const uint64_t visible = audit_visible_.load(std::memory_order_acquire);
-  return ReadFeed<AuditPage>(store_, Family::kAudit, since, limit, visible, 0, [](std::string_view value, auto&& emit) {
+  return ReadRecords(kAuditStream, since, limit);
+}
+
+OpResult<AuditPage> FeedsModule::ReadAlerts(uint64_t since, size_t limit) {
+  return ReadRecords(kAlertStream, since, limit);
+}
+
+OpResult<AuditPage> FeedsModule::ReadRecords(StreamId id, uint64_t since, size_t limit) {
+  const Stream& stream = streams_[id];
+  const uint64_t visible = stream.visible.load(std::memory_order_acquire);
+  return ReadFeed<AuditPage>(store_, stream.family, since, limit, visible, 0, [](std::string_view value, auto&& emit) {
     ff::AuditBlobReader reader(value);
     ff::AuditRecord r;
     while (reader.Next(&r)) {

@@ -100,12 +100,23 @@ class FeedsModule final : public EngineModule {
   // cannot be read or a blob does not decode.
   OpResult<ChangesPage> ReadChanges(uint64_t since, size_t limit);
   OpResult<AuditPage> ReadAudit(uint64_t since, size_t limit);
+  // The alert log (EVENTS.READ): quota alerts as records of the audit's
+  // shape (actor empty, command = the alert's kind, key = the feature,
+  // details = its JSON). Written and published like the audit trail.
+  OpResult<AuditPage> ReadAlerts(uint64_t since, size_t limit);
+  // The newest readable alert seq (cheap: for pollers such as the SSE stream).
+  uint64_t newest_alert() const { return streams_[kAlertStream].visible.load(std::memory_order_acquire); }
 
   // Appends an administrative change (`inner_entry`: one complete encoded
   // entry, never an Audited one) and its audit record as ONE log entry, and
   // queues the record for the next compaction. REQUIRES the shard's lock.
   void LogAudited(const ShardRef& shard, const AuditInfo& audit, std::string_view owner, std::string_view key,
                   std::string details, std::string_view inner_entry);
+  // Queues an alert for the compaction that folds the log entry that raised
+  // it (live, and again at replay of that entry: it was not compacted).
+  // REQUIRES the shard's lock.
+  void QueueAlert(const ShardRef& shard, int64_t time_ms, std::string_view kind, std::string_view owner,
+                  std::string_view feature, std::string details);
 
   // ---- for the compactor ----------------------------------------------------
   // A writer for one shard compaction's change records, starting at the next
@@ -126,17 +137,28 @@ class FeedsModule final : public EngineModule {
   ModuleStats Stats() override;
 
  private:
-  // An audit record waiting for the compaction that folds its log entry.
+  // An audit record (or an alert) waiting for the compaction that folds its log entry.
   struct PendingAudit {
     int64_t time_ms;
     std::string actor, command, owner, key, details;
   };
-  // One shard's audit records since the last compaction, in log order.
+  // The audit trail and the alert log: records of one shape, given their
+  // seqs when compaction writes them.
+  enum StreamId { kAuditStream = 0, kAlertStream = 1, kStreamCount = 2 };
+  struct Stream {
+    storage::Family family;
+    std::string_view next_key;         // meta key of the next seq
+    uint64_t next = 1, tentative = 1;  // protected by mu_
+    std::atomic<uint64_t> visible{0};  // newest readable seq
+  };
+  // One shard's records since the last compaction, in log order, per stream.
   // Protected by the shard's mutex.
   struct alignas(64) Shard {
-    std::vector<PendingAudit> audits;
-    std::vector<PendingAudit> snapshot;  // taken by Snapshot; read by WriteSnapshot on the compaction thread
+    std::vector<PendingAudit> pending[kStreamCount];
+    std::vector<PendingAudit>
+        snapshot[kStreamCount];  // taken by Snapshot; read by WriteSnapshot on the compaction thread
   };
+  OpResult<AuditPage> ReadRecords(StreamId stream, uint64_t since, size_t limit);
 
   ShardSet& shard_set_;
   storage::Store& store_;
@@ -149,10 +171,10 @@ class FeedsModule final : public EngineModule {
   // see: written, synced, and below the trim point.
   mutable std::mutex mu_;
   uint64_t changes_next_ = 1, changes_tentative_ = 1;
-  uint64_t audit_next_ = 1, audit_tentative_ = 1;
   std::atomic<uint64_t> changes_visible_{0};  // newest readable change seq
   std::atomic<uint64_t> changes_trimmed_{0};  // every change seq <= this was trimmed
-  std::atomic<uint64_t> audit_visible_{0};
+  Stream streams_[kStreamCount] = {{storage::Family::kAudit, storage::feed_format::kAuditNextKey},
+                                   {storage::Family::kAlerts, storage::feed_format::kAlertsNextKey}};
 };
 
 }  // namespace tally::core

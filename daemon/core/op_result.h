@@ -10,12 +10,18 @@ namespace tally::core {
 
 enum class OpStatus {
   kOk,
-  kNotInteger,     // stored value is not an integer
-  kOverflow,       // increment or decrement would overflow
-  kStorageFailed,  // the log cannot be written: writes are refused (fail closed)
-  kDiskFull,       // no space left for the log: writes are refused until space returns
-  kIdConflict,     // an event id seen within the dedupe window came with different arguments
-  kReadFailed,     // stored state could not be read (RocksDB error): nothing was answered or changed
+  kNotInteger,          // stored value is not an integer
+  kOverflow,            // increment or decrement would overflow
+  kStorageFailed,       // the log cannot be written: writes are refused (fail closed)
+  kDiskFull,            // no space left for the log: writes are refused until space returns
+  kIdConflict,          // an event id seen within the dedupe window came with different arguments
+  kReadFailed,          // stored state could not be read (RocksDB error): nothing was answered or changed
+  kUnknownPlan,         // no plan of that name
+  kPlanInUse,           // a plan owners are on cannot be deleted
+  kNoPlan,              // the owner has no plan and no credits for the feature
+  kUnknownFeature,      // the owner's plan has no such feature and no credits for it
+  kUnknownGrant,        // the owner has no such grant
+  kUnknownReservation,  // the owner has no such reservation
 };
 
 template <typename T>

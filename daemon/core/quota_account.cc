@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "core/quota_codec.h"
+
 namespace tally::core {
 namespace {
 
@@ -129,9 +131,26 @@ ConsumeOutcome FeatureAccount::Consume(const PlanFeature& feature, int64_t amoun
   Take(outcome.plan.draws);
   const int64_t bucket = BucketKey(feature);
   AddUsage(bucket, amount, outcome.plan.from_grants);
-  consumes_.push_back({bucket, outcome.plan.draws});
+  Remember(bucket, outcome.plan.draws);
   FireThresholds(feature, credits_before, &outcome.events);
   return outcome;
+}
+
+void FeatureAccount::Remember(int64_t bucket, const std::vector<Draw>& draws) {
+  // Consumes of one bucket share a record, and a draw from the source the
+  // previous one came from extends it: the records grow with the changes of
+  // source, not with the number of consumes.
+  if (consumes_.empty() || consumes_.back().bucket != bucket) consumes_.push_back({bucket, {}});
+  std::vector<Draw>& kept = consumes_.back().draws;
+  for (const Draw& draw : draws) {
+    if (draw.amount == 0) continue;
+    if (!kept.empty() && kept.back().grant == draw.grant) {
+      kept.back().amount += draw.amount;
+    } else {
+      kept.push_back(draw);
+    }
+  }
+  if (kept.empty()) consumes_.pop_back();
 }
 
 std::pair<int64_t, int64_t> FeatureAccount::GiveBack(std::vector<Draw>& draws, int64_t amount) {
@@ -231,7 +250,7 @@ CommitOutcome FeatureAccount::Commit(const PlanFeature& feature, std::string_vie
     kept.insert(kept.end(), extra.draws.begin(), extra.draws.end());
   }
   hold.draws.clear();
-  consumes_.push_back({bucket, std::move(kept)});
+  Remember(bucket, kept);
   FireThresholds(feature, credits_before, &outcome.events);
   return outcome;
 }
@@ -247,6 +266,109 @@ CommitOutcome FeatureAccount::Cancel(std::string_view id) {
   outcome.applied = true;
   outcome.state = HoldState::kCancelled;
   return outcome;
+}
+
+std::optional<int64_t> FeatureAccount::NextDeadline() const {
+  std::optional<int64_t> next = credits_.NextExpiry();
+  if (!hold_expiry_.empty() && (!next || hold_expiry_.begin()->first < *next)) next = hold_expiry_.begin()->first;
+  return next;
+}
+
+std::vector<FeatureAccount::HoldInfo> FeatureAccount::LiveHolds() const {
+  std::vector<HoldInfo> out;
+  for (const auto& [id, hold] : holds_) {
+    if (hold.state == HoldState::kHeld) out.push_back({id, hold.amount, hold.expires_ms});
+  }
+  return out;
+}
+
+namespace {
+
+void PutDraws(std::string& out, const std::vector<Draw>& draws) {
+  quota_codec::PutI64(out, static_cast<int64_t>(draws.size()));
+  for (const Draw& draw : draws) {
+    quota_codec::PutStr(out, draw.grant);
+    quota_codec::PutI64(out, draw.amount);
+  }
+}
+std::vector<Draw> GetDraws(quota_codec::Reader& r) {
+  std::vector<Draw> draws(r.Count());
+  for (Draw& draw : draws) {
+    draw.grant = r.Str();
+    draw.amount = r.I64();
+  }
+  return draws;
+}
+
+}  // namespace
+
+void FeatureAccount::EncodeTo(std::string& out) const {
+  namespace qc = quota_codec;
+  qc::PutI64(out, window_.start_ms);
+  qc::PutI64(out, window_.end_ms);
+  out.push_back(started_ ? 1 : 0);
+  qc::PutI64(out, now_ms_);
+  qc::PutI64(out, static_cast<int64_t>(buckets_.size()));
+  for (const auto& [start, bucket] : buckets_) {
+    qc::PutI64(out, start);
+    qc::PutI64(out, bucket.used);
+    qc::PutI64(out, bucket.from_grants);
+  }
+  qc::PutI64(out, static_cast<int64_t>(fired_.size()));
+  for (int threshold : fired_) qc::PutI64(out, threshold);
+  qc::PutI64(out, static_cast<int64_t>(consumes_.size()));
+  for (const ConsumeRecord& record : consumes_) {
+    qc::PutI64(out, record.bucket);
+    PutDraws(out, record.draws);
+  }
+  qc::PutI64(out, static_cast<int64_t>(holds_.size()));
+  for (const auto& [id, hold] : holds_) {
+    qc::PutStr(out, id);
+    qc::PutI64(out, hold.amount);
+    qc::PutI64(out, hold.expires_ms);
+    out.push_back(static_cast<char>(hold.state));
+    PutDraws(out, hold.draws);
+  }
+  credits_.EncodeTo(out);
+}
+
+bool FeatureAccount::DecodeFrom(std::string_view& in) {
+  quota_codec::Reader r(in);
+  window_.start_ms = r.I64();
+  window_.end_ms = r.I64();
+  started_ = r.Byte() != 0;
+  now_ms_ = r.I64();
+  for (size_t i = 0, n = r.Count(); i < n && r.ok(); ++i) {
+    const int64_t start = r.I64();
+    const int64_t used = r.I64();
+    AddUsage(start, used, r.I64());
+  }
+  for (size_t i = 0, n = r.Count(); i < n && r.ok(); ++i) fired_.push_back(static_cast<int>(r.I64()));
+  for (size_t i = 0, n = r.Count(); i < n && r.ok(); ++i) {
+    const int64_t bucket = r.I64();
+    consumes_.push_back({bucket, GetDraws(r)});
+  }
+  for (size_t i = 0, n = r.Count(); i < n && r.ok(); ++i) {
+    std::string id(r.Str());
+    Hold hold;
+    hold.amount = r.I64();
+    hold.expires_ms = r.I64();
+    const uint8_t state = r.Byte();
+    hold.draws = GetDraws(r);
+    if (!r.ok() || state > static_cast<uint8_t>(HoldState::kExpired)) return false;
+    hold.state = static_cast<HoldState>(state);
+    if (hold.state == HoldState::kHeld) {
+      held_ += hold.amount;
+      held_allowance_ += AllowancePart(hold.draws);
+      hold_expiry_.emplace(hold.expires_ms, id);
+    }
+    holds_.emplace(std::move(id), std::move(hold));
+  }
+  if (!r.ok()) return false;
+  std::string_view rest = r.rest();
+  if (!credits_.DecodeFrom(rest)) return false;
+  in = rest;
+  return true;
 }
 
 std::optional<HoldState> FeatureAccount::HoldStateOf(std::string_view id) const {

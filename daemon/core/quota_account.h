@@ -105,6 +105,20 @@ class FeatureAccount {
 
   CreditBook& credits() { return credits_; }
   const CreditBook& credits() const { return credits_; }
+  const QuotaWindow& window() const { return window_; }
+  // The next instant at which Advance would expire a grant or a hold.
+  std::optional<int64_t> NextDeadline() const;
+  // Live holds: (reservation, amount, expires_ms).
+  struct HoldInfo {
+    std::string id;
+    int64_t amount;
+    int64_t expires_ms;
+  };
+  std::vector<HoldInfo> LiveHolds() const;
+
+  // The whole account as bytes (core/quota_codec.h), and back into a fresh one.
+  void EncodeTo(std::string& out) const;
+  bool DecodeFrom(std::string_view& in);
 
  private:
   struct Hold {
@@ -136,6 +150,8 @@ class FeatureAccount {
     std::vector<Draw> draws;
   };
   int64_t BucketKey(const PlanFeature& feature) const;
+  // Adds a consume's draws to the records a release gives back from.
+  void Remember(int64_t bucket, const std::vector<Draw>& draws);
   void AddUsage(int64_t bucket, int64_t used, int64_t from_grants);
 
   QuotaWindow window_{};

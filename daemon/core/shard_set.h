@@ -91,6 +91,8 @@ class ShardSet {
     return out;
   }
   void AttachWal(const storage::WalWriter& wal) { wal_ = &wal; }
+  // Whether the log takes writes now (background writers check it first).
+  bool writable() const { return wal_->write_state() == storage::WriteState::kOk; }
 
   // The prologue of a mutating op: kDiskFull while the disk is full,
   // kStorageFailed once the log has failed (fail closed), else fn(ShardRef) under the routing key's shard lock.

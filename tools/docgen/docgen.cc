@@ -14,9 +14,13 @@ using net::FieldSpec;
 using net::RouteSpec;
 
 constexpr Group kGroups[] = {
-    {"counter", "Owner counters", "docs/counters.md"},  {"feed", "Changefeed and audit trail", "docs/changefeed.md"},
-    {"string", "Plain keys: strings", "docs/redis.md"}, {"keyspace", "Plain keys: the keyspace", "docs/redis.md"},
-    {"connection", "Connection", "docs/redis.md"},      {"server", "Server", "docs/redis.md"},
+    {"counter", "Owner counters", "docs/counters.md"},
+    {"feed", "Changefeed and audit trail", "docs/changefeed.md"},
+    {"string", "Plain keys: strings", "docs/redis.md"},
+    {"keyspace", "Plain keys: the keyspace", "docs/redis.md"},
+    {"connection", "Connection", "docs/redis.md"},
+    {"server", "Server", "docs/redis.md"},
+    {"quota", "Plans, quotas and credits", "docs/quotas.md"},
 };
 
 constexpr std::string_view kGeneratedNote =

@@ -23,7 +23,7 @@ TEST_F(ModulesTest, EveryModuleIsRegisteredInOrder) {
   std::vector<std::string> names;
   for (const ModuleStats& stats : engine_->module_stats()) names.emplace_back(stats.module);
   // The feeds come last: they write the change records the others produce.
-  EXPECT_EQ(names, (std::vector<std::string>{"keyspace", "owners", "counters", "feeds"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"keyspace", "owners", "counters", "quotas", "feeds"}));
 }
 
 TEST_F(ModulesTest, PendingChangesDrainAtCompactionAndReturnAfterReplay) {

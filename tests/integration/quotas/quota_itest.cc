@@ -30,9 +30,8 @@ int64_t Int(const RespValue& map, const std::string& name) {
   return v == nullptr ? -1 : v->integer;
 }
 
-constexpr std::string_view kPlan =
-    R"({"features":{"api_calls":{"limit":1000,"period":"month","alerts":[50,80,100]},)"
-    R"("seats":{"limit":5,"period":"total"},"tokens":{"limit":5000,"period":"month"}}})";
+constexpr std::string_view kPlan = R"({"features":{"api_calls":{"limit":1000,"period":"month","alerts":[50,80,100]},)"
+                                   R"("seats":{"limit":5,"period":"total"},"tokens":{"limit":5000,"period":"month"}}})";
 
 class QuotaTest : public TallydTest {
  protected:
@@ -112,8 +111,8 @@ TEST_F(QuotaTest, CreditsDrawInOrderAndTheLedgerBalances) {
     balance[grant] += kind == "grant" ? amount : (kind == "release" ? amount : -amount);
   }
   for (const RespValue& g : all.elements) {
-    EXPECT_EQ(Int(g, "amount"), Int(g, "drawn") - Int(g, "released") + Int(g, "expired") + Int(g, "revoked") +
-                                    Int(g, "left"))
+    EXPECT_EQ(Int(g, "amount"),
+              Int(g, "drawn") - Int(g, "released") + Int(g, "expired") + Int(g, "revoked") + Int(g, "left"))
         << g;
     EXPECT_EQ(balance[Field(g, "grant")->str], Int(g, "left")) << ledger;
   }

@@ -329,6 +329,15 @@ std::optional<OpResult<IncrementResult>> CountersModule::CheckEventId(const Shar
   return OpResult<IncrementResult>::Ok({counter.total, true});
 }
 
+void CountersModule::NoteEventId(const ShardRef& ref, const std::string& dedupe_key, std::string_view event_id,
+                                 uint64_t fingerprint, int64_t now, lf::CounterIncr* entry) {
+  if (dedupe_key.empty()) return;
+  entry->event_id = event_id;
+  entry->event_id_expiry_ms = now + options_.dedupe_window_ms;
+  entry->event_fingerprint = fingerprint;
+  state(ref).seen_ids[dedupe_key] = {entry->event_id_expiry_ms, fingerprint};
+}
+
 OpResult<IncrementResult> CountersModule::Increment(const CounterIncrement& request) {
   return shard_set_.Write(request.owner, [&](const ShardRef& ref) {
     std::string entry;
@@ -375,12 +384,7 @@ OpResult<IncrementResult> CountersModule::IncrementLocked(const ShardRef& ref, c
   entry.key = request.key;
   entry.delta = request.delta;
   entry.event_ms = request.event_ms;
-  if (!dedupe_key.empty()) {
-    entry.event_id = request.event_id;
-    entry.event_id_expiry_ms = now + options_.dedupe_window_ms;
-    entry.event_fingerprint = fingerprint;
-    state(ref).seen_ids[dedupe_key] = {entry.event_id_expiry_ms, fingerprint};
-  }
+  NoteEventId(ref, dedupe_key, request.event_id, fingerprint, now, &entry);
   lf::AppendCounterIncr(*entry_out, entry);
   return OpResult<IncrementResult>::Ok({counter.total, false});
 }
@@ -414,13 +418,8 @@ OpResult<IncrementResult> CountersModule::Adjust(const CounterAdjustment& reques
     entry.key = request.key;
     entry.delta = request.delta;
     entry.event_ms = request.event_ms;
-    if (!dedupe_key.empty()) {
-      // The id rides in the inner increment, so replay records it as it does an increment's.
-      entry.event_id = request.event_id;
-      entry.event_id_expiry_ms = now + options_.dedupe_window_ms;
-      entry.event_fingerprint = fingerprint;
-      state(ref).seen_ids[dedupe_key] = {entry.event_id_expiry_ms, fingerprint};
-    }
+    // The id rides in the inner increment, so replay records it as it does an increment's.
+    NoteEventId(ref, dedupe_key, request.event_id, fingerprint, now, &entry);
     std::string inner;
     lf::AppendCounterIncr(inner, entry);
     feeds_.LogAudited(ref, audit, request.owner, request.key,

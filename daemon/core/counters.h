@@ -322,6 +322,10 @@ class CountersModule final : public EngineModule, public OwnerListingSource {
                                                         std::string_view key, std::string_view event_id,
                                                         uint64_t fingerprint, int64_t now, const Counter& counter,
                                                         std::string* dedupe_key, ReadFault& fault);
+  // A new event id applied by a live op: its fields in the entry, and the id
+  // remembered until compaction writes it (nothing when dedupe_key is empty).
+  void NoteEventId(const ShardRef& shard, const std::string& dedupe_key, std::string_view event_id,
+                   uint64_t fingerprint, int64_t now, storage::log_format::CounterIncr* entry);
   // kReadFailed (nothing applied) if a late event's stored cell cannot be read.
   OpStatus ApplyIncrement(const ShardRef& shard, uint64_t counter_id, Counter& counter, int64_t delta,
                           const int64_t (&periods)[6], ReadFault& fault);

@@ -268,6 +268,12 @@ CommitOutcome FeatureAccount::Cancel(std::string_view id) {
   return outcome;
 }
 
+std::optional<int64_t> FeatureAccount::HeldAmountOf(std::string_view id) const {
+  auto it = holds_.find(id);
+  if (it == holds_.end() || it->second.state != HoldState::kHeld) return std::nullopt;
+  return it->second.amount;
+}
+
 std::optional<int64_t> FeatureAccount::NextDeadline() const {
   std::optional<int64_t> next = credits_.NextExpiry();
   if (!hold_expiry_.empty() && (!next || hold_expiry_.begin()->first < *next)) next = hold_expiry_.begin()->first;

@@ -102,6 +102,8 @@ class FeatureAccount {
   CommitOutcome Commit(const PlanFeature& feature, std::string_view id, int64_t actual);
   CommitOutcome Cancel(std::string_view id);
   std::optional<HoldState> HoldStateOf(std::string_view id) const;
+  // The units a hold still holds; nullopt unless it is held.
+  std::optional<int64_t> HeldAmountOf(std::string_view id) const;
 
   CreditBook& credits() { return credits_; }
   const CreditBook& credits() const { return credits_; }

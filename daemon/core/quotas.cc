@@ -67,6 +67,20 @@ std::string_view EventKind(QuotaEventKind kind) {
   return "threshold";
 }
 
+// The entry of an op on one account, with its context filled in.
+QuotaEntry AccountEntry(QuotaChange change, std::string_view owner, const PlanFeature& feature,
+                        const std::string& feature_bytes, const QuotaWindow& window, int64_t now_ms) {
+  QuotaEntry entry;
+  entry.change = change;
+  entry.owner = owner;
+  entry.feature = feature.name;
+  entry.feature_bytes = feature_bytes;
+  entry.window_start_ms = window.start_ms;
+  entry.window_end_ms = window.end_ms;
+  entry.now_ms = now_ms;
+  return entry;
+}
+
 std::string LimitJson(const std::optional<int64_t>& limit) { return limit ? std::to_string(*limit) : "null"; }
 
 // A generated id ("g7", "r3") that no account of the owner uses yet.
@@ -211,32 +225,9 @@ void QuotasModule::AdvanceLogged(const ShardRef& ref, std::string_view owner, Ac
   // fire once whatever happens to the op that noticed it.
   MarkDirty(ref, owner, *a.owner);
   const std::string feature_bytes = EncodeFeature(a.feature);
-  QuotaEntry entry;
-  entry.change = QuotaChange::kAdvance;
-  entry.owner = owner;
-  entry.feature = a.feature.name;
-  entry.feature_bytes = feature_bytes;
-  entry.window_start_ms = a.window.start_ms;
-  entry.window_end_ms = a.window.end_ms;
-  entry.now_ms = now_ms;
+  const QuotaEntry entry = AccountEntry(QuotaChange::kAdvance, owner, a.feature, feature_bytes, a.window, now_ms);
   ref.Append([&](std::string& blob) { AppendQuotaEntry(blob, entry); });
 }
-
-namespace {
-// The entry of an op on one account, with its context filled in.
-QuotaEntry AccountEntry(QuotaChange change, std::string_view owner, const PlanFeature& feature,
-                        const std::string& feature_bytes, const QuotaWindow& window, int64_t now_ms) {
-  QuotaEntry entry;
-  entry.change = change;
-  entry.owner = owner;
-  entry.feature = feature.name;
-  entry.feature_bytes = feature_bytes;
-  entry.window_start_ms = window.start_ms;
-  entry.window_end_ms = window.end_ms;
-  entry.now_ms = now_ms;
-  return entry;
-}
-}  // namespace
 
 // ---------------------------------------------------------------------------
 // Plans
@@ -571,43 +562,55 @@ OpResult<QuotaDecision> QuotasModule::Reserve(const QuotaRequest& request) {
   });
 }
 
+OpStatus QuotasModule::ResolveHolder(const ShardRef& ref, std::string_view owner, int64_t now_ms, OpStatus missing,
+                                     const std::function<bool(const FeatureAccount&)>& holds, AccountRef* out,
+                                     ReadFault& fault) {
+  std::string feature;
+  if (OwnerState* owner_state = FindOwner(ref, owner)) {
+    for (const auto& [name, account] : owner_state->features) {
+      if (holds(*account)) feature = name;
+    }
+  }
+  if (feature.empty()) return missing;
+  const OpStatus status = Resolve(ref, owner, feature, now_ms, false, out, fault);
+  if (status == OpStatus::kOk) AdvanceLogged(ref, owner, *out, now_ms);
+  return status;
+}
+
 OpResult<CommitDecision> QuotasModule::Commit(std::string_view owner, std::string_view reservation, int64_t actual) {
   return shard_set_.Write(owner, [&](const ShardRef& ref) {
     using Result = OpResult<CommitDecision>;
     const int64_t now = clock_.NowMs();
-    OwnerState* owner_state = FindOwner(ref, owner);
-    std::string feature;
-    if (owner_state != nullptr) {
-      for (const auto& [name, account] : owner_state->features) {
-        if (account->HoldStateOf(reservation)) feature = name;
-      }
-    }
-    if (feature.empty()) return Result::Error(OpStatus::kUnknownReservation);
     AccountRef a;
     ReadFault fault;
-    const OpStatus status = Resolve(ref, owner, feature, now, false, &a, fault);
+    const OpStatus status = ResolveHolder(
+        ref, owner, now, OpStatus::kUnknownReservation,
+        [&](const FeatureAccount& account) { return account.HoldStateOf(reservation).has_value(); }, &a, fault);
     if (fault) return fault.Result<CommitDecision>();
     if (status != OpStatus::kOk) return Result::Error(status);
-    AdvanceLogged(ref, owner, a, now);
     CommitDecision decision;
-    decision.feature = feature;
-    // The usage increment is decided before anything changes: what a
-    // commit consumes is the hold (or `actual` below it) plus what fits.
-    std::optional<HoldState> held = a.account->HoldStateOf(reservation);
-    if (held != HoldState::kHeld) {
-      decision.outcome.state = held;
+    decision.feature = a.feature.name;
+    const std::optional<int64_t> held = a.account->HeldAmountOf(reservation);
+    if (!held) {
+      decision.outcome.state = a.account->HoldStateOf(reservation);
       decision.usage = UsageOf(a);
       return Result::Ok(std::move(decision));
     }
-    decision.outcome = a.account->Commit(a.feature, reservation, actual);
-    std::string nested;
-    if (decision.outcome.consumed != 0) {
-      CounterIncrement usage{owner, feature, decision.outcome.consumed, now, "", false, 'C'};
-      auto counted = counters_.IncrementLocked(ref, usage, now, /*id_checked=*/true, &nested);
-      // An overflow of the usage counter (2^63 units) cannot be undone here:
-      // the commit stands and the counter keeps what it had.
-      if (!counted.ok()) nested.clear();
+    // What the commit consumes is known before it changes anything (the
+    // hold, or `actual` below it, plus the extra that fits: the sources are
+    // the same before and after the hold ends), so the usage counter can
+    // refuse first and leave everything as it was.
+    int64_t consumed = std::min(actual, *held);
+    if (actual > *held) {
+      for (const Draw& draw : a.account->Check(a.feature, actual - *held).draws) consumed += draw.amount;
     }
+    std::string nested;
+    if (consumed != 0) {
+      CounterIncrement usage{owner, a.feature.name, consumed, now, "", false, 'C'};
+      auto counted = counters_.IncrementLocked(ref, usage, now, /*id_checked=*/true, &nested);
+      if (!counted.ok()) return Result{counted.status, {}, counted.failed_family};
+    }
+    decision.outcome = a.account->Commit(a.feature, reservation, actual);
     Record(ref, owner, a, now, "", decision.outcome.events);
     MarkDirty(ref, owner, *a.owner);
     const std::string feature_bytes = EncodeFeature(a.feature);
@@ -625,22 +628,15 @@ OpResult<CommitDecision> QuotasModule::Cancel(std::string_view owner, std::strin
   return shard_set_.Write(owner, [&](const ShardRef& ref) {
     using Result = OpResult<CommitDecision>;
     const int64_t now = clock_.NowMs();
-    OwnerState* owner_state = FindOwner(ref, owner);
-    std::string feature;
-    if (owner_state != nullptr) {
-      for (const auto& [name, account] : owner_state->features) {
-        if (account->HoldStateOf(reservation)) feature = name;
-      }
-    }
-    if (feature.empty()) return Result::Error(OpStatus::kUnknownReservation);
     AccountRef a;
     ReadFault fault;
-    const OpStatus status = Resolve(ref, owner, feature, now, false, &a, fault);
+    const OpStatus status = ResolveHolder(
+        ref, owner, now, OpStatus::kUnknownReservation,
+        [&](const FeatureAccount& account) { return account.HoldStateOf(reservation).has_value(); }, &a, fault);
     if (fault) return fault.Result<CommitDecision>();
     if (status != OpStatus::kOk) return Result::Error(status);
-    AdvanceLogged(ref, owner, a, now);
     CommitDecision decision;
-    decision.feature = feature;
+    decision.feature = a.feature.name;
     decision.outcome = a.account->Cancel(reservation);
     if (decision.outcome.applied) {
       Record(ref, owner, a, now, "", {});
@@ -762,20 +758,13 @@ OpResult<int64_t> QuotasModule::Revoke(std::string_view owner, std::string_view 
   return shard_set_.Write(owner, [&](const ShardRef& ref) {
     using Result = OpResult<int64_t>;
     const int64_t now = clock_.NowMs();
-    OwnerState* owner_state = FindOwner(ref, owner);
-    std::string feature;
-    if (owner_state != nullptr) {
-      for (const auto& [name, account] : owner_state->features) {
-        if (account->credits().Find(grant) != nullptr) feature = name;
-      }
-    }
-    if (feature.empty()) return Result::Error(OpStatus::kUnknownGrant);
     AccountRef a;
     ReadFault fault;
-    const OpStatus status = Resolve(ref, owner, feature, now, false, &a, fault);
+    const OpStatus status = ResolveHolder(
+        ref, owner, now, OpStatus::kUnknownGrant,
+        [&](const FeatureAccount& account) { return account.credits().Find(grant) != nullptr; }, &a, fault);
     if (fault) return fault.Result<int64_t>();
     if (status != OpStatus::kOk) return Result::Error(status);
-    AdvanceLogged(ref, owner, a, now);
     std::optional<int64_t> written_off = a.account->credits().Revoke(grant);
     if (!written_off) return Result::Ok(0);  // it had ended: nothing to revoke
     Record(ref, owner, a, now, audit.actor, {});
@@ -786,7 +775,7 @@ OpResult<int64_t> QuotasModule::Revoke(std::string_view owner, std::string_view 
     entry.actor = audit.actor;
     std::string inner;
     AppendQuotaEntry(inner, entry);
-    feeds_.LogAudited(ref, audit, owner, feature,
+    feeds_.LogAudited(ref, audit, owner, a.feature.name,
                       "{\"grant\":\"" + std::string(grant) + "\",\"revoked\":" + std::to_string(*written_off) + "}",
                       inner);
     return Result::Ok(*written_off);

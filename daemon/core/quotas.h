@@ -34,6 +34,7 @@
 #include "core/string_map.h"
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -238,6 +239,11 @@ class QuotasModule final : public EngineModule {
   // `create` (a grant), which makes the credits-only account.
   OpStatus Resolve(const ShardRef& shard, std::string_view owner, std::string_view feature, int64_t now_ms, bool create,
                    AccountRef* out, ReadFault& fault);
+  // The account of the owner's feature for which `holds` is true (the one
+  // with a reservation or a grant), resolved and advanced to now; `missing`
+  // when no account holds it.
+  OpStatus ResolveHolder(const ShardRef& shard, std::string_view owner, int64_t now_ms, OpStatus missing,
+                         const std::function<bool(const FeatureAccount&)>& holds, AccountRef* out, ReadFault& fault);
   // Advances the account to now; logs an entry if that expired anything.
   void AdvanceLogged(const ShardRef& shard, std::string_view owner, AccountRef& ref, int64_t now_ms);
   FeatureUsage UsageOf(const AccountRef& ref) const;

@@ -182,7 +182,20 @@ TEST_F(QuotaTest, BadInputIsAClearErrorAndChangesNothing) {
   EXPECT_TRUE(Call({"CREDIT.GRANT", "user:4", "api_calls", "5", "IN", "3 days"}).is_error());
   EXPECT_TRUE(Call({"QUOTA.COMMIT", "user:4", "r99", "1"}).is_error());
   EXPECT_TRUE(Call({"PLAN.DEL", "pro"}).is_error());  // user:4 is on it
+  EXPECT_TRUE(Call({"QUOTA.RELEASE", "user:4", "api_calls", "x"}).is_error());
+  EXPECT_TRUE(Call({"QUOTA.RESERVE", "user:4", "api_calls", "5", "TTL", "0"}).is_error());
+  EXPECT_TRUE(Call({"QUOTA.CANCEL", "user:4", "r99"}).is_error());
+  EXPECT_TRUE(Call({"QUOTA.CHECK", "user:4", "api_calls", "1", "2"}).is_error());
+  EXPECT_TRUE(Call({"QUOTA.USAGE", "us er"}).is_error());
+  EXPECT_TRUE(Call({"PLAN.GET", "bad plan"}).is_error());
+  EXPECT_TRUE(Call({"PLAN.OF", "us er"}).is_error());
+  EXPECT_TRUE(Call({"CREDIT.LIST", "user:4", "api_calls", "SOME"}).is_error());
+  EXPECT_TRUE(Call({"CREDIT.LEDGER", "user:4", "g1", "extra"}).is_error());
+  EXPECT_TRUE(Call({"EVENTS.READ", "-1"}).is_error());
+  EXPECT_TRUE(Call({"EVENTS.READ", "0", "COUNT", "0"}).is_error());
+  EXPECT_TRUE(Call({"EVENTS.READ", "999999"}).is_error());
   EXPECT_EQ(Int(Usage("user:4", "api_calls"), "used"), 0);
+  EXPECT_EQ(Int(Usage("user:4", "api_calls"), "held"), 0);
   EXPECT_EQ(Call({"CREDIT.LIST", "user:4"}).elements.size(), 0u);
 }
 

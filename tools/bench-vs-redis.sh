@@ -59,6 +59,9 @@ Options:
                     ctr_incrby  redis INCRBY counter:__rand_int__ 1 vs tally CTR.INCRBY user:__rand_int__ downloads 1
                     ctr_get     redis GET key:__rand_int__ vs tally CTR.GET user:__rand_int__ downloads
                     (run ctr_get after set and ctr_incrby, so both read keys that exist)
+                    quota_consume  redis INCRBY counter:__rand_int__ 1 vs tally QUOTA.CONSUME
+                                team:__rand_int__ api_calls 1 (every owner on a plan with a
+                                monthly limit of 10^12, assigned before the runs)
   -c N              parallel clients (default $CLIENTS)
   --keyspace N      redis-benchmark -r, random keys (default $KEYSPACE)
   --pipelines LIST  pipeline depths, space or comma separated (default "$PIPELINES")
@@ -213,11 +216,13 @@ bench() {
       if [ "$server" = redis ]; then what=(INCRBY counter:__rand_int__ 1); else what=(CTR.INCRBY user:__rand_int__ downloads 1); fi ;;
     ctr_get)
       if [ "$server" = redis ]; then what=(GET key:__rand_int__); else what=(CTR.GET user:__rand_int__ downloads); fi ;;
+    quota_consume)
+      if [ "$server" = redis ]; then what=(INCRBY counter:__rand_int__ 1); else what=(QUOTA.CONSUME team:__rand_int__ api_calls 1); fi ;;
   esac
   { redis-benchmark "${target[@]}" -c "$CLIENTS" -n "$N" -r "$KEYSPACE" -P "$pipeline" --csv "${what[@]}" \
       2>>"$WORK/benchmark.err" || echo "redis-benchmark exited with $?" >>"$WORK/benchmark.err"; } |
     tr -d '"\r' | awk -F, -v OFS=, -v name="$test" '$1 != "test" && NF >= 7 {
-      if (name == "incrby" || name == "ctr_incrby" || name == "ctr_get") { $1 = toupper(name) }
+      if (name == "incrby" || name == "ctr_incrby" || name == "ctr_get" || name == "quota_consume") { $1 = toupper(name) }
       print }'
 }
 
@@ -232,9 +237,20 @@ median() {  # numbers on stdin -> median (mean of the middle two for an even cou
 RESULTS="$WORK/results.tsv"  # mode test pipeline transport server run rps p50 p99
 : > "$RESULTS"
 
+# quota_consume needs a plan and every owner redis-benchmark's __rand_int__
+# can name (team:000000000000 ... team:<KEYSPACE-1>, 12 digits) on it.
+seed_quota_owners() {
+  redis-cli -h "$HOST" -p "$TALLY_PORT" PLAN.SET bench \
+    '{"features": {"api_calls": {"limit": 1000000000000, "period": "month"}}}' >/dev/null
+  awk -v n="$KEYSPACE" 'BEGIN { for (i = 0; i < n; i++) { o = sprintf("team:%012d", i)
+      printf "*3\r\n$11\r\nPLAN.ASSIGN\r\n$%d\r\n%s\r\n$5\r\nbench\r\n", length(o), o } }' |
+    redis-cli -h "$HOST" -p "$TALLY_PORT" --pipe >/dev/null
+}
+
 run_mode() {
   local mode="$1" test pipeline transport run order server
   start_servers "$mode"
+  case ",$TESTS," in *,quota_consume,*) seed_quota_owners ;; esac
   echo "== $REDIS_LABEL vs $TALLY_LABEL: -c $CLIENTS -n $N -r $KEYSPACE, $RUNS run(s) each" >&2
   for test in ${TESTS//,/ }; do
     for pipeline in $PIPELINES; do

@@ -241,6 +241,8 @@ std::string_view FieldTypeName(FieldType type) {
       return "object";
     case FieldType::kCellList:
       return "array";
+    case FieldType::kObject:
+      return "object";
   }
   return "?";
 }
@@ -262,7 +264,7 @@ std::string_view FieldSourceName(FieldSource source) {
 std::span<const RouteSpec> AllRoutes() {
   static const std::vector<RouteSpec> all = [] {
     std::vector<RouteSpec> routes;
-    for (auto family : {ServerRoutes(), CounterRoutes(), TableRoutes(), FeedRoutes()}) {
+    for (auto family : {ServerRoutes(), CounterRoutes(), TableRoutes(), FeedRoutes(), QuotaRoutes()}) {
       routes.insert(routes.end(), family.begin(), family.end());
     }
     return routes;

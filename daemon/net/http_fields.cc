@@ -67,6 +67,8 @@ std::string_view Expected(FieldType type) {
       return "an object of period: integer";
     case FieldType::kCellList:
       return "an array of cells";
+    case FieldType::kObject:
+      return "an object";
   }
   return "?";
 }
@@ -141,6 +143,7 @@ std::optional<Error> CheckQueryValue(const FieldSpec& field, std::string_view va
     case FieldType::kString:
     case FieldType::kPeriodMap:
     case FieldType::kCellList:
+    case FieldType::kObject:
       return std::nullopt;
   }
   return std::nullopt;
@@ -211,6 +214,9 @@ std::optional<Error> CheckBodyValue(const FieldSpec& field, const json& value) {
       for (size_t i = 0; i < value.size(); ++i) {
         if (auto error = CheckCell(field.name, i, value[i])) return error;
       }
+      return std::nullopt;
+    case FieldType::kObject:
+      if (!value.is_object()) return wrong();
       return std::nullopt;
   }
   return std::nullopt;

@@ -384,6 +384,7 @@ class HttpSession final : public Session, public DurabilityWaiter, public std::e
   // HEAD gets the header only; the producer is never called.
   void StartStream(HttpResponse& response) {
     producer_ = std::move(response.next_chunk);
+    stream_poll_ms_ = response.stream_poll_ms;
     chunked_ = version_ >= 11;
     if (!chunked_) keep_alive_ = false;  // HTTP/1.0: the body ends at the close
     stream_header_.emplace();
@@ -428,6 +429,7 @@ class HttpSession final : public Session, public DurabilityWaiter, public std::e
     }
     if (chunk_.empty()) {
       if (!stream_more_) return WriteLastChunk();
+      if (stream_poll_ms_ > 0) return WaitForNews();
       // Nothing yet: ask again, after the other connections of this thread had a turn.
       asio::post(socket_.get_executor(), [self = shared_from_this()] { self->NextPiece(); });
       return;
@@ -439,6 +441,19 @@ class HttpSession final : public Session, public DurabilityWaiter, public std::e
     } else {
       asio::async_write(socket_, asio::buffer(chunk_), std::move(on_written));
     }
+  }
+
+  // A live stream with nothing to send: ask again after stream_poll_ms_ (no
+  // write is in flight, so the deadline timer is free; a newer deadline or
+  // Close supersedes the wait). A stopping server ends the stream instead.
+  void WaitForNews() {
+    if (Stopping()) return WriteLastChunk();
+    const uint64_t generation = ++deadline_generation_;
+    timer_.expires_after(std::chrono::milliseconds(stream_poll_ms_));
+    timer_.async_wait([self = shared_from_this(), generation](const error_code& ec) {
+      if (ec || generation != self->deadline_generation_ || self->closed_) return;
+      self->NextPiece();
+    });
   }
 
   void WriteLastChunk() {
@@ -515,6 +530,7 @@ class HttpSession final : public Session, public DurabilityWaiter, public std::e
   std::string chunk_;
   bool stream_more_ = true;
   bool chunked_ = true;
+  uint32_t stream_poll_ms_ = 0;  // HttpResponse::stream_poll_ms of the current stream
 
   Phase phase_ = Phase::kIdle;
   uint64_t deadline_generation_ = 0;

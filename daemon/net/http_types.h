@@ -66,6 +66,12 @@ struct HttpResponse {
   // Called on the connection's thread, one call at a time, each after the
   // previous piece was written, so a producer holds one piece in memory.
   std::function<bool(std::string& out)> next_chunk;
+  // Live streams (server-sent events): when a call appends nothing and
+  // returns true, the transport calls again after this many milliseconds
+  // rather than at once, on a timer, so a stream waiting for news holds no
+  // thread. 0: again at once (a producer that is never idle for long, such
+  // as an export). Stopping the server ends a waiting stream.
+  uint32_t stream_poll_ms = 0;
   // When set: send only after durability->IsDurable(durable_ticket).
   DurabilityGate* durability = nullptr;
   uint64_t durable_ticket = 0;

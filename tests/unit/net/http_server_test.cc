@@ -465,6 +465,47 @@ TEST_F(HttpServerTest, Http10StreamIsSentUnchunkedAndEndsWithTheClose) {
   StopServer();
 }
 
+TEST_F(HttpServerTest, LiveStreamWaitsOnATimerForNewsAndEndsWhenTheServerStops) {
+  // A server-sent-event stream: nothing to say most of the time. With
+  // stream_poll_ms the producer is asked every 50 ms, not in a busy loop.
+  std::atomic<int64_t> calls{0};
+  std::atomic<bool> news{false};
+  Start([&](const HttpRequest&) {
+    HttpResponse response;
+    response.content_type = "text/event-stream";
+    response.stream_poll_ms = 50;
+    response.next_chunk = [&](std::string& out) {
+      calls.fetch_add(1);
+      if (news.exchange(false)) out += "data: news\n\n";
+      return true;
+    };
+    return response;
+  });
+  HttpClient client = Connect();
+  ASSERT_TRUE(client.Send(HttpClient::Encode("GET", "/v1/alerts/stream")));
+  // News after 500 ms idle; the client reads for 800 ms (the stream never ends by itself).
+  std::atomic<int64_t> calls_while_idle{0};
+  std::thread newsroom([&] {
+    std::this_thread::sleep_for(500ms);
+    calls_while_idle = calls.load();
+    news = true;
+  });
+  std::string received;
+  HttpReply open = client.ReadResponse(800ms, false, [&](std::string_view chunk) { received.append(chunk); });
+  newsroom.join();
+  EXPECT_FALSE(open.ok()) << "the stream ended: " << open;
+  EXPECT_EQ(received, "data: news\n\n");
+  // 500 ms at one call per 50 ms: about 10 calls (a busy loop makes thousands).
+  EXPECT_GE(calls_while_idle.load(), 3);
+  EXPECT_LE(calls_while_idle.load(), 30);
+  // Stopping the server ends the waiting stream with its last chunk, promptly.
+  auto started = Clock::now();
+  server_->Stop(5000);
+  EXPECT_LT(Clock::now() - started, 1s);
+  EXPECT_TRUE(client.WaitClosed(2s));
+  EXPECT_EQ(server_->stats().connections_open, 0u);
+}
+
 TEST_F(HttpServerTest, StopClosesAnIdleKeepAliveConnectionPromptly) {
   Start();
   HttpClient client = Connect();

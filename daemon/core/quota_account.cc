@@ -75,9 +75,14 @@ std::vector<QuotaEvent> FeatureAccount::Advance(const PlanFeature& feature, cons
     auto it = holds_.find(hold_expiry_.begin()->second);
     hold_expiry_.erase(hold_expiry_.begin());
     if (it != holds_.end() && it->second.state == HoldState::kHeld) {
-      EndHold(it->second, HoldState::kExpired);
+      EndHold(it->first, it->second, HoldState::kExpired);
       events.push_back({QuotaEventKind::kHoldExpired, 0, it->first});
     }
+  }
+  while (!ended_holds_.empty() && ended_holds_.begin()->first <= now_ms - kEndedHoldRetentionMs) {
+    holds_.erase(ended_holds_.begin()->second);
+    ended_holds_.erase(ended_holds_.begin());
+    forgot_holds_ = true;
   }
   return events;
 }
@@ -203,11 +208,14 @@ ConsumeOutcome FeatureAccount::Reserve(const PlanFeature& feature, const std::st
   return outcome;
 }
 
-void FeatureAccount::EndHold(Hold& hold, HoldState state) {
+void FeatureAccount::EndHold(const std::string& id, Hold& hold, HoldState state) {
   held_ -= hold.amount;
   held_allowance_ -= AllowancePart(hold.draws);
   if (state != HoldState::kCommitted) GiveBack(hold.draws, hold.amount);
   hold.state = state;
+  // An expired hold ended at its expiry instant, whenever Advance noticed.
+  hold.ended_ms = state == HoldState::kExpired ? hold.expires_ms : now_ms_;
+  ended_holds_.emplace(hold.ended_ms, id);
   for (auto it = hold_expiry_.lower_bound(hold.expires_ms); it != hold_expiry_.end() && it->first == hold.expires_ms;
        ++it) {
     if (holds_.count(it->second) != 0 && &holds_.find(it->second)->second == &hold) {
@@ -226,7 +234,7 @@ CommitOutcome FeatureAccount::Commit(const PlanFeature& feature, std::string_vie
   if (hold.state != HoldState::kHeld) return outcome;
   const int64_t credits_before = credits_.available();
   const int64_t held = hold.amount;
-  EndHold(hold, HoldState::kCommitted);  // the draws stay taken: they become usage, or are given back below
+  EndHold(it->first, hold, HoldState::kCommitted);  // the draws stay taken: they become usage, or are given back below
   outcome.applied = true;
   outcome.state = HoldState::kCommitted;
   std::vector<Draw> kept = hold.draws;
@@ -262,7 +270,7 @@ CommitOutcome FeatureAccount::Cancel(std::string_view id) {
   outcome.state = it->second.state;
   if (it->second.state != HoldState::kHeld) return outcome;
   outcome.released = it->second.amount;
-  EndHold(it->second, HoldState::kCancelled);
+  EndHold(it->first, it->second, HoldState::kCancelled);
   outcome.applied = true;
   outcome.state = HoldState::kCancelled;
   return outcome;
@@ -333,12 +341,13 @@ void FeatureAccount::EncodeTo(std::string& out) const {
     qc::PutI64(out, hold.amount);
     qc::PutI64(out, hold.expires_ms);
     out.push_back(static_cast<char>(hold.state));
+    qc::PutI64(out, hold.ended_ms);
     PutDraws(out, hold.draws);
   }
   credits_.EncodeTo(out);
 }
 
-bool FeatureAccount::DecodeFrom(std::string_view& in) {
+bool FeatureAccount::DecodeFrom(std::string_view& in, int version) {
   quota_codec::Reader r(in);
   window_.start_ms = r.I64();
   window_.end_ms = r.I64();
@@ -360,6 +369,9 @@ bool FeatureAccount::DecodeFrom(std::string_view& in) {
     hold.amount = r.I64();
     hold.expires_ms = r.I64();
     const uint8_t state = r.Byte();
+    // Version 1 rows lack the end time: an ended hold counts as ended at its
+    // expiry, at most the longest TTL after it began.
+    hold.ended_ms = version >= 2 ? r.I64() : hold.expires_ms;
     hold.draws = GetDraws(r);
     if (!r.ok() || state > static_cast<uint8_t>(HoldState::kExpired)) return false;
     hold.state = static_cast<HoldState>(state);
@@ -367,6 +379,8 @@ bool FeatureAccount::DecodeFrom(std::string_view& in) {
       held_ += hold.amount;
       held_allowance_ += AllowancePart(hold.draws);
       hold_expiry_.emplace(hold.expires_ms, id);
+    } else {
+      ended_holds_.emplace(hold.ended_ms, id);
     }
     holds_.emplace(std::move(id), std::move(hold));
   }

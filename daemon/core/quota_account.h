@@ -26,6 +26,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/billing_calendar.h"
@@ -60,6 +61,13 @@ struct ConsumeOutcome {
 
 // A reservation's life.
 enum class HoldState : uint8_t { kHeld, kCommitted, kCancelled, kExpired };
+// How long an ended hold is remembered, so that a retried commit or cancel
+// answers "already committed" (applied 0 with the state) rather than
+// unknown_reservation. Then it is forgotten (memory stays bounded however
+// many reservations an owner makes) and its id may be used again. A
+// constant, not a setting: replay forgets at the same instants as the live
+// run did, whatever the configuration is at the next start.
+inline constexpr int64_t kEndedHoldRetentionMs = 7ll * 86'400'000;
 std::string_view HoldStateName(HoldState state);
 
 struct CommitOutcome {
@@ -81,7 +89,8 @@ class FeatureAccount {
 
   // Moves to the window that contains `now_ms` (a new window resets usage,
   // re-arms alerts and forgets the window's draws), expires grants and
-  // holds due by then. Every call below expects Advance(now) first.
+  // holds due by then, and forgets holds that ended more than
+  // kEndedHoldRetentionMs ago. Every call below expects Advance(now) first.
   // Returns the events it fired (hold_expired).
   std::vector<QuotaEvent> Advance(const PlanFeature& feature, const QuotaWindow& window, int64_t now_ms);
 
@@ -118,9 +127,13 @@ class FeatureAccount {
   };
   std::vector<HoldInfo> LiveHolds() const;
 
-  // The whole account as bytes (core/quota_codec.h), and back into a fresh one.
+  // True once after Advance forgot ended holds (the state to compact changed).
+  bool TakeForgotHolds() { return std::exchange(forgot_holds_, false); }
+
+  // The whole account as bytes (core/quota_codec.h), and back into a fresh
+  // one. `version` is the owner row's (1: holds without their end time).
   void EncodeTo(std::string& out) const;
-  bool DecodeFrom(std::string_view& in);
+  bool DecodeFrom(std::string_view& in, int version);
 
  private:
   struct Hold {
@@ -128,6 +141,7 @@ class FeatureAccount {
     int64_t expires_ms = 0;
     std::vector<Draw> draws;
     HoldState state = HoldState::kHeld;
+    int64_t ended_ms = 0;  // when it was committed, cancelled or expired
   };
   Allowance AllowanceOf(const PlanFeature& feature) const;
   int64_t AllowanceUsed() const { return used_ - from_grants_ + held_allowance_; }
@@ -138,7 +152,7 @@ class FeatureAccount {
   // allowance, from grants) and shortens `draws`.
   std::pair<int64_t, int64_t> GiveBack(std::vector<Draw>& draws, int64_t amount);
   void FireThresholds(const PlanFeature& feature, int64_t credits_before, std::vector<QuotaEvent>* events);
-  void EndHold(Hold& hold, HoldState state);
+  void EndHold(const std::string& id, Hold& hold, HoldState state);
 
   // Usage is kept per bucket: one per window for calendar and total
   // periods, one per hour for rolling windows (the window sums the hours it
@@ -168,6 +182,8 @@ class FeatureAccount {
   std::deque<ConsumeRecord> consumes_;  // this window's consumes, oldest first
   std::map<std::string, Hold, std::less<>> holds_;
   std::multimap<int64_t, std::string> hold_expiry_;  // live holds by expiry
+  std::multimap<int64_t, std::string> ended_holds_;  // ended holds by ended_ms
+  bool forgot_holds_ = false;
   CreditBook credits_;
 };
 

@@ -220,6 +220,9 @@ bool QuotasModule::Record(const ShardRef& ref, std::string_view owner, AccountRe
 
 void QuotasModule::AdvanceLogged(const ShardRef& ref, std::string_view owner, AccountRef& a, int64_t now_ms) {
   std::vector<QuotaEvent> events = a.account->Advance(a.feature, a.window, now_ms);
+  // Forgetting ended holds is not logged: replay forgets them at the same
+  // instants, in the Advance of the entry it replays (kEndedHoldRetentionMs).
+  if (a.account->TakeForgotHolds()) MarkDirty(ref, owner, *a.owner);
   if (!Record(ref, owner, a, now_ms, "", events)) return;
   // Expiry changed the account: its own entry, so the alerts it raised
   // fire once whatever happens to the op that noticed it.
@@ -853,7 +856,7 @@ size_t QuotasModule::Sweep() {
 
 std::string QuotasModule::EncodeOwner(const OwnerState& owner_state) const {
   std::string out;
-  out.push_back(1);  // version
+  out.push_back(2);  // version (1: holds without their end time)
   qc::PutStr(out, owner_state.plan);
   qc::PutOptI64(out, owner_state.anchor ? std::optional<int64_t>(DaysFromCivil(*owner_state.anchor)) : std::nullopt);
   qc::PutI64(out, static_cast<int64_t>(owner_state.next_grant));
@@ -869,7 +872,8 @@ std::string QuotasModule::EncodeOwner(const OwnerState& owner_state) const {
 
 bool QuotasModule::DecodeOwner(std::string_view bytes, OwnerState* owner_state) const {
   qc::Reader r(bytes);
-  if (r.Byte() != 1) return false;
+  const int version = r.Byte();
+  if (version != 1 && version != 2) return false;
   owner_state->plan = r.Str();
   if (std::optional<int64_t> days = r.OptI64()) owner_state->anchor = CivilFromDays(*days);
   owner_state->next_grant = static_cast<uint64_t>(r.I64());
@@ -884,7 +888,7 @@ bool QuotasModule::DecodeOwner(std::string_view bytes, OwnerState* owner_state) 
     if (!name_reader.ok()) return false;
     rest = name_reader.rest();
     auto account = std::make_unique<FeatureAccount>();
-    if (!account->DecodeFrom(rest)) return false;
+    if (!account->DecodeFrom(rest, version)) return false;
     owner_state->features.emplace(std::move(name), std::move(account));
   }
   return rest.empty();
@@ -957,6 +961,7 @@ Status QuotasModule::Replay(const lf::Entry& log_entry, const ReplayContext& con
   a.account = slot.get();
   a.window = QuotaWindow{e.window_start_ms, e.window_end_ms};
   std::vector<QuotaEvent> events = a.account->Advance(a.feature, a.window, e.now_ms);
+  if (a.account->TakeForgotHolds()) MarkDirty(ref, e.owner, *a.owner);
   Record(ref, e.owner, a, e.now_ms, "", events);
   events.clear();
   std::string_view actor;

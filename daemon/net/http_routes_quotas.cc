@@ -107,7 +107,8 @@ constexpr FieldSpec kPlanChangeFields[] = {kPlanName, kActor};
 constexpr FieldSpec kPutPlanFields[] = {
     kPlanName,
     {"features", kBody, kObject, true, "json",
-     "{\"<feature>\": {\"limit\": n|null, \"period\": \"month\", \"overage\": \"reject\"|\"allow\", \"alerts\": [80, 95, "
+     "{\"<feature>\": {\"limit\": n|null, \"period\": \"month\", \"overage\": \"reject\"|\"allow\", \"alerts\": [80, "
+     "95, "
      "100]}, ...}"},
     kActor,
 };
@@ -163,8 +164,8 @@ HttpResponse DecisionReply(RouteCall& call, json decision, bool refusal_is_error
   json body = QuotaJson(std::move(decision));
   body["owner"] = call.params[0];
   if (!refusal_is_error || body["allowed"].get<bool>()) return Json(200, body);
-  const std::string message = "quota exceeded for '" + call.params[1] + "': " +
-                              std::to_string(body["shortfall"].get<int64_t>()) +
+  const std::string message = "quota exceeded for '" + call.params[1] +
+                              "': " + std::to_string(body["shortfall"].get<int64_t>()) +
                               " more than the limit and credits allow; nothing changed";
   const protocol::ErrorCode code = protocol::ErrorCode::kQuotaExceeded;
   body["error"] = {{"code", std::string(protocol::ErrorName(code))}, {"message", message}};
@@ -221,8 +222,7 @@ constexpr FieldSpec kReserveFields[] = {
     kOwner,
     kFeature,
     {"amount", kBody, kInteger, true, "amount", "how much to hold"},
-    {"ttl_ms", kBody, kInteger, false, "TTL",
-     "the hold ends by itself after this many milliseconds (default 300000)"},
+    {"ttl_ms", kBody, kInteger, false, "TTL", "the hold ends by itself after this many milliseconds (default 300000)"},
     {"id", kBody, kString, false, "ID", "the reservation's id (default: generated); a retry holds once"},
 };
 
@@ -275,8 +275,11 @@ constexpr FieldSpec kListCreditFields[] = {
 HttpResponse Grant(RouteCall& call) {
   const std::string feature = *call.BodyArg("feature");
   std::vector<std::string> argv{"CREDIT.GRANT", call.params[0], feature, *call.BodyArg("amount")};
-  for (const auto& [field, word] :
-       {std::pair{"expires_at", "EXPIRES"}, {"in", "IN"}, {"priority", "PRIORITY"}, {"reason", "REASON"}, {"id", "ID"}}) {
+  for (const auto& [field, word] : {std::pair{"expires_at", "EXPIRES"},
+                                    {"in", "IN"},
+                                    {"priority", "PRIORITY"},
+                                    {"reason", "REASON"},
+                                    {"id", "ID"}}) {
     if (auto value = call.BodyArg(field)) argv.insert(argv.end(), {word, *value});
   }
   call.AppendActor(argv);
@@ -300,7 +303,8 @@ constexpr FieldSpec kGrantFields[] = {
     {"amount", kBody, kInteger, true, "amount", "how many units"},
     {"expires_at", kBody, kInteger, false, "EXPIRES",
      "when the unused rest is written off, unix milliseconds in the future (default: never)"},
-    {"in", kBody, kString, false, "IN", "or a lifetime: 30d, 12h, 1mo, 1y (month arithmetic clamps to the month's end)"},
+    {"in", kBody, kString, false, "IN",
+     "or a lifetime: 30d, 12h, 1mo, 1y (month arithmetic clamps to the month's end)"},
     {"priority", kBody, kInteger, false, "PRIORITY",
      "lower is drawn first (default 0; the plan allowance is 0), -1000000 to 1000000"},
     {"reason", kBody, kString, false, "REASON", "why, for the ledger (1-128 printable characters)"},
@@ -390,8 +394,8 @@ bool NextAlerts(AlertStream& stream, std::string& out) {
       return false;
     }
     for (const json& alert : AlertList(page.value)) {
-      out += "id: " + std::to_string(alert["seq"].get<uint64_t>()) + "\nevent: " +
-             alert.value("kind", std::string("alert")) + "\ndata: " + Dump(alert) + "\n\n";
+      out += "id: " + std::to_string(alert["seq"].get<uint64_t>()) +
+             "\nevent: " + alert.value("kind", std::string("alert")) + "\ndata: " + Dump(alert) + "\n\n";
     }
     stream.next = page.value[0].get<uint64_t>();
   }
@@ -474,8 +478,10 @@ const RouteSpec kRoutes[] = {
      "revokes the unused rest of a grant; audited", Revoke},
     {"GET", "/v1/owners/{owner}/ledger", "CREDIT.LEDGER", kLedgerFields,
      "every grant, draw, release, expiry and revoke of the owner's credits, oldest first", Ledger},
-    {"GET", "/v1/alerts", "EVENTS.READ", kAlertFields, "alerts after since, in order (threshold, credit_depleted, "
-                                                       "hold_expired)", Alerts},
+    {"GET", "/v1/alerts", "EVENTS.READ", kAlertFields,
+     "alerts after since, in order (threshold, credit_depleted, "
+     "hold_expired)",
+     Alerts},
     {"GET", "/v1/alerts/stream", "EVENTS.READ", kAlertStreamFields,
      "alerts as server-sent events as they are raised; resumes from Last-Event-ID", AlertStreamRoute},
 };

@@ -86,6 +86,45 @@ TEST(QuotaAccountTest, ReservationsHoldCommitOnceAndExpire) {
   EXPECT_FALSE(a.account.Commit(a.feature, "unknown", 10).state.has_value());
 }
 
+TEST(QuotaAccountTest, EndedHoldsAreRememberedForTheRetentionThenForgotten) {
+  Account a{Feature(1000)};
+  a.Advance(kNow);
+  ASSERT_TRUE(a.account.Reserve(a.feature, "done", 10, kNow + 60000).allowed);
+  ASSERT_TRUE(a.account.Reserve(a.feature, "lapsed", 10, kNow + 60000).allowed);
+  ASSERT_TRUE(a.account.Commit(a.feature, "done", 10).applied);  // ended at kNow
+  a.Advance(kNow + 60000);                                       // "lapsed" expired at kNow + 60 s
+  EXPECT_EQ(a.account.HoldStateOf("lapsed"), HoldState::kExpired);
+
+  // Within the retention a retried commit still says what became of the hold.
+  a.Advance(kNow + kEndedHoldRetentionMs - 1);
+  EXPECT_FALSE(a.account.TakeForgotHolds());
+  EXPECT_EQ(a.account.Commit(a.feature, "done", 10).state, HoldState::kCommitted);
+  // Then it is forgotten (each at its own end + the retention) and the id is free again.
+  a.Advance(kNow + kEndedHoldRetentionMs);
+  EXPECT_TRUE(a.account.TakeForgotHolds());
+  EXPECT_FALSE(a.account.TakeForgotHolds());
+  EXPECT_EQ(a.account.HoldStateOf("done"), std::nullopt);
+  EXPECT_EQ(a.account.HoldStateOf("lapsed"), HoldState::kExpired);
+  a.Advance(kNow + 60000 + kEndedHoldRetentionMs);
+  EXPECT_EQ(a.account.HoldStateOf("lapsed"), std::nullopt);
+  EXPECT_TRUE(a.account.Reserve(a.feature, "done", 5, kNow + kEndedHoldRetentionMs + 120000).allowed);
+
+  // The end time survives encoding; a version 1 row counts an ended hold as ended at its expiry.
+  Account b{Feature(1000)};
+  b.Advance(kNow);
+  ASSERT_TRUE(b.account.Reserve(b.feature, "r", 10, kNow + 3600000).allowed);
+  ASSERT_TRUE(b.account.Cancel("r").applied);  // ended at kNow
+  std::string bytes;
+  b.account.EncodeTo(bytes);
+  FeatureAccount copy;
+  std::string_view in = bytes;
+  ASSERT_TRUE(copy.DecodeFrom(in, 2));
+  EXPECT_TRUE(in.empty());
+  copy.Advance(b.feature, WindowOf(b.feature.period, std::nullopt, kNow + kEndedHoldRetentionMs, TimeZone::Utc()),
+               kNow + kEndedHoldRetentionMs);
+  EXPECT_EQ(copy.HoldStateOf("r"), std::nullopt);
+}
+
 TEST(QuotaAccountTest, CommitAboveTheHoldDrawsTheExtraOrReportsTheShortfall) {
   Account reject{Feature(100)};
   reject.Advance(kNow);

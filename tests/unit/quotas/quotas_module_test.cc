@@ -64,11 +64,12 @@ class QuotasModuleTest : public ::testing::TestWithParam<RestartMode>, public fi
 };
 
 TEST_P(QuotasModuleTest, EveryFigureSurvivesTheRestartAndAlertsFireOnce) {
-  ASSERT_TRUE(quotas()
-                  .SetPlan(MakePlan("pro", R"({"features": {"api_calls": {"limit": 100, "period": "month", "alerts": [50, 100]},
+  ASSERT_TRUE(
+      quotas()
+          .SetPlan(MakePlan("pro", R"({"features": {"api_calls": {"limit": 100, "period": "month", "alerts": [50, 100]},
                                               "seats": {"limit": 5, "period": "total"}}})"),
-                           {"alice", "PLAN.SET"})
-                  .ok());
+                   {"alice", "PLAN.SET"})
+          .ok());
   ASSERT_TRUE(quotas().Assign("team:1", "pro", std::nullopt, {"alice", "PLAN.ASSIGN"}).ok());
   Restart();
   ASSERT_NE(quotas().GetPlan("pro"), nullptr);
@@ -127,9 +128,11 @@ TEST_P(QuotasModuleTest, EveryFigureSurvivesTheRestartAndAlertsFireOnce) {
   EXPECT_EQ(GrantOf("g1").drawn, 25);
 
   // A second grant, revoked after a partial draw; the ledger balances every grant.
-  ASSERT_TRUE(quotas()
-                  .GrantCredit({.owner = "team:1", .feature = "api_calls", .amount = 40, .priority = -1, .actor = "support", .id = "g2"})
-                  .ok());
+  ASSERT_TRUE(
+      quotas()
+          .GrantCredit(
+              {.owner = "team:1", .feature = "api_calls", .amount = 40, .priority = -1, .actor = "support", .id = "g2"})
+          .ok());
   EXPECT_EQ(Consume("api_calls", 15).plan.from_grants, 15);
   Restart();
   auto revoked = quotas().Revoke("team:1", "g2", {"support", "CREDIT.REVOKE"});

@@ -6,8 +6,8 @@
 // --quota-max-amount (or its key) bounds every amount.
 
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <signal.h>
+#include <nlohmann/json.hpp>
 
 #include <fstream>
 #include <string>
@@ -183,7 +183,8 @@ TEST_F(PlansConfigTest, SighupSetsAChangedPlanAndKeepsTheRunningOnesOnAnInvalidF
   WriteConfig("[plans.pro.features.api_calls]\nlimit = -1\n");
   ASSERT_EQ(::kill(daemon_->pid(), SIGHUP), 0);
   EXPECT_TRUE(Eventually([&] { return Contains(daemon_->ReadLog(), "reload failed"); })) << daemon_->LogTail();
-  EXPECT_TRUE(Contains(daemon_->ReadLog(), "invalid plan 'pro': feature 'api_calls' of plan 'pro': limit -1 is negative"))
+  EXPECT_TRUE(
+      Contains(daemon_->ReadLog(), "invalid plan 'pro': feature 'api_calls' of plan 'pro': limit -1 is negative"))
       << daemon_->LogTail();
   EXPECT_EQ(PlanJson("pro")["features"]["api_calls"]["limit"], 7);
   EXPECT_TRUE(daemon_->Alive());

@@ -2,6 +2,7 @@
 
 #include <toml++/toml.h>
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <filesystem>
@@ -9,6 +10,7 @@
 #include <sstream>
 #include <thread>
 
+#include "commands/plan_json.h"
 #include "settings.h"
 
 namespace tally {
@@ -47,14 +49,17 @@ size_t EditDistance(std::string_view a, std::string_view b) {
   return row[b.size()];
 }
 
+constexpr std::string_view kPlansKey = "plans";
+
 std::string Suggestion(std::string_view unknown) {
-  const Setting* best = nullptr;
+  std::string_view best;
   size_t best_distance = 3;  // at most two edits away
   for (const Setting& s : Settings()) {
     size_t d = EditDistance(unknown, s.key);
-    if (d < best_distance) best = &s, best_distance = d;
+    if (d < best_distance) best = s.key, best_distance = d;
   }
-  return best ? " (did you mean '" + std::string(best->key) + "'?)" : "";
+  if (EditDistance(unknown, kPlansKey) < best_distance) best = kPlansKey;
+  return best.empty() ? "" : " (did you mean '" + std::string(best) + "'?)";
 }
 
 // The help line of a setting's flag: its meaning, what is allowed, and what
@@ -68,6 +73,120 @@ std::string FlagDescription(const Setting& s) {
   if (!s.default_note.empty()) out += "; default: " + std::string(s.default_note);
   if (s.reloadable) out += "; reloaded on SIGHUP";
   return out;
+}
+
+// ---- plans: [plans.<plan>.features.<feature>] ------------------------------
+
+// The first line of the file that belongs to `node`. A table made implicitly
+// by a deeper header ([plans.pro] by [plans.pro.features.x]) has no line of
+// its own; its keys do.
+uint32_t FirstLine(const toml::node& node) {
+  uint32_t line = node.source().begin.line;
+  auto consider = [&line](uint32_t other) {
+    if (other > 0 && (line == 0 || other < line)) line = other;
+  };
+  if (const toml::table* table = node.as_table()) {
+    for (const auto& [key, child] : *table) {
+      consider(key.source().begin.line);
+      consider(FirstLine(child));
+    }
+  } else if (const toml::array* array = node.as_array()) {
+    for (const toml::node& child : *array) consider(FirstLine(child));
+  }
+  return line;
+}
+
+// TOML has no null, so a feature's `limit = "unlimited"` stands for JSON's
+// `"limit": null`. Anything else is left for the plan parser to judge.
+void UnlimitedToNull(nlohmann::json& plan) {
+  if (!plan.is_object()) return;
+  auto features = plan.find("features");
+  if (features == plan.end() || !features->is_object()) return;
+  for (nlohmann::json& feature : *features) {
+    if (!feature.is_object()) continue;
+    auto limit = feature.find("limit");
+    if (limit != feature.end() && *limit == "unlimited") *limit = nullptr;
+  }
+}
+
+// A TOML value as the JSON that PLAN.SET would be given: tables become
+// objects, floats stay floats (so the plan parser refuses them exactly as it
+// refuses 1.5 in JSON). Dates and times have no JSON form: false, with
+// `error` naming the key by its dotted path inside the plan.
+bool TomlToJson(const toml::node& node, const std::string& path, nlohmann::json* out, std::string* error) {
+  if (const toml::table* table = node.as_table()) {
+    *out = nlohmann::json::object();
+    for (const auto& [key, child] : *table) {
+      const std::string name(key.str());
+      nlohmann::json value;
+      if (!TomlToJson(child, path.empty() ? name : path + "." + name, &value, error)) return false;
+      (*out)[name] = std::move(value);
+    }
+    return true;
+  }
+  if (const toml::array* array = node.as_array()) {
+    *out = nlohmann::json::array();
+    for (size_t i = 0; i < array->size(); ++i) {
+      nlohmann::json value;
+      if (!TomlToJson(*array->get(i), path + "[" + std::to_string(i) + "]", &value, error)) return false;
+      out->push_back(std::move(value));
+    }
+    return true;
+  }
+  if (auto text = node.value_exact<std::string>()) {
+    *out = *text;
+  } else if (auto integer = node.value_exact<int64_t>()) {
+    *out = *integer;
+  } else if (auto number = node.value_exact<double>()) {
+    *out = *number;
+  } else if (auto flag = node.value_exact<bool>()) {
+    *out = *flag;
+  } else {
+    *error = "'" + path + "' is " + TypeName(node) + ", which a plan cannot hold";
+    return false;
+  }
+  return true;
+}
+
+// The [plans] table into `plans` (by name, as the table is ordered). Each
+// plan's table is turned into the JSON PLAN.SET takes and read by the same
+// parser, so a plan means the same and is refused with the same words
+// whichever way it arrives. One message per invalid plan, at the plan's
+// first line.
+void ReadPlans(const std::string& path, uint32_t key_line, const toml::node& node, std::vector<core::Plan>* plans,
+               std::vector<std::pair<uint32_t, std::string>>* found) {
+  const toml::table* table = node.as_table();
+  if (table == nullptr) {
+    found->emplace_back(key_line, path + ":" + std::to_string(key_line) +
+                                      ": plans must be a table of plans by name ([plans.<plan>.features.<feature>]), "
+                                      "not " +
+                                      TypeName(node));
+    return;
+  }
+  for (const auto& [key, plan_node] : *table) {
+    const std::string name(key.str());
+    uint32_t line = FirstLine(plan_node);
+    if (key.source().begin.line > 0 && (line == 0 || key.source().begin.line < line)) line = key.source().begin.line;
+    const std::string where = path + ":" + std::to_string(line) + ": invalid plan '" + name + "': ";
+    // PLAN.SET's words for a bad name.
+    if (!core::IsValidPlanName(name)) {
+      found->emplace_back(line, where + "use 1-64 characters of A-Z a-z 0-9 _ - . :");
+      continue;
+    }
+    nlohmann::json body;
+    core::Plan plan;
+    std::string error;
+    if (!TomlToJson(plan_node, "", &body, &error)) {
+      found->emplace_back(line, where + error);
+      continue;
+    }
+    UnlimitedToNull(body);
+    if (!commands::PlanFromJson(name, body, &plan, &error)) {
+      found->emplace_back(line, where + error);
+      continue;
+    }
+    plans->push_back(std::move(plan));
+  }
 }
 
 // The derived values: unix_socket's default and "none".
@@ -90,10 +209,15 @@ bool ReadConfigFile(const std::string& path, Config* config, std::vector<std::st
   }
   // toml::table is ordered by key; the messages follow the file's lines.
   std::vector<std::pair<uint32_t, std::string>> found;
+  std::vector<core::Plan> plans;
   for (const auto& [key, node] : table) {
     const uint32_t line = key.source().begin.line;
     const std::string where = path + ":" + std::to_string(line) + ": ";
     const std::string name(key.str());
+    if (name == kPlansKey) {
+      ReadPlans(path, line, node, &plans, &found);
+      continue;
+    }
     // Unknown keys are errors: a typo must not silently fall back to a default.
     const Setting* setting = FindSetting(name);
     if (setting == nullptr) {
@@ -116,6 +240,7 @@ bool ReadConfigFile(const std::string& path, Config* config, std::vector<std::st
   }
   std::stable_sort(found.begin(), found.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   for (auto& [line, message] : found) errors->push_back(std::move(message));
+  if (found.empty()) config->plans = std::move(plans);
   return found.empty();
 }
 
@@ -124,6 +249,8 @@ std::vector<std::string> ValidateConfig(const Config& config) {
   for (const Setting& s : Settings()) {
     if (std::string error = CheckSetting(s, config); !error.empty()) errors.push_back(std::move(error));
   }
+  // Pairs only once each setting is valid on its own, not to say one thing twice.
+  if (errors.empty()) errors = CheckSettingPairs(config);
   return errors;
 }
 
@@ -205,6 +332,11 @@ ConfigOutcome LoadConfig(int argc, char** argv, Config* config, const std::strin
     valid = false;
   }
   if (!valid) return ConfigOutcome::kExitError;
+  for (const std::string& error : CheckSettingPairs(*config)) {
+    err << "tallyd: bad setting: " << error << "\n";
+    valid = false;
+  }
+  if (!valid) return ConfigOutcome::kExitError;
   Resolve(config);
   return ConfigOutcome::kRun;
 }
@@ -236,6 +368,8 @@ bool ReloadConfigFile(Config* config, ReloadResult* result, std::string* error) 
       result->needs_restart.emplace_back(s.key);
     }
   }
+  // Plans have no flags: the file's are the plans, on reload too.
+  config->plans = std::move(fresh.plans);
   return true;
 }
 

@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "core/quota_plan.h"
+
 namespace tally {
 
 // Half the cores this process may use, at least 1.
@@ -65,6 +67,15 @@ struct Config {
   int64_t retention_year_days = 0;
   // How long changefeed records (CHANGES.READ, /v1/changes) are kept; 0 = forever.
   int64_t changes_retention_s = 7ll * 86400;
+  // Quotas (core::QuotaOptions).
+  int64_t quota_max_amount = 1'000'000'000'000'000;  // 10^15; per consume, grant, reserve or commit
+  int64_t quota_default_hold_ttl_ms = 5ll * 60 * 1000;
+  int64_t quota_max_hold_ttl_ms = 7ll * 86400 * 1000;
+
+  // Not a setting: the plans of the file's [plans] table, parsed and
+  // normalized as PLAN.SET parses its JSON, sorted by name. tallyd sets each
+  // one that differs from the stored plan at start and on SIGHUP.
+  std::vector<core::Plan> plans;
 
   // Not settings: how this Config was made (set by LoadConfig).
   std::string config_file;             // the file read; empty: none
@@ -81,12 +92,15 @@ ConfigOutcome LoadConfig(int argc, char** argv, Config* config, const std::strin
                          std::ostream& err);
 
 // Reads a TOML file's settings into `config` (values it does not set are left
-// alone). Unknown keys, wrong types and syntax errors are errors, one message
-// each, naming the file (and line) and the setting; false if any. Ranges are
-// not checked here (see ValidateConfig).
+// alone), and its [plans] table into config->plans (replacing them). Unknown
+// keys, wrong types and syntax errors are errors, one message each, naming
+// the file (and line) and the setting; an invalid plan is one message naming
+// the file, the plan and what PLAN.SET would say of it. False if any. Ranges
+// of settings are not checked here (see ValidateConfig).
 bool ReadConfigFile(const std::string& path, Config* config, std::vector<std::string>* errors);
 
-// Every setting of `config` outside its allowed values: one message each.
+// Every setting of `config` outside its allowed values, and every pair of
+// settings that contradict each other: one message each.
 std::vector<std::string> ValidateConfig(const Config& config);
 
 // What a SIGHUP changed.
@@ -96,8 +110,10 @@ struct ReloadResult {
 };
 
 // Re-reads config->config_file for SIGHUP and applies the reloadable settings
-// that were not given as flags (a flag outranks the file, on reload too). On
-// an error (unreadable file, bad value) nothing changes and `error` says why.
+// that were not given as flags (a flag outranks the file, on reload too), and
+// replaces config->plans with the file's (the caller sets them on the engine).
+// On an error (unreadable file, bad value, invalid plan) nothing changes and
+// `error` says why.
 bool ReloadConfigFile(Config* config, ReloadResult* result, std::string* error);
 
 }  // namespace tally

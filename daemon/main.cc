@@ -1,10 +1,12 @@
 // tallyd: start-up, background maintenance, signals and ordered shutdown.
 //
 // Order at start: config -> logging -> HTTP listener (answers /health, and 503
-// not_ready to the rest) -> open the store and recover -> the HTTP routes ->
-// RESP listeners -> ready -> READY=1 (systemd). At SIGTERM/SIGINT: stop
-// accepting (RESP and HTTP together), let connections finish the replies they
-// owe, write the log, compact, flush and close the store.
+// not_ready to the rest) -> open the store and recover -> the config file's
+// plans -> the HTTP routes -> RESP listeners -> ready -> READY=1 (systemd).
+// SIGHUP re-reads the config file (the settings marked reloadable, and the
+// plans). At SIGTERM/SIGINT: stop accepting (RESP and HTTP together), let
+// connections finish the replies they owe, write the log, compact, flush and
+// close the store.
 
 #include <fcntl.h>
 #include <signal.h>
@@ -206,7 +208,34 @@ bool FitFileDescriptorLimit(const Config& config, Config* effective) {
   return true;
 }
 
-int WaitForSignal(Config& config) {
+// Sets each plan of the config file that differs from the stored one, as
+// PLAN.SET does (logged, audited with actor "config"). A plan already as the
+// file says writes nothing, so a restart with the same file adds no log entry
+// and no audit row. Plans not in the file are left alone. False if a plan
+// could not be written (the log refuses writes); the others are still tried.
+bool SyncConfigPlans(core::Engine& engine, const std::vector<core::Plan>& plans) {
+  bool all_set = true;
+  size_t unchanged = 0;
+  for (const core::Plan& plan : plans) {
+    std::shared_ptr<const core::Plan> stored = engine.quotas().GetPlan(plan.name);
+    if (stored != nullptr && *stored == plan) {
+      ++unchanged;
+      continue;
+    }
+    core::OpResult<bool> set = engine.quotas().SetPlan(plan, {"config", "PLAN.SET"});
+    if (!set.ok()) {
+      spdlog::error("cannot set plan '{}' from the config file, writes are refused: {}", plan.name,
+                    engine.health().ToString());
+      all_set = false;
+      continue;
+    }
+    spdlog::info("plan '{}' {} from the config file", plan.name, stored != nullptr ? "replaced" : "created");
+  }
+  if (unchanged > 0) spdlog::info("{} plan(s) of the config file already as stored", unchanged);
+  return all_set;
+}
+
+int WaitForSignal(Config& config, core::Engine& engine) {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
@@ -216,7 +245,8 @@ int WaitForSignal(Config& config) {
     int signal = 0;
     if (sigwait(&set, &signal) != 0) continue;
     if (signal == SIGHUP) {
-      // Applies the settings marked reloadable in the settings table.
+      // Applies the settings marked reloadable in the settings table, and
+      // the file's plans.
       std::string error;
       ReloadResult reload;
       if (ReloadConfigFile(&config, &reload, &error)) {
@@ -232,6 +262,9 @@ int WaitForSignal(Config& config) {
         if (!reload.needs_restart.empty()) {
           spdlog::warn("changed in the config file but applied only by a restart: {}", join(reload.needs_restart));
         }
+        // A plan that cannot be written now keeps its stored definition; the
+        // next reload or restart tries again.
+        SyncConfigPlans(engine, config.plans);
       } else {
         spdlog::error("reload failed, keeping the running configuration: {}", error);
       }
@@ -350,6 +383,9 @@ int Run(int argc, char** argv) {
     engine_options.counters.retention_ms[i] = retention_days[i] * 86400 * 1000;
   }
   engine_options.counters.changes_retention_ms = config.changes_retention_s * 1000;
+  engine_options.quotas.max_amount = config.quota_max_amount;
+  engine_options.quotas.default_hold_ttl_ms = config.quota_default_hold_ttl_ms;
+  engine_options.quotas.max_hold_ttl_ms = config.quota_max_hold_ttl_ms;
   engine_options.reserve_path = config.data_dir + "/tally.reserve";
   engine_options.reserve_bytes = static_cast<uint64_t>(config.disk_reserve_bytes);
   // TEST hook (storage/fault_fs.h): write faults on demand, driven by a file.
@@ -374,6 +410,10 @@ int Run(int argc, char** argv) {
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
   spdlog::info("recovered in {} ms: {} keys, {} log entries replayed", recovery_ms, engine->keyspace().Sizes().keys,
                engine->recovered_entries());
+  // After recovery, so each plan is compared with what is stored, and
+  // before any client, so the first request sees the file's plans. A tallyd
+  // that cannot set them stops rather than serve plans other than the file's.
+  if (!SyncConfigPlans(*engine, config.plans)) return 1;
 
   server.started_at_ms = clock.NowMs();
   server.config = {kVersion,
@@ -451,7 +491,7 @@ int Run(int argc, char** argv) {
   });
   sd_notify(0, "READY=1");
 
-  int signal = WaitForSignal(config);
+  int signal = WaitForSignal(config, *engine);
   spdlog::info("{}: stopping", signal == SIGINT ? "SIGINT" : "SIGTERM");
   sd_notify(0, "STOPPING=1");
   stopping = true;

@@ -8,6 +8,11 @@ namespace tally {
 namespace {
 
 constexpr int64_t kDay = 86400;
+constexpr int64_t kDayMs = kDay * 1000;
+// 10^15, the quota module's own ceiling and default (core::QuotaOptions):
+// the usage and credit sums the module adds amounts to are int64 without
+// overflow checks, so the setting may lower the ceiling, never raise it.
+constexpr int64_t kMaxQuotaAmount = 1'000'000'000'000'000;
 constexpr int64_t kNoLimit = std::numeric_limits<int64_t>::max();
 
 // Wraps `text` to lines of at most `width` characters after `prefix`; '\n'
@@ -91,6 +96,32 @@ std::string MarkdownCell(std::string_view text) {
   return out;
 }
 
+// Plans are tables of the config file, not settings: the rule for them, in
+// the example file and in README.md's settings section.
+constexpr std::string_view kPlansRule =
+    "Plans (docs/quotas.md) can be written in the config file as well as set with PLAN.SET: each "
+    "`[plans.<plan>.features.<feature>]` table holds what PLAN.SET's JSON holds for that feature (`limit`, "
+    "`period`, `overage`, `alerts`; any TOML form of the same tables will do), except that TOML has no null: "
+    "`limit = \"unlimited\"` is JSON's `\"limit\": null`. They are read by PLAN.SET's parser, "
+    "so an invalid plan stops tallyd at start with PLAN.SET's message, naming the file, the plan and the key. At "
+    "start (after recovery) and on SIGHUP, each plan of the file that differs from the stored one is set as "
+    "PLAN.SET sets it: logged, and audited with actor `config`; a plan that is already as the file says writes "
+    "nothing, so a restart adds no log entry or audit row. Plans made with PLAN.SET that are not in the file are "
+    "kept, and removing a plan from the file does not delete it (PLAN.DEL does). A plan that is in the file "
+    "belongs to the file: a PLAN.SET of it lasts until the next restart or reload. A reload whose file has an "
+    "invalid plan changes nothing and says why in the log.";
+
+constexpr std::string_view kPlansExample =
+    "[plans.free.features.api_calls]\n"
+    "limit = 1000\n"
+    "period = \"month\"\n"
+    "\n"
+    "[plans.pro.features.api_calls]\n"
+    "limit = 100000\n"
+    "period = \"month\"\n"
+    "overage = \"allow\"\n"
+    "alerts = [80, 95, 100]\n";
+
 }  // namespace
 
 const std::vector<SettingGroupInfo>& SettingGroups() {
@@ -106,6 +137,9 @@ const std::vector<SettingGroupInfo>& SettingGroups() {
        "The HTTP/JSON API, /health, /ready and /metrics. It listens before the store is opened, so /ready can "
        "answer 503 during recovery. No authentication yet: keep it on loopback or a private network."},
       {SettingGroup::kCounters, "Counters", ""},
+      {SettingGroup::kQuotas, "Quotas",
+       "Limits of the quota commands (docs/quotas.md). Plans themselves are tables at the end of this file "
+       "(see \"Plans\" there)."},
       {SettingGroup::kRetention, "Retention",
        "How long rollup cells and changefeed records are kept. What is older is dropped in the background as "
        "the store compacts, not at the moment it expires."},
@@ -263,6 +297,26 @@ const std::vector<Setting>& Settings() {
        .explanation = "How long an event ID is remembered: an event repeating an ID seen within this window "
                       "is not counted again."},
 
+      // ---- quotas
+      {.key = "quota_max_amount", .group = G::kQuotas, .member = &Config::quota_max_amount,
+       .min = 1, .max = kMaxQuotaAmount,
+       .help = "Largest amount one quota consume, release, reserve, commit or credit grant may carry",
+       .explanation = "The largest amount one QUOTA.CHECK, QUOTA.CONSUME, QUOTA.RELEASE, QUOTA.RESERVE, "
+                      "QUOTA.COMMIT or CREDIT.GRANT may carry; a larger one is refused with out_of_range and "
+                      "changes nothing. Lower it to catch a client that sends bytes where it means kilobytes."},
+      {.key = "quota_default_hold_ttl_ms", .group = G::kQuotas, .member = &Config::quota_default_hold_ttl_ms,
+       .min = 1, .max = 366 * kDayMs, .unit = "ms",
+       .help = "How long a QUOTA.RESERVE hold without TTL lasts before it expires",
+       .explanation = "How long a hold made by QUOTA.RESERVE without TTL lasts; unless it is committed or "
+                      "cancelled first, it then expires and frees what it held. At most "
+                      "quota_max_hold_ttl_ms."},
+      {.key = "quota_max_hold_ttl_ms", .group = G::kQuotas, .member = &Config::quota_max_hold_ttl_ms,
+       .min = 1, .max = 366 * kDayMs, .unit = "ms",
+       .help = "Longest TTL a QUOTA.RESERVE may ask for",
+       .explanation = "The longest TTL a QUOTA.RESERVE may ask for; a longer one is refused with out_of_range. "
+                      "A hold keeps its units from everyone else until it ends, so this bounds how long a "
+                      "client that never commits can hold them."},
+
       // ---- retention
       {.key = "retention_hour_days", .group = G::kRetention, .member = &Config::retention_hour_days,
        .min = 0, .max = 100 * 366, .unit = "days",
@@ -406,6 +460,16 @@ std::string CheckSetting(const Setting& setting, const Config& config) {
          unit;
 }
 
+std::vector<std::string> CheckSettingPairs(const Config& config) {
+  std::vector<std::string> errors;
+  // A hold without TTL must be one a RESERVE could have asked for.
+  if (config.quota_default_hold_ttl_ms > config.quota_max_hold_ttl_ms) {
+    errors.push_back("quota_default_hold_ttl_ms = " + std::to_string(config.quota_default_hold_ttl_ms) +
+                     " is above quota_max_hold_ttl_ms = " + std::to_string(config.quota_max_hold_ttl_ms));
+  }
+  return errors;
+}
+
 std::string ConfigExample() {
   std::string out;
   out += "# /etc/tally/tally.toml: configuration of tallyd.\n";
@@ -455,6 +519,13 @@ std::string ConfigExample() {
       out += (s.example_active ? "" : "# ") + std::string(s.key) + " = " + value + "\n";
     }
   }
+  // Tables come after every top-level key: a key below a [table] header
+  // belongs to that table.
+  out += "\n# " + std::string(76, '-') + "\n";
+  out += "# Plans\n#\n";
+  out += Wrap(kPlansRule, "# ", 76);
+  out += "# " + std::string(76, '-') + "\n\n";
+  out += Wrap(kPlansExample.substr(0, kPlansExample.size() - 1), "# ", 76);
   return out;
 }
 
@@ -486,6 +557,10 @@ std::string SettingsMarkdown() {
       if (s.reloadable) meaning += " (reloaded on SIGHUP)";
       out += "| `" + s.flag() + "` | " + MarkdownCell(default_text) + " | " + MarkdownCell(allowed) + " | " +
              MarkdownCell(meaning) + " |\n";
+    }
+    if (group.group == SettingGroup::kQuotas) {
+      out += "\n**Plans in the config file.** " + std::string(kPlansRule) + " For example:\n\n```toml\n" +
+             std::string(kPlansExample) + "```\n";
     }
   }
   return out;

@@ -29,7 +29,7 @@ enum class SettingType {
 };
 
 // Groups order the example file and the README table.
-enum class SettingGroup { kStorage, kNetwork, kLimits, kHttp, kCounters, kRetention, kLogging };
+enum class SettingGroup { kStorage, kNetwork, kLimits, kHttp, kCounters, kQuotas, kRetention, kLogging };
 
 struct SettingGroupInfo {
   SettingGroup group;
@@ -106,6 +106,11 @@ const Setting* FindSetting(std::string_view key);
 // the setting, the given value and what is allowed:
 //   port = 70000 is out of range: must be 0..65535
 std::string CheckSetting(const Setting& setting, const Config& config);
+
+// Rules between settings, which no single setting's range can express: one
+// message per broken rule, naming both settings and their values:
+//   quota_default_hold_ttl_ms = 600000 is above quota_max_hold_ttl_ms = 60000
+std::vector<std::string> CheckSettingPairs(const Config& config);
 
 // The example tally.toml: every setting by group, each with its explanation,
 // type, range, unit and default, commented out with its default value (or

@@ -51,7 +51,8 @@ std::string ReadText(const std::string& path) {
 
 void WriteText(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
 
-// Two allowed values of `s`, both different from the default: file and flag
+// Two allowed values of `s`, both different from the default and allowed
+// with every other setting at its default (CheckSettingPairs): file and flag
 // values for the round trips.
 std::vector<std::string> OtherValues(const Setting& s) {
   const Config defaults;
@@ -69,7 +70,9 @@ std::vector<std::string> OtherValues(const Setting& s) {
   }
   std::set<int64_t> candidates = {s.min, s.min + 1, s.max, s.max - 1};
   for (int64_t v : candidates) {
-    if (v != s.GetInteger(defaults) && v >= s.min && v <= s.max) out.push_back(std::to_string(v));
+    Config with_value;
+    if (v == s.GetInteger(defaults) || v < s.min || v > s.max || !s.SetInteger(&with_value, v)) continue;
+    if (CheckSettingPairs(with_value).empty()) out.push_back(std::to_string(v));
   }
   return out;
 }

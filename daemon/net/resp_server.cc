@@ -496,14 +496,17 @@ class RespSession final : public Session,
     }
     // Redis's client-output-buffer-limit for pubsub clients (hard limit
     // only): a subscriber that does not read is closed, not buffered for.
-    const size_t pending = push_buf_.size() + push_out_.size();
+    // What counts is what waits behind the write in flight (a reader that
+    // keeps up has none, however large a batch), so tallyd holds at most
+    // the limit plus that write (one batch, AlertHub::kMaxPerTick alerts).
+    FlushPushes();
+    const size_t pending = push_buf_.size();
     if (shared_.pubsub_output_limit > 0 && pending > shared_.pubsub_output_limit) {
       shared_.pubsub_closed.fetch_add(1, std::memory_order_relaxed);
       spdlog::warn("resp: closing subscriber {} ({}): {} bytes of messages unread, over the {} byte limit", client_.id,
                    client_.address, pending, shared_.pubsub_output_limit);
       return Close();
     }
-    FlushPushes();
   }
 
   // Writes queued messages if the connection is waiting for a request (a

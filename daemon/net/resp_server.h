@@ -53,9 +53,10 @@ struct RespServerOptions {
   int64_t client_query_buffer_limit = 0;
   int64_t total_query_buffer_limit = 0;
   // Messages (SUBSCRIBE alerts) a subscriber may leave unread, in bytes
-  // queued in tallyd beyond what the kernel's socket buffers took, before
-  // it is closed: Redis's pubsub client-output-buffer-limit hard limit
-  // (32 MiB; there is no soft limit). 0 = no limit.
+  // queued in tallyd behind the write in progress (the kernel's socket
+  // buffers full), before it is closed: Redis's pubsub
+  // client-output-buffer-limit hard limit (32 MiB; there is no soft
+  // limit). 0 = no limit.
   int64_t pubsub_output_limit = 32ll * 1024 * 1024;
 };
 

@@ -27,8 +27,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-constexpr std::string_view kPlan =
-    R"({"features":{"api_calls":{"limit":1000,"period":"month","alerts":[50,80,100]}}})";
+constexpr std::string_view kPlan = R"({"features":{"api_calls":{"limit":1000,"period":"month","alerts":[50,80,100]}}})";
 
 // A child process whose stdout (and stderr) is read line by line as it
 // runs: `redis-cli SUBSCRIBE` never exits by itself. SIGKILLed at the end.

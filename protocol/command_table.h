@@ -33,6 +33,9 @@ inline constexpr uint32_t kFast = 1u << 2;        // O(1) or O(log n)
 inline constexpr uint32_t kAdmin = 1u << 3;       // server administration
 inline constexpr uint32_t kConnection = 1u << 4;  // connection state only (PING, SELECT, CLIENT, ...)
 inline constexpr uint32_t kNoScript = 1u << 5;
+// Allowed while a RESP2 connection is subscribed (Redis's list: (P)SUBSCRIBE,
+// (P)UNSUBSCRIBE, PING, QUIT, RESET); every other command is refused then.
+inline constexpr uint32_t kSubscriberOk = 1u << 6;
 }  // namespace flags
 
 struct CommandSpec {

@@ -43,6 +43,12 @@ constexpr ErrorCodeInfo kCodes[] = {
     {kQueryBufferLimit, "query_buffer_limit", 413, "ERR", kRespOnly,
      "An incomplete request held more memory than client_query_buffer_limit (one connection) or "
      "total_query_buffer_limit (all connections together); the connection is closed."},
+    {kPubSubContext, "pubsub_context", 400, "ERR", kRespOnly,
+     "A RESP2 connection subscribed to a channel or pattern sent a command other than SUBSCRIBE, UNSUBSCRIBE, "
+     "PSUBSCRIBE, PUNSUBSCRIBE, PING, QUIT or RESET (Redis's rule); it stays subscribed."},
+    {kUnknownChannel, "unknown_channel", 400, "ERR", kRespOnly,
+     "SUBSCRIBE named a channel tally does not publish, or PSUBSCRIBE a pattern that matches none (tally publishes "
+     "'alerts'); nothing was subscribed."},
     {kInvalidName, "invalid_name", 400, "ERR", kBoth,
      "An owner, key or owner type is not 1-128 characters of A-Z a-z 0-9 _ . : @ - or backslash."},
     {kInvalidInterval, "invalid_interval", 400, "ERR", kBoth,

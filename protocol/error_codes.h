@@ -34,6 +34,8 @@ enum class ErrorCode : uint8_t {
   kNoPassword,
   kTooManyConnections,
   kQueryBufferLimit,
+  kPubSubContext,
+  kUnknownChannel,
   // ---- tally's commands ----
   kInvalidName,
   kInvalidInterval,

@@ -148,6 +148,36 @@ std::string QueryBufferLimit(std::string_view setting, int64_t limit_bytes) {
          " bytes; closing the connection";
 }
 
+std::string PubSubContext(std::string_view command) {
+  std::string lower(command);
+  for (char& c : lower) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return "Can't execute '" + lower +
+         "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context";
+}
+
+Error UnknownChannel(std::string_view argument, std::string_view channel, std::string_view published) {
+  return Error(ErrorCode::kUnknownChannel)
+      .Text("unknown ")
+      .Arg(argument)
+      .Text(" ")
+      .Quoted(channel)
+      .Text(": tally publishes only ")
+      .Quoted(published)
+      .Text(" (quota alerts); nothing was subscribed");
+}
+
+Error PatternMatchesNoChannel(std::string_view argument, std::string_view pattern, std::string_view published) {
+  return Error(ErrorCode::kUnknownChannel)
+      .Arg(argument)
+      .Text(" ")
+      .Quoted(pattern)
+      .Text(" matches no channel: tally publishes only ")
+      .Quoted(published)
+      .Text(" (quota alerts); nothing was subscribed");
+}
+
 Error InvalidName(std::string_view argument, std::string_view value) {
   return Error(ErrorCode::kInvalidName)
       .Text("invalid ")
@@ -528,6 +558,11 @@ std::string ExampleMessage(ErrorCode code) {
       return std::string(kMaxClients);
     case ErrorCode::kQueryBufferLimit:
       return QueryBufferLimit("client_query_buffer_limit", 134217728);
+    case ErrorCode::kPubSubContext:
+      return PubSubContext("GET");
+    case ErrorCode::kUnknownChannel:
+      return UnknownChannel("channel", "alert", "alerts").Message() + "  |  " +
+             PatternMatchesNoChannel("pattern", "foo*", "alerts").Message();
     case ErrorCode::kInvalidName:
       return InvalidName("owner", "user 42").Message();
     case ErrorCode::kInvalidInterval:

@@ -122,6 +122,13 @@ Error StorageReadFailed(std::string_view family);
 inline constexpr std::string_view kIdConflict =
     "this event ID was already used with different arguments (delta or AT) within the dedupe window; nothing was "
     "applied (a retry must repeat the original arguments exactly; a new event needs a new ID)";
+// (kPubSubContext) Redis's text: "Can't execute 'get': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT /
+// RESET are allowed in this context" (`command` lower-cased, as Redis names it).
+std::string PubSubContext(std::string_view command);
+// (kUnknownChannel) unknown channel 'alert': tally publishes only 'alerts' (quota alerts)
+Error UnknownChannel(std::string_view argument, std::string_view channel, std::string_view published);
+// (kUnknownChannel) pattern 'foo*' matches no channel: tally publishes only 'alerts' (quota alerts)
+Error PatternMatchesNoChannel(std::string_view argument, std::string_view pattern, std::string_view published);
 // (kQueryBufferLimit) "query buffer limit reached: client_query_buffer_limit is 16777216 bytes; closing
 // the connection" — `setting` names the limit that was reached.
 std::string QueryBufferLimit(std::string_view setting, int64_t limit_bytes);

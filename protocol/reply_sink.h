@@ -32,6 +32,9 @@ class ReplySink {
   virtual void SendArray(size_t length) = 0;  // followed by `length` values
   virtual void SendNullArray() = 0;           // *-1 / _
   virtual void SendMap(size_t pairs) = 0;     // RESP2: flat array of 2*pairs; RESP3: map
+  // An out-of-band message (pub/sub): RESP3's push type (>), an array
+  // elsewhere (RESP2 has no push type; Redis sends pub/sub as arrays).
+  virtual void SendPush(size_t length) { SendArray(length); }
 
   void SendOk() { SendSimple("OK"); }
 };

@@ -46,6 +46,9 @@ void AppendBulk(std::string& out, std::string_view bytes) {
 void AppendNullBulk(std::string& out) { out += "$-1\r\n"; }
 void AppendArrayHeader(std::string& out, size_t length) { AppendNumberLine(out, '*', static_cast<int64_t>(length)); }
 void AppendNullArray(std::string& out) { out += "*-1\r\n"; }
+void AppendPushHeader(std::string& out, size_t length, bool resp3) {
+  AppendNumberLine(out, resp3 ? '>' : '*', static_cast<int64_t>(length));
+}
 
 }  // namespace resp
 
@@ -64,6 +67,8 @@ void RespSink::SendNullArray() {
     resp::AppendNullArray(*out_);
   }
 }
+
+void RespSink::SendPush(size_t length) { resp::AppendPushHeader(*out_, length, resp3_); }
 
 void RespSink::SendMap(size_t pairs) {
   if (resp3_) {

@@ -21,6 +21,8 @@ void AppendBulk(std::string& out, std::string_view bytes);
 void AppendNullBulk(std::string& out);
 void AppendArrayHeader(std::string& out, size_t length);
 void AppendNullArray(std::string& out);
+// ">N\r\n" (RESP3) or "*N\r\n" (RESP2): the header of a pub/sub message.
+void AppendPushHeader(std::string& out, size_t length, bool resp3);
 }  // namespace resp
 
 // Writes RESP2 or RESP3 (after HELLO 3) into `out`.
@@ -43,6 +45,7 @@ class RespSink final : public ReplySink {
   void SendArray(size_t length) override { resp::AppendArrayHeader(*out_, length); }
   void SendNullArray() override;
   void SendMap(size_t pairs) override;
+  void SendPush(size_t length) override;
 
  private:
   std::string* out_;

@@ -38,6 +38,12 @@ struct ClientState {
   bool last_write_duplicate = false;
   // The RESP sink of this connection (HELLO 3 switches it); null over HTTP.
   protocol::RespSink* resp_sink = nullptr;
+  // Pub/sub (SUBSCRIBE, PSUBSCRIBE), in subscription order, each once. The
+  // RESP session delivers the `alerts` channel's messages while any is set.
+  std::vector<std::string> channels;
+  std::vector<std::string> patterns;
+  // Redis's count in (un)subscribe replies: channels and patterns together.
+  size_t subscriptions() const { return channels.size() + patterns.size(); }
 };
 
 // Upper bounds of the command latency histogram buckets, in nanoseconds

@@ -9,6 +9,7 @@
 
 #include "commands/context.h"
 #include "protocol/command_table.h"
+#include "protocol/errors.h"
 
 namespace tally::commands {
 
@@ -26,6 +27,15 @@ const protocol::CommandSpec* ResolveAndRun(const protocol::CommandTable& table, 
   size_t index = 0;
   const protocol::CommandSpec* spec = table.Resolve(args, reply, &index);
   if (spec == nullptr) {
+    ctx.stats.RecordRejected(index);
+    return nullptr;
+  }
+  // Redis's subscribed context: a RESP2 connection's replies and messages
+  // share one stream, so only the commands whose replies a subscriber can
+  // tell from messages run (RESP3 marks messages as pushes and lifts this).
+  if (ctx.client.subscriptions() > 0 && ctx.client.protocol_version == 2 &&
+      !(spec->flags & protocol::flags::kSubscriberOk)) {
+    reply.SendError(protocol::ErrorCode::kPubSubContext, protocol::errors::PubSubContext(spec->name));
     ctx.stats.RecordRejected(index);
     return nullptr;
   }

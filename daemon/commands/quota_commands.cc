@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "commands/alert_json.h"
 #include "commands/context.h"
 #include "commands/counter_commands.h"
 #include "commands/plan_json.h"
@@ -624,16 +625,9 @@ void EventsRead(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   reply.SendInteger(static_cast<int64_t>(page.next));
   reply.SendArray(page.records.size());
   for (const core::AuditEntry& r : page.records) {
-    nlohmann::json event = nlohmann::json::parse(r.details, nullptr, false);
-    if (event.is_discarded() || !event.is_object()) event = nlohmann::json::object();
-    event["seq"] = r.seq;
-    event["time_ms"] = r.time_ms;
-    event["kind"] = r.command;
-    event["owner"] = r.owner;
-    event["feature"] = r.key;
     reply.SendArray(2);
     reply.SendInteger(static_cast<int64_t>(r.seq));
-    reply.SendBulk(event.dump());
+    reply.SendBulk(AlertJson(r));
   }
 }
 

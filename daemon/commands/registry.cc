@@ -10,6 +10,7 @@ const protocol::CommandTable& BuildCommandTable() {
     t.Register(CounterCommands());
     t.Register(FeedCommands());
     t.Register(QuotaCommands());
+    t.Register(PubSubCommands());
     return t;
   }();
   return table;

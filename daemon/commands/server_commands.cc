@@ -28,8 +28,15 @@ using protocol::ReplySink;
 namespace errors = protocol::errors;
 namespace flags = protocol::flags;
 
-void Ping(CommandContext&, CommandArgs args, ReplySink& reply) {
+void Ping(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   if (args.size() > 2) return reply.SendError(ErrorCode::kWrongArity, errors::WrongArity(args[0]));
+  // Subscribed over RESP2, as Redis: ["pong", message or ""], which a
+  // subscriber's reader takes for a message rather than a stray +PONG.
+  if (ctx.client.subscriptions() > 0 && ctx.client.protocol_version == 2) {
+    reply.SendArray(2);
+    reply.SendBulk("pong");
+    return reply.SendBulk(args.size() == 2 ? args[1] : std::string_view());
+  }
   if (args.size() == 2) return reply.SendBulk(args[1]);
   reply.SendSimple("PONG");
 }
@@ -39,6 +46,17 @@ void Echo(CommandContext&, CommandArgs args, ReplySink& reply) { reply.SendBulk(
 void Quit(CommandContext& ctx, CommandArgs, ReplySink& reply) {
   ctx.client.close_after_reply = true;
   reply.SendOk();
+}
+
+// RESET, as Redis: the connection as new (every subscription dropped, RESP2,
+// no name), for pooled connections and for leaving the subscribed context.
+void Reset(CommandContext& ctx, CommandArgs, ReplySink& reply) {
+  ctx.client.channels.clear();
+  ctx.client.patterns.clear();
+  ctx.client.name.clear();
+  ctx.client.protocol_version = 2;
+  if (ctx.client.resp_sink != nullptr) ctx.client.resp_sink->set_resp3(false);
+  reply.SendSimple("RESET");
 }
 
 void Select(CommandContext&, CommandArgs args, ReplySink& reply) {
@@ -483,9 +501,12 @@ constexpr ErrorCode kCommandErrors[] = {kUnknownSubcommand};
 constexpr ErrorCode kConfigErrors[] = {kUnknownSubcommand, kNotSupported, kWrongArity};
 
 const protocol::CommandSpec kSpecs[] = {
-    {"PING", -1, kConn, "connection", "[message]", "Replies PONG, or the message.", Ping, kPingErrors},
+    {"PING", -1, kConn | flags::kSubscriberOk, "connection", "[message]",
+     "Replies PONG, or the message (subscribed over RESP2: [pong, message]).", Ping, kPingErrors},
     {"ECHO", 2, kConn, "connection", "message", "Replies the message.", Echo},
-    {"QUIT", -1, kConn, "connection", "", "Closes the connection after replying OK.", Quit},
+    {"QUIT", -1, kConn | flags::kSubscriberOk, "connection", "", "Closes the connection after replying OK.", Quit},
+    {"RESET", 1, kConn | flags::kSubscriberOk, "connection", "",
+     "Resets the connection: drops every subscription, back to RESP2, no name. Replies RESET.", Reset},
     {"HELLO", -1, kConn, "connection", "[protover [AUTH username password] [SETNAME clientname]]",
      "Handshake: selects RESP2 or RESP3 and describes the server.", Hello, kHelloErrors},
     {"AUTH", -2, kConn, "connection", "[username] password", "Authenticates (no password is configured).", Auth,

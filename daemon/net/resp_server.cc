@@ -11,8 +11,11 @@
 #include <type_traits>
 #include <vector>
 
+#include "commands/alert_json.h"
 #include "commands/dispatch.h"
+#include "core/glob.h"
 #include "core/shard_set.h"
+#include "net/alert_hub.h"
 #include "net/asio.h"
 #include "net/transport.h"
 #include "net/unix_socket_path.h"
@@ -45,6 +48,10 @@ constexpr size_t kLoggedNameBytes = 64;
 // unread input sends a reset, which can destroy the error reply before the
 // client reads it.
 constexpr auto kLingerAfterLimit = std::chrono::milliseconds(1000);
+// How often the alert hub looks for new alerts to publish (an atomic load
+// when there are none): small next to the compaction interval that makes
+// alerts readable.
+constexpr auto kAlertPollInterval = std::chrono::milliseconds(50);
 
 // The engine's write-ahead log (the default DurableLog).
 class EngineLog final : public DurableLog {
@@ -76,6 +83,11 @@ struct Shared {
   size_t total_query_buffer_limit = 0;
   std::atomic<size_t> query_buffer_bytes{0};  // the sum of every session's charge
   std::atomic<uint64_t> query_buffer_closed{0};
+  // Pub/sub: the `alerts` channel's publisher (set before Start), and the
+  // output a subscriber may fall behind by before it is closed (0 = none).
+  AlertHub* alerts = nullptr;
+  size_t pubsub_output_limit = 0;
+  std::atomic<uint64_t> pubsub_closed{0};
 
   // Logged and reported once (the engine refuses writes from then on).
   void ReportStorageFailure(const storage::Status& status) {
@@ -100,9 +112,16 @@ std::string LoggableName(std::string_view name) {
 // `busy_` is true from a read completion until the next read starts, i.e.
 // whenever the connection is owed a reply: drain and idle timeout leave such
 // a connection alone until it is back to reading.
+//
+// Pub/sub messages (alerts, PostAlerts -> OnAlerts) are queued in push_buf_.
+// Only one write is ever in flight: a reply's (out_) or the messages'
+// (push_out_). Messages that arrive while a command is being answered go
+// after its replies, in the same write; an idle subscriber's go out at once,
+// its read still pending.
 template <typename Socket>
 class RespSession final : public Session,
                           public DurabilityWaiter,
+                          public AlertSubscriber,
                           public std::enable_shared_from_this<RespSession<Socket>> {
  public:
   RespSession(Socket socket, Shared& shared, IoThread& thread, ThreadStats& stats)
@@ -145,6 +164,12 @@ class RespSession final : public Session,
 
   void CloseNow() override { Close(); }
 
+  // On the hub's thread.
+  void PostAlerts(std::shared_ptr<const AlertBatch> batch) override {
+    asio::post(socket_.get_executor(),
+               [self = this->shared_from_this(), batch = std::move(batch)] { self->OnAlerts(*batch); });
+  }
+
   void OnDurable(const storage::Status& status) override {
     if (!status.ok()) {
       // Fail closed: the replies in out_ promise writes whose log state is
@@ -177,6 +202,7 @@ class RespSession final : public Session,
     if (input_.size() - input_end_ < kReadChunk / 4 && !GrowInput()) return;
     socket_.async_read_some(asio::buffer(input_.data() + input_end_, input_.size() - input_end_),
                             [self = this->shared_from_this()](const error_code& ec, size_t n) { self->OnRead(ec, n); });
+    FlushPushes();
   }
 
   void OnRead(const error_code& ec, size_t bytes) {
@@ -211,6 +237,7 @@ class RespSession final : public Session,
       const auto& argv = parser_.command();
       if (argv.empty()) continue;
       Execute(argv, needs_log);
+      if ((client_.subscriptions() > 0) != subscribed_) UpdateSubscription();
       if (client_.close_after_reply || out_.size() >= kOutputHighWater) break;
     }
     if (input_begin_ == input_end_) {
@@ -272,6 +299,16 @@ class RespSession final : public Session,
 
   void DoWrite() {
     if (closed_) return;
+    // One write at a time: the replies follow the messages being written.
+    if (push_writing_) {
+      reply_after_push_ = true;
+      return;
+    }
+    // Messages that arrived while the commands ran go after their replies.
+    if (!push_buf_.empty()) {
+      out_.append(push_buf_);
+      push_buf_.clear();
+    }
     asio::async_write(socket_, asio::buffer(out_),
                       [self = this->shared_from_this()](const error_code& ec, size_t) { self->OnWrite(ec); });
   }
@@ -408,12 +445,96 @@ class RespSession final : public Session,
     // Owed a reply (executing, waiting for the log, or a client that does
     // not read its replies): not idle, whatever the clock says.
     if (busy_) return ArmIdleTimer(shared_.idle_timeout);
+    // As in Redis, a subscriber waits for messages without a deadline.
+    if (subscribed_) return ArmIdleTimer(shared_.idle_timeout);
     const SteadyClock::duration idle = SteadyClock::now() - last_activity_;
     if (idle < shared_.idle_timeout) return ArmIdleTimer(shared_.idle_timeout - idle);
     shared_.idle_closed.fetch_add(1, std::memory_order_relaxed);
     spdlog::debug("resp: closing client {} ({}): idle for {} ms", client_.id, client_.address,
                   std::chrono::duration_cast<std::chrono::milliseconds>(idle).count());
     Close();
+  }
+
+  // --- pub/sub ---------------------------------------------------------------
+
+  // A command changed whether the client has any subscription: join or
+  // leave the alert hub. Every subscription matches `alerts` (the commands
+  // refuse the others), so any subscription means listening to the hub.
+  void UpdateSubscription() {
+    subscribed_ = client_.subscriptions() > 0;
+    if (shared_.alerts == nullptr) return;
+    if (subscribed_) {
+      alerts_after_ = shared_.alerts->Subscribe(this->shared_from_this());
+    } else {
+      shared_.alerts->Unsubscribe(this);
+    }
+  }
+
+  void OnAlerts(const AlertBatch& batch) {
+    // A batch posted before an UNSUBSCRIBE (or a resubscribe: alerts_after_
+    // moved on) is not for this subscription.
+    if (closed_ || !subscribed_ || client_.close_after_reply || linger_after_reply_) return;
+    const bool resp3 = sink_.resp3();
+    for (const PublishedAlert& alert : batch) {
+      if (alert.seq <= alerts_after_) continue;
+      alerts_after_ = alert.seq;
+      for (const std::string& channel : client_.channels) {
+        if (channel != commands::kAlertsChannel) continue;
+        protocol::resp::AppendPushHeader(push_buf_, 3, resp3);
+        protocol::resp::AppendBulk(push_buf_, "message");
+        protocol::resp::AppendBulk(push_buf_, channel);
+        protocol::resp::AppendBulk(push_buf_, alert.json);
+      }
+      for (const std::string& pattern : client_.patterns) {
+        if (!core::GlobMatch(pattern, commands::kAlertsChannel)) continue;
+        protocol::resp::AppendPushHeader(push_buf_, 4, resp3);
+        protocol::resp::AppendBulk(push_buf_, "pmessage");
+        protocol::resp::AppendBulk(push_buf_, pattern);
+        protocol::resp::AppendBulk(push_buf_, commands::kAlertsChannel);
+        protocol::resp::AppendBulk(push_buf_, alert.json);
+      }
+    }
+    // Redis's client-output-buffer-limit for pubsub clients (hard limit
+    // only): a subscriber that does not read is closed, not buffered for.
+    // What counts is what waits behind the write in flight (a reader that
+    // keeps up has none, however large a batch), so tallyd holds at most
+    // the limit plus that write (one batch, AlertHub::kMaxPerTick alerts).
+    FlushPushes();
+    const size_t pending = push_buf_.size();
+    if (shared_.pubsub_output_limit > 0 && pending > shared_.pubsub_output_limit) {
+      shared_.pubsub_closed.fetch_add(1, std::memory_order_relaxed);
+      spdlog::warn("resp: closing subscriber {} ({}): {} bytes of messages unread, over the {} byte limit", client_.id,
+                   client_.address, pending, shared_.pubsub_output_limit);
+      return Close();
+    }
+  }
+
+  // Writes queued messages if the connection is waiting for a request (a
+  // busy one sends them with its replies, DoWrite).
+  void FlushPushes() {
+    if (closed_ || busy_ || push_writing_ || push_buf_.empty() || shutting_down_) return;
+    push_out_.swap(push_buf_);
+    push_buf_.clear();
+    push_writing_ = true;
+    asio::async_write(socket_, asio::buffer(push_out_),
+                      [self = this->shared_from_this()](const error_code& ec, size_t) { self->OnPushWrite(ec); });
+  }
+
+  void OnPushWrite(const error_code& ec) {
+    push_writing_ = false;
+    if (closed_) return;
+    if (ec) return Close();
+    if (push_out_.capacity() > kOutputKeepCapacity) {
+      std::string().swap(push_out_);
+    } else {
+      push_out_.clear();
+    }
+    if (reply_after_push_) {
+      reply_after_push_ = false;
+      return DoWrite();
+    }
+    if (shutting_down_ && !busy_) return Close();
+    FlushPushes();
   }
 
   void Close() {
@@ -423,6 +544,9 @@ class RespSession final : public Session,
     socket_.shutdown(Socket::shutdown_both, ignored);
     socket_.close(ignored);
     idle_timer_.cancel();
+    if (subscribed_ && shared_.alerts != nullptr) shared_.alerts->Unsubscribe(this);
+    subscribed_ = false;
+    std::string().swap(push_buf_);
     Leave();
     shared_.server.connected_clients.fetch_sub(1);
     std::vector<char>().swap(input_);
@@ -447,6 +571,13 @@ class RespSession final : public Session,
   bool shutting_down_ = false;
   size_t charged_ = 0;               // this session's part of Shared::query_buffer_bytes
   bool linger_after_reply_ = false;  // closed by a query buffer limit: Linger() after the error
+  // Pub/sub (see the class comment).
+  bool subscribed_ = false;        // joined the alert hub (client_ has a subscription)
+  uint64_t alerts_after_ = 0;      // the newest alert seq sent (or the hub's cursor at subscribe)
+  std::string push_buf_;           // messages not yet being written
+  std::string push_out_;           // messages being written
+  bool push_writing_ = false;      // push_out_'s write is in flight
+  bool reply_after_push_ = false;  // out_ waits for that write to finish
 };
 
 }  // namespace
@@ -466,6 +597,8 @@ struct RespServer::Impl {
         pool("resp-io", options.io_threads) {
     shared.client_query_buffer_limit = static_cast<size_t>(std::max<int64_t>(0, options.client_query_buffer_limit));
     shared.total_query_buffer_limit = static_cast<size_t>(std::max<int64_t>(0, options.total_query_buffer_limit));
+    shared.pubsub_output_limit = static_cast<size_t>(std::max<int64_t>(0, options.pubsub_output_limit));
+    shared.alerts = &alert_hub;
     for (size_t i = 0; i < pool.size(); ++i) stats.push_back(&server.AddThreadStats());
   }
 
@@ -477,6 +610,8 @@ struct RespServer::Impl {
   Shared shared;
   std::vector<ThreadStats*> stats;  // by IoThread::index; each written by its thread only
   IoThreadPool pool;
+  // Its timer is on thread 0's loop: destroyed before the pool.
+  AlertHub alert_hub{shared.engine.feeds(), pool.thread(0).io, kAlertPollInterval};
   std::unique_ptr<Listener<tcp>> tcp_listener;
   std::unique_ptr<Listener<local>> unix_listener;
   int bound_port = 0;
@@ -537,6 +672,8 @@ RespServerStats RespServer::stats() const {
   out.handler_failures = impl.shared.handler_failures.load(std::memory_order_relaxed);
   out.query_buffer_closed = impl.shared.query_buffer_closed.load(std::memory_order_relaxed);
   out.query_buffer_bytes = impl.shared.query_buffer_bytes.load(std::memory_order_relaxed);
+  out.pubsub_closed = impl.shared.pubsub_closed.load(std::memory_order_relaxed);
+  out.alert_subscribers = impl.alert_hub.subscribers();
   return out;
 }
 
@@ -571,6 +708,7 @@ storage::Status RespServer::Start() {
   }
   if (impl.tcp_listener) impl.tcp_listener->Start();
   if (impl.unix_listener) impl.unix_listener->Start();
+  impl.alert_hub.Start();
   impl.pool.Start();
   return storage::Status::Ok();
 }
@@ -579,7 +717,9 @@ void RespServer::Stop(int64_t drain_ms) {
   Impl& impl = *impl_;
   if (impl.stopped) return;
   impl.stopped = true;
-  // 1. Stop accepting.
+  // 1. Stop accepting and publishing (subscribers are idle connections:
+  // the drain closes them at once).
+  impl.alert_hub.Stop();
   if (impl.tcp_listener) impl.tcp_listener->StopAccepting();
   if (impl.unix_listener) impl.unix_listener->StopAccepting();
   // Only our own: another instance may have bound the path since.

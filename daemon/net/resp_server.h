@@ -12,6 +12,10 @@
 // and the connection goes on. An idle connection is closed after
 // idle_timeout_ms (Redis's `timeout`).
 //
+// Pub/sub: a connection with a subscription (SUBSCRIBE alerts) is sent every
+// later quota alert by the server's AlertHub (net/alert_hub.h), and closed
+// if it leaves more than pubsub_output_limit bytes of them unread.
+//
 // Thread-safety: Start/Stop from one control thread; the rest from any.
 // Keeps Asio out of its users: only net/*.cc include it.
 
@@ -48,6 +52,12 @@ struct RespServerOptions {
   // "-ERR query buffer limit reached: ..." and closed. 0 = no limit.
   int64_t client_query_buffer_limit = 0;
   int64_t total_query_buffer_limit = 0;
+  // Messages (SUBSCRIBE alerts) a subscriber may leave unread, in bytes
+  // queued in tallyd behind the write in progress (the kernel's socket
+  // buffers full), before it is closed: Redis's pubsub
+  // client-output-buffer-limit hard limit (32 MiB; there is no soft
+  // limit). 0 = no limit.
+  int64_t pubsub_output_limit = 32ll * 1024 * 1024;
 };
 
 // For /metrics and tests; relaxed atomics, read at any time.
@@ -57,6 +67,8 @@ struct RespServerStats {
   uint64_t handler_failures = 0;     // commands whose handler threw ("-ERR internal error")
   uint64_t query_buffer_closed = 0;  // connections closed by a query buffer limit
   uint64_t query_buffer_bytes = 0;   // held now by incomplete requests (above each connection's 16 KiB)
+  uint64_t pubsub_closed = 0;        // subscribers closed by pubsub_output_limit
+  uint64_t alert_subscribers = 0;    // connections subscribed now (any channel or pattern)
 };
 
 class RespServer {

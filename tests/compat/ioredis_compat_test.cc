@@ -2,7 +2,9 @@
 // tests/compat/ioredis/ioredis_test.js connects (CLIENT SETNAME, SELECT 0 and
 // INFO's ready check), runs plain commands, errors, a 500-command pipeline,
 // 1,000 concurrent commands, scanStream and the CTR.* commands through
-// call(), and exits non-zero at the first failed check.
+// call(), and exits non-zero at the first failed check. A second script,
+// tests/compat/ioredis/ioredis_pubsub_test.js, listens to quota alerts with
+// subscribe('alerts') and on('message').
 
 #include <gtest/gtest.h>
 
@@ -23,6 +25,20 @@ TEST(IoredisCompatTest, IoredisWorksUnchanged) {
   int checks = 0;
   for (const std::string& line : SplitLines(r.out)) checks += line.rfind("ok ", 0) == 0;
   EXPECT_EQ(checks, 12) << r.out;
+  std::cout << r.out;
+}
+
+// Alerts become readable at compaction: a short interval keeps the test short.
+TEST(IoredisCompatTest, IoredisHearsQuotaAlerts) {
+  TallydProcess daemon({"--compaction-interval-ms", "100"});
+  ASSERT_TRUE(daemon.Start());
+  ProcessResult r = RunProcess(
+      {TALLY_NODE_PATH, TALLY_IOREDIS_PUBSUB_SCRIPT, std::to_string(daemon.port()), TALLY_IOREDIS_MODULES}, {}, 90s);
+  ASSERT_TRUE(r.started) << r.Describe();
+  EXPECT_TRUE(r.exited && r.exit_code == 0) << r.Describe();
+  int checks = 0;
+  for (const std::string& line : SplitLines(r.out)) checks += line.rfind("ok ", 0) == 0;
+  EXPECT_EQ(checks, 6) << r.out;
   std::cout << r.out;
 }
 

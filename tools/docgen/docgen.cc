@@ -21,6 +21,7 @@ constexpr Group kGroups[] = {
     {"connection", "Connection", "docs/redis.md"},
     {"server", "Server", "docs/redis.md"},
     {"quota", "Plans, quotas and credits", "docs/quotas.md"},
+    {"pubsub", "Pub/sub", "docs/redis.md"},
 };
 
 constexpr std::string_view kGeneratedNote =

@@ -4,7 +4,9 @@
 // throws, one that sleeps, one that writes, one with a large reply — and a
 // scripted log where a test needs the log wait to be slow or to fail.
 // Covers the exception guard, the idle timeout, the drain at Stop, the
-// durability batch's group commit and fail-closed path, and accept backoff.
+// durability batch's group commit and fail-closed path, accept backoff, and
+// pub/sub delivery (the real SUBSCRIBE and quota commands): every alert once
+// to a reader, a subscriber that stops reading closed at its output limit.
 
 #include "net/resp_server.h"
 
@@ -23,6 +25,7 @@
 #include <thread>
 #include <vector>
 
+#include "commands/registry.h"
 #include "core/engine.h"
 #include "engine_fixture.h"
 #include "eventually.h"
@@ -420,6 +423,71 @@ TEST_F(RespServerTest, AcceptFailuresBackOffAndTheWaitingClientIsServedLater) {
     EXPECT_LE(failures, 16u) << "one retry per 50 ms, not a spin";
   }
   EXPECT_EQ(client.Call("PING"), "+PONG");
+}
+
+// ---- pub/sub ---------------------------------------------------------------------
+
+std::string Multibulk(const std::vector<std::string>& args) {
+  std::string out = "*" + std::to_string(args.size()) + "\r\n";
+  for (const std::string& arg : args) out += "$" + std::to_string(arg.size()) + "\r\n" + arg + "\r\n";
+  return out;
+}
+
+// 2,000 owners each cross 16 thresholds: 32,000 alerts (~8 MB), more than
+// the kernel's socket buffers hold. A subscriber that reads gets each once;
+// one that stops reading is closed at pubsub_output_limit instead of
+// buffering the rest.
+TEST_F(RespServerTest, ASubscriberThatDoesNotReadIsClosedAtTheOutputLimitAndTheOthersGetEveryAlertOnce) {
+  table_.Register(commands::PubSubCommands());
+  table_.Register(commands::QuotaCommands());
+  RespServerOptions options;
+  options.pubsub_output_limit = 256 * 1024;
+  Start(options);
+  RespConnection stuck = Connect();
+  ASSERT_TRUE(stuck.Send(Multibulk({"SUBSCRIBE", "alerts"})));
+  for (const char* part : {"*3", "subscribe", "alerts", ":1"}) ASSERT_EQ(stuck.ReadReply(), part);
+  RespConnection reader = Connect();
+  ASSERT_TRUE(reader.Send(Multibulk({"SUBSCRIBE", "alerts"})));
+  for (const char* part : {"*3", "subscribe", "alerts", ":1"}) ASSERT_EQ(reader.ReadReply(), part);
+
+  constexpr int kOwners = 2000, kThresholds = 16;
+  RespConnection writer = Connect();
+  std::string batch = Multibulk(
+      {"PLAN.SET", "p",
+       R"({"features":{"f":{"limit":16,"period":"total","alerts":[5,10,15,20,25,30,35,40,45,50,55,60,70,80,90,100]}}})"});
+  for (int i = 0; i < kOwners; ++i) {
+    batch += Multibulk({"PLAN.ASSIGN", "o" + std::to_string(i), "p"});
+    batch += Multibulk({"QUOTA.CONSUME", "o" + std::to_string(i), "f", "16"});
+  }
+  batch += "PING\r\n";
+  ASSERT_TRUE(writer.Send(batch));
+  for (int lines = 0;; ++lines) {
+    const std::string line = writer.ReadReply();
+    ASSERT_NE(line.rfind("<no reply", 0), 0u) << line;
+    if (line == "+PONG") break;
+  }
+  std::atomic<int> heard{0};
+  std::atomic<int> duplicates{0};
+  std::thread drain([&] {
+    int64_t last_seq = 0;
+    while (heard.load() < kOwners * kThresholds) {
+      const std::string line = reader.ReadReply(10s);
+      if (line.rfind("<no reply", 0) == 0) return;
+      const size_t at = line.find("\"seq\":");
+      if (line.front() != '{' || at == std::string::npos) continue;
+      const int64_t seq = std::stoll(line.substr(at + 6));
+      if (seq <= last_seq) duplicates.fetch_add(1);
+      last_seq = seq;
+      heard.fetch_add(1);
+    }
+  });
+  Compact();  // the alerts become readable, and are published
+  drain.join();
+  EXPECT_EQ(heard.load(), kOwners * kThresholds);
+  EXPECT_EQ(duplicates.load(), 0);
+  EXPECT_TRUE(Eventually([&] { return resp_->stats().pubsub_closed == 1; }, 10s));
+  EXPECT_TRUE(stuck.WaitClosed(5s));
+  EXPECT_EQ(resp_->stats().alert_subscribers, 1u);  // the reader
 }
 
 }  // namespace

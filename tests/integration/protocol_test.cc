@@ -466,7 +466,13 @@ TEST_F(GarbageTest, RandomArgumentsToEveryCommandNeverCrashTheDaemon) {
   for (const auto& entry : list.elements) {
     if (entry.elements.empty()) continue;
     const std::string& name = entry.elements[0].str;
-    if (name != "quit") names.push_back(name);  // QUIT would just close
+    // QUIT would just close; the pub/sub commands answer once per channel
+    // (so replies cannot be counted per command) and switch the connection
+    // to subscribed mode; alerts_pubsub_itest.cc gives them bad input.
+    if (name != "quit" && name != "subscribe" && name != "psubscribe" && name != "unsubscribe" &&
+        name != "punsubscribe") {
+      names.push_back(name);
+    }
   }
   ASSERT_GE(names.size(), 20u);
   const std::vector<std::string> pool = {

@@ -61,6 +61,15 @@ struct FieldSpec {
   std::string_view needs = {};    // another field that must be given with this one
 };
 
+// The X-Actor header of every administrative route: RouteCall::AppendActor
+// passes it as the command's BY.
+inline constexpr FieldSpec kActorHeader{"X-Actor",
+                                        FieldSource::kHeader,
+                                        FieldType::kString,
+                                        false,
+                                        "BY",
+                                        "who makes the change, for the audit trail (default: the client's address)"};
+
 struct RouteCall;
 using RouteHandler = HttpResponse (*)(RouteCall& call);
 

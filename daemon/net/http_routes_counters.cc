@@ -19,9 +19,6 @@ using enum FieldType;
 
 constexpr FieldSpec kOwner{"owner", kPath, kString, true, "owner", "the owner (percent-encoded), e.g. user:42"};
 constexpr FieldSpec kKey{"key", kPath, kString, true, "key", "the counter's key, e.g. downloads"};
-constexpr FieldSpec kActor{"X-Actor", kHeader,
-                           kString,   false,
-                           "BY",      "who makes the change, for the audit trail (default: the client's address)"};
 constexpr FieldSpec kIntervalQuery{"interval", kQuery,     kString,
                                    false,      "interval", "total (default), hour, day, week, month, quarter or year"};
 constexpr FieldSpec kPeriodQuery{
@@ -94,7 +91,7 @@ constexpr FieldSpec kAdjustFields[] = {
      "the time whose cells are corrected, unix milliseconds (default now; same bounds as an increment's at)"},
     {"id", kBody, kString, false, "ID",
      "an event id: a retried correction is not applied again (409 duplicate; other arguments: 409 id_conflict)"},
-    kActor,
+    kActorHeader,
 };
 
 // ---- GET /v1/owners/{owner}/counters/{key} ---------------------------------------
@@ -213,7 +210,7 @@ constexpr FieldSpec kPutFields[] = {
     {"cells", kBody, kCellList, false, "CELLS",
      "[{\"interval\", \"period\" (default current), \"value\"}, ...]: cells of any intervals in one atomic step "
      "(CTR.RECOUNT CELLS)"},
-    kActor,
+    kActorHeader,
 };
 
 // POST /v1/owners/{owner}/counters/{key}/reset {"interval", "period"}
@@ -229,7 +226,7 @@ constexpr FieldSpec kResetFields[] = {
     kKey,
     {"interval", kBody, kString, false, "interval", "the cell's interval (default total)"},
     {"period", kBody, kString, false, "period", "the cell's period label (default current)", {}, "interval"},
-    kActor,
+    kActorHeader,
 };
 
 // DELETE /v1/owners/{owner}/counters/{key}?interval=
@@ -248,7 +245,7 @@ constexpr FieldSpec kDeleteFields[] = {
     kOwner,
     kKey,
     {"interval", kQuery, kString, false, "interval", "only the cells of this interval (default: every cell)"},
-    kActor,
+    kActorHeader,
 };
 
 // ---- history and sums --------------------------------------------------------------

@@ -27,9 +27,6 @@ using enum FieldType;
 constexpr FieldSpec kOwner{"owner", kPath, kString, true, "owner", "the owner (percent-encoded), e.g. team:7"};
 constexpr FieldSpec kPlanName{"plan", kPath, kString, true, "plan", "the plan's name, e.g. pro"};
 constexpr FieldSpec kFeature{"feature", kPath, kString, true, "feature", "the feature, e.g. api_calls"};
-constexpr FieldSpec kActor{"X-Actor", kHeader,
-                           kString,   false,
-                           "BY",      "who makes the change, for the audit trail (default: the client's address)"};
 
 // Times in replies: unix milliseconds as `<name>_ms` and ISO 8601 UTC as
 // `<name>` (null stays null), as the counter routes give a period's start.
@@ -103,14 +100,14 @@ HttpResponse DeletePlan(RouteCall& call) {
 }
 
 constexpr FieldSpec kPlanOnly[] = {kPlanName};
-constexpr FieldSpec kPlanChangeFields[] = {kPlanName, kActor};
+constexpr FieldSpec kPlanChangeFields[] = {kPlanName, kActorHeader};
 constexpr FieldSpec kPutPlanFields[] = {
     kPlanName,
     {"features", kBody, kObject, true, "json",
      "{\"<feature>\": {\"limit\": n|null, \"period\": \"month\", \"overage\": \"reject\"|\"allow\", \"alerts\": [80, "
      "95, "
      "100]}, ...}"},
-    kActor,
+    kActorHeader,
 };
 
 // ---- an owner's plan and usage -----------------------------------------------------------
@@ -137,7 +134,7 @@ constexpr FieldSpec kAssignFields[] = {
     {"anchor", kBody, kString, false, "ANCHOR",
      "yyyy-mm-dd: monthly, quarterly and yearly limits reset on this day of the month (29-31 clamp to the month's "
      "end)"},
-    kActor,
+    kActorHeader,
 };
 
 HttpResponse Usage(RouteCall& call) {
@@ -309,7 +306,7 @@ constexpr FieldSpec kGrantFields[] = {
      "lower is drawn first (default 0; the plan allowance is 0), -1000000 to 1000000"},
     {"reason", kBody, kString, false, "REASON", "why, for the ledger (1-128 printable characters)"},
     {"id", kBody, kString, false, "ID", "the grant's id (default: generated); a retried grant is granted once"},
-    kActor,
+    kActorHeader,
 };
 
 HttpResponse Revoke(RouteCall& call) {
@@ -323,7 +320,7 @@ HttpResponse Revoke(RouteCall& call) {
 constexpr FieldSpec kRevokeFields[] = {
     kOwner,
     {"grant", kPath, kString, true, "grant-id", "the grant's id"},
-    kActor,
+    kActorHeader,
 };
 
 HttpResponse Ledger(RouteCall& call) {

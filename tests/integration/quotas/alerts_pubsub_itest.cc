@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "quota_daemon_test.h"
 #include "tallyd_process.h"
 
 extern char** environ;
@@ -98,19 +99,10 @@ class LineProcess {
   std::string transcript_;
 };
 
-class AlertsPubSubTest : public TallydTest {
+class AlertsPubSubTest : public QuotaDaemonTest {
  protected:
-  std::vector<std::string> ExtraArgs() const override { return {"--compaction-interval-ms", "100"}; }
+  AlertsPubSubTest() : QuotaDaemonTest("100", std::string(kPlan)) {}
 
-  RespClient& conn() {
-    if (!conn_.connected()) conn_ = Connect();
-    return conn_;
-  }
-  RespValue Call(const std::vector<std::string>& args) { return conn().Call(args); }
-  void SetUpPlan(const std::string& owner) {
-    ASSERT_EQ(Call({"PLAN.SET", "pro", std::string(kPlan)}).str, "OK");
-    ASSERT_EQ(Call({"PLAN.ASSIGN", owner, "pro"}).str, "OK");
-  }
   // Waits until EVENTS.READ shows `count` alerts in all: they are readable,
   // i.e. published to the subscribers of that moment.
   void AwaitAlertCount(size_t count) {
@@ -121,8 +113,6 @@ class AlertsPubSubTest : public TallydTest {
     }
     FAIL() << "fewer than " << count << " alerts became readable";
   }
-
-  RespClient conn_;
 };
 
 // The three lines redis-cli prints (raw, stdout a pipe) for one message.

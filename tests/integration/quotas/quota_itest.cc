@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "quota_daemon_test.h"
 #include "tallyd_process.h"
 
 namespace tally::itest {
@@ -33,18 +34,9 @@ int64_t Int(const RespValue& map, const std::string& name) {
 constexpr std::string_view kPlan = R"({"features":{"api_calls":{"limit":1000,"period":"month","alerts":[50,80,100]},)"
                                    R"("seats":{"limit":5,"period":"total"},"tokens":{"limit":5000,"period":"month"}}})";
 
-class QuotaTest : public TallydTest {
+class QuotaTest : public QuotaDaemonTest {
  protected:
-  std::vector<std::string> ExtraArgs() const override { return {"--compaction-interval-ms", "50"}; }
-  RespClient& conn() {
-    if (!conn_.connected()) conn_ = Connect();
-    return conn_;
-  }
-  RespValue Call(const std::vector<std::string>& args) { return conn().Call(args); }
-  void SetUpPlan(const std::string& owner) {
-    ASSERT_EQ(Call({"PLAN.SET", "pro", std::string(kPlan)}).str, "OK");
-    ASSERT_EQ(Call({"PLAN.ASSIGN", owner, "pro"}).str, "OK");
-  }
+  QuotaTest() : QuotaDaemonTest("50", std::string(kPlan)) {}
   RespValue Usage(const std::string& owner, const std::string& feature) {
     RespValue all = Call({"QUOTA.USAGE", owner, feature});
     EXPECT_EQ(all.elements.size(), 1u) << all;
@@ -54,7 +46,6 @@ class QuotaTest : public TallydTest {
     conn_.Close();
     ASSERT_TRUE(daemon().KillAndRestart());
   }
-  RespClient conn_;
 };
 
 TEST_F(QuotaTest, ConsumeIsAtomicExactlyOnceAndSurvivesKill) {

@@ -462,8 +462,8 @@ int Run(int argc, char** argv) {
   net::RespServer resp(*engine, server, net_options);
   server.SetRespFigures([&resp] {
     net::RespServerStats s = resp.stats();
-    return RespFigures{s.accept_failures, s.idle_closed, s.handler_failures, s.query_buffer_closed,
-                       s.query_buffer_bytes};
+    return RespFigures{s.accept_failures,    s.idle_closed,   s.handler_failures, s.query_buffer_closed,
+                       s.query_buffer_bytes, s.pubsub_closed, s.alert_subscribers};
   });
   // Ready before the RESP listener opens, so a client that reaches tallyd
   // over RESP (tests wait for PING) finds /ready and the routes ready too.

@@ -174,6 +174,8 @@ struct RespFigures {
   uint64_t handler_failures = 0;     // commands whose handler threw ("-ERR internal error")
   uint64_t query_buffer_closed = 0;  // connections closed by a query buffer limit
   uint64_t query_buffer_bytes = 0;   // held by incomplete requests now
+  uint64_t pubsub_closed = 0;        // subscribers closed for not reading (the pub/sub output limit)
+  uint64_t alert_subscribers = 0;    // connections subscribed now (SUBSCRIBE alerts, PSUBSCRIBE)
 };
 
 // Server-wide state shared by all connections.

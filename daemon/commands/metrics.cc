@@ -293,6 +293,11 @@ std::string RenderPrometheus(const MetricsSnapshot& s) {
   w.Gauge("tally_resp_query_buffer_bytes",
           "Bytes held now by incomplete RESP requests (above each connection's 16 KiB input buffer).",
           s.resp.query_buffer_bytes);
+  w.Gauge("tally_resp_alert_subscribers", "RESP connections subscribed to quota alerts now (SUBSCRIBE, PSUBSCRIBE).",
+          s.resp.alert_subscribers);
+  w.Counter("tally_resp_pubsub_closed_total",
+            "Subscribers closed because 32 MiB of alert messages waited for them (they stopped reading).",
+            s.resp.pubsub_closed);
   w.Counter("tally_http_requests_total", "HTTP requests passed to the routes.", s.http.requests_total);
   w.Counter("tally_http_request_errors_total",
             "HTTP requests refused by the transport before routing (400, 408, 413, 431).", s.http.request_errors);
@@ -431,7 +436,9 @@ nlohmann::json StatsJson(const MetricsSnapshot& s) {
         {"idle_closed", s.resp.idle_closed},
         {"handler_failures", s.resp.handler_failures},
         {"query_buffer_closed", s.resp.query_buffer_closed},
-        {"query_buffer_bytes", s.resp.query_buffer_bytes}}},
+        {"query_buffer_bytes", s.resp.query_buffer_bytes},
+        {"alert_subscribers", s.resp.alert_subscribers},
+        {"pubsub_closed", s.resp.pubsub_closed}}},
       {"http",
        {{"enabled", s.http.enabled},
         {"open", s.http.connections_open},

@@ -410,6 +410,8 @@ void Info(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
     out += "# Clients\r\n";
     AppendField(out, "connected_clients", server.connected_clients.load());
     AppendField(out, "maxclients", server.config.max_clients);
+    // Redis 7.2's name for connections in subscribed mode.
+    AppendField(out, "pubsub_clients", server.resp_figures().alert_subscribers);
     out += "\r\n";
   }
   if (wants("memory")) {

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "http_client.h"
 #include "quota_daemon_test.h"
 #include "tallyd_process.h"
 
@@ -207,6 +208,11 @@ TEST_F(AlertsPubSubTest, SubscribeFramingAndTheSubscribedContext) {
   EXPECT_EQ(c.CallRaw({"QUOTA.CONSUME", "u", "f", "1"}).substr(0, 41), "-ERR Can't execute 'quota.consume': only ");
   EXPECT_EQ(c.CallRaw({"PING"}), "*2\r\n$4\r\npong\r\n$0\r\n\r\n");
   EXPECT_EQ(c.CallRaw({"PING", "hi"}), "*2\r\n$4\r\npong\r\n$2\r\nhi\r\n");
+  // The subscriber is counted: INFO's pubsub_clients (Redis 7.2's name) and /metrics.
+  EXPECT_TRUE(Contains(Call({"INFO", "clients"}).str, "pubsub_clients:1\r\n")) << Call({"INFO", "clients"}).str;
+  const HttpReply metrics = HttpClient::Request(daemon().http_port(), "GET", "/metrics");
+  EXPECT_TRUE(Contains(metrics.body, "\ntally_resp_alert_subscribers 1\n")) << metrics.body;
+  EXPECT_TRUE(Contains(metrics.body, "\ntally_resp_pubsub_closed_total 0\n"));
   EXPECT_EQ(c.CallRaw({"PSUBSCRIBE", "al*"}), "*3\r\n$10\r\npsubscribe\r\n$3\r\nal*\r\n:2\r\n");
 
   EXPECT_EQ(c.CallRaw({"UNSUBSCRIBE"}), "*3\r\n$11\r\nunsubscribe\r\n$6\r\nalerts\r\n:1\r\n");

@@ -176,6 +176,14 @@ std::optional<protocol::Error> DescribePeriod(Api& api, std::string_view owner, 
   return std::nullopt;
 }
 
+HttpResponse FeedPage(RouteCall& call, const char* command, json (*shape)(const json&)) {
+  std::vector<std::string> argv{command, call.Query("since").value_or("0")};
+  if (auto limit = call.Query("limit")) argv.insert(argv.end(), {"COUNT", *limit});
+  auto outcome = call.Run(argv);
+  if (outcome.error) return *outcome.error;
+  return Json(200, shape(outcome.value));
+}
+
 // ---- RouteCall -------------------------------------------------------------------
 
 std::optional<std::string> RouteCall::Query(std::string_view name) const {

@@ -144,6 +144,10 @@ HttpResponse Json(int status, const json& body);
 HttpResponse ErrorResponse(const protocol::Error& error);
 std::string IsoUtc(int64_t unix_ms);
 
+// One page of a feed command read by `since` and `limit` (CHANGES.READ,
+// AUDIT.READ, EVENTS.READ: "<since> [COUNT n]"), its reply shaped by `shape`.
+HttpResponse FeedPage(RouteCall& call, const char* command, json (*shape)(const json&));
+
 // Api's services for the routes.
 core::Engine& ApiEngine(Api& api);
 ServerState& ApiServer(Api& api);

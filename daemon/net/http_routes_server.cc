@@ -72,16 +72,6 @@ json AuditJson(const json& reply) {
   return {{"audit", std::move(records)}, {"next", reply[0]}};
 }
 
-// GET /v1/changes?since=&limit= and GET /v1/audit?since=&limit=: one page
-// of a feed command (CHANGES.READ, AUDIT.READ), shaped by `shape`.
-HttpResponse FeedPage(RouteCall& call, const char* command, json (*shape)(const json&)) {
-  std::vector<std::string> argv{command, call.Query("since").value_or("0")};
-  if (auto limit = call.Query("limit")) argv.insert(argv.end(), {"COUNT", *limit});
-  auto outcome = call.Run(argv);
-  if (outcome.error) return *outcome.error;
-  return Json(200, shape(outcome.value));
-}
-
 HttpResponse Changes(RouteCall& call) { return FeedPage(call, "CHANGES.READ", ChangesJson); }
 HttpResponse Audit(RouteCall& call) { return FeedPage(call, "AUDIT.READ", AuditJson); }
 

@@ -147,42 +147,65 @@ const TimeZone& QuotasModule::ZoneFor(const ShardRef& ref, std::string_view owne
 OpStatus QuotasModule::Resolve(const ShardRef& ref, std::string_view owner, std::string_view feature, int64_t now_ms,
                                bool create, AccountRef* out, ReadFault& fault) {
   OwnerState* owner_state = FindOwner(ref, owner);
-  std::shared_ptr<const Plan> plan;
-  if (owner_state != nullptr && !owner_state->plan.empty()) {
-    std::lock_guard<std::mutex> lock(plans_mu_);
-    if (auto it = plans_.find(owner_state->plan); it != plans_.end()) plan = it->second.plan;
-  }
-  const PlanFeature* defined = plan ? plan->Find(feature) : nullptr;
-  FeatureAccount* account = nullptr;
+  FeatureSlot* slot = nullptr;
   if (owner_state != nullptr) {
-    if (auto it = owner_state->features.find(feature); it != owner_state->features.end()) account = it->second.get();
+    if (auto it = owner_state->features.find(feature); it != owner_state->features.end()) slot = &it->second;
   }
-  if (defined != nullptr) {
-    out->feature = *defined;
-  } else if (account != nullptr || create) {
+  // Read before the plan: a plan changed meanwhile leaves the slot stale.
+  const uint64_t generation = resolve_generation_.load(std::memory_order_acquire);
+  if (slot == nullptr || slot->generation != generation) {
+    std::shared_ptr<const Plan> plan;
+    if (owner_state != nullptr && !owner_state->plan.empty()) {
+      std::lock_guard<std::mutex> lock(plans_mu_);
+      if (auto it = plans_.find(owner_state->plan); it != plans_.end()) plan = it->second.plan;
+    }
+    const PlanFeature* defined = plan ? plan->Find(feature) : nullptr;
+    if (defined == nullptr && slot == nullptr && !create) {
+      return plan ? OpStatus::kUnknownFeature : OpStatus::kNoPlan;
+    }
+    if (owner_state == nullptr) owner_state = &OwnerFor(ref, owner);
+    if (slot == nullptr) slot = &owner_state->features.try_emplace(std::string(feature)).first->second;
     // Credits only: nothing from a plan, no percentage alerts.
-    out->feature = PlanFeature{std::string(feature), 0, QuotaPeriod{}, Overage::kReject, {}};
-  } else {
-    return plan ? OpStatus::kUnknownFeature : OpStatus::kNoPlan;
-  }
-  if (owner_state == nullptr) owner_state = &OwnerFor(ref, owner);
-  if (account == nullptr) {
-    account =
-        owner_state->features.emplace(std::string(feature), std::make_unique<FeatureAccount>()).first->second.get();
+    slot->feature =
+        defined != nullptr ? *defined : PlanFeature{std::string(feature), 0, QuotaPeriod{}, Overage::kReject, {}};
+    slot->feature_bytes = EncodeFeature(slot->feature);
+    slot->generation = generation;
+    slot->zone = nullptr;  // the window too
   }
   const TimeZone& zone = ZoneFor(ref, owner, fault);
   if (fault) return OpStatus::kReadFailed;
+  if (slot->zone != zone.zone() || now_ms < slot->window.start_ms || now_ms >= slot->window.end_ms) {
+    slot->window = WindowOf(slot->feature.period, owner_state->anchor, now_ms, zone);
+    slot->zone = zone.zone();
+  }
   out->owner = owner_state;
-  out->account = account;
-  out->window = WindowOf(out->feature.period, owner_state->anchor, now_ms, zone);
+  out->account = &slot->account;
+  out->feature = &slot->feature;
+  out->feature_bytes = &slot->feature_bytes;
+  out->window = slot->window;
   return OpStatus::kOk;
+}
+
+void QuotasModule::QueueDeadline(Shard& shard, std::string_view owner, OwnerState& owner_state) {
+  std::optional<int64_t> next;
+  for (const auto& [name, slot] : owner_state.features) {
+    std::optional<int64_t> deadline = slot.account.NextDeadline();
+    if (deadline && (!next || *deadline < *next)) next = deadline;
+  }
+  if (!next || *next >= owner_state.queued_deadline) return;
+  owner_state.queued_deadline = *next;
+  shard.deadlines.emplace(*next, std::string(owner));
+}
+
+void QuotasModule::ForgetResolved(OwnerState& owner_state) {
+  for (auto& [name, slot] : owner_state.features) slot.generation = 0;
 }
 
 FeatureUsage QuotasModule::UsageOf(const AccountRef& a) const {
   FeatureUsage usage;
-  usage.feature = a.feature.name;
-  usage.figures = a.account->Figures(a.feature);
-  usage.period = QuotaPeriodName(a.feature.period);
+  usage.feature = a.feature->name;
+  usage.figures = a.account->Figures(*a.feature);
+  usage.period = QuotaPeriodName(a.feature->period);
   if (a.window.resets()) usage.resets_at_ms = a.window.end_ms;
   return usage;
 }
@@ -195,7 +218,7 @@ bool QuotasModule::Record(const ShardRef& ref, std::string_view owner, AccountRe
     LedgerRow row{a.owner->next_ledger++,
                   move.at_ms != 0 ? move.at_ms : now_ms,
                   std::string(CreditMoveName(move.kind)),
-                  a.feature.name,
+                  a.feature->name,
                   move.grant,
                   move.amount,
                   std::string(actor)};
@@ -203,8 +226,8 @@ bool QuotasModule::Record(const ShardRef& ref, std::string_view owner, AccountRe
     shard.ledger_owner.emplace_back(owner);
   }
   if (!events.empty()) {
-    const QuotaFigures figures = a.account->Figures(a.feature);
-    const std::string period = QuotaPeriodName(a.feature.period);
+    const QuotaFigures figures = a.account->Figures(*a.feature);
+    const std::string period = QuotaPeriodName(a.feature->period);
     for (const QuotaEvent& event : events) {
       std::string details = "{\"period\":\"" + period + "\",\"window_start_ms\":" + std::to_string(a.window.start_ms) +
                             ",\"used\":" + std::to_string(figures.used) + ",\"limit\":" + LimitJson(figures.limit) +
@@ -212,14 +235,14 @@ bool QuotasModule::Record(const ShardRef& ref, std::string_view owner, AccountRe
       if (event.kind == QuotaEventKind::kThreshold) details += ",\"threshold\":" + std::to_string(event.threshold);
       if (event.kind == QuotaEventKind::kHoldExpired) details += ",\"reservation\":\"" + event.hold + "\"";
       details += "}";
-      feeds_.QueueAlert(ref, now_ms, EventKind(event.kind), owner, a.feature.name, std::move(details));
+      feeds_.QueueAlert(ref, now_ms, EventKind(event.kind), owner, a.feature->name, std::move(details));
     }
   }
   return !moves.empty() || !events.empty();
 }
 
 void QuotasModule::AdvanceLogged(const ShardRef& ref, std::string_view owner, AccountRef& a, int64_t now_ms) {
-  std::vector<QuotaEvent> events = a.account->Advance(a.feature, a.window, now_ms);
+  std::vector<QuotaEvent> events = a.account->Advance(*a.feature, a.window, now_ms);
   // Forgetting ended holds is not logged: replay forgets them at the same
   // instants, in the Advance of the entry it replays (kEndedHoldRetentionMs).
   if (a.account->TakeForgotHolds()) MarkDirty(ref, owner, *a.owner);
@@ -227,8 +250,7 @@ void QuotasModule::AdvanceLogged(const ShardRef& ref, std::string_view owner, Ac
   // Expiry changed the account: its own entry, so the alerts it raised
   // fire once whatever happens to the op that noticed it.
   MarkDirty(ref, owner, *a.owner);
-  const std::string feature_bytes = EncodeFeature(a.feature);
-  const QuotaEntry entry = AccountEntry(QuotaChange::kAdvance, owner, a.feature, feature_bytes, a.window, now_ms);
+  const QuotaEntry entry = AccountEntry(QuotaChange::kAdvance, owner, *a.feature, *a.feature_bytes, a.window, now_ms);
   ref.Append([&](std::string& blob) { AppendQuotaEntry(blob, entry); });
 }
 
@@ -243,6 +265,7 @@ void QuotasModule::ApplyPlanChange(const ShardRef& ref, std::string_view name, s
     } else if (auto it = plans_.find(name); it != plans_.end()) {
       plans_.erase(it);
     }
+    resolve_generation_.fetch_add(1, std::memory_order_acq_rel);
   }
   state(ref).plans_changed.emplace(name);
 }
@@ -337,6 +360,7 @@ OpResult<bool> QuotasModule::Assign(std::string_view owner, std::string_view pla
     const std::string before = owner_state.plan;
     owner_state.plan = std::string(plan);
     owner_state.anchor = anchor;
+    ForgetResolved(owner_state);
     MarkDirty(ref, owner, owner_state);
     QuotaEntry entry;
     entry.change = QuotaChange::kAssign;
@@ -377,7 +401,7 @@ OpResult<QuotaDecision> QuotasModule::Check(const QuotaRequest& request) {
     if (status != OpStatus::kOk) return OpResult<QuotaDecision>::Error(status);
     AdvanceLogged(ref, request.owner, a, now);
     QuotaDecision decision;
-    decision.plan = a.account->Check(a.feature, request.amount);
+    decision.plan = a.account->Check(*a.feature, request.amount);
     decision.allowed = decision.plan.allowed;
     decision.usage = UsageOf(a);
     return OpResult<QuotaDecision>::Ok(std::move(decision));
@@ -408,7 +432,7 @@ OpResult<QuotaDecision> QuotasModule::Consume(const QuotaRequest& request) {
       decision.usage = UsageOf(a);
       return OpResult<QuotaDecision>::Ok(std::move(decision));
     }
-    decision.plan = a.account->Check(a.feature, request.amount);
+    decision.plan = a.account->Check(*a.feature, request.amount);
     if (!decision.plan.allowed) {
       decision.usage = UsageOf(a);
       return OpResult<QuotaDecision>::Ok(std::move(decision));  // refused: nothing changes
@@ -416,11 +440,10 @@ OpResult<QuotaDecision> QuotasModule::Consume(const QuotaRequest& request) {
     std::string nested;
     auto counted = counters_.IncrementLocked(ref, usage, now, /*id_checked=*/true, &nested);
     if (!counted.ok()) return OpResult<QuotaDecision>{counted.status, {}, counted.failed_family};
-    ConsumeOutcome outcome = a.account->Consume(a.feature, request.amount);
+    ConsumeOutcome outcome = a.account->Consume(*a.feature, request.amount);
     Record(ref, request.owner, a, now, "", outcome.events);
     MarkDirty(ref, request.owner, *a.owner);
-    const std::string feature_bytes = EncodeFeature(a.feature);
-    QuotaEntry entry = AccountEntry(QuotaChange::kConsume, request.owner, a.feature, feature_bytes, a.window, now);
+    QuotaEntry entry = AccountEntry(QuotaChange::kConsume, request.owner, *a.feature, *a.feature_bytes, a.window, now);
     entry.amount = request.amount;
     entry.nested = nested;
     ref.Append([&](std::string& blob) { AppendQuotaEntry(blob, entry); });
@@ -451,7 +474,7 @@ OpResult<QuotaDecision> QuotasModule::Release(const QuotaRequest& request) {
     }
     // What a release gives back is known before it changes anything: the
     // usage of this window's consumes, newest first, never below zero.
-    const int64_t releasable = std::min(request.amount, a.account->Figures(a.feature).used);
+    const int64_t releasable = std::min(request.amount, a.account->Figures(*a.feature).used);
     if (releasable <= 0) {
       decision.usage = UsageOf(a);
       return OpResult<QuotaDecision>::Ok(std::move(decision));
@@ -464,8 +487,7 @@ OpResult<QuotaDecision> QuotasModule::Release(const QuotaRequest& request) {
     decision.released = a.account->Release(request.amount);
     Record(ref, request.owner, a, now, "", {});
     MarkDirty(ref, request.owner, *a.owner);
-    const std::string feature_bytes = EncodeFeature(a.feature);
-    QuotaEntry entry = AccountEntry(QuotaChange::kRelease, request.owner, a.feature, feature_bytes, a.window, now);
+    QuotaEntry entry = AccountEntry(QuotaChange::kRelease, request.owner, *a.feature, *a.feature_bytes, a.window, now);
     entry.amount = request.amount;
     entry.nested = nested;
     ref.Append([&](std::string& blob) { AppendQuotaEntry(blob, entry); });
@@ -488,7 +510,7 @@ OpResult<std::vector<FeatureUsage>> QuotasModule::Usage(std::string_view owner, 
           for (const PlanFeature& f : it->second.plan->features) names.push_back(f.name);
         }
       }
-      for (const auto& [name, account] : owner_state->features) names.push_back(name);
+      for (const auto& [name, slot] : owner_state->features) names.push_back(name);
       std::sort(names.begin(), names.end());
       names.erase(std::unique(names.begin(), names.end()), names.end());
     } else {
@@ -519,8 +541,8 @@ OpResult<QuotaDecision> QuotasModule::Reserve(const QuotaRequest& request) {
     AdvanceLogged(ref, request.owner, a, now);
     QuotaDecision decision;
     auto holder = [&](std::string_view id) -> const std::string* {
-      for (const auto& [name, account] : a.owner->features) {
-        if (account->HoldStateOf(id)) return &name;
+      for (const auto& [name, slot] : a.owner->features) {
+        if (slot.account.HoldStateOf(id)) return &name;
       }
       return nullptr;
     };
@@ -529,7 +551,7 @@ OpResult<QuotaDecision> QuotasModule::Reserve(const QuotaRequest& request) {
       id = request.id;
       if (const std::string* feature = holder(id)) {
         // A retried reserve: the same hold, whatever became of it.
-        if (*feature != a.feature.name) return OpResult<QuotaDecision>::Error(OpStatus::kIdConflict);
+        if (*feature != a.feature->name) return OpResult<QuotaDecision>::Error(OpStatus::kIdConflict);
         decision.allowed = true;
         decision.duplicate = true;
         decision.reservation = id;
@@ -542,17 +564,17 @@ OpResult<QuotaDecision> QuotasModule::Reserve(const QuotaRequest& request) {
     }
     const int64_t ttl = request.ttl_ms > 0 ? request.ttl_ms : options_.default_hold_ttl_ms;
     const int64_t expires = now + ttl;
-    ConsumeOutcome outcome = a.account->Reserve(a.feature, id, request.amount, expires);
+    ConsumeOutcome outcome = a.account->Reserve(*a.feature, id, request.amount, expires);
     decision.plan = outcome.plan;
     if (!outcome.allowed) {
       decision.usage = UsageOf(a);
       return OpResult<QuotaDecision>::Ok(std::move(decision));
     }
     BumpPast(id, 'r', &a.owner->next_hold);
+    QueueDeadline(state(ref), request.owner, *a.owner);
     Record(ref, request.owner, a, now, "", outcome.events);
     MarkDirty(ref, request.owner, *a.owner);
-    const std::string feature_bytes = EncodeFeature(a.feature);
-    QuotaEntry entry = AccountEntry(QuotaChange::kReserve, request.owner, a.feature, feature_bytes, a.window, now);
+    QuotaEntry entry = AccountEntry(QuotaChange::kReserve, request.owner, *a.feature, *a.feature_bytes, a.window, now);
     entry.amount = request.amount;
     entry.ref = id;
     entry.expires_ms = expires;
@@ -570,8 +592,8 @@ OpStatus QuotasModule::ResolveHolder(const ShardRef& ref, std::string_view owner
                                      ReadFault& fault) {
   std::string feature;
   if (OwnerState* owner_state = FindOwner(ref, owner)) {
-    for (const auto& [name, account] : owner_state->features) {
-      if (holds(*account)) feature = name;
+    for (const auto& [name, slot] : owner_state->features) {
+      if (holds(slot.account)) feature = name;
     }
   }
   if (feature.empty()) return missing;
@@ -592,7 +614,7 @@ OpResult<CommitDecision> QuotasModule::Commit(std::string_view owner, std::strin
     if (fault) return fault.Result<CommitDecision>();
     if (status != OpStatus::kOk) return Result::Error(status);
     CommitDecision decision;
-    decision.feature = a.feature.name;
+    decision.feature = a.feature->name;
     const std::optional<int64_t> held = a.account->HeldAmountOf(reservation);
     if (!held) {
       decision.outcome.state = a.account->HoldStateOf(reservation);
@@ -605,19 +627,18 @@ OpResult<CommitDecision> QuotasModule::Commit(std::string_view owner, std::strin
     // refuse first and leave everything as it was.
     int64_t consumed = std::min(actual, *held);
     if (actual > *held) {
-      for (const Draw& draw : a.account->Check(a.feature, actual - *held).draws) consumed += draw.amount;
+      for (const Draw& draw : a.account->Check(*a.feature, actual - *held).draws) consumed += draw.amount;
     }
     std::string nested;
     if (consumed != 0) {
-      CounterIncrement usage{owner, a.feature.name, consumed, now, "", false, 'C'};
+      CounterIncrement usage{owner, a.feature->name, consumed, now, "", false, 'C'};
       auto counted = counters_.IncrementLocked(ref, usage, now, /*id_checked=*/true, &nested);
       if (!counted.ok()) return Result{counted.status, {}, counted.failed_family};
     }
-    decision.outcome = a.account->Commit(a.feature, reservation, actual);
+    decision.outcome = a.account->Commit(*a.feature, reservation, actual);
     Record(ref, owner, a, now, "", decision.outcome.events);
     MarkDirty(ref, owner, *a.owner);
-    const std::string feature_bytes = EncodeFeature(a.feature);
-    QuotaEntry entry = AccountEntry(QuotaChange::kCommit, owner, a.feature, feature_bytes, a.window, now);
+    QuotaEntry entry = AccountEntry(QuotaChange::kCommit, owner, *a.feature, *a.feature_bytes, a.window, now);
     entry.amount = actual;
     entry.ref = reservation;
     entry.nested = nested;
@@ -639,13 +660,12 @@ OpResult<CommitDecision> QuotasModule::Cancel(std::string_view owner, std::strin
     if (fault) return fault.Result<CommitDecision>();
     if (status != OpStatus::kOk) return Result::Error(status);
     CommitDecision decision;
-    decision.feature = a.feature.name;
+    decision.feature = a.feature->name;
     decision.outcome = a.account->Cancel(reservation);
     if (decision.outcome.applied) {
       Record(ref, owner, a, now, "", {});
       MarkDirty(ref, owner, *a.owner);
-      const std::string feature_bytes = EncodeFeature(a.feature);
-      QuotaEntry entry = AccountEntry(QuotaChange::kCancel, owner, a.feature, feature_bytes, a.window, now);
+      QuotaEntry entry = AccountEntry(QuotaChange::kCancel, owner, *a.feature, *a.feature_bytes, a.window, now);
       entry.ref = reservation;
       ref.Append([&](std::string& blob) { AppendQuotaEntry(blob, entry); });
     }
@@ -675,8 +695,8 @@ OpResult<GrantResult> QuotasModule::GrantCredit(const GrantRequest& request) {
       result.expires_ms = AddDuration(now, *request.lifetime, zone);
     }
     auto owner_of_grant = [&](std::string_view id) -> std::pair<const std::string*, const Grant*> {
-      for (const auto& [name, account] : a.owner->features) {
-        if (const Grant* grant = account->credits().Find(id)) return {&name, grant};
+      for (const auto& [name, slot] : a.owner->features) {
+        if (const Grant* grant = slot.account.credits().Find(id)) return {&name, grant};
       }
       return {nullptr, nullptr};
     };
@@ -684,7 +704,7 @@ OpResult<GrantResult> QuotasModule::GrantCredit(const GrantRequest& request) {
       auto [feature, grant] = owner_of_grant(request.id);
       if (grant != nullptr) {
         // A retried grant: the same arguments are a duplicate, others a conflict.
-        const bool same = *feature == a.feature.name && grant->amount == request.amount &&
+        const bool same = *feature == a.feature->name && grant->amount == request.amount &&
                           grant->priority == request.priority && grant->reason == request.reason &&
                           (request.expires_ms ? grant->expires_ms == request.expires_ms : true);
         if (!same) return Result::Error(OpStatus::kIdConflict);
@@ -708,10 +728,10 @@ OpResult<GrantResult> QuotasModule::GrantCredit(const GrantRequest& request) {
     grant.reason = request.reason;
     grant.actor = request.actor;
     a.account->credits().Add(std::move(grant));
+    QueueDeadline(state(ref), request.owner, *a.owner);
     Record(ref, request.owner, a, now, request.actor, {});
     MarkDirty(ref, request.owner, *a.owner);
-    const std::string feature_bytes = EncodeFeature(a.feature);
-    QuotaEntry entry = AccountEntry(QuotaChange::kGrant, request.owner, a.feature, feature_bytes, a.window, now);
+    QuotaEntry entry = AccountEntry(QuotaChange::kGrant, request.owner, *a.feature, *a.feature_bytes, a.window, now);
     entry.amount = request.amount;
     entry.ref = result.grant;
     entry.expires_ms = result.expires_ms;
@@ -737,7 +757,7 @@ OpResult<std::vector<GrantView>> QuotasModule::ListCredits(std::string_view owne
     OwnerState* owner_state = FindOwner(ref, owner);
     if (owner_state == nullptr) return Result::Ok(std::move(out));
     std::vector<std::string> names;
-    for (const auto& [name, account] : owner_state->features) {
+    for (const auto& [name, slot] : owner_state->features) {
       if (feature.empty() || name == feature) names.push_back(name);
     }
     for (const std::string& name : names) {
@@ -772,13 +792,12 @@ OpResult<int64_t> QuotasModule::Revoke(std::string_view owner, std::string_view 
     if (!written_off) return Result::Ok(0);  // it had ended: nothing to revoke
     Record(ref, owner, a, now, audit.actor, {});
     MarkDirty(ref, owner, *a.owner);
-    const std::string feature_bytes = EncodeFeature(a.feature);
-    QuotaEntry entry = AccountEntry(QuotaChange::kRevoke, owner, a.feature, feature_bytes, a.window, now);
+    QuotaEntry entry = AccountEntry(QuotaChange::kRevoke, owner, *a.feature, *a.feature_bytes, a.window, now);
     entry.ref = grant;
     entry.actor = audit.actor;
     std::string inner;
     AppendQuotaEntry(inner, entry);
-    feeds_.LogAudited(ref, audit, owner, a.feature.name,
+    feeds_.LogAudited(ref, audit, owner, a.feature->name,
                       "{\"grant\":\"" + std::string(grant) + "\",\"revoked\":" + std::to_string(*written_off) + "}",
                       inner);
     return Result::Ok(*written_off);
@@ -832,10 +851,21 @@ size_t QuotasModule::Sweep() {
     if (!shard_set_.writable()) break;
     shard_set_.Locked(i, [&](const ShardRef& ref) {
       const int64_t now = clock_.NowMs();
-      for (auto& [owner, owner_state] : state(ref).owners) {
+      Shard& shard = state(ref);
+      auto& deadlines = shard.deadlines;
+      // Queued again after the loop: an account that could not be advanced
+      // (a read fault) is still due, and is tried at the next sweep.
+      std::vector<std::string> visited;
+      while (!deadlines.empty() && deadlines.top().first <= now) {
+        const std::string owner = deadlines.top().second;
+        const int64_t queued = deadlines.top().first;
+        deadlines.pop();
+        OwnerState* owner_state = FindOwner(ref, owner);
+        if (owner_state == nullptr) continue;
+        if (owner_state->queued_deadline == queued) owner_state->queued_deadline = INT64_MAX;
         std::vector<std::string> due;
-        for (const auto& [name, account] : owner_state->features) {
-          std::optional<int64_t> deadline = account->NextDeadline();
+        for (const auto& [name, slot] : owner_state->features) {
+          std::optional<int64_t> deadline = slot.account.NextDeadline();
           if (deadline && *deadline <= now) due.push_back(name);
         }
         for (const std::string& name : due) {
@@ -845,6 +875,10 @@ size_t QuotasModule::Sweep() {
           AdvanceLogged(ref, owner, a, now);
           ++advanced;
         }
+        visited.push_back(owner);
+      }
+      for (const std::string& owner : visited) {
+        if (OwnerState* owner_state = FindOwner(ref, owner)) QueueDeadline(shard, owner, *owner_state);
       }
     });
   }
@@ -863,9 +897,9 @@ std::string QuotasModule::EncodeOwner(const OwnerState& owner_state) const {
   qc::PutI64(out, static_cast<int64_t>(owner_state.next_hold));
   qc::PutI64(out, static_cast<int64_t>(owner_state.next_ledger));
   qc::PutI64(out, static_cast<int64_t>(owner_state.features.size()));
-  for (const auto& [name, account] : owner_state.features) {
+  for (const auto& [name, slot] : owner_state.features) {
     qc::PutStr(out, name);
-    account->EncodeTo(out);
+    slot.account.EncodeTo(out);
   }
   return out;
 }
@@ -887,9 +921,8 @@ bool QuotasModule::DecodeOwner(std::string_view bytes, OwnerState* owner_state) 
     std::string name(name_reader.Str());
     if (!name_reader.ok()) return false;
     rest = name_reader.rest();
-    auto account = std::make_unique<FeatureAccount>();
-    if (!account->DecodeFrom(rest, version)) return false;
-    owner_state->features.emplace(std::move(name), std::move(account));
+    auto [slot, added] = owner_state->features.try_emplace(std::move(name));
+    if (!added || !slot->second.account.DecodeFrom(rest, version)) return false;
   }
   return rest.empty();
 }
@@ -915,7 +948,9 @@ Status QuotasModule::LoadCompacted() {
         bad_key = key;
         return false;
       }
-      shards_[ShardSet::ShardOf(key)].owners[std::string(key)] = std::move(owner_state);
+      Shard& shard = shards_[ShardSet::ShardOf(key)];
+      QueueDeadline(shard, key, *owner_state);
+      shard.owners[std::string(key)] = std::move(owner_state);
       return true;
     });
   }
@@ -943,6 +978,7 @@ Status QuotasModule::Replay(const lf::Entry& log_entry, const ReplayContext& con
       owner_state.plan = std::string(e.ref);
       owner_state.anchor.reset();
       if (e.anchor_days) owner_state.anchor = CivilFromDays(*e.anchor_days);
+      ForgetResolved(owner_state);
       MarkDirty(ref, e.owner, owner_state);
       return Status::Ok();
     }
@@ -952,15 +988,15 @@ Status QuotasModule::Replay(const lf::Entry& log_entry, const ReplayContext& con
   // An op on one account: the same calls, on the same state, with the inputs
   // the live op used.
   AccountRef a;
-  if (!DecodeFeature(e.feature_bytes, &a.feature) || a.feature.name != e.feature) {
+  PlanFeature replayed;
+  if (!DecodeFeature(e.feature_bytes, &replayed) || replayed.name != e.feature) {
     return Status::Corruption("malformed feature in quota entry");
   }
+  a.feature = &replayed;
   a.owner = &OwnerFor(ref, e.owner);
-  auto& slot = a.owner->features[std::string(e.feature)];
-  if (!slot) slot = std::make_unique<FeatureAccount>();
-  a.account = slot.get();
+  a.account = &a.owner->features.try_emplace(std::string(e.feature)).first->second.account;
   a.window = QuotaWindow{e.window_start_ms, e.window_end_ms};
-  std::vector<QuotaEvent> events = a.account->Advance(a.feature, a.window, e.now_ms);
+  std::vector<QuotaEvent> events = a.account->Advance(*a.feature, a.window, e.now_ms);
   if (a.account->TakeForgotHolds()) MarkDirty(ref, e.owner, *a.owner);
   Record(ref, e.owner, a, e.now_ms, "", events);
   events.clear();
@@ -970,7 +1006,7 @@ Status QuotasModule::Replay(const lf::Entry& log_entry, const ReplayContext& con
     case QuotaChange::kAdvance:
       break;
     case QuotaChange::kConsume: {
-      ConsumeOutcome outcome = a.account->Consume(a.feature, e.amount);
+      ConsumeOutcome outcome = a.account->Consume(*a.feature, e.amount);
       diverged = !outcome.allowed;
       events = std::move(outcome.events);
       break;
@@ -997,14 +1033,14 @@ Status QuotasModule::Replay(const lf::Entry& log_entry, const ReplayContext& con
       actor = e.actor;
       break;
     case QuotaChange::kReserve: {
-      ConsumeOutcome outcome = a.account->Reserve(a.feature, std::string(e.ref), e.amount, e.expires_ms.value_or(0));
+      ConsumeOutcome outcome = a.account->Reserve(*a.feature, std::string(e.ref), e.amount, e.expires_ms.value_or(0));
       diverged = !outcome.allowed;
       events = std::move(outcome.events);
       BumpPast(e.ref, 'r', &a.owner->next_hold);
       break;
     }
     case QuotaChange::kCommit: {
-      CommitOutcome outcome = a.account->Commit(a.feature, e.ref, e.amount);
+      CommitOutcome outcome = a.account->Commit(*a.feature, e.ref, e.amount);
       diverged = !outcome.applied;
       events = std::move(outcome.events);
       break;
@@ -1021,6 +1057,7 @@ Status QuotasModule::Replay(const lf::Entry& log_entry, const ReplayContext& con
   }
   Record(ref, e.owner, a, e.now_ms, actor, events);
   MarkDirty(ref, e.owner, *a.owner);
+  QueueDeadline(state(ref), e.owner, *a.owner);
   if (!e.nested.empty()) {
     lf::Entry nested;
     if (!DecodeNestedEntry(e.nested, &nested)) return Status::Corruption("malformed usage entry in quota entry");

@@ -33,12 +33,15 @@
 
 #include "core/string_map.h"
 
+#include <atomic>
+#include <climits>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <queue>
 #include <set>
 #include <string>
 #include <string_view>
@@ -197,21 +200,45 @@ class QuotasModule final : public EngineModule {
   ModuleStats Stats() override;
 
  private:
+  // One feature of an owner: its account, and what Resolve derived for it
+  // last (the definition, its log bytes, the window). Resolving is most of
+  // a consume's cost otherwise (a plan lookup under plans_mu_, a copy of the
+  // definition, its encoding, calendar arithmetic in the owner's zone), so
+  // the result is kept while `generation` is resolve_generation_ (bumped by
+  // every plan change; an assignment clears its owner's), the owner's zone
+  // is `zone` and now is inside `window`.
+  struct FeatureSlot {
+    FeatureAccount account;
+    uint64_t generation = 0;  // 0: not resolved
+    PlanFeature feature;
+    std::string feature_bytes;  // EncodeFeature(feature), for the log entries
+    const void* zone = nullptr;
+    QuotaWindow window;
+  };
   struct OwnerState {
     std::string plan;
     std::optional<CivilDate> anchor;
-    std::map<std::string, std::unique_ptr<FeatureAccount>, std::less<>> features;
+    std::map<std::string, FeatureSlot, std::less<>> features;
     uint64_t next_grant = 1;
     uint64_t next_hold = 1;
     uint64_t next_ledger = 1;
     bool dirty = false;
+    // The earliest instant queued for it in its shard's `deadlines`.
+    int64_t queued_deadline = INT64_MAX;
   };
+  // (instant, owner): an owner with a grant or hold due at that instant.
+  using Deadline = std::pair<int64_t, std::string>;
   struct alignas(64) Shard {
     StringMap<std::unique_ptr<OwnerState>> owners;
     std::vector<std::string> dirty_owners;
     std::vector<LedgerRow> ledger;  // rows since the last snapshot, with their owner in `ledger_owner`
     std::vector<std::string> ledger_owner;
     std::set<std::string> plans_changed;  // plan names (the plans' shard only)
+    // Owners whose grants or holds come due, soonest first, so that Sweep
+    // visits only them (not every owner every second). An entry may be
+    // stale (its grant was drawn or revoked, or an op expired it first):
+    // Sweep checks the owner and queues its next deadline.
+    std::priority_queue<Deadline, std::vector<Deadline>, std::greater<>> deadlines;
     // Taken by Snapshot, written by WriteSnapshot on the compaction thread.
     std::vector<std::pair<std::string, std::string>> snapshot_owners;  // owner -> state bytes
     std::vector<LedgerRow> snapshot_ledger;
@@ -222,11 +249,13 @@ class QuotasModule final : public EngineModule {
     std::shared_ptr<const Plan> plan;
     bool deleting = false;  // PLAN.DEL is looking for owners on it: no new assignment
   };
-  // An account op's context, resolved under the owner's lock.
+  // An account op's context, resolved under the owner's lock (pointers into
+  // the owner's FeatureSlot, or into a replayed entry).
   struct AccountRef {
     OwnerState* owner = nullptr;
     FeatureAccount* account = nullptr;
-    PlanFeature feature;
+    const PlanFeature* feature = nullptr;
+    const std::string* feature_bytes = nullptr;
     QuotaWindow window;
   };
 
@@ -244,6 +273,12 @@ class QuotasModule final : public EngineModule {
   // when no account holds it.
   OpStatus ResolveHolder(const ShardRef& shard, std::string_view owner, int64_t now_ms, OpStatus missing,
                          const std::function<bool(const FeatureAccount&)>& holds, AccountRef* out, ReadFault& fault);
+  // Queues the owner's next deadline (a grant or hold expiring) for Sweep
+  // if it is sooner than the one queued. Every change that can bring a
+  // deadline forward (a grant, a reservation, a load, a replay) calls it.
+  void QueueDeadline(Shard& shard, std::string_view owner, OwnerState& state);
+  // Clears the owner's cached resolutions (its plan or anchor changed).
+  static void ForgetResolved(OwnerState& state);
   // Advances the account to now; logs an entry if that expired anything.
   void AdvanceLogged(const ShardRef& shard, std::string_view owner, AccountRef& ref, int64_t now_ms);
   FeatureUsage UsageOf(const AccountRef& ref) const;
@@ -266,6 +301,9 @@ class QuotasModule final : public EngineModule {
   const QuotaOptions options_;
   Shard shards_[kShardCount];  // element i protected by shard i's mutex
 
+  // Bumped (under plans_mu_) by every plan change: cached resolutions of
+  // every owner go stale (FeatureSlot).
+  std::atomic<uint64_t> resolve_generation_{1};
   mutable std::mutex plans_mu_;
   std::map<std::string, PlanSlot, std::less<>> plans_;  // protected by plans_mu_
 };

@@ -20,7 +20,7 @@ namespace {
 
 using fixtures::RestartMode;
 
-constexpr int64_t kStartMs = 1'796'515'200'000;  // 2026-12-05T00:00:00Z
+constexpr int64_t kStartMs = 1'796'515'200'000;  // 2026-12-06T00:00:00Z
 constexpr int64_t kDayMs = 86'400'000;
 
 Plan MakePlan(const std::string& name, const std::string& json) {
@@ -172,6 +172,108 @@ TEST_P(QuotasModuleTest, EveryFigureSurvivesTheRestartAndAlertsFireOnce) {
   EXPECT_EQ(quotas().DeletePlan("pro", {"alice", "PLAN.DEL"}).status, OpStatus::kPlanInUse);
   Restart();
   EXPECT_NE(quotas().GetPlan("pro"), nullptr);
+}
+
+// The sweep visits the owners with a grant or hold due (a queue by
+// instant), not every owner: 1,000 owners with far grants around the ones
+// that come due, and the queue rebuilt by every restart mode. A revoked
+// grant leaves a stale entry that expires nothing.
+TEST_P(QuotasModuleTest, TheSweepExpiresWhatIsDueAmongManyOwnersAfterEveryKindOfRestart) {
+  ASSERT_TRUE(quotas()
+                  .SetPlan(MakePlan("pro", R"({"features": {"api_calls": {"limit": 100, "period": "month"}}})"),
+                           {"a", "PLAN.SET"})
+                  .ok());
+  constexpr int64_t kMinuteMs = 60'000;
+  for (int i = 0; i < 1000; ++i) {
+    const std::string owner = "o" + std::to_string(i);
+    ASSERT_TRUE(
+        quotas()
+            .GrantCredit(
+                {.owner = owner, .feature = "tokens", .amount = 5, .expires_ms = kStartMs + 30 * kDayMs, .actor = "a"})
+            .ok());
+  }
+  ASSERT_TRUE(quotas()
+                  .GrantCredit({.owner = "team:1",
+                                .feature = "tokens",
+                                .amount = 7,
+                                .expires_ms = kStartMs + 60 * kMinuteMs,
+                                .actor = "a",
+                                .id = "soon"})
+                  .ok());
+  ASSERT_TRUE(quotas()
+                  .GrantCredit({.owner = "team:3",
+                                .feature = "tokens",
+                                .amount = 9,
+                                .expires_ms = kStartMs + 90 * kMinuteMs,
+                                .actor = "a",
+                                .id = "revoked"})
+                  .ok());
+  ASSERT_TRUE(quotas().Assign("team:2", "pro", std::nullopt, {"a", "PLAN.ASSIGN"}).ok());
+  auto hold =
+      quotas().Reserve({.owner = "team:2", .feature = "api_calls", .amount = 5, .id = "r1", .ttl_ms = 10 * kMinuteMs});
+  ASSERT_TRUE(hold.ok());
+  ASSERT_TRUE(hold.value.allowed);
+  Restart();
+  EXPECT_EQ(quotas().Sweep(), 0u);  // nothing due yet
+
+  clock_.Advance(11 * kMinuteMs);
+  EXPECT_EQ(quotas().Sweep(), 1u);  // team:2's hold
+  EXPECT_EQ(quotas().Sweep(), 0u);
+  Restart();
+  clock_.Advance(50 * kMinuteMs);   // 61 minutes in
+  EXPECT_EQ(quotas().Sweep(), 1u);  // team:1's grant
+  ASSERT_TRUE(quotas().Revoke("team:3", "revoked", {"a", "CREDIT.REVOKE"}).ok());
+  Restart();
+  clock_.Advance(30 * kMinuteMs);  // past the revoked grant's expiry
+  EXPECT_EQ(quotas().Sweep(), 0u);
+  auto soon = quotas().ListCredits("team:1", "tokens", true);
+  ASSERT_TRUE(soon.ok());
+  ASSERT_EQ(soon.value.size(), 1u);
+  EXPECT_EQ(soon.value[0].grant.expired, 7);
+  auto usage = quotas().Usage("team:2", "api_calls");
+  ASSERT_TRUE(usage.ok());
+  EXPECT_EQ(usage.value[0].figures.held, 0);
+
+  // 30 days in, every far grant comes due in one sweep.
+  clock_.Advance(30 * kDayMs);
+  EXPECT_EQ(quotas().Sweep(), 1000u);
+  EXPECT_EQ(quotas().Sweep(), 0u);
+}
+
+// A consume reuses what it resolved for the owner's feature (definition,
+// window) only while nothing it depends on changed: a plan's new limit, a
+// new anchor and a new time zone each apply from the next op.
+TEST_P(QuotasModuleTest, APlanAnAnchorOrAZoneChangedMidUseAppliesToTheNextConsume) {
+  ASSERT_TRUE(quotas()
+                  .SetPlan(MakePlan("pro", R"({"features": {"api_calls": {"limit": 10, "period": "month"}}})"),
+                           {"a", "PLAN.SET"})
+                  .ok());
+  ASSERT_TRUE(quotas().Assign("team:1", "pro", std::nullopt, {"a", "PLAN.ASSIGN"}).ok());
+  EXPECT_TRUE(Consume("api_calls", 10).allowed);
+  EXPECT_FALSE(Consume("api_calls", 1).allowed);
+  const int64_t month_end_utc = Usage("api_calls").resets_at_ms.value();
+  Restart();
+
+  ASSERT_TRUE(quotas()
+                  .SetPlan(MakePlan("pro", R"({"features": {"api_calls": {"limit": 12, "period": "month"}}})"),
+                           {"a", "PLAN.SET"})
+                  .ok());
+  EXPECT_TRUE(Consume("api_calls", 2).allowed);
+  EXPECT_FALSE(Consume("api_calls", 1).allowed);
+  EXPECT_EQ(Usage("api_calls").figures.limit, 12);
+
+  // Another zone: the month ends at local midnight (Tokyo is 9 h ahead of UTC).
+  ASSERT_TRUE(engine_->owners().SetTimeZone("team:1", *TimeZone::Find("Asia/Tokyo")).ok());
+  EXPECT_EQ(Usage("api_calls").resets_at_ms.value(), month_end_utc - 9 * 3'600'000);
+  Restart();
+  EXPECT_EQ(Usage("api_calls").resets_at_ms.value(), month_end_utc - 9 * 3'600'000);
+
+  // An anchor on the 20th: the window runs 2026-11-20 .. 2026-12-20, local time.
+  ASSERT_TRUE(quotas().Assign("team:1", "pro", CivilDate{2026, 12, 20}, {"a", "PLAN.ASSIGN"}).ok());
+  const FeatureUsage anchored = Usage("api_calls");
+  EXPECT_EQ(anchored.resets_at_ms.value(), kStartMs + 14 * kDayMs - 9 * 3'600'000);
+  Restart();
+  EXPECT_EQ(Usage("api_calls").resets_at_ms.value(), anchored.resets_at_ms.value());
 }
 
 INSTANTIATE_TEST_SUITE_P(RestartModes, QuotasModuleTest, fixtures::AllRestartModes(), fixtures::RestartModeParamName);

@@ -45,6 +45,8 @@ struct Config {
   int64_t max_array_length = 1ll << 20;
   int64_t client_query_buffer_limit = 128ll << 20;  // one connection's incomplete request
   int64_t total_query_buffer_limit = 512ll << 20;   // all connections' incomplete requests
+  int64_t pubsub_output_limit = 32ll << 20;         // a subscriber's backlog; closed if it also stalls
+  int64_t pubsub_output_stall_ms = 5000;            // ... for this long (nothing read)
   // HTTP/JSON API (Boost.Beast).
   std::string http_bind = "127.0.0.1";
   int http_port = 8080;  // 0 disables the HTTP listener

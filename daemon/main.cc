@@ -459,6 +459,8 @@ int Run(int argc, char** argv) {
   net_options.limits.max_array_length = static_cast<size_t>(config.max_array_length);
   net_options.client_query_buffer_limit = config.client_query_buffer_limit;
   net_options.total_query_buffer_limit = config.total_query_buffer_limit;
+  net_options.pubsub_output_limit = config.pubsub_output_limit;
+  net_options.pubsub_output_stall_ms = config.pubsub_output_stall_ms;
   net::RespServer resp(*engine, server, net_options);
   server.SetRespFigures([&resp] {
     net::RespServerStats s = resp.stats();

@@ -251,6 +251,26 @@ const std::vector<Setting>& Settings() {
                       "total past it gets \"-ERR query buffer limit reached\" and is closed; the others "
                       "are served on. The default lets four clients send a largest-allowed argument at "
                       "once; lower it on a small host."},
+      {.key = "pubsub_output_limit", .group = G::kLimits, .member = &Config::pubsub_output_limit,
+       .min = 0, .max = int64_t{1} << 40, .unit = "bytes",
+       .help = "Close a subscriber holding more output than this that reads nothing for pubsub_output_stall_ms "
+               "(0 = never)",
+       .explanation = "Output tallyd may hold for a subscriber (SUBSCRIBE alerts) that stopped reading: the "
+                      "write in progress plus the messages queued behind it. A subscriber holding more than this "
+                      "is closed once it has read nothing for pubsub_output_stall_ms (tallyd wrote no byte to "
+                      "its socket and the kernel's send queue did not shrink); one that keeps reading is not, "
+                      "however far a burst of alerts puts it behind. Past max(2 x this, 64 MiB) a subscriber is "
+                      "closed at once, reading or not: that, plus one batch of at most 4096 alerts (~1 MB), is "
+                      "the most memory a subscriber takes. Like Redis's client-output-buffer-limit pubsub. 0 "
+                      "never closes a subscriber for its output (and does not bound it)."},
+      {.key = "pubsub_output_stall_ms", .group = G::kLimits, .member = &Config::pubsub_output_stall_ms,
+       .min = 100, .max = 3'600'000, .unit = "ms",
+       .help = "How long a subscriber over pubsub_output_limit may read nothing before it is closed",
+       .explanation = "How long a subscriber holding more than pubsub_output_limit may read nothing before it "
+                      "is closed (checked by a timer, so also when no further alert comes). A live client "
+                      "reads within milliseconds; 5 s lets it ride out a pause (garbage collection, a busy "
+                      "host, a couple of TCP retransmission backoffs) while a stuck one gives its memory back "
+                      "soon."},
 
       // ---- HTTP
       {.key = "http_bind", .group = G::kHttp, .member = &Config::http_bind,

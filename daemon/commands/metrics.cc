@@ -296,7 +296,8 @@ std::string RenderPrometheus(const MetricsSnapshot& s) {
   w.Gauge("tally_resp_alert_subscribers", "RESP connections subscribed to quota alerts now (SUBSCRIBE, PSUBSCRIBE).",
           s.resp.alert_subscribers);
   w.Counter("tally_resp_pubsub_closed_total",
-            "Subscribers closed because 32 MiB of alert messages waited for them (they stopped reading).",
+            "Subscribers closed for their output: over pubsub_output_limit with nothing read for "
+            "pubsub_output_stall_ms, or over max(2 x pubsub_output_limit, 64 MiB).",
             s.resp.pubsub_closed);
   w.Counter("tally_http_requests_total", "HTTP requests passed to the routes.", s.http.requests_total);
   w.Counter("tally_http_request_errors_total",

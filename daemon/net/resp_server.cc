@@ -1,6 +1,8 @@
 #include "net/resp_server.h"
 
+#include <linux/sockios.h>
 #include <spdlog/spdlog.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -52,6 +54,18 @@ constexpr auto kLingerAfterLimit = std::chrono::milliseconds(1000);
 // when there are none): small next to the compaction interval that makes
 // alerts readable.
 constexpr auto kAlertPollInterval = std::chrono::milliseconds(50);
+// Most bytes one write_some hands the socket (asio's own default for
+// async_write): each piece the socket takes is a sign of life, stamped as
+// write progress for the pub/sub stall rule.
+constexpr size_t kWritePiece = 64 * 1024;
+// A subscriber holding more than this many times pubsub_output_limit, and
+// more than kPubsubHardLimitFloor, is closed at once, stalled or not: the
+// most memory one subscriber may take. The floor keeps a small limit from
+// closing readers that keep up: a burst queues batches of up to
+// AlertHub::kMaxPerTick alerts (~1 MB) every 50 ms, several of them behind
+// the write in flight when the reader is a little slower than that.
+constexpr size_t kPubsubHardLimitFactor = 2;
+constexpr size_t kPubsubHardLimitFloor = 64 * 1024 * 1024;
 
 // The engine's write-ahead log (the default DurableLog).
 class EngineLog final : public DurableLog {
@@ -83,10 +97,11 @@ struct Shared {
   size_t total_query_buffer_limit = 0;
   std::atomic<size_t> query_buffer_bytes{0};  // the sum of every session's charge
   std::atomic<uint64_t> query_buffer_closed{0};
-  // Pub/sub: the `alerts` channel's publisher (set before Start), and the
-  // output a subscriber may fall behind by before it is closed (0 = none).
+  // Pub/sub: the `alerts` channel's publisher (set before Start), and when a
+  // subscriber is closed for its output (RespServerOptions; limit 0 = never).
   AlertHub* alerts = nullptr;
   size_t pubsub_output_limit = 0;
+  std::chrono::milliseconds pubsub_output_stall{0};
   std::atomic<uint64_t> pubsub_closed{0};
 
   // Logged and reported once (the engine refuses writes from then on).
@@ -117,7 +132,10 @@ std::string LoggableName(std::string_view name) {
 // Only one write is ever in flight: a reply's (out_) or the messages'
 // (push_out_). Messages that arrive while a command is being answered go
 // after its replies, in the same write; an idle subscriber's go out at once,
-// its read still pending.
+// its read still pending. Every write stamps last_write_progress_ when it
+// starts and each time the socket takes a piece of it (StartWrite): the
+// pub/sub output rule (CheckOutput) closes a subscriber for its backlog
+// only when that stamp is old, i.e. the client stopped reading.
 template <typename Socket>
 class RespSession final : public Session,
                           public DurabilityWaiter,
@@ -127,6 +145,7 @@ class RespSession final : public Session,
   RespSession(Socket socket, Shared& shared, IoThread& thread, ThreadStats& stats)
       : socket_(std::move(socket)),
         idle_timer_(socket_.get_executor()),
+        stall_timer_(socket_.get_executor()),
         shared_(shared),
         thread_(thread),
         parser_(shared.limits),
@@ -309,11 +328,27 @@ class RespSession final : public Session,
       out_.append(push_buf_);
       push_buf_.clear();
     }
-    asio::async_write(socket_, asio::buffer(out_),
-                      [self = this->shared_from_this()](const error_code& ec, size_t) { self->OnWrite(ec); });
+    reply_writing_ = true;
+    StartWrite(out_, [self = this->shared_from_this()](const error_code& ec, size_t) { self->OnWrite(ec); });
+  }
+
+  // Writes all of `buffer` (it must outlive the write), stamping
+  // last_write_progress_ now and after every piece the socket takes. The
+  // completion condition runs on this session's thread, like the handler.
+  template <typename Handler>
+  void StartWrite(const std::string& buffer, Handler&& handler) {
+    last_write_progress_ = SteadyClock::now();
+    asio::async_write(
+        socket_, asio::buffer(buffer),
+        [this](const error_code& ec, size_t transferred) -> size_t {
+          if (transferred > 0) last_write_progress_ = SteadyClock::now();  // called once per piece written
+          return ec ? 0 : kWritePiece;
+        },
+        std::forward<Handler>(handler));
   }
 
   void OnWrite(const error_code& ec) {
+    reply_writing_ = false;
     if (closed_) return;
     if (ec) return Close();
     if (out_.capacity() > kOutputKeepCapacity) {
@@ -494,19 +529,88 @@ class RespSession final : public Session,
         protocol::resp::AppendBulk(push_buf_, alert.json);
       }
     }
-    // Redis's client-output-buffer-limit for pubsub clients (hard limit
-    // only): a subscriber that does not read is closed, not buffered for.
-    // What counts is what waits behind the write in flight (a reader that
-    // keeps up has none, however large a batch), so tallyd holds at most
-    // the limit plus that write (one batch, AlertHub::kMaxPerTick alerts).
     FlushPushes();
-    const size_t pending = push_buf_.size();
-    if (shared_.pubsub_output_limit > 0 && pending > shared_.pubsub_output_limit) {
-      shared_.pubsub_closed.fetch_add(1, std::memory_order_relaxed);
-      spdlog::warn("resp: closing subscriber {} ({}): {} bytes of messages unread, over the {} byte limit", client_.id,
-                   client_.address, pending, shared_.pubsub_output_limit);
-      return Close();
+    CheckOutput();
+  }
+
+  // Output tallyd holds for the connection: the write in flight and what
+  // waits behind it (replies being built, messages queued).
+  size_t OutputBytes() const { return out_.size() + push_out_.size() + push_buf_.size(); }
+
+  // The pub/sub output rule (Redis's client-output-buffer-limit pubsub,
+  // with "stalled" in place of its soft limit's "over for N seconds"):
+  //  - over the hard limit (kPubsubHardLimitFactor x pubsub_output_limit,
+  //    at least kPubsubHardLimitFloor): closed at once (a reader slower
+  //    than the alerts come must not take all memory);
+  //  - over pubsub_output_limit while the client has taken nothing for
+  //    pubsub_output_stall: closed (it stopped reading). Taking something
+  //    is the socket accepting a piece of our write, or the kernel's send
+  //    queue shrinking (with large socket buffers the kernel wakes a
+  //    writer only once a good part of the queue is read, so a slow reader
+  //    may go seconds between pieces). The stall timer closes it even if
+  //    no further alert arrives.
+  // A reader that keeps taking bytes is not closed below the hard limit,
+  // however small pubsub_output_limit is next to a batch.
+  void CheckOutput() {
+    const size_t limit = shared_.pubsub_output_limit;
+    if (closed_ || limit == 0) return;
+    const size_t held = OutputBytes();
+    const size_t hard_limit = std::max(limit * kPubsubHardLimitFactor, kPubsubHardLimitFloor);
+    if (held > hard_limit) {
+      spdlog::warn(
+          "resp: closing subscriber {} ({}): {} bytes of output held, over the hard limit ({} bytes: {} x "
+          "pubsub_output_limit, at least {})",
+          client_.id, client_.address, held, hard_limit, kPubsubHardLimitFactor, kPubsubHardLimitFloor);
+      return CloseForOutput();
     }
+    if (held > limit && !stall_timer_armed_) ArmStallTimer(StallLeft());
+  }
+
+  // How long until the socket counts as stalled (<= 0: it is). Only a write
+  // in flight can stall: queued output without one waits for tallyd itself
+  // (a command running, the log), and its write stamps progress as it starts.
+  SteadyClock::duration StallLeft() const {
+    if (!push_writing_ && !reply_writing_) return shared_.pubsub_output_stall;
+    return last_write_progress_ + shared_.pubsub_output_stall - SteadyClock::now();
+  }
+
+  // Bytes in the kernel's send queue for this socket (TCP: not acknowledged
+  // yet; unix: not read yet), -1 if it cannot say.
+  int64_t KernelQueuedBytes() {
+    int queued = 0;
+    if (::ioctl(socket_.native_handle(), SIOCOUTQ, &queued) != 0) return -1;
+    return queued;
+  }
+
+  void ArmStallTimer(SteadyClock::duration after) {
+    kernel_queued_ = KernelQueuedBytes();
+    stall_timer_armed_ = true;
+    stall_timer_.expires_after(after);
+    stall_timer_.async_wait([self = this->shared_from_this()](const error_code& ec) {
+      self->stall_timer_armed_ = false;
+      if (!ec) self->OnStallTimer();
+    });
+  }
+
+  // Sleeps until the next moment the subscriber could be stalled: at most
+  // one wake-up per stall period while it is over the limit, none below it
+  // (the next batch over it re-arms the timer).
+  void OnStallTimer() {
+    if (closed_ || OutputBytes() <= shared_.pubsub_output_limit) return;
+    const int64_t queued = KernelQueuedBytes();
+    if (queued >= 0 && queued < kernel_queued_) last_write_progress_ = SteadyClock::now();  // the client read some
+    const SteadyClock::duration left = StallLeft();
+    if (left > SteadyClock::duration::zero()) return ArmStallTimer(left);
+    spdlog::warn(
+        "resp: closing subscriber {} ({}): {} bytes of output held, over pubsub_output_limit ({} bytes), and nothing "
+        "read for {} ms (pubsub_output_stall_ms)",
+        client_.id, client_.address, OutputBytes(), shared_.pubsub_output_limit, shared_.pubsub_output_stall.count());
+    CloseForOutput();
+  }
+
+  void CloseForOutput() {
+    shared_.pubsub_closed.fetch_add(1, std::memory_order_relaxed);
+    Close();
   }
 
   // Writes queued messages if the connection is waiting for a request (a
@@ -516,8 +620,7 @@ class RespSession final : public Session,
     push_out_.swap(push_buf_);
     push_buf_.clear();
     push_writing_ = true;
-    asio::async_write(socket_, asio::buffer(push_out_),
-                      [self = this->shared_from_this()](const error_code& ec, size_t) { self->OnPushWrite(ec); });
+    StartWrite(push_out_, [self = this->shared_from_this()](const error_code& ec, size_t) { self->OnPushWrite(ec); });
   }
 
   void OnPushWrite(const error_code& ec) {
@@ -544,6 +647,7 @@ class RespSession final : public Session,
     socket_.shutdown(Socket::shutdown_both, ignored);
     socket_.close(ignored);
     idle_timer_.cancel();
+    stall_timer_.cancel();
     if (subscribed_ && shared_.alerts != nullptr) shared_.alerts->Unsubscribe(this);
     subscribed_ = false;
     std::string().swap(push_buf_);
@@ -555,6 +659,7 @@ class RespSession final : public Session,
 
   Socket socket_;
   asio::steady_timer idle_timer_;
+  asio::steady_timer stall_timer_;  // the pub/sub output rule's (CheckOutput)
   Shared& shared_;
   IoThread& thread_;
   protocol::RespParser parser_;
@@ -572,12 +677,16 @@ class RespSession final : public Session,
   size_t charged_ = 0;               // this session's part of Shared::query_buffer_bytes
   bool linger_after_reply_ = false;  // closed by a query buffer limit: Linger() after the error
   // Pub/sub (see the class comment).
-  bool subscribed_ = false;        // joined the alert hub (client_ has a subscription)
-  uint64_t alerts_after_ = 0;      // the newest alert seq sent (or the hub's cursor at subscribe)
-  std::string push_buf_;           // messages not yet being written
-  std::string push_out_;           // messages being written
-  bool push_writing_ = false;      // push_out_'s write is in flight
-  bool reply_after_push_ = false;  // out_ waits for that write to finish
+  bool subscribed_ = false;                      // joined the alert hub (client_ has a subscription)
+  uint64_t alerts_after_ = 0;                    // the newest alert seq sent (or the hub's cursor at subscribe)
+  std::string push_buf_;                         // messages not yet being written
+  std::string push_out_;                         // messages being written
+  bool push_writing_ = false;                    // push_out_'s write is in flight
+  bool reply_after_push_ = false;                // out_ waits for that write to finish
+  bool reply_writing_ = false;                   // out_'s write is in flight
+  SteadyClock::time_point last_write_progress_;  // a write started or the socket took a piece of one
+  bool stall_timer_armed_ = false;
+  int64_t kernel_queued_ = -1;  // KernelQueuedBytes() when the stall timer was armed
 };
 
 }  // namespace
@@ -598,6 +707,7 @@ struct RespServer::Impl {
     shared.client_query_buffer_limit = static_cast<size_t>(std::max<int64_t>(0, options.client_query_buffer_limit));
     shared.total_query_buffer_limit = static_cast<size_t>(std::max<int64_t>(0, options.total_query_buffer_limit));
     shared.pubsub_output_limit = static_cast<size_t>(std::max<int64_t>(0, options.pubsub_output_limit));
+    shared.pubsub_output_stall = std::chrono::milliseconds(std::max<int64_t>(0, options.pubsub_output_stall_ms));
     shared.alerts = &alert_hub;
     for (size_t i = 0; i < pool.size(); ++i) stats.push_back(&server.AddThreadStats());
   }

@@ -14,7 +14,9 @@
 //
 // Pub/sub: a connection with a subscription (SUBSCRIBE alerts) is sent every
 // later quota alert by the server's AlertHub (net/alert_hub.h), and closed
-// if it leaves more than pubsub_output_limit bytes of them unread.
+// when it stops reading: over pubsub_output_limit bytes of output held with
+// no byte written for pubsub_output_stall_ms, or over max(2 x the limit,
+// 64 MiB) at once.
 //
 // Thread-safety: Start/Stop from one control thread; the rest from any.
 // Keeps Asio out of its users: only net/*.cc include it.
@@ -52,12 +54,20 @@ struct RespServerOptions {
   // "-ERR query buffer limit reached: ..." and closed. 0 = no limit.
   int64_t client_query_buffer_limit = 0;
   int64_t total_query_buffer_limit = 0;
-  // Messages (SUBSCRIBE alerts) a subscriber may leave unread, in bytes
-  // queued in tallyd behind the write in progress (the kernel's socket
-  // buffers full), before it is closed: Redis's pubsub
-  // client-output-buffer-limit hard limit (32 MiB; there is no soft
-  // limit). 0 = no limit.
+  // When a subscriber (SUBSCRIBE alerts) is closed for the output tallyd
+  // holds for it (the write in flight, the kernel's socket buffers being
+  // full, plus the messages and replies queued behind it):
+  //  - over pubsub_output_limit bytes while the socket has taken no byte of
+  //    that write for pubsub_output_stall_ms (it stopped reading), checked
+  //    by a timer, so also when no further alert arrives;
+  //  - over the hard limit, max(2 x pubsub_output_limit, 64 MiB), at once,
+  //    reading or not: the most memory a subscriber may take, plus the
+  //    batch that crossed it (at most AlertHub::kMaxPerTick alerts, ~1 MB).
+  // A reader that keeps taking bytes is never closed below the hard limit.
+  // Modelled on Redis's client-output-buffer-limit pubsub (hard 32mb, soft
+  // 8mb for 60 s). 0 = no limit.
   int64_t pubsub_output_limit = 32ll * 1024 * 1024;
+  int64_t pubsub_output_stall_ms = 5000;
 };
 
 // For /metrics and tests; relaxed atomics, read at any time.

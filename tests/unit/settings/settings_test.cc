@@ -131,6 +131,46 @@ TEST(SettingsTable, TimeoutIsASettingInSecondsDefaultNever) {
   EXPECT_FALSE(timeout->hidden);
 }
 
+// The pub/sub output rule's settings (net/resp_server.h): read from the
+// file and from flags, refused out of range; 0 turns the limit off.
+TEST(SettingsTable, PubsubOutputLimitAndStallAreSettingsInRange) {
+  const Setting* limit = FindSetting("pubsub_output_limit");
+  const Setting* stall = FindSetting("pubsub_output_stall_ms");
+  ASSERT_NE(limit, nullptr);
+  ASSERT_NE(stall, nullptr);
+  EXPECT_EQ(limit->DefaultText(), "33554432");  // 32 MiB, Redis's pubsub hard limit
+  EXPECT_EQ(limit->RangeText(), "0..1099511627776");
+  EXPECT_EQ(stall->DefaultText(), "5000");
+  EXPECT_EQ(stall->RangeText(), "100..3600000");
+
+  fixtures::TempDir dir;
+  const std::string file = dir.Sub("tally.toml");
+  WriteText(file, "pubsub_output_limit = 1048576\npubsub_output_stall_ms = 250\n");
+  Loaded loaded = Load({"--config", file});
+  ASSERT_EQ(loaded.outcome, ConfigOutcome::kRun) << loaded.err;
+  EXPECT_EQ(loaded.config.pubsub_output_limit, 1048576);
+  EXPECT_EQ(loaded.config.pubsub_output_stall_ms, 250);
+  loaded = Load({"--config", file, "--pubsub-output-limit", "0", "--pubsub-output-stall-ms", "60000"});
+  ASSERT_EQ(loaded.outcome, ConfigOutcome::kRun) << loaded.err;
+  EXPECT_EQ(loaded.config.pubsub_output_limit, 0);
+  EXPECT_EQ(loaded.config.pubsub_output_stall_ms, 60000);
+
+  loaded = Load({"--config", "/dev/null", "--pubsub-output-limit", "-1", "--pubsub-output-stall-ms", "99"});
+  EXPECT_EQ(loaded.outcome, ConfigOutcome::kExitError);
+  EXPECT_EQ(loaded.err,
+            "tallyd: bad setting: pubsub_output_limit = -1 is out of range: must be 0..1099511627776 bytes (given as "
+            "--pubsub-output-limit)\n"
+            "tallyd: bad setting: pubsub_output_stall_ms = 99 is out of range: must be 100..3600000 ms (given as "
+            "--pubsub-output-stall-ms)\n");
+  WriteText(file, "pubsub_output_stall_ms = 3600001\n");
+  loaded = Load({"--config", file});
+  EXPECT_EQ(loaded.outcome, ConfigOutcome::kExitError);
+  EXPECT_EQ(loaded.err,
+            "tallyd: bad setting: pubsub_output_stall_ms = 3600001 is out of range: must be 100..3600000 "
+            "ms (in " +
+                file + ")\n");
+}
+
 // Every flag name, key, default and range of earlier versions stays (scripts
 // and docs use them).
 TEST(SettingsTable, EarlierFlagsDefaultsAndRangesStay) {

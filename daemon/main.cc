@@ -43,6 +43,10 @@ namespace tally {
 namespace {
 
 constexpr const char* kVersion = "0.1.0";
+// How long an alert may wait for the compaction that makes it readable
+// (SUBSCRIBE alerts, the SSE stream, EVENTS.READ) before the shards holding
+// alerts are compacted on their own (docs/quotas.md "Latency").
+constexpr int64_t kAlertPublishDelayMs = 200;
 
 // Periodic work off the I/O threads: fsync of the log (durability=process),
 // compaction on a timer or when the log grows, the systemd watchdog.
@@ -92,6 +96,12 @@ class Maintenance {
       if (now >= next_quota_sweep && engine_.write_state() == storage::WriteState::kOk) {
         engine_.quotas().Sweep();
         next_quota_sweep = now + std::chrono::seconds(1);
+      }
+      // Alerts become readable when a compaction writes them: the shards
+      // holding one compact early instead of at the next full run.
+      if (engine_.write_state() == storage::WriteState::kOk) {
+        storage::Status s = engine_.PublishWaitingAlerts(kAlertPublishDelayMs);
+        if (!s.ok()) spdlog::error("compaction for waiting alerts failed (will retry): {}", s.ToString());
       }
       // No compaction while writes are refused: it would fail for the same reason.
       if (engine_.write_state() == storage::WriteState::kOk &&

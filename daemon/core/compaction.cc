@@ -25,17 +25,17 @@ Compactor::Compactor(ShardSet& shards, storage::Store& store, storage::WalWriter
                      std::vector<EngineModule*> modules, FeedsModule& feeds)
     : shards_(shards), store_(store), wal_(wal), clock_(clock), modules_(std::move(modules)), feeds_(feeds) {}
 
-Status Compactor::CompactShard(size_t index) {
-  Status s = CompactOneShard(index);
-  Status trimmed = TrimCompactedLogs();
-  Status published = feeds_.Publish();
-  if (!s.ok()) return s;
-  return trimmed.ok() ? published : trimmed;
-}
+Status Compactor::CompactShard(size_t index) { return CompactShards({index}); }
 
 Status Compactor::CompactAll() {
+  std::vector<size_t> all(kShardCount);
+  for (size_t i = 0; i < kShardCount; ++i) all[i] = i;
+  return CompactShards(all);
+}
+
+Status Compactor::CompactShards(const std::vector<size_t>& indexes) {
   Status first_error;
-  for (size_t i = 0; i < kShardCount; ++i) {
+  for (size_t i : indexes) {
     Status s = CompactOneShard(i);
     if (!s.ok() && first_error.ok()) first_error = s;
   }

@@ -53,6 +53,8 @@ class Compactor {
   // records it wrote).
   storage::Status CompactShard(size_t shard);
   storage::Status CompactAll();
+  // The given shards, then one trim and one publish for all of them.
+  storage::Status CompactShards(const std::vector<size_t>& shards);
   // Log entries not yet folded by compaction (the trigger for an early run).
   uint64_t UncompactedEntries();
   CompactionStats stats() const;

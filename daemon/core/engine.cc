@@ -81,8 +81,15 @@ Status Engine::SyncLog() {
   return s;
 }
 
-Status Engine::CompactAll() {
-  Status s = compactor_->CompactAll();
+Status Engine::CompactAll() { return NoteCompaction(compactor_->CompactAll()); }
+
+Status Engine::PublishWaitingAlerts(int64_t waited_ms) {
+  std::vector<size_t> shards = feeds_->ShardsWithAlertsWaitingSince(clock_.NowMs() - waited_ms);
+  if (shards.empty()) return Status::Ok();
+  return NoteCompaction(compactor_->CompactShards(shards));
+}
+
+Status Engine::NoteCompaction(Status s) {
   // Out of space for the compacted state means out of space for the log
   // soon: stop writes now, while the reserve can still take what is in flight.
   if (s.code() == Status::Code::kNoSpace) NoteStorageError(s);

@@ -102,6 +102,9 @@ class Engine {
   // ---- compaction ---------------------------------------------------------
   storage::Status CompactShard(size_t shard) { return compactor_->CompactShard(shard); }
   storage::Status CompactAll();
+  // Compacts the shards holding alerts queued `waited_ms` or more ago, so
+  // they become readable without waiting for the next full compaction.
+  storage::Status PublishWaitingAlerts(int64_t waited_ms);
   // Log entries not yet folded by compaction (the trigger for an early run).
   uint64_t UncompactedEntries() { return compactor_->UncompactedEntries(); }
   CompactionStats compaction_stats() const { return compactor_->stats(); }
@@ -123,6 +126,8 @@ class Engine {
   std::vector<EngineModule*> ModuleList() const;
   // A storage error outside the group-commit writer: see WalWriter::OnStorageError.
   void NoteStorageError(const storage::Status& s);
+  // NoteStorageError for a compaction that ran out of space; returns `s`.
+  storage::Status NoteCompaction(storage::Status s);
 
   const Clock& clock_;
   std::unique_ptr<storage::RetentionPolicy> retention_;  // outlives store_

@@ -156,8 +156,21 @@ void FeedsModule::LogAudited(const ShardRef& shard, const AuditInfo& audit, std:
 
 void FeedsModule::QueueAlert(const ShardRef& shard, int64_t time_ms, std::string_view kind, std::string_view owner,
                              std::string_view feature, std::string details) {
-  shards_[shard.index()].pending[kAlertStream].push_back(
+  Shard& state = shards_[shard.index()];
+  state.pending[kAlertStream].push_back(
       {time_ms, "", std::string(kind), std::string(owner), std::string(feature), std::move(details)});
+  if (state.alerts_waiting_since_ms.load(std::memory_order_relaxed) == 0) {
+    state.alerts_waiting_since_ms.store(clock_.NowMs(), std::memory_order_relaxed);
+  }
+}
+
+std::vector<size_t> FeedsModule::ShardsWithAlertsWaitingSince(int64_t cutoff_ms) const {
+  std::vector<size_t> out;
+  for (size_t i = 0; i < kShardCount; ++i) {
+    const int64_t since = shards_[i].alerts_waiting_since_ms.load(std::memory_order_relaxed);
+    if (since != 0 && since <= cutoff_ms) out.push_back(i);
+  }
+  return out;
 }
 
 Status FeedsModule::Replay(const lf::Entry& entry, const ReplayContext& context) {
@@ -188,6 +201,7 @@ void FeedsModule::Snapshot(const ShardRef& ref) {
     shard.snapshot[i].clear();
     shard.snapshot[i].swap(shard.pending[i]);
   }
+  shard.alerts_waiting_since_ms.store(0, std::memory_order_relaxed);
 }
 
 Status FeedsModule::WriteSnapshot(CompactionBatch& batch) {
@@ -230,6 +244,9 @@ void FeedsModule::FinishSnapshot(const ShardRef& ref, bool ok) {
                               std::make_move_iterator(shard.snapshot[i].end()));
     }
     shard.snapshot[i].clear();
+  }
+  if (!shard.pending[kAlertStream].empty() && shard.alerts_waiting_since_ms.load(std::memory_order_relaxed) == 0) {
+    shard.alerts_waiting_since_ms.store(clock_.NowMs(), std::memory_order_relaxed);
   }
   std::lock_guard<std::mutex> lock(mu_);
   if (ok) {

@@ -118,6 +118,11 @@ class FeedsModule final : public EngineModule {
   void QueueAlert(const ShardRef& shard, int64_t time_ms, std::string_view kind, std::string_view owner,
                   std::string_view feature, std::string details);
 
+  // Shards holding an alert queued at or before `cutoff_ms` and not yet
+  // taken by a compaction (the maintenance tick compacts them early, so an
+  // alert is readable soon after the op that raised it). Lock-free.
+  std::vector<size_t> ShardsWithAlertsWaitingSince(int64_t cutoff_ms) const;
+
   // ---- for the compactor ----------------------------------------------------
   // A writer for one shard compaction's change records, starting at the next
   // change seq (tentative until FinishSnapshot(ok)).
@@ -157,6 +162,9 @@ class FeedsModule final : public EngineModule {
     std::vector<PendingAudit> pending[kStreamCount];
     std::vector<PendingAudit>
         snapshot[kStreamCount];  // taken by Snapshot; read by WriteSnapshot on the compaction thread
+    // When the oldest alert in pending[kAlertStream] was queued (clock ms),
+    // 0 if none. Written under the shard's mutex, read without it.
+    std::atomic<int64_t> alerts_waiting_since_ms{0};
   };
   OpResult<AuditPage> ReadRecords(StreamId stream, uint64_t since, size_t limit);
 

@@ -13,15 +13,7 @@ const Redis = require(path.join(process.argv[3], 'ioredis'));
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function check(name, body) {
-  try {
-    await body();
-  } catch (error) {
-    console.error(`FAIL ${name}:`, error);
-    process.exit(1);
-  }
-  console.log(`ok ${name}`);
-}
+const { check } = require('./check.js');
 
 // Resolves once `list` has `count` entries, or rejects after `ms`.
 async function until(list, count, ms) {

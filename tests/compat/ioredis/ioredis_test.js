@@ -10,15 +10,7 @@ const path = require('node:path');
 const port = Number(process.argv[2]);
 const Redis = require(path.join(process.argv[3], 'ioredis'));
 
-async function check(name, body) {
-  try {
-    await body();
-  } catch (error) {
-    console.error(`FAIL ${name}:`, error);
-    process.exit(1);
-  }
-  console.log(`ok ${name}`);
-}
+const { check } = require('./check.js');
 
 async function main() {
   // connectionName and db make ioredis send CLIENT SETNAME and SELECT on

@@ -49,6 +49,9 @@ constexpr ErrorCodeInfo kCodes[] = {
     {kUnknownChannel, "unknown_channel", 400, "ERR", kRespOnly,
      "SUBSCRIBE named a channel tally does not publish, or PSUBSCRIBE a pattern that matches none (tally publishes "
      "'alerts'); nothing was subscribed."},
+    {kWrongType, "wrong_type", 400, "WRONGTYPE", kRespOnly,
+     "PFADD, PFCOUNT or PFMERGE named a key whose value is not a HyperLogLog (a plain string, or a sketch that is "
+     "damaged); nothing changed."},
     {kInvalidName, "invalid_name", 400, "ERR", kBoth,
      "An owner, key or owner type is not 1-128 characters of A-Z a-z 0-9 _ . : @ - or backslash."},
     {kInvalidInterval, "invalid_interval", 400, "ERR", kBoth,

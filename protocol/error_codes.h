@@ -36,6 +36,7 @@ enum class ErrorCode : uint8_t {
   kQueryBufferLimit,
   kPubSubContext,
   kUnknownChannel,
+  kWrongType,
   // ---- tally's commands ----
   kInvalidName,
   kInvalidInterval,

@@ -563,6 +563,8 @@ std::string ExampleMessage(ErrorCode code) {
     case ErrorCode::kUnknownChannel:
       return UnknownChannel("channel", "alert", "alerts").Message() + "  |  " +
              PatternMatchesNoChannel("pattern", "foo*", "alerts").Message();
+    case ErrorCode::kWrongType:
+      return std::string(kNotHyperLogLog);
     case ErrorCode::kInvalidName:
       return InvalidName("owner", "user 42").Message();
     case ErrorCode::kInvalidInterval:

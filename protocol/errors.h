@@ -60,6 +60,8 @@ class Error {
 namespace errors {
 
 // ---- Redis's texts (byte-for-byte) --------------------------------------------
+// Redis's text, byte for byte.
+inline constexpr std::string_view kNotHyperLogLog = "Key is not a valid HyperLogLog string value.";
 inline constexpr std::string_view kNotInteger = "value is not an integer or out of range";
 inline constexpr std::string_view kOverflow = "increment or decrement would overflow";
 inline constexpr std::string_view kDecrementOverflow = "decrement would overflow";

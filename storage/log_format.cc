@@ -52,6 +52,14 @@ void AppendPlainDel(std::string& blob, std::string_view key) {
   blob.append(key);
 }
 
+void AppendPlainSketchAdd(std::string& blob, std::string_view key, int64_t expire_at_ms,
+                          const std::vector<uint64_t>& hashes) {
+  AppendHeader(blob, Op::kPlainSketchAdd, VarintSize(key.size()) + key.size() + 8 + 8 * hashes.size());
+  codec::PutLengthPrefixed(blob, key);
+  codec::PutFixed64(blob, static_cast<uint64_t>(expire_at_ms));
+  for (uint64_t hash : hashes) codec::PutFixed64(blob, hash);
+}
+
 BlobReader::BlobReader(std::string_view blob) : rest_(blob) {
   if (rest_.empty() || static_cast<uint8_t>(rest_[0]) != kBlobVersion) {
     status_ = Status::Corruption("log blob has unknown version");
@@ -81,6 +89,20 @@ bool DecodePlainPut(std::string_view payload, PlainPut* out) {
   if (!codec::GetLengthPrefixed(payload, &out->key) || !codec::GetFixed64(payload, &expire)) return false;
   out->expire_at_ms = static_cast<int64_t>(expire);
   out->value = payload;
+  return true;
+}
+
+bool DecodePlainSketchAdd(std::string_view payload, PlainSketchAdd* out) {
+  uint64_t expire = 0;
+  if (!codec::GetLengthPrefixed(payload, &out->key) || !codec::GetFixed64(payload, &expire)) return false;
+  if (payload.size() % 8 != 0) return false;
+  out->expire_at_ms = static_cast<int64_t>(expire);
+  out->hashes.clear();
+  while (!payload.empty()) {
+    uint64_t hash = 0;
+    codec::GetFixed64(payload, &hash);
+    out->hashes.push_back(hash);
+  }
   return true;
 }
 

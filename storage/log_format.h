@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "storage/status.h"
 
@@ -22,6 +23,7 @@ enum class Op : uint8_t {
   kOwnerTimeZone = 6,    // owner's time zone from now on
   kAudited = 7,          // an administrative change: audit fields + the change's own entry, one atomic entry
   kQuota = 8,            // a quota module change (plans, quotas, credits, holds): core/quota_log.h
+  kPlainSketchAdd = 9,   // PFADD: member hashes added to the plain key's distinct-count sketch
 };
 
 inline constexpr int kRollupCount = 6;  // hour, day, week, month, quarter, year
@@ -117,6 +119,10 @@ bool ParseLogKey(std::string_view key, uint16_t* shard, uint64_t* first_seq);
 void AppendEntry(std::string& blob, Op op, std::string_view payload);
 void AppendPlainPut(std::string& blob, std::string_view key, int64_t expire_at_ms, std::string_view value);
 void AppendPlainDel(std::string& blob, std::string_view key);
+// PFADD: the hashes (DistinctSketch::HashMember) that changed the key's
+// sketch, and the key's expiry after the command.
+void AppendPlainSketchAdd(std::string& blob, std::string_view key, int64_t expire_at_ms,
+                          const std::vector<uint64_t>& hashes);
 
 struct Entry {
   Op op;
@@ -142,6 +148,13 @@ struct PlainPut {
   std::string_view value;
 };
 bool DecodePlainPut(std::string_view payload, PlainPut* out);
+
+struct PlainSketchAdd {
+  std::string_view key;
+  int64_t expire_at_ms;  // 0 = no expiry
+  std::vector<uint64_t> hashes;
+};
+bool DecodePlainSketchAdd(std::string_view payload, PlainSketchAdd* out);
 
 // Value of a plain key in the kv family: expiry (i64 little-endian, 0 = none) + value bytes.
 std::string EncodeKvValue(int64_t expire_at_ms, std::string_view value);

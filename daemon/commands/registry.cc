@@ -7,6 +7,7 @@ const protocol::CommandTable& BuildCommandTable() {
     protocol::CommandTable t;
     t.Register(ServerCommands());
     t.Register(KeyspaceCommands());
+    t.Register(HyperLogLogCommands());
     t.Register(CounterCommands());
     t.Register(FeedCommands());
     t.Register(QuotaCommands());

@@ -8,12 +8,13 @@
 
 namespace tally::commands {
 
-std::span<const protocol::CommandSpec> ServerCommands();    // server_commands.cc
-std::span<const protocol::CommandSpec> KeyspaceCommands();  // keyspace_commands.cc
-std::span<const protocol::CommandSpec> CounterCommands();   // counter_commands.cc
-std::span<const protocol::CommandSpec> FeedCommands();      // feed_commands.cc
-std::span<const protocol::CommandSpec> QuotaCommands();     // quota_commands.cc
-std::span<const protocol::CommandSpec> PubSubCommands();    // pubsub_commands.cc
+std::span<const protocol::CommandSpec> ServerCommands();       // server_commands.cc
+std::span<const protocol::CommandSpec> KeyspaceCommands();     // keyspace_commands.cc
+std::span<const protocol::CommandSpec> HyperLogLogCommands();  // hyperloglog_commands.cc
+std::span<const protocol::CommandSpec> CounterCommands();      // counter_commands.cc
+std::span<const protocol::CommandSpec> FeedCommands();         // feed_commands.cc
+std::span<const protocol::CommandSpec> QuotaCommands();        // quota_commands.cc
+std::span<const protocol::CommandSpec> PubSubCommands();       // pubsub_commands.cc
 
 // Builds the full table (static storage; built once).
 const protocol::CommandTable& BuildCommandTable();

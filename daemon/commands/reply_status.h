@@ -44,6 +44,8 @@ inline protocol::Error OpError(core::OpStatus status, std::string_view failed_fa
       return protocol::Error(ErrorCode::kUnknownGrant, errors::kUnknownGrant);
     case core::OpStatus::kUnknownReservation:
       return protocol::Error(ErrorCode::kUnknownReservation, errors::kUnknownReservation);
+    case core::OpStatus::kWrongType:
+      return protocol::Error(ErrorCode::kWrongType, errors::kNotHyperLogLog);
   }
   return protocol::Error(ErrorCode::kInternal, "internal error: an operation failed without a status");
 }

@@ -17,7 +17,9 @@ using storage::Status;
 KeyspaceModule::KeyspaceModule(ShardSet& shards, storage::Store& store, const Clock& clock)
     : shard_set_(shards), store_(store), clock_(clock) {}
 
-std::vector<lf::Op> KeyspaceModule::log_ops() const { return {lf::Op::kPlainPut, lf::Op::kPlainDel}; }
+std::vector<lf::Op> KeyspaceModule::log_ops() const {
+  return {lf::Op::kPlainPut, lf::Op::kPlainDel, lf::Op::kPlainSketchAdd};
+}
 
 // ---------------------------------------------------------------------------
 // Helpers (the shard's lock held)
@@ -49,6 +51,17 @@ void KeyspaceModule::Remove(Shard& shard, std::string_view key, Entry& entry) {
 
 void KeyspaceModule::LogPut(const ShardRef& ref, std::string_view key, const Entry& entry) {
   ref.Append([&](std::string& blob) { lf::AppendPlainPut(blob, key, entry.expire_at_ms, entry.value); });
+}
+
+std::optional<DistinctSketch> KeyspaceModule::SketchOf(std::string_view value) {
+  if (value.substr(0, kSketchMagic.size()) != kSketchMagic) return std::nullopt;
+  return DistinctSketch::Decode(value.substr(kSketchMagic.size()));
+}
+
+std::string KeyspaceModule::SketchValue(const DistinctSketch& sketch) {
+  std::string value(kSketchMagic);
+  sketch.EncodeTo(value);
+  return value;
 }
 
 // ---------------------------------------------------------------------------
@@ -101,6 +114,62 @@ OpResult<bool> KeyspaceModule::Delete(std::string_view key) {
     if (entry == nullptr) return OpResult<bool>::Ok(false);
     Remove(shard, key, *entry);
     ref.Append([&](std::string& blob) { lf::AppendPlainDel(blob, key); });
+    return OpResult<bool>::Ok(true);
+  });
+}
+
+OpResult<bool> KeyspaceModule::SketchAdd(std::string_view key, std::span<const std::string_view> members) {
+  return shard_set_.Write(key, [&](const ShardRef& ref) {
+    Shard& shard = state(ref);
+    Entry* entry = FindLive(shard, key, clock_.NowMs());
+    DistinctSketch sketch;
+    if (entry != nullptr) {
+      std::optional<DistinctSketch> stored = SketchOf(entry->value);
+      if (!stored) return OpResult<bool>::Error(OpStatus::kWrongType);
+      sketch = std::move(*stored);
+    }
+    // Only the hashes that changed the sketch: replay starts from the same
+    // sketch, so the others would change nothing there either.
+    std::vector<uint64_t> changed;
+    for (std::string_view member : members) {
+      const uint64_t hash = DistinctSketch::HashMember(member);
+      if (sketch.AddHash(hash)) changed.push_back(hash);
+    }
+    if (entry != nullptr && changed.empty()) return OpResult<bool>::Ok(false);
+    if (entry == nullptr) entry = &shard.keys.try_emplace(key).first->second;
+    entry->value = SketchValue(sketch);
+    MarkDirty(shard, key, entry);
+    ref.Append([&](std::string& blob) { lf::AppendPlainSketchAdd(blob, key, entry->expire_at_ms, changed); });
+    return OpResult<bool>::Ok(true);
+  });
+}
+
+OpResult<DistinctSketch> KeyspaceModule::ReadSketch(std::string_view key) {
+  return shard_set_.Read(key, [&](const ShardRef& ref) {
+    Entry* entry = FindLive(state(ref), key, clock_.NowMs());
+    if (entry == nullptr) return OpResult<DistinctSketch>::Ok(DistinctSketch());
+    std::optional<DistinctSketch> stored = SketchOf(entry->value);
+    if (!stored) return OpResult<DistinctSketch>::Error(OpStatus::kWrongType);
+    return OpResult<DistinctSketch>::Ok(std::move(*stored));
+  });
+}
+
+OpResult<bool> KeyspaceModule::MergeSketch(std::string_view key, const DistinctSketch& sources) {
+  return shard_set_.Write(key, [&](const ShardRef& ref) {
+    Shard& shard = state(ref);
+    Entry* entry = FindLive(shard, key, clock_.NowMs());
+    DistinctSketch sketch;
+    if (entry != nullptr) {
+      std::optional<DistinctSketch> stored = SketchOf(entry->value);
+      if (!stored) return OpResult<bool>::Error(OpStatus::kWrongType);
+      sketch = std::move(*stored);
+    }
+    const bool changed = sketch.Merge(sources);
+    if (entry != nullptr && !changed) return OpResult<bool>::Ok(false);
+    if (entry == nullptr) entry = &shard.keys.try_emplace(key).first->second;
+    entry->value = SketchValue(sketch);
+    MarkDirty(shard, key, entry);
+    LogPut(ref, key, *entry);
     return OpResult<bool>::Ok(true);
   });
 }
@@ -293,6 +362,7 @@ Status KeyspaceModule::Replay(const lf::Entry& entry, const ReplayContext& conte
     if (it != shard.keys.end()) Remove(shard, entry.payload, it->second);
     return Status::Ok();
   }
+  if (entry.op == lf::Op::kPlainSketchAdd) return ReplaySketchAdd(entry.payload, context.now_ms);
   lf::PlainPut put;
   if (!lf::DecodePlainPut(entry.payload, &put)) return Status::Corruption("malformed plain put in log");
   Shard& shard = shards_[ShardSet::ShardOf(put.key)];
@@ -312,6 +382,35 @@ Status KeyspaceModule::Replay(const lf::Entry& entry, const ReplayContext& conte
   target->expire_at_ms = put.expire_at_ms;
   if (put.expire_at_ms != 0) ++shard.keys_with_expiry;
   MarkDirty(shard, put.key, target);
+  return Status::Ok();
+}
+
+Status KeyspaceModule::ReplaySketchAdd(std::string_view payload, int64_t now_ms) {
+  lf::PlainSketchAdd add;
+  if (!lf::DecodePlainSketchAdd(payload, &add)) return Status::Corruption("malformed PFADD entry in log");
+  Shard& shard = shards_[ShardSet::ShardOf(add.key)];
+  auto it = shard.keys.find(add.key);
+  // As a PlainPut: an entry whose key has expired since leaves nothing.
+  if (add.expire_at_ms != 0 && add.expire_at_ms <= now_ms) {
+    if (it != shard.keys.end()) Remove(shard, add.key, it->second);
+    return Status::Ok();
+  }
+  DistinctSketch sketch;
+  if (it != shard.keys.end()) {
+    std::optional<DistinctSketch> stored = SketchOf(it->second.value);
+    if (!stored) {
+      return Status::Corruption("PFADD entry in the log for key '" + std::string(add.key) +
+                                "', which holds a value that is not a HyperLogLog");
+    }
+    sketch = std::move(*stored);
+  }
+  for (uint64_t hash : add.hashes) sketch.AddHash(hash);
+  Entry& target = it != shard.keys.end() ? it->second : shard.keys[add.key];
+  if (target.expire_at_ms != 0) --shard.keys_with_expiry;
+  target.expire_at_ms = add.expire_at_ms;
+  if (target.expire_at_ms != 0) ++shard.keys_with_expiry;
+  target.value = SketchValue(sketch);
+  MarkDirty(shard, add.key, &target);
   return Status::Ok();
 }
 

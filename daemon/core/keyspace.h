@@ -12,11 +12,13 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "core/clock.h"
+#include "core/distinct_sketch.h"
 #include "core/engine_module.h"
 #include "core/op_result.h"
 #include "core/shard_set.h"
@@ -74,6 +76,21 @@ class KeyspaceModule final : public EngineModule {
   // O(shards), one shard lock at a time.
   KeyspaceStats Sizes();
 
+  // ---- HyperLogLog values (PFADD, PFCOUNT, PFMERGE) ---------------------
+  // A key holding a distinct-count sketch stores kSketchMagic followed by
+  // DistinctSketch::Encode(); any other value is a plain string (kWrongType).
+  static constexpr std::string_view kSketchMagic = "TLYH";
+  // PFADD: adds the members to the key's sketch, creating the key (without
+  // an expiry) if absent. True if the key was created or its sketch changed.
+  // Logs only the hashes that changed it (kPlainSketchAdd).
+  OpResult<bool> SketchAdd(std::string_view key, std::span<const std::string_view> members);
+  // The key's sketch; an empty one if the key does not exist.
+  OpResult<DistinctSketch> ReadSketch(std::string_view key);
+  // PFMERGE: the key's sketch becomes the union of itself and `sources`
+  // (the key is created if absent; its expiry is kept). Logged as the whole
+  // value (PlainPut): the sources may live on other shards.
+  OpResult<bool> MergeSketch(std::string_view key, const DistinctSketch& sources);
+
   // EngineModule
   std::string_view name() const override { return "keyspace"; }
   std::vector<storage::log_format::Op> log_ops() const override;
@@ -112,6 +129,10 @@ class KeyspaceModule final : public EngineModule {
   void MarkDirty(Shard& shard, std::string_view key, Entry* entry);
   void Remove(Shard& shard, std::string_view key, Entry& entry);
   static void LogPut(const ShardRef& ref, std::string_view key, const Entry& entry);
+  // The sketch in a stored value; nullopt if the value is not one.
+  static std::optional<DistinctSketch> SketchOf(std::string_view value);
+  static std::string SketchValue(const DistinctSketch& sketch);
+  storage::Status ReplaySketchAdd(std::string_view payload, int64_t now_ms);
   Shard& state(const ShardRef& ref) { return shards_[ref.index()]; }
 
   ShardSet& shard_set_;

@@ -22,6 +22,7 @@ enum class OpStatus {
   kUnknownFeature,      // the owner's plan has no such feature and no credits for it
   kUnknownGrant,        // the owner has no such grant
   kUnknownReservation,  // the owner has no such reservation
+  kWrongType,           // a plain key holds a value the command cannot use (PFADD on a string)
 };
 
 template <typename T>

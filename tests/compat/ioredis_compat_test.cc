@@ -24,7 +24,7 @@ TEST(IoredisCompatTest, IoredisWorksUnchanged) {
   EXPECT_TRUE(r.exited && r.exit_code == 0) << r.Describe();
   int checks = 0;
   for (const std::string& line : SplitLines(r.out)) checks += line.rfind("ok ", 0) == 0;
-  EXPECT_EQ(checks, 12) << r.out;
+  EXPECT_EQ(checks, 13) << r.out;
   std::cout << r.out;
 }
 

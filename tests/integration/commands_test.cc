@@ -622,5 +622,49 @@ TEST_F(CommandsTest, UnixSocketServesTheSameData) {
   EXPECT_TRUE(Contains(RedisCliUnix(daemon().unix_socket(), {"INFO", "server"}).out, "# Server"));
 }
 
+// ---- HyperLogLog -------------------------------------------------------------
+
+TEST_F(CommandsTest, PfAddPfCountAndPfMergeCountDistinctMembersAndSurviveAKill) {
+  RespClient c = Connect();
+  EXPECT_EQ(c.CallRaw({"PFADD", "uv", "a", "b", "c"}), ":1\r\n");
+  EXPECT_EQ(c.CallRaw({"PFADD", "uv", "b"}), ":0\r\n") << "nothing new";
+  EXPECT_EQ(c.CallRaw({"PFCOUNT", "uv"}), ":3\r\n");
+  EXPECT_EQ(c.CallRaw({"PFADD", "created"}), ":1\r\n") << "no element: the key is created";
+  EXPECT_EQ(c.CallRaw({"PFADD", "created"}), ":0\r\n");
+  EXPECT_EQ(c.CallRaw({"PFCOUNT", "missing"}), ":0\r\n");
+  // 100,000 members in pipelined batches: the estimate Redis 7.0 gives for them.
+  std::string pipeline;
+  for (int batch = 0; batch < 100; ++batch) {
+    std::vector<std::string> args = {"PFADD", "big"};
+    for (int i = 0; i < 1000; ++i) args.push_back("member:" + std::to_string(batch * 1000 + i));
+    pipeline += EncodeCommand(args);
+  }
+  ASSERT_TRUE(c.Send(pipeline));
+  for (int batch = 0; batch < 100; ++batch) ASSERT_EQ(c.ReadReply().raw, ":1\r\n") << batch;
+  EXPECT_EQ(Cli({"PFCOUNT", "big"}), "(integer) 100445");
+  EXPECT_EQ(Cli({"PFCOUNT", "uv", "created", "missing"}), "(integer) 3") << "the union of several keys";
+  EXPECT_EQ(Cli({"PFMERGE", "all", "uv", "big"}), "OK");
+  const std::string merged = Cli({"PFCOUNT", "all"});
+  EXPECT_EQ(merged, Cli({"PFCOUNT", "uv", "big"}));
+  // A plain string is not a HyperLogLog: Redis's error, and nothing changes.
+  ASSERT_EQ(Cli({"SET", "plain", "text"}), "OK");
+  for (const std::vector<std::string>& command : std::vector<std::vector<std::string>>{{"PFADD", "plain", "a"},
+                                                                                       {"PFCOUNT", "plain"},
+                                                                                       {"PFCOUNT", "uv", "plain"},
+                                                                                       {"PFMERGE", "plain", "uv"},
+                                                                                       {"PFMERGE", "uv", "plain"}}) {
+    EXPECT_EQ(c.CallRaw(command), "-WRONGTYPE Key is not a valid HyperLogLog string value.\r\n") << command[0];
+  }
+  EXPECT_EQ(Cli({"GET", "plain"}), "\"text\"");
+  EXPECT_EQ(c.CallRaw({"PFCOUNT", "uv"}), ":3\r\n");
+  EXPECT_EQ(c.CallRaw({"PFADD"}), "-ERR wrong number of arguments for 'pfadd' command\r\n");
+
+  ASSERT_TRUE(daemon().KillAndRestart());
+  EXPECT_EQ(Cli({"PFCOUNT", "big"}), "(integer) 100445");
+  EXPECT_EQ(Cli({"PFCOUNT", "uv"}), "(integer) 3");
+  EXPECT_EQ(Cli({"PFCOUNT", "all"}), merged);
+  EXPECT_EQ(Cli({"PFADD", "big", "member:7"}), "(integer) 0");
+}
+
 }  // namespace
 }  // namespace tally::itest

@@ -18,6 +18,7 @@ constexpr Group kGroups[] = {
     {"feed", "Changefeed and audit trail", "docs/changefeed.md"},
     {"string", "Plain keys: strings", "docs/redis.md"},
     {"keyspace", "Plain keys: the keyspace", "docs/redis.md"},
+    {"hyperloglog", "Plain keys: HyperLogLog", "docs/redis.md"},
     {"connection", "Connection", "docs/redis.md"},
     {"server", "Server", "docs/redis.md"},
     {"quota", "Plans, quotas and credits", "docs/quotas.md"},

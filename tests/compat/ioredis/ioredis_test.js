@@ -98,6 +98,24 @@ async function main() {
     await assert.rejects(redis.call('CTR.INCRBY', 'user 42', 'downloads', '1'), /invalid owner/);
   });
 
+  await check('PFADD, PFCOUNT (one key, a union), PFMERGE', async () => {
+    const day1 = [], day2 = [];
+    for (let i = 0; i < 1000; i++) day1.push(`visitor:${i}`);
+    for (let i = 500; i < 1500; i++) day2.push(`visitor:${i}`);
+    assert.equal(await redis.pfadd('uv:day1', ...day1), 1);
+    assert.equal(await redis.pfadd('uv:day1', 'visitor:3'), 0);
+    assert.equal(await redis.pfadd('uv:day2', ...day2), 1);
+    const one = await redis.pfcount('uv:day1');
+    assert.ok(Math.abs(one - 1000) <= 25, `PFCOUNT uv:day1 = ${one}`);
+    const both = await redis.pfcount('uv:day1', 'uv:day2');
+    assert.ok(Math.abs(both - 1500) <= 37, `PFCOUNT of the union = ${both}`);
+    assert.equal(await redis.pfmerge('uv:month', 'uv:day1', 'uv:day2'), 'OK');
+    assert.equal(await redis.pfcount('uv:month'), both);
+    await redis.set('uv:plain', 'text');
+    await assert.rejects(redis.pfadd('uv:plain', 'a'), /WRONGTYPE/);
+    assert.equal(await redis.get('uv:plain'), 'text');
+  });
+
   await check('INFO and CLIENT GETNAME', async () => {
     const info = await redis.info('persistence');
     assert.match(info, /loading:0/);

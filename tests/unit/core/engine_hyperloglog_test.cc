@@ -49,9 +49,9 @@ class EngineHyperLogLogTest : public ::testing::TestWithParam<RestartMode>, publ
 };
 
 TEST_P(EngineHyperLogLogTest, SketchesOfEveryFormSurviveTheRestart) {
-  AddMembers("small", 0, 100);      // exact
-  AddMembers("sparse", 0, 700);     // sparse registers
-  AddMembers("dense", 0, 50'000);   // dense registers
+  AddMembers("small", 0, 100);     // exact
+  AddMembers("sparse", 0, 700);    // sparse registers
+  AddMembers("dense", 0, 50'000);  // dense registers
   Checkpoint(GetParam());
   AddMembers("dense", 40'000, 60'000);  // after the checkpoint: a log on top of compacted state
   AddMembers("small", 50, 150);

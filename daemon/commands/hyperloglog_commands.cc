@@ -43,6 +43,11 @@ bool UnionOf(CommandContext& ctx, CommandArgs keys, core::DistinctSketch* out, R
 
 // PFCOUNT key [key ...]: the estimate for one key, or for the union of several.
 void PfCount(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
+  if (args.size() == 2) {
+    auto count = ctx.engine.keyspace().CountSketch(args[1]);
+    if (!count.ok()) return SendOpError(reply, count);
+    return reply.SendInteger(static_cast<int64_t>(count.value));
+  }
   core::DistinctSketch all;
   if (!UnionOf(ctx, args.subspan(1), &all, reply)) return;
   reply.SendInteger(static_cast<int64_t>(all.Count()));

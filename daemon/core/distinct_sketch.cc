@@ -84,22 +84,35 @@ uint8_t DistinctSketch::RankOf(uint64_t hash) {
   return static_cast<uint8_t>(__builtin_ctzll(rest) + 1);
 }
 
-uint8_t DistinctSketch::DenseGet(size_t index) const {
+// Register i is bits 6i .. 6i+5. It spills into the next byte only when it
+// starts past bit 2 of its first one (so the last register never reads or
+// writes past kDenseBytes).
+uint8_t DistinctSketch::DenseGet(const uint8_t* registers, size_t index) {
   const size_t bit = index * 6;
   const size_t byte = bit / 8;
   const unsigned shift = bit % 8;
-  const unsigned low = dense_[byte];
-  const unsigned high = dense_[byte + 1];
-  return static_cast<uint8_t>(((low >> shift) | (high << (8 - shift))) & 63);
+  unsigned value = registers[byte] >> shift;
+  if (shift > 2) value |= unsigned{registers[byte + 1]} << (8 - shift);
+  return static_cast<uint8_t>(value & 63);
 }
 
-void DistinctSketch::DenseSet(size_t index, uint8_t value) {
+void DistinctSketch::DenseSet(uint8_t* registers, size_t index, uint8_t value) {
   const size_t bit = index * 6;
   const size_t byte = bit / 8;
   const unsigned shift = bit % 8;
-  dense_[byte] = static_cast<uint8_t>((dense_[byte] & ~(63u << shift)) | (unsigned{value} << shift));
-  dense_[byte + 1] =
-      static_cast<uint8_t>((dense_[byte + 1] & ~(63u >> (8 - shift))) | (unsigned{value} >> (8 - shift)));
+  registers[byte] = static_cast<uint8_t>((registers[byte] & ~(63u << shift)) | (unsigned{value} << shift));
+  if (shift > 2) {
+    registers[byte + 1] =
+        static_cast<uint8_t>((registers[byte + 1] & ~(63u >> (8 - shift))) | (unsigned{value} >> (8 - shift)));
+  }
+}
+
+bool DistinctSketch::RaiseEncodedDense(uint8_t* registers, uint64_t hash) {
+  const uint32_t index = RegisterIndex(hash);
+  const uint8_t rank = RankOf(hash);
+  if (DenseGet(registers, index) >= rank) return false;
+  DenseSet(registers, index, rank);
+  return true;
 }
 
 bool DistinctSketch::Raise(uint32_t index, uint8_t rank) {
@@ -132,7 +145,7 @@ void DistinctSketch::ToDense() {
   entries.swap(sparse_);
   sparse_.shrink_to_fit();
   form_ = Form::kDense;
-  dense_.assign(kDenseBytes + 1, 0);
+  dense_.assign(kDenseBytes, 0);
   for (uint32_t entry : entries) DenseSet(SparseIndex(entry), SparseRank(entry));
 }
 
@@ -263,8 +276,7 @@ std::optional<DistinctSketch> DistinctSketch::Decode(std::string_view in) {
     case static_cast<uint8_t>(Form::kDense): {
       if (in.size() < kDenseBytes) return std::nullopt;
       sketch.form_ = Form::kDense;
-      sketch.dense_.assign(kDenseBytes + 1, 0);
-      std::memcpy(sketch.dense_.data(), in.data(), kDenseBytes);
+      sketch.dense_.assign(in.begin(), in.begin() + kDenseBytes);
       in.remove_prefix(kDenseBytes);
       size_t set = 0;
       for (size_t i = 0; i < kRegisters; ++i) {

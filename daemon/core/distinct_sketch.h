@@ -66,6 +66,11 @@ class DistinctSketch {
   // Heap bytes held (the figure a memory budget charges).
   size_t MemoryBytes() const;
 
+  // PFADD on an encoded dense sketch without decoding it: `registers` is
+  // the kDenseBytes after the form byte of EncodeTo's output. True if the
+  // hash raised a register.
+  static bool RaiseEncodedDense(uint8_t* registers, uint64_t hash);
+
   void EncodeTo(std::string& out) const;
   std::string Encode() const {
     std::string out;
@@ -82,8 +87,11 @@ class DistinctSketch {
   static uint8_t RankOf(uint64_t hash);
   // Raises register `index` to `rank` if lower; true if it did.
   bool Raise(uint32_t index, uint8_t rank);
-  uint8_t DenseGet(size_t index) const;
-  void DenseSet(size_t index, uint8_t value);
+  // Register `index` of kDenseBytes packed registers.
+  static uint8_t DenseGet(const uint8_t* registers, size_t index);
+  static void DenseSet(uint8_t* registers, size_t index, uint8_t value);
+  uint8_t DenseGet(size_t index) const { return DenseGet(dense_.data(), index); }
+  void DenseSet(size_t index, uint8_t value) { DenseSet(dense_.data(), index, value); }
   void ToSparse();  // from exact
   void ToDense();   // from sparse
   // counts[v] = registers holding v.
@@ -92,7 +100,7 @@ class DistinctSketch {
   Form form_ = Form::kExact;
   std::vector<uint64_t> exact_;   // sorted, distinct
   std::vector<uint32_t> sparse_;  // index << 8 | rank, sorted by index
-  std::vector<uint8_t> dense_;    // kDenseBytes + 1 (the last register's high bits may spill)
+  std::vector<uint8_t> dense_;    // kDenseBytes
 };
 
 }  // namespace tally::core

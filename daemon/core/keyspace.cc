@@ -6,6 +6,7 @@
 
 #include "core/glob.h"
 #include "protocol/resp_parser.h"
+#include "storage/codec.h"
 #include "storage/log_format.h"
 
 namespace tally::core {
@@ -54,14 +55,47 @@ void KeyspaceModule::LogPut(const ShardRef& ref, std::string_view key, const Ent
 }
 
 std::optional<DistinctSketch> KeyspaceModule::SketchOf(std::string_view value) {
-  if (value.substr(0, kSketchMagic.size()) != kSketchMagic) return std::nullopt;
-  return DistinctSketch::Decode(value.substr(kSketchMagic.size()));
+  if (value.size() < kSketchHeaderSize || !value.starts_with(kSketchMagic)) return std::nullopt;
+  return DistinctSketch::Decode(value.substr(kSketchHeaderSize));
 }
 
 std::string KeyspaceModule::SketchValue(const DistinctSketch& sketch) {
   std::string value(kSketchMagic);
+  value.append(8, '\0');  // not counted yet
   sketch.EncodeTo(value);
   return value;
+}
+
+bool KeyspaceModule::AddToSketchValue(std::string& value, std::span<const uint64_t> hashes,
+                                      std::vector<uint64_t>* changed) {
+  // A dense sketch (12 KiB) is raised in place: decoding, checking and
+  // re-encoding it for every PFADD would cost ~100 times the adds.
+  if (IsDenseSketchValue(value)) {
+    auto* registers = reinterpret_cast<uint8_t*>(value.data() + kSketchHeaderSize + 1);
+    bool any = false;
+    for (uint64_t hash : hashes) {
+      if (!DistinctSketch::RaiseEncodedDense(registers, hash)) continue;
+      any = true;
+      if (changed != nullptr) changed->push_back(hash);
+    }
+    if (any) std::fill(value.begin() + kSketchMagic.size(), value.begin() + kSketchHeaderSize, '\0');
+    return true;
+  }
+  DistinctSketch sketch;
+  if (!value.empty()) {
+    std::optional<DistinctSketch> stored = SketchOf(value);
+    if (!stored) return false;
+    sketch = std::move(*stored);
+  }
+  bool any = false;
+  for (uint64_t hash : hashes) {
+    if (sketch.AddHash(hash)) {
+      any = true;
+      if (changed != nullptr) changed->push_back(hash);
+    }
+  }
+  if (any || value.empty()) value = SketchValue(sketch);
+  return true;
 }
 
 // ---------------------------------------------------------------------------
@@ -119,25 +153,25 @@ OpResult<bool> KeyspaceModule::Delete(std::string_view key) {
 }
 
 OpResult<bool> KeyspaceModule::SketchAdd(std::string_view key, std::span<const std::string_view> members) {
+  std::vector<uint64_t> hashes;
+  hashes.reserve(members.size());
+  for (std::string_view member : members) hashes.push_back(DistinctSketch::HashMember(member));
   return shard_set_.Write(key, [&](const ShardRef& ref) {
     Shard& shard = state(ref);
     Entry* entry = FindLive(shard, key, clock_.NowMs());
-    DistinctSketch sketch;
-    if (entry != nullptr) {
-      std::optional<DistinctSketch> stored = SketchOf(entry->value);
-      if (!stored) return OpResult<bool>::Error(OpStatus::kWrongType);
-      sketch = std::move(*stored);
-    }
-    // Only the hashes that changed the sketch: replay starts from the same
-    // sketch, so the others would change nothing there either.
+    // Only the hashes that changed the sketch are logged: replay starts from
+    // the same sketch, so the others would change nothing there either.
     std::vector<uint64_t> changed;
-    for (std::string_view member : members) {
-      const uint64_t hash = DistinctSketch::HashMember(member);
-      if (sketch.AddHash(hash)) changed.push_back(hash);
+    if (entry != nullptr) {
+      // (An empty string is a string: "" means "no sketch yet" only for a new key.)
+      if (entry->value.empty() || !AddToSketchValue(entry->value, hashes, &changed)) {
+        return OpResult<bool>::Error(OpStatus::kWrongType);
+      }
+      if (changed.empty()) return OpResult<bool>::Ok(false);
+    } else {
+      entry = &shard.keys.try_emplace(key).first->second;
+      AddToSketchValue(entry->value, hashes, &changed);  // a new key: "" is the empty sketch
     }
-    if (entry != nullptr && changed.empty()) return OpResult<bool>::Ok(false);
-    if (entry == nullptr) entry = &shard.keys.try_emplace(key).first->second;
-    entry->value = SketchValue(sketch);
     MarkDirty(shard, key, entry);
     ref.Append([&](std::string& blob) { lf::AppendPlainSketchAdd(blob, key, entry->expire_at_ms, changed); });
     return OpResult<bool>::Ok(true);
@@ -151,6 +185,38 @@ OpResult<DistinctSketch> KeyspaceModule::ReadSketch(std::string_view key) {
     std::optional<DistinctSketch> stored = SketchOf(entry->value);
     if (!stored) return OpResult<DistinctSketch>::Error(OpStatus::kWrongType);
     return OpResult<DistinctSketch>::Ok(std::move(*stored));
+  });
+}
+
+bool KeyspaceModule::IsDenseSketchValue(std::string_view value) {
+  return value.size() == kSketchHeaderSize + 1 + DistinctSketch::kDenseBytes && value.starts_with(kSketchMagic) &&
+         static_cast<uint8_t>(value[kSketchHeaderSize]) == static_cast<uint8_t>(DistinctSketch::Form::kDense);
+}
+
+OpResult<uint64_t> KeyspaceModule::CountSketch(std::string_view key) {
+  return shard_set_.Read(key, [&](const ShardRef& ref) {
+    Entry* entry = FindLive(state(ref), key, clock_.NowMs());
+    if (entry == nullptr) return OpResult<uint64_t>::Ok(0);
+    std::string& value = entry->value;
+    // Only a dense sketch keeps its count: counting it reads 16,384
+    // registers; the smaller forms are counted as fast as they are read.
+    const bool dense = IsDenseSketchValue(value);
+    if (dense) {
+      std::string_view cache(value.data() + kSketchMagic.size(), 8);
+      uint64_t cached = 0;
+      if (storage::codec::GetFixed64(cache, &cached) && cached != 0) return OpResult<uint64_t>::Ok(cached - 1);
+    }
+    std::optional<DistinctSketch> stored = SketchOf(value);
+    if (!stored) return OpResult<uint64_t>::Error(OpStatus::kWrongType);
+    const uint64_t count = stored->Count();
+    if (dense) {
+      // Memory only (not logged): the cache is part of the value's bytes but
+      // not of its meaning, and every change of the registers clears it.
+      std::string encoded;
+      storage::codec::PutFixed64(encoded, count + 1);
+      value.replace(kSketchMagic.size(), 8, encoded);
+    }
+    return OpResult<uint64_t>::Ok(count);
   });
 }
 
@@ -395,21 +461,15 @@ Status KeyspaceModule::ReplaySketchAdd(std::string_view payload, int64_t now_ms)
     if (it != shard.keys.end()) Remove(shard, add.key, it->second);
     return Status::Ok();
   }
-  DistinctSketch sketch;
-  if (it != shard.keys.end()) {
-    std::optional<DistinctSketch> stored = SketchOf(it->second.value);
-    if (!stored) {
-      return Status::Corruption("PFADD entry in the log for key '" + std::string(add.key) +
-                                "', which holds a value that is not a HyperLogLog");
-    }
-    sketch = std::move(*stored);
+  const bool exists = it != shard.keys.end();
+  Entry& target = exists ? it->second : shard.keys[add.key];
+  if ((exists && target.value.empty()) || !AddToSketchValue(target.value, add.hashes, nullptr)) {
+    return Status::Corruption("PFADD entry in the log for key '" + std::string(add.key) +
+                              "', which holds a value that is not a HyperLogLog");
   }
-  for (uint64_t hash : add.hashes) sketch.AddHash(hash);
-  Entry& target = it != shard.keys.end() ? it->second : shard.keys[add.key];
   if (target.expire_at_ms != 0) --shard.keys_with_expiry;
   target.expire_at_ms = add.expire_at_ms;
   if (target.expire_at_ms != 0) ++shard.keys_with_expiry;
-  target.value = SketchValue(sketch);
   MarkDirty(shard, add.key, &target);
   return Status::Ok();
 }

@@ -77,15 +77,20 @@ class KeyspaceModule final : public EngineModule {
   KeyspaceStats Sizes();
 
   // ---- HyperLogLog values (PFADD, PFCOUNT, PFMERGE) ---------------------
-  // A key holding a distinct-count sketch stores kSketchMagic followed by
+  // A key holding a distinct-count sketch stores kSketchMagic, a fixed64 LE
+  // cached count + 1 (0: not counted since the sketch last changed), then
   // DistinctSketch::Encode(); any other value is a plain string (kWrongType).
   static constexpr std::string_view kSketchMagic = "TLYH";
+  static constexpr size_t kSketchHeaderSize = 4 + 8;
   // PFADD: adds the members to the key's sketch, creating the key (without
   // an expiry) if absent. True if the key was created or its sketch changed.
   // Logs only the hashes that changed it (kPlainSketchAdd).
   OpResult<bool> SketchAdd(std::string_view key, std::span<const std::string_view> members);
   // The key's sketch; an empty one if the key does not exist.
   OpResult<DistinctSketch> ReadSketch(std::string_view key);
+  // PFCOUNT of one key: its sketch's count (0 if absent), kept in the value
+  // until the sketch changes, as Redis does, so repeated counts are cheap.
+  OpResult<uint64_t> CountSketch(std::string_view key);
   // PFMERGE: the key's sketch becomes the union of itself and `sources`
   // (the key is created if absent; its expiry is kept). Logged as the whole
   // value (PlainPut): the sources may live on other shards.
@@ -132,6 +137,11 @@ class KeyspaceModule final : public EngineModule {
   // The sketch in a stored value; nullopt if the value is not one.
   static std::optional<DistinctSketch> SketchOf(std::string_view value);
   static std::string SketchValue(const DistinctSketch& sketch);
+  static bool IsDenseSketchValue(std::string_view value);
+  // Adds the hashes to the sketch held in `value` ("" = an empty one) and
+  // stores it back; `changed` (if given) gets the hashes that changed it.
+  // False if `value` is not a sketch (nothing changed).
+  static bool AddToSketchValue(std::string& value, std::span<const uint64_t> hashes, std::vector<uint64_t>* changed);
   storage::Status ReplaySketchAdd(std::string_view payload, int64_t now_ms);
   Shard& state(const ShardRef& ref) { return shards_[ref.index()]; }
 

@@ -50,7 +50,8 @@ std::string FormatDecimal(int64_t scaled, int scale) {
   const bool negative = scaled < 0;
   uint64_t magnitude = negative ? 0 - static_cast<uint64_t>(scaled) : static_cast<uint64_t>(scaled);
   std::string digits = std::to_string(magnitude);
-  if (digits.size() <= static_cast<size_t>(scale)) digits.insert(0, static_cast<size_t>(scale) + 1 - digits.size(), '0');
+  if (digits.size() <= static_cast<size_t>(scale))
+    digits.insert(0, static_cast<size_t>(scale) + 1 - digits.size(), '0');
   std::string whole = digits.substr(0, digits.size() - static_cast<size_t>(scale));
   std::string fraction = digits.substr(digits.size() - static_cast<size_t>(scale));
   while (!fraction.empty() && fraction.back() == '0') fraction.pop_back();

@@ -18,14 +18,14 @@ namespace tally::core {
 inline constexpr int kMoneyScale = 6;  // micro-units
 
 enum class DecimalError {
-  kNotADecimal,       // not [-]digits[.digits]
-  kTooManyDecimals,   // more fractional digits than the scale: it would have to be rounded
-  kOutOfRange,        // beyond a signed 64-bit count of the smallest unit
+  kNotADecimal,      // not [-]digits[.digits]
+  kTooManyDecimals,  // more fractional digits than the scale: it would have to be rounded
+  kOutOfRange,       // beyond a signed 64-bit count of the smallest unit
 };
 
 struct ParsedDecimal {
-  int64_t scaled = 0;                    // the value times 10^scale
-  std::optional<DecimalError> error;     // set: `scaled` is 0
+  int64_t scaled = 0;                 // the value times 10^scale
+  std::optional<DecimalError> error;  // set: `scaled` is 0
   bool ok() const { return !error.has_value(); }
 };
 

@@ -114,10 +114,14 @@ TEST_P(EngineHyperLogLogTest, AnExpiredSketchIsGoneAndAPfAddStartsAfresh) {
 TEST_P(EngineHyperLogLogTest, AStringIsNotASketchAndIsLeftAsItWas) {
   SetOptions plain;
   ASSERT_TRUE(engine_->keyspace().Set("s", "hello", plain).ok());
-  ASSERT_TRUE(engine_->keyspace().Set("fake", std::string(KeyspaceModule::kSketchMagic) + "\x03garbage", plain).ok());
+  ASSERT_TRUE(engine_->keyspace()
+                  .Set("fake", std::string(KeyspaceModule::kSketchMagic) + std::string(8, '\0') + "\x03garbage", plain)
+                  .ok());
+  ASSERT_TRUE(engine_->keyspace().Set("empty", "", plain).ok());
   const std::string_view member[] = {"a"};
-  for (std::string_view key : {"s", "fake"}) {
+  for (std::string_view key : {"s", "fake", "empty"}) {
     EXPECT_EQ(engine_->keyspace().SketchAdd(key, member).status, OpStatus::kWrongType) << key;
+    EXPECT_EQ(engine_->keyspace().CountSketch(key).status, OpStatus::kWrongType) << key;
     EXPECT_EQ(engine_->keyspace().ReadSketch(key).status, OpStatus::kWrongType) << key;
     EXPECT_EQ(engine_->keyspace().MergeSketch(key, SketchOf(0, 3)).status, OpStatus::kWrongType) << key;
   }
@@ -125,6 +129,27 @@ TEST_P(EngineHyperLogLogTest, AStringIsNotASketchAndIsLeftAsItWas) {
   std::string value;
   engine_->keyspace().Read("s", [&](std::string_view v) { value = v; });
   EXPECT_EQ(value, "hello");
+}
+
+TEST_P(EngineHyperLogLogTest, ACountIsKeptUntilTheSketchChanges) {
+  AddMembers("k", 0, 20'000);
+  const uint64_t first = engine_->keyspace().CountSketch("k").value;
+  EXPECT_EQ(first, SketchOf(0, 20'000).Count());
+  EXPECT_EQ(engine_->keyspace().CountSketch("k").value, first) << "from the cache";
+  Checkpoint(GetParam());
+  EXPECT_EQ(engine_->keyspace().CountSketch("k").value, first);
+  AddMembers("k", 20'000, 40'000);  // changes registers: the cache goes
+  const uint64_t second = engine_->keyspace().CountSketch("k").value;
+  EXPECT_EQ(second, SketchOf(0, 40'000).Count());
+  EXPECT_GT(second, first);
+  Checkpoint(GetParam());
+  EXPECT_EQ(engine_->keyspace().CountSketch("k").value, second);
+  ASSERT_TRUE(engine_->keyspace().MergeSketch("k", SketchOf(40'000, 41'000)).value);
+  EXPECT_EQ(engine_->keyspace().CountSketch("k").value, SketchOf(0, 41'000).Count());
+  Checkpoint(GetParam());
+  EXPECT_EQ(engine_->keyspace().CountSketch("k").value, SketchOf(0, 41'000).Count());
+  EXPECT_EQ(engine_->keyspace().CountSketch("missing").value, 0u);
+  EXPECT_EQ(Stored("k"), SketchOf(0, 41'000)) << "the cache is not part of the sketch";
 }
 
 INSTANTIATE_TEST_SUITE_P(RestartModes, EngineHyperLogLogTest, fixtures::AllRestartModes(),

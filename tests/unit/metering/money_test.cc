@@ -49,8 +49,8 @@ TEST(MoneyTest, RefusesWhatItWouldHaveToRoundWrapOrGuess) {
   EXPECT_EQ(ErrorOf("-9223372036854.775809"), DecimalError::kOutOfRange);
   EXPECT_EQ(ErrorOf("10000000000000"), DecimalError::kOutOfRange);
   EXPECT_EQ(ErrorOf("99999999999999999999999999"), DecimalError::kOutOfRange);
-  for (std::string_view text : {"", "-", ".5", "1.", "+1", "1e3", " 1", "1 ", "1,5", "0x10", "--1", "1.2.3", "-.5",
-                                "NaN", "inf", "１"}) {
+  for (std::string_view text :
+       {"", "-", ".5", "1.", "+1", "1e3", " 1", "1 ", "1,5", "0x10", "--1", "1.2.3", "-.5", "NaN", "inf", "１"}) {
     EXPECT_EQ(ErrorOf(text), DecimalError::kNotADecimal) << "'" << text << "'";
   }
 }

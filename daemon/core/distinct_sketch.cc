@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 
+#include "core/hash.h"
 #include "storage/codec.h"
 
 namespace tally::core {
@@ -11,35 +11,7 @@ namespace {
 
 namespace codec = storage::codec;
 
-// MurmurHash64A (Austin Appleby, public domain), with the seed Redis's
-// hyperloglog.c uses, reading 8-byte blocks little-endian as Redis does on
-// x86 and ARM.
-uint64_t MurmurHash64A(const uint8_t* data, size_t len, uint64_t seed) {
-  constexpr uint64_t m = 0xc6a4a7935bd1e995ULL;
-  constexpr int r = 47;
-  uint64_t h = seed ^ (len * m);
-  const uint8_t* end = data + (len - (len & 7));
-  while (data != end) {
-    uint64_t k = 0;
-    for (int i = 7; i >= 0; --i) k = (k << 8) | data[i];
-    k *= m;
-    k ^= k >> r;
-    k *= m;
-    h ^= k;
-    h *= m;
-    data += 8;
-  }
-  const size_t tail = len & 7;
-  if (tail > 0) {
-    for (size_t i = tail; i-- > 0;) h ^= static_cast<uint64_t>(data[i]) << (8 * i);
-    h *= m;
-  }
-  h ^= h >> r;
-  h *= m;
-  h ^= h >> r;
-  return h;
-}
-
+// The seed of Redis's hyperloglog.c: the same member sets the same register.
 constexpr uint64_t kRedisSeed = 0xadc83b19ULL;
 
 // Ertl's sigma and tau (the improved estimator's corrections for empty and
@@ -74,9 +46,7 @@ uint8_t SparseRank(uint32_t entry) { return static_cast<uint8_t>(entry & 0xff); 
 
 }  // namespace
 
-uint64_t DistinctSketch::HashMember(std::string_view member) {
-  return MurmurHash64A(reinterpret_cast<const uint8_t*>(member.data()), member.size(), kRedisSeed);
-}
+uint64_t DistinctSketch::HashMember(std::string_view member) { return MurmurHash64A(member, kRedisSeed); }
 
 uint8_t DistinctSketch::RankOf(uint64_t hash) {
   // The bits above the index, with a stop bit so the rank is at most kMaxRank.

@@ -1,7 +1,10 @@
 #pragma once
-// A stable 64-bit hash (MurmurHash64A) for choosing shards. It must never change
-// between versions or runs: a key's shard decides which log stream orders its
-// changes, and SCAN cursors encode positions in hash order.
+// MurmurHash64A (Austin Appleby, public domain), and StableHash, the one for
+// choosing shards. StableHash must never change between versions or runs: a
+// key's shard decides which log stream orders its changes, and SCAN cursors
+// encode positions in hash order. The distinct-count sketch uses the same
+// function with Redis's seed (core/distinct_sketch.h). 8-byte blocks are read
+// in host order: little-endian on every platform tally builds for.
 
 #include <cstdint>
 #include <cstring>
@@ -9,10 +12,10 @@
 
 namespace tally::core {
 
-inline uint64_t StableHash(std::string_view data) {
+inline uint64_t MurmurHash64A(std::string_view data, uint64_t seed) {
   constexpr uint64_t m = 0xc6a4a7935bd1e995ULL;
   constexpr int r = 47;
-  uint64_t h = 0x9747b28c1234abcdULL ^ (data.size() * m);
+  uint64_t h = seed ^ (data.size() * m);
   const char* p = data.data();
   size_t n = data.size();
   while (n >= 8) {
@@ -54,5 +57,7 @@ inline uint64_t StableHash(std::string_view data) {
   h ^= h >> r;
   return h;
 }
+
+inline uint64_t StableHash(std::string_view data) { return MurmurHash64A(data, 0x9747b28c1234abcdULL); }
 
 }  // namespace tally::core

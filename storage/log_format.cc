@@ -60,6 +60,19 @@ void AppendPlainSketchAdd(std::string& blob, std::string_view key, int64_t expir
   for (uint64_t hash : hashes) codec::PutFixed64(blob, hash);
 }
 
+bool TakeEntry(std::string_view* entries, Entry* out) {
+  std::string_view rest = *entries;
+  if (rest.empty()) return false;
+  const uint8_t op = static_cast<uint8_t>(rest[0]);
+  rest.remove_prefix(1);
+  std::string_view payload;
+  if (!codec::GetLengthPrefixed(rest, &payload)) return false;
+  out->op = static_cast<Op>(op);
+  out->payload = payload;
+  *entries = rest;
+  return true;
+}
+
 BlobReader::BlobReader(std::string_view blob) : rest_(blob) {
   if (rest_.empty() || static_cast<uint8_t>(rest_[0]) != kBlobVersion) {
     status_ = Status::Corruption("log blob has unknown version");

@@ -24,6 +24,8 @@ enum class Op : uint8_t {
   kAudited = 7,          // an administrative change: audit fields + the change's own entry, one atomic entry
   kQuota = 8,            // a quota module change (plans, quotas, credits, holds): core/quota_log.h
   kPlainSketchAdd = 9,   // PFADD: member hashes added to the plain key's distinct-count sketch
+  kMeterEvent = 10,      // METER.RECORD: one event's counter increments and quota consumes (core/metering_log.h)
+  kPrice = 11,           // PRICE.SET / PRICE.DEL: a price set or removed (core/metering_log.h)
 };
 
 inline constexpr int kRollupCount = 6;  // hour, day, week, month, quarter, year
@@ -128,6 +130,12 @@ struct Entry {
   Op op;
   std::string_view payload;
 };
+
+// Takes the first entry off a run of entries as the Append* encoders write
+// them (op, length, payload; no version byte): the entries a module nests in
+// its own. False at the end or if the entry is malformed (then *entries is
+// left as it was).
+bool TakeEntry(std::string_view* entries, Entry* out);
 
 // Iterates the entries of a blob value (version byte first).
 class BlobReader {

@@ -21,6 +21,7 @@
 #include "commands/plan_json.h"
 #include "commands/registry.h"
 #include "commands/reply_status.h"
+#include "commands/usage_reply.h"
 #include "core/quotas.h"
 #include "protocol/errors.h"
 #include "protocol/resp_parser.h"
@@ -112,36 +113,6 @@ bool CheckId(std::string_view argument, std::string_view id, ReplySink& reply) {
     return false;
   }
   return true;
-}
-
-void SendLimit(ReplySink& reply, const std::optional<int64_t>& value) {
-  if (value) {
-    reply.SendInteger(*value);
-  } else {
-    reply.SendNull();
-  }
-}
-
-constexpr size_t kUsagePairs = 9;
-void SendUsagePairs(const core::FeatureUsage& usage, ReplySink& reply) {
-  reply.SendBulk("feature");
-  reply.SendBulk(usage.feature);
-  reply.SendBulk("used");
-  reply.SendInteger(usage.figures.used);
-  reply.SendBulk("limit");
-  SendLimit(reply, usage.figures.limit);
-  reply.SendBulk("remaining");
-  SendLimit(reply, usage.figures.remaining);
-  reply.SendBulk("credits");
-  reply.SendInteger(usage.figures.credits);
-  reply.SendBulk("held");
-  reply.SendInteger(usage.figures.held);
-  reply.SendBulk("overage");
-  reply.SendInteger(usage.figures.overage);
-  reply.SendBulk("period");
-  reply.SendBulk(usage.period);
-  reply.SendBulk("resets_at");
-  SendLimit(reply, usage.resets_at_ms);
 }
 
 void SendSources(const core::DrawPlan& plan, ReplySink& reply) {

@@ -11,6 +11,7 @@ const protocol::CommandTable& BuildCommandTable() {
     t.Register(CounterCommands());
     t.Register(FeedCommands());
     t.Register(QuotaCommands());
+    t.Register(MeterCommands());
     t.Register(PubSubCommands());
     return t;
   }();

@@ -14,6 +14,7 @@ std::span<const protocol::CommandSpec> HyperLogLogCommands();  // hyperloglog_co
 std::span<const protocol::CommandSpec> CounterCommands();      // counter_commands.cc
 std::span<const protocol::CommandSpec> FeedCommands();         // feed_commands.cc
 std::span<const protocol::CommandSpec> QuotaCommands();        // quota_commands.cc
+std::span<const protocol::CommandSpec> MeterCommands();        // meter_commands.cc
 std::span<const protocol::CommandSpec> PubSubCommands();       // pubsub_commands.cc
 
 // Builds the full table (static storage; built once).

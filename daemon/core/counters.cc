@@ -247,13 +247,10 @@ std::optional<uint64_t> CountersModule::SeenEvent(const ShardRef& ref, const std
 // ---------------------------------------------------------------------------
 // Applying changes (live and at replay; the shard's lock held)
 
-OpStatus CountersModule::ApplyIncrement(const ShardRef& ref, uint64_t counter_id, Counter& counter, int64_t delta,
-                                        const int64_t (&periods)[6], ReadFault& fault) {
-  Shard& shard = state(ref);
-  // Check every cell first: an overflow anywhere changes nothing.
-  int64_t next_total = 0;
-  if (__builtin_add_overflow(counter.total, delta, &next_total)) return OpStatus::kOverflow;
-  int64_t next[6];
+OpStatus CountersModule::ComputeIncrement(const ShardRef& ref, uint64_t counter_id, const Counter& counter,
+                                          int64_t delta, const int64_t (&periods)[6], int64_t* next_total,
+                                          int64_t (&next)[6], ReadFault& fault) {
+  if (__builtin_add_overflow(counter.total, delta, next_total)) return OpStatus::kOverflow;
   for (int i = 0; i < 6; ++i) {
     int64_t base =
         counter.period[i] == periods[i]
@@ -262,6 +259,17 @@ OpStatus CountersModule::ApplyIncrement(const ShardRef& ref, uint64_t counter_id
     if (fault) return OpStatus::kReadFailed;  // never add to a cell that could not be read
     if (__builtin_add_overflow(base, delta, &next[i])) return OpStatus::kOverflow;
   }
+  return OpStatus::kOk;
+}
+
+OpStatus CountersModule::ApplyIncrement(const ShardRef& ref, uint64_t counter_id, Counter& counter, int64_t delta,
+                                        const int64_t (&periods)[6], ReadFault& fault) {
+  Shard& shard = state(ref);
+  // Check every cell first: an overflow anywhere changes nothing.
+  int64_t next_total = 0;
+  int64_t next[6];
+  const OpStatus status = ComputeIncrement(ref, counter_id, counter, delta, periods, &next_total, next, fault);
+  if (status != OpStatus::kOk) return status;
   counter.total = next_total;
   for (int i = 0; i < 6; ++i) {
     const uint8_t interval = static_cast<uint8_t>(RollupInterval(i));
@@ -387,6 +395,42 @@ OpResult<IncrementResult> CountersModule::IncrementLocked(const ShardRef& ref, c
   NoteEventId(ref, dedupe_key, request.event_id, fingerprint, now, &entry);
   lf::AppendCounterIncr(*entry_out, entry);
   return OpResult<IncrementResult>::Ok({counter.total, false});
+}
+
+OpResult<bool> CountersModule::CheckIncrementLocked(const ShardRef& ref, const CounterIncrement& request) {
+  uint64_t counter_id = 0;
+  ReadFault fault;
+  Counter* counter = CounterFor(ref, request.owner, request.key, &counter_id, fault);
+  if (counter == nullptr) return fault.Result<bool>();
+  int64_t periods[6];
+  PeriodsOf(request.event_ms, owners_.ZoneOf(ref, OwnerOf(counter_id)), periods);
+  int64_t next_total = 0;
+  int64_t next[6];
+  const OpStatus status = ComputeIncrement(ref, counter_id, *counter, request.delta, periods, &next_total, next, fault);
+  if (fault) return fault.Result<bool>();
+  if (status != OpStatus::kOk) return OpResult<bool>::Error(status);
+  return OpResult<bool>::Ok(true);
+}
+
+OpResult<std::optional<uint64_t>> CountersModule::SeenRequestIdLocked(const ShardRef& ref, std::string_view owner,
+                                                                      std::string_view scope, std::string_view id,
+                                                                      int64_t now) {
+  ReadFault fault;
+  std::optional<uint64_t> seen = SeenEvent(ref, lf::DedupeKey(owner, scope, id), now, fault);
+  if (fault) return fault.Result<std::optional<uint64_t>>();
+  return OpResult<std::optional<uint64_t>>::Ok(seen);
+}
+
+int64_t CountersModule::NoteRequestIdLocked(const ShardRef& ref, std::string_view owner, std::string_view scope,
+                                            std::string_view id, uint64_t fingerprint, int64_t now) {
+  const int64_t expiry_ms = now + options_.dedupe_window_ms;
+  RestoreRequestIdLocked(ref, owner, scope, id, expiry_ms, fingerprint);
+  return expiry_ms;
+}
+
+void CountersModule::RestoreRequestIdLocked(const ShardRef& ref, std::string_view owner, std::string_view scope,
+                                            std::string_view id, int64_t expiry_ms, uint64_t fingerprint) {
+  state(ref).seen_ids[lf::DedupeKey(owner, scope, id)] = {expiry_ms, fingerprint};
 }
 
 OpResult<IncrementResult> CountersModule::Adjust(const CounterAdjustment& request, const AuditInfo& audit) {

@@ -98,6 +98,29 @@ class CountersModule final : public EngineModule, public OwnerListingSource {
   OpResult<IncrementResult> IncrementLocked(const ShardRef& shard, const CounterIncrement& request, int64_t now,
                                             bool id_checked, std::string* entry);
 
+  // REQUIRE the owner's shard lock. Whether IncrementLocked of `request`
+  // (without an event id) would apply: Ok, kOverflow, or the read failure.
+  // Changes nothing (it may load the counter). A module applying several
+  // increments of distinct counters in one entry checks them all first: under
+  // the one lock, increments that each pass apply together.
+  OpResult<bool> CheckIncrementLocked(const ShardRef& shard, const CounterIncrement& request);
+
+  // ---- event ids that guard another module's whole request -----------------
+  // METER.RECORD's ID guards one event of several counters, not one counter.
+  // Such an id lives in the counters' dedupe window and family like theirs,
+  // keyed DedupeKey(owner, scope, id) with a `scope` no counter key can be
+  // ("#meter": '#' is not a name character). REQUIRE the owner's shard lock.
+  // The fingerprint the id was first used with (0: any), or nullopt if it was
+  // not seen within the window; kReadFailed if the dedupe family cannot be read.
+  OpResult<std::optional<uint64_t>> SeenRequestIdLocked(const ShardRef& shard, std::string_view owner,
+                                                        std::string_view scope, std::string_view id, int64_t now);
+  // Remembers a new id until the window ends; returns that instant (for the
+  // caller's log entry, whose replay calls RestoreRequestIdLocked).
+  int64_t NoteRequestIdLocked(const ShardRef& shard, std::string_view owner, std::string_view scope,
+                              std::string_view id, uint64_t fingerprint, int64_t now);
+  void RestoreRequestIdLocked(const ShardRef& shard, std::string_view owner, std::string_view scope,
+                              std::string_view id, int64_t expiry_ms, uint64_t fingerprint);
+
   // ---- reads (never create owners or counters) -------------------------------
   // Reads include every change, compacted or not.
   OpResult<int64_t> ReadCell(std::string_view owner, std::string_view key, Interval interval, PeriodId period);
@@ -326,6 +349,10 @@ class CountersModule final : public EngineModule, public OwnerListingSource {
   // remembered until compaction writes it (nothing when dedupe_key is empty).
   void NoteEventId(const ShardRef& shard, const std::string& dedupe_key, std::string_view event_id,
                    uint64_t fingerprint, int64_t now, storage::log_format::CounterIncr* entry);
+  // The increment's new total and cells, unapplied: kOverflow if any would
+  // overflow, kReadFailed if a late event's stored cell cannot be read.
+  OpStatus ComputeIncrement(const ShardRef& shard, uint64_t counter_id, const Counter& counter, int64_t delta,
+                            const int64_t (&periods)[6], int64_t* next_total, int64_t (&next)[6], ReadFault& fault);
   // kReadFailed (nothing applied) if a late event's stored cell cannot be read.
   OpStatus ApplyIncrement(const ShardRef& shard, uint64_t counter_id, Counter& counter, int64_t delta,
                           const int64_t (&periods)[6], ReadFault& fault);

@@ -8,6 +8,7 @@
 //   owners()    owner ids, time zones, listing        core/owners.h
 //   counters()  totals and calendar rollup cells      core/counters.h
 //   quotas()    plans, quotas, credits, holds         core/quotas.h
+//   metering()  events with cost, prices              core/metering.h
 //   feeds()     changefeed, audit trail, alert log    core/feeds.h
 //
 // Ops live on the modules (engine.counters().Increment(...)). A mutating op
@@ -34,6 +35,7 @@
 #include "core/engine_module.h"
 #include "core/feeds.h"
 #include "core/keyspace.h"
+#include "core/metering.h"
 #include "core/op_result.h"
 #include "core/owners.h"
 #include "core/quotas.h"
@@ -51,6 +53,7 @@ struct EngineOptions {
   size_t block_cache_bytes = 64ull << 20;
   CounterOptions counters;
   QuotaOptions quotas;
+  MeteringOptions metering;
   // The disk reserve (storage/disk_reserve.h): a file of this many bytes,
   // released when the disk fills up. Empty path or 0 bytes: none.
   std::string reserve_path;
@@ -73,6 +76,7 @@ class Engine {
   OwnersModule& owners() { return *owners_; }
   CountersModule& counters() { return *counters_; }
   QuotasModule& quotas() { return *quotas_; }
+  MeteringModule& metering() { return *metering_; }
   FeedsModule& feeds() { return *feeds_; }
   // Every module's figures, in registration order.
   std::vector<ModuleStats> module_stats();
@@ -140,6 +144,7 @@ class Engine {
   OwnersModule* owners_ = nullptr;
   CountersModule* counters_ = nullptr;
   QuotasModule* quotas_ = nullptr;
+  MeteringModule* metering_ = nullptr;
   QuotaOptions quota_options_;
   FeedsModule* feeds_ = nullptr;
   std::unique_ptr<Compactor> compactor_;

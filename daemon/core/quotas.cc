@@ -454,6 +454,58 @@ OpResult<QuotaDecision> QuotasModule::Consume(const QuotaRequest& request) {
   });
 }
 
+OpResult<Admission> QuotasModule::AdmitLocked(const ShardRef& ref, std::string_view owner,
+                                              const std::vector<MeteredAmount>& amounts, int64_t now) {
+  Admission admission;
+  admission.limited.assign(amounts.size(), false);
+  for (size_t i = 0; i < amounts.size(); ++i) {
+    AccountRef a;
+    ReadFault fault;
+    const OpStatus status = Resolve(ref, owner, amounts[i].feature, now, false, &a, fault);
+    if (fault) return fault.Result<Admission>();
+    if (status == OpStatus::kNoPlan || status == OpStatus::kUnknownFeature) continue;  // not limited
+    if (status != OpStatus::kOk) return OpResult<Admission>::Error(status);
+    admission.limited[i] = true;
+    AdvanceLogged(ref, owner, a, now);
+    const DrawPlan plan = a.account->Check(*a.feature, amounts[i].amount);
+    if (!plan.allowed) {
+      admission.allowed = false;
+      admission.refused = i;
+      admission.usage = UsageOf(a);
+      admission.shortfall = plan.shortfall;
+      return OpResult<Admission>::Ok(std::move(admission));
+    }
+  }
+  return OpResult<Admission>::Ok(std::move(admission));
+}
+
+OpResult<bool> QuotasModule::ConsumeAdmittedLocked(const ShardRef& ref, std::string_view owner,
+                                                   const std::vector<MeteredAmount>& amounts,
+                                                   const Admission& admission, int64_t now, int64_t event_ms,
+                                                   std::string* entries) {
+  for (size_t i = 0; i < amounts.size(); ++i) {
+    if (!admission.limited[i]) continue;
+    AccountRef a;
+    ReadFault fault;
+    // Resolved a moment ago under the same lock: the cached slot.
+    const OpStatus status = Resolve(ref, owner, amounts[i].feature, now, false, &a, fault);
+    if (fault) return fault.Result<bool>();
+    if (status != OpStatus::kOk) return OpResult<bool>::Error(status);
+    const CounterIncrement usage{owner, amounts[i].feature, amounts[i].amount, event_ms, {}, true, 'Q'};
+    std::string nested;
+    auto counted = counters_.IncrementLocked(ref, usage, now, /*id_checked=*/true, &nested);
+    if (!counted.ok()) return OpResult<bool>{counted.status, false, counted.failed_family};
+    ConsumeOutcome outcome = a.account->Consume(*a.feature, amounts[i].amount);
+    Record(ref, owner, a, now, "", outcome.events);
+    MarkDirty(ref, owner, *a.owner);
+    QuotaEntry entry = AccountEntry(QuotaChange::kConsume, owner, *a.feature, *a.feature_bytes, a.window, now);
+    entry.amount = amounts[i].amount;
+    entry.nested = nested;
+    AppendQuotaEntry(*entries, entry);
+  }
+  return OpResult<bool>::Ok(true);
+}
+
 OpResult<QuotaDecision> QuotasModule::Release(const QuotaRequest& request) {
   return shard_set_.Write(request.owner, [&](const ShardRef& ref) {
     const int64_t now = clock_.NowMs();

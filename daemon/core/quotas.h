@@ -136,6 +136,22 @@ struct LedgerRow {
   std::string actor;  // who granted or revoked; the command for the others
 };
 
+// One feature's amount in a multi-feature admission (QuotasModule::AdmitLocked).
+struct MeteredAmount {
+  std::string_view feature;
+  int64_t amount = 0;  // 1 .. max_amount
+};
+struct Admission {
+  bool allowed = true;
+  // Per amount, in order: the owner's plan limits the feature (or it has credits for it).
+  std::vector<bool> limited;
+  // Not allowed: the first amount that does not fit (an index into the
+  // amounts), its feature's figures and what it lacks.
+  size_t refused = 0;
+  FeatureUsage usage;
+  int64_t shortfall = 0;
+};
+
 struct PlanAssignment {
   std::string plan;  // empty: none
   std::optional<CivilDate> anchor;
@@ -174,6 +190,23 @@ class QuotasModule final : public EngineModule {
   // kUnknownReservation if the owner has no such reservation.
   OpResult<CommitDecision> Commit(std::string_view owner, std::string_view reservation, int64_t actual);
   OpResult<CommitDecision> Cancel(std::string_view owner, std::string_view reservation);
+
+  // ---- one admission across several features (METER.RECORD ... CONSUME) ----
+  // REQUIRE the owner's shard lock. Decides each amount against the owner's
+  // account of its feature, changing nothing: all fit, or the first that
+  // does not is named with its figures. A feature the owner's plan does not
+  // limit (and no credits for it, or no plan at all) is not limited.
+  // Expiries found on the way are logged, as by every quota op.
+  OpResult<Admission> AdmitLocked(const ShardRef& shard, std::string_view owner,
+                                  const std::vector<MeteredAmount>& amounts, int64_t now_ms);
+  // REQUIRE the lock, right after AdmitLocked allowed `amounts`: consumes
+  // every limited one, as QUOTA.CONSUME without an ID would, each with its
+  // usage counter's increment at event_ms (the caller checked it applies),
+  // and appends their kQuota entries to `entries` (for the caller's one log
+  // entry) instead of the log.
+  OpResult<bool> ConsumeAdmittedLocked(const ShardRef& shard, std::string_view owner,
+                                       const std::vector<MeteredAmount>& amounts, const Admission& admission,
+                                       int64_t now_ms, int64_t event_ms, std::string* entries);
 
   // ---- credits --------------------------------------------------------------
   OpResult<GrantResult> GrantCredit(const GrantRequest& request);

@@ -11,6 +11,8 @@
 #include <thread>
 
 #include "commands/plan_json.h"
+#include "core/meter_names.h"
+#include "core/money.h"
 #include "settings.h"
 
 namespace tally {
@@ -50,6 +52,7 @@ size_t EditDistance(std::string_view a, std::string_view b) {
 }
 
 constexpr std::string_view kPlansKey = "plans";
+constexpr std::string_view kPricesKey = "prices";
 
 std::string Suggestion(std::string_view unknown) {
   std::string_view best;
@@ -59,6 +62,7 @@ std::string Suggestion(std::string_view unknown) {
     if (d < best_distance) best = s.key, best_distance = d;
   }
   if (EditDistance(unknown, kPlansKey) < best_distance) best = kPlansKey;
+  if (EditDistance(unknown, kPricesKey) < best_distance) best = kPricesKey;
   return best.empty() ? "" : " (did you mean '" + std::string(best) + "'?)";
 }
 
@@ -189,6 +193,48 @@ void ReadPlans(const std::string& path, uint32_t key_line, const toml::node& nod
   }
 }
 
+// The [prices] table into `prices`: "<event-type>.<measure>" = "<decimal>".
+// A price is a decimal string, never a TOML float (money is never binary
+// floating point); PRICE.SET's rules for names and values.
+void ReadPrices(const std::string& path, uint32_t key_line, const toml::node& node,
+                std::vector<std::pair<std::string, int64_t>>* prices,
+                std::vector<std::pair<uint32_t, std::string>>* found) {
+  const toml::table* table = node.as_table();
+  if (table == nullptr) {
+    found->emplace_back(key_line, path + ":" + std::to_string(key_line) +
+                                      ": prices must be a table of \"<event-type>.<measure>\" = \"<price>\", not " +
+                                      TypeName(node));
+    return;
+  }
+  for (const auto& [key, price_node] : *table) {
+    const std::string name(key.str());
+    const uint32_t line = key.source().begin.line;
+    const std::string where = path + ":" + std::to_string(line) + ": invalid price '" + name + "': ";
+    if (!core::ValidPriceName(name)) {
+      found->emplace_back(line, where + "use <event-type>.<measure>, e.g. chat.tokens");
+      continue;
+    }
+    std::string text;
+    if (auto s = price_node.value<std::string>(); s && price_node.is_string()) {
+      text = *s;
+    } else if (price_node.is_integer()) {
+      text = std::to_string(*price_node.value<int64_t>());
+    } else {
+      found->emplace_back(
+          line, where + "give the price as a decimal string in quotes (\"0.000002\"), not " + TypeName(price_node));
+      continue;
+    }
+    const core::ParsedDecimal parsed = core::ParseDecimal(text, core::kMoneyScale);
+    if (!parsed.ok()) {
+      found->emplace_back(line, where + core::DecimalErrorMessage(*parsed.error, text, core::kMoneyScale));
+    } else if (parsed.scaled <= 0) {
+      found->emplace_back(line, where + "a price must be more than 0");
+    } else {
+      prices->emplace_back(name, parsed.scaled);
+    }
+  }
+}
+
 // The derived values: unix_socket's default and "none".
 void Resolve(Config* config) {
   if (config->unix_socket.empty()) config->unix_socket = config->data_dir + "/tally.sock";
@@ -210,12 +256,17 @@ bool ReadConfigFile(const std::string& path, Config* config, std::vector<std::st
   // toml::table is ordered by key; the messages follow the file's lines.
   std::vector<std::pair<uint32_t, std::string>> found;
   std::vector<core::Plan> plans;
+  std::vector<std::pair<std::string, int64_t>> prices;
   for (const auto& [key, node] : table) {
     const uint32_t line = key.source().begin.line;
     const std::string where = path + ":" + std::to_string(line) + ": ";
     const std::string name(key.str());
     if (name == kPlansKey) {
       ReadPlans(path, line, node, &plans, &found);
+      continue;
+    }
+    if (name == kPricesKey) {
+      ReadPrices(path, line, node, &prices, &found);
       continue;
     }
     // Unknown keys are errors: a typo must not silently fall back to a default.
@@ -240,7 +291,10 @@ bool ReadConfigFile(const std::string& path, Config* config, std::vector<std::st
   }
   std::stable_sort(found.begin(), found.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   for (auto& [line, message] : found) errors->push_back(std::move(message));
-  if (found.empty()) config->plans = std::move(plans);
+  if (found.empty()) {
+    config->plans = std::move(plans);
+    config->prices = std::move(prices);
+  }
   return found.empty();
 }
 
@@ -370,6 +424,7 @@ bool ReloadConfigFile(Config* config, ReloadResult* result, std::string* error) 
   }
   // Plans have no flags: the file's are the plans, on reload too.
   config->plans = std::move(fresh.plans);
+  config->prices = std::move(fresh.prices);
   return true;
 }
 

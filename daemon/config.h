@@ -31,6 +31,8 @@ struct Config {
   int64_t fsync_interval_ms = 1000;
   int64_t disk_reserve_bytes = 64ll << 20;
   std::string log_level = "info";
+  // Metering (core::MeteringOptions).
+  std::string currency = "USD";
   // Default: half the cores (at least 1). On 2 cores one I/O thread leaves a
   // core to RocksDB, the log writer and the client; two contend for it and
   // cost latency (docs/benchmarks.md).
@@ -78,6 +80,10 @@ struct Config {
   // normalized as PLAN.SET parses its JSON, sorted by name. tallyd sets each
   // one that differs from the stored plan at start and on SIGHUP.
   std::vector<core::Plan> plans;
+  // Not a setting either: the file's [prices] table ("chat.tokens" =
+  // "0.000002"), as micro-units by name. tallyd sets each one that differs
+  // from the stored price at start and on SIGHUP.
+  std::vector<std::pair<std::string, int64_t>> prices;
 
   // Not settings: how this Config was made (set by LoadConfig).
   std::string config_file;             // the file read; empty: none

@@ -245,6 +245,23 @@ bool SyncConfigPlans(core::Engine& engine, const std::vector<core::Plan>& plans)
   return all_set;
 }
 
+// The same for the file's prices (PRICE.SET, audited with actor "config").
+bool SyncConfigPrices(core::Engine& engine, const std::vector<std::pair<std::string, int64_t>>& prices) {
+  bool all_set = true;
+  for (const auto& [name, price] : prices) {
+    if (engine.metering().GetPrice(name) == price) continue;
+    core::OpResult<bool> set = engine.metering().SetPrice(name, price, {"config", "PRICE.SET"});
+    if (!set.ok()) {
+      spdlog::error("cannot set price '{}' from the config file, writes are refused: {}", name,
+                    engine.health().ToString());
+      all_set = false;
+      continue;
+    }
+    spdlog::info("price '{}' {} from the config file", name, set.value ? "replaced" : "set");
+  }
+  return all_set;
+}
+
 int WaitForSignal(Config& config, core::Engine& engine) {
   sigset_t set;
   sigemptyset(&set);
@@ -275,6 +292,7 @@ int WaitForSignal(Config& config, core::Engine& engine) {
         // A plan that cannot be written now keeps its stored definition; the
         // next reload or restart tries again.
         SyncConfigPlans(engine, config.plans);
+        SyncConfigPrices(engine, config.prices);
       } else {
         spdlog::error("reload failed, keeping the running configuration: {}", error);
       }
@@ -396,6 +414,7 @@ int Run(int argc, char** argv) {
   engine_options.quotas.max_amount = config.quota_max_amount;
   engine_options.quotas.default_hold_ttl_ms = config.quota_default_hold_ttl_ms;
   engine_options.quotas.max_hold_ttl_ms = config.quota_max_hold_ttl_ms;
+  engine_options.metering.currency = config.currency;
   engine_options.reserve_path = config.data_dir + "/tally.reserve";
   engine_options.reserve_bytes = static_cast<uint64_t>(config.disk_reserve_bytes);
   // TEST hook (storage/fault_fs.h): write faults on demand, driven by a file.
@@ -423,7 +442,7 @@ int Run(int argc, char** argv) {
   // After recovery, so each plan is compared with what is stored, and
   // before any client, so the first request sees the file's plans. A tallyd
   // that cannot set them stops rather than serve plans other than the file's.
-  if (!SyncConfigPlans(*engine, config.plans)) return 1;
+  if (!SyncConfigPlans(*engine, config.plans) || !SyncConfigPrices(*engine, config.prices)) return 1;
 
   server.started_at_ms = clock.NowMs();
   server.config = {kVersion,

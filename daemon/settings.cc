@@ -337,6 +337,13 @@ const std::vector<Setting>& Settings() {
                       "A hold keeps its units from everyone else until it ends, so this bounds how long a "
                       "client that never commits can hold them."},
 
+      {.key = "currency", .group = G::kQuotas, .member = &Config::currency,
+       .help = "Currency of prices and costs (METER.RECORD, PRICE.*): a label, 1-12 letters",
+       .explanation = "The currency prices and costs are in (a label such as USD, EUR or credits: nothing is "
+                      "converted). Costs are counted in micro-units of it (1 USD = 1000000 in the cost "
+                      "counters). Prices may be set in the config file's [prices] table, e.g. "
+                      "\"chat.tokens\" = \"0.000002\"."},
+
       // ---- retention
       {.key = "retention_hour_days", .group = G::kRetention, .member = &Config::retention_hour_days,
        .min = 0, .max = 100 * 366, .unit = "days",
@@ -482,6 +489,11 @@ std::string CheckSetting(const Setting& setting, const Config& config) {
 
 std::vector<std::string> CheckSettingPairs(const Config& config) {
   std::vector<std::string> errors;
+  if (config.currency.empty() || config.currency.size() > 12 ||
+      !std::all_of(config.currency.begin(), config.currency.end(),
+                   [](char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); })) {
+    errors.push_back("currency = '" + config.currency + "' must be 1-12 letters (USD, EUR, credits)");
+  }
   // A hold without TTL must be one a RESERVE could have asked for.
   if (config.quota_default_hold_ttl_ms > config.quota_max_hold_ttl_ms) {
     errors.push_back("quota_default_hold_ttl_ms = " + std::to_string(config.quota_default_hold_ttl_ms) +

@@ -94,6 +94,8 @@ constexpr ErrorCodeInfo kCodes[] = {
     {kQuotaExceeded, "quota_exceeded", 429, "ERR", kHttpOnly,
      "A consume or reservation does not fit the feature's limit and credits; nothing changed. The body carries the "
      "figures (RESP replies them with allowed 0)."},
+    {kUnknownPrice, "unknown_price", 404, "ERR", kHttpOnly,
+     "No price has that name (GET /v1/prices lists them; PRICE.GET replies nil)."},
     {kBadRequest, "bad_request", 400, "ERR", kHttpOnly,
      "The HTTP request is malformed: a bad request target or percent-encoding, or bytes that are not HTTP."},
     {kMissingHost, "missing_host", 400, "ERR", kHttpOnly,

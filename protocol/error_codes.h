@@ -61,6 +61,8 @@ enum class ErrorCode : uint8_t {
   kUnknownGrant,
   kUnknownReservation,
   kQuotaExceeded,
+  // ---- metering ----
+  kUnknownPrice,
   // ---- the HTTP API ----
   kBadRequest,
   kMissingHost,

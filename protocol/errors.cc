@@ -610,6 +610,8 @@ std::string ExampleMessage(ErrorCode code) {
       return std::string(kUnknownReservation);
     case ErrorCode::kQuotaExceeded:
       return "quota exceeded for 'api_calls': 5 more than the limit and credits allow; nothing changed";
+    case ErrorCode::kUnknownPrice:
+      return "no price 'chat.tokens' (GET /v1/prices lists the prices)";
     case ErrorCode::kBadRequest:
       return BadTarget("bad percent-encoding in the query string").Message();
     case ErrorCode::kMissingHost:

@@ -36,9 +36,7 @@ constexpr std::string_view kRecordSyntax =
 
 // A price's name is the counter it prices: <event-type>.<measure>.
 bool CheckPriceName(std::string_view name, ReplySink& reply) {
-  const size_t dot = name.rfind('.');
-  if (dot == std::string_view::npos || !core::ValidEventType(name.substr(0, dot)) ||
-      !core::ValidMeasure(name.substr(dot + 1))) {
+  if (!core::ValidPriceName(name)) {
     reply.SendError(Error(ErrorCode::kInvalidName,
                           "invalid price name '" + std::string(name) +
                               "': use <event-type>.<measure>, e.g. chat.tokens (1-64 characters each of A-Z a-z "
@@ -51,9 +49,9 @@ bool CheckPriceName(std::string_view name, ReplySink& reply) {
 bool ParseMoney(std::string_view argument, std::string_view text, int64_t* out, ReplySink& reply) {
   const core::ParsedDecimal parsed = core::ParseDecimal(text, core::kMoneyScale);
   if (!parsed.ok()) {
-    reply.SendError(Error(ErrorCode::kInvalidArgument, "invalid " + std::string(argument) + ": " +
-                                                           core::DecimalErrorMessage(*parsed.error, text,
-                                                                                     core::kMoneyScale)));
+    reply.SendError(Error(
+        ErrorCode::kInvalidArgument,
+        "invalid " + std::string(argument) + ": " + core::DecimalErrorMessage(*parsed.error, text, core::kMoneyScale)));
     return false;
   }
   *out = parsed.scaled;
@@ -66,7 +64,8 @@ bool ParseMoney(std::string_view argument, std::string_view text, int64_t* out, 
 void PriceSet(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   std::string_view actor;
   if (!counter::TakeActor(ctx, &args, 3, &actor, reply)) return;
-  if (args.size() > 3) return reply.SendError(errors::UnexpectedArgument(args[3], "PRICE.SET", "name price [BY actor]"));
+  if (args.size() > 3)
+    return reply.SendError(errors::UnexpectedArgument(args[3], "PRICE.SET", "name price [BY actor]"));
   if (!CheckPriceName(args[1], reply)) return;
   int64_t price = 0;
   if (!ParseMoney("price", args[2], &price, reply)) return;
@@ -120,9 +119,9 @@ void MeterRecord(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   if (!counter::CheckName("owner", args[1], reply)) return;
   event.owner = args[1];
   if (!core::ValidEventType(args[2])) {
-    return reply.SendError(Error(ErrorCode::kInvalidName,
-                                 "invalid event-type '" + std::string(args[2]) +
-                                     "': use 1-64 characters of A-Z a-z 0-9 _ - : . (not 'cost')"));
+    return reply.SendError(Error(
+        ErrorCode::kInvalidName,
+        "invalid event-type '" + std::string(args[2]) + "': use 1-64 characters of A-Z a-z 0-9 _ - : . (not 'cost')"));
   }
   event.type = args[2];
   const int64_t max = ctx.engine.quotas_options().max_amount;
@@ -143,23 +142,26 @@ void MeterRecord(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
     if (!counter::ParseInteger("value", args[i + 1], &value, reply)) return;
     if (value < 0 || value > max) return reply.SendError(errors::OutOfRange("value", 0, max));
     if (event.measures.size() == core::kMaxMeasures) {
-      return reply.SendError(Error(ErrorCode::kSyntax, "at most " + std::to_string(core::kMaxMeasures) +
-                                                           " measures per event"));
+      return reply.SendError(
+          Error(ErrorCode::kSyntax, "at most " + std::to_string(core::kMaxMeasures) + " measures per event"));
     }
     event.measures.push_back({measure, value});
   }
-  if (event.measures.empty()) return reply.SendError(errors::UnexpectedArgument(args[i], "METER.RECORD", kRecordSyntax));
+  if (event.measures.empty())
+    return reply.SendError(errors::UnexpectedArgument(args[i], "METER.RECORD", kRecordSyntax));
   bool id_given = false, at_given = false;
   for (; i < args.size(); ++i) {
     const std::string_view option = counter::OptionName(args[i], {"ID", "AT", "CONSUME"});
-    const bool repeated = (option == "ID" && id_given) || (option == "AT" && at_given) ||
-                          (option == "CONSUME" && event.consume);
-    if (option.empty() || repeated) return reply.SendError(errors::UnexpectedArgument(args[i], "METER.RECORD", kRecordSyntax));
+    const bool repeated =
+        (option == "ID" && id_given) || (option == "AT" && at_given) || (option == "CONSUME" && event.consume);
+    if (option.empty() || repeated)
+      return reply.SendError(errors::UnexpectedArgument(args[i], "METER.RECORD", kRecordSyntax));
     if (option == "CONSUME") {
       event.consume = true;
       continue;
     }
-    if (i + 1 >= args.size()) return reply.SendError(errors::OptionNeedsValue(option, counter::OptionPlaceholder(option)));
+    if (i + 1 >= args.size())
+      return reply.SendError(errors::OptionNeedsValue(option, counter::OptionPlaceholder(option)));
     const std::string_view value = args[++i];
     if (option == "ID") {
       if (!core::ValidEventId(value)) return reply.SendError(errors::InvalidEventId("ID", value));
@@ -176,8 +178,9 @@ void MeterRecord(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   auto result = ctx.engine.metering().Record(event);
   if (!result.ok()) {
     if (result.status == core::OpStatus::kOverflow) {
-      return reply.SendError(Error(ErrorCode::kOverflow, "the event's cost, or one of its counters, would overflow "
-                                                         "64 bits: nothing was recorded"));
+      return reply.SendError(Error(ErrorCode::kOverflow,
+                                   "the event's cost, or one of its counters, would overflow "
+                                   "64 bits: nothing was recorded"));
     }
     return SendOpError(reply, result);
   }

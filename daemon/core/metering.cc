@@ -57,6 +57,10 @@ std::string PriceJson(std::optional<int64_t> price) {
 
 bool ValidEventType(std::string_view type) { return ValidWord(type, true) && type != "cost"; }
 bool ValidMeasure(std::string_view measure) { return ValidWord(measure, false); }
+bool ValidPriceName(std::string_view name) {
+  const size_t dot = name.rfind('.');
+  return dot != std::string_view::npos && ValidEventType(name.substr(0, dot)) && ValidMeasure(name.substr(dot + 1));
+}
 
 MeteringModule::MeteringModule(ShardSet& shards, storage::Store& store, const Clock& clock, CountersModule& counters,
                                QuotasModule& quotas, FeedsModule& feeds, MeteringOptions options)
@@ -224,15 +228,16 @@ std::vector<std::pair<std::string, int64_t>> MeteringModule::ListPrices() const 
 
 Status MeteringModule::LoadCompacted() {
   std::string bad_key;
-  Status s = store_.Scan(Family::kMeta, kPricePrefix, kPricePrefixEnd, [&](std::string_view key, std::string_view value) {
-    int64_t price = 0;
-    if (!lf::DecodeInt64(value, &price)) {
-      bad_key = key;
-      return false;
-    }
-    prices_[std::string(key.substr(kPricePrefix.size()))] = price;
-    return true;
-  });
+  Status s =
+      store_.Scan(Family::kMeta, kPricePrefix, kPricePrefixEnd, [&](std::string_view key, std::string_view value) {
+        int64_t price = 0;
+        if (!lf::DecodeInt64(value, &price)) {
+          bad_key = key;
+          return false;
+        }
+        prices_[std::string(key.substr(kPricePrefix.size()))] = price;
+        return true;
+      });
   if (!s.ok()) return s;
   if (!bad_key.empty()) return Status::Corruption("undecodable price '" + bad_key + "'");
   return Status::Ok();

@@ -39,6 +39,7 @@
 #include "core/counters.h"
 #include "core/engine_module.h"
 #include "core/feeds.h"
+#include "core/meter_names.h"
 #include "core/op_result.h"
 #include "core/quotas.h"
 #include "core/shard_set.h"
@@ -49,13 +50,6 @@ namespace tally::core {
 struct MeteringOptions {
   std::string currency = "USD";  // the unit prices and costs are in (a label: no conversion)
 };
-
-// Event types and measures: 1-64 characters of A-Z a-z 0-9 _ - : and, for
-// event types only, '.'; the counter `<type>.<measure>` must be a valid key.
-// The type "cost" is reserved (its counters are the cost's).
-bool ValidEventType(std::string_view type);
-bool ValidMeasure(std::string_view measure);
-inline constexpr size_t kMaxMeasures = 32;
 
 struct Measure {
   std::string_view name;

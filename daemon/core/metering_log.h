@@ -25,8 +25,8 @@ struct MeterEventEntry {
   std::string_view id;  // empty: none
   int64_t id_expiry_ms = 0;
   uint64_t fingerprint = 0;
-  int64_t cost = 0;           // micro-units (what the reply said; replay does not need it)
-  std::string_view entries;   // the nested entries, framed (storage/log_format.h TakeEntry)
+  int64_t cost = 0;          // micro-units (what the reply said; replay does not need it)
+  std::string_view entries;  // the nested entries, framed (storage/log_format.h TakeEntry)
 };
 void AppendMeterEvent(std::string& blob, const MeterEventEntry& entry);
 bool DecodeMeterEvent(std::string_view payload, MeterEventEntry* out);

@@ -251,6 +251,8 @@ std::string_view FieldTypeName(FieldType type) {
       return "array";
     case FieldType::kObject:
       return "object";
+    case FieldType::kObjectList:
+      return "array";
   }
   return "?";
 }
@@ -272,7 +274,7 @@ std::string_view FieldSourceName(FieldSource source) {
 std::span<const RouteSpec> AllRoutes() {
   static const std::vector<RouteSpec> all = [] {
     std::vector<RouteSpec> routes;
-    for (auto family : {ServerRoutes(), CounterRoutes(), TableRoutes(), FeedRoutes(), QuotaRoutes()}) {
+    for (auto family : {ServerRoutes(), CounterRoutes(), TableRoutes(), FeedRoutes(), QuotaRoutes(), MeterRoutes()}) {
       routes.insert(routes.end(), family.begin(), family.end());
     }
     return routes;

@@ -69,6 +69,8 @@ std::string_view Expected(FieldType type) {
       return "an array of cells";
     case FieldType::kObject:
       return "an object";
+    case FieldType::kObjectList:
+      return "an array of objects";
   }
   return "?";
 }
@@ -144,6 +146,7 @@ std::optional<Error> CheckQueryValue(const FieldSpec& field, std::string_view va
     case FieldType::kPeriodMap:
     case FieldType::kCellList:
     case FieldType::kObject:
+    case FieldType::kObjectList:
       return std::nullopt;
   }
   return std::nullopt;
@@ -217,6 +220,11 @@ std::optional<Error> CheckBodyValue(const FieldSpec& field, const json& value) {
       return std::nullopt;
     case FieldType::kObject:
       if (!value.is_object()) return wrong();
+      return std::nullopt;
+    case FieldType::kObjectList:
+      if (!value.is_array() || value.empty()) {
+        return errors::FieldWrongType("field", field.name, "a non-empty array of objects", Describe(value));
+      }
       return std::nullopt;
   }
   return std::nullopt;
@@ -369,6 +377,45 @@ std::optional<Error> CheckHost(const HttpRequest& request) {
   return errors::MissingHost(hosts);
 }
 
+namespace {
+
+// The route's kObjectList body field, if it has one.
+const FieldSpec* ListField(const RouteSpec& route) {
+  for (const FieldSpec& field : route.fields) {
+    if (field.source == FieldSource::kBody && field.type == FieldType::kObjectList) return &field;
+  }
+  return nullptr;
+}
+
+bool StartsWith(std::string_view text, char c) {
+  const size_t first = text.find_first_not_of(" \t\r\n");
+  return first != std::string_view::npos && text[first] == c;
+}
+
+bool IsNdjson(const HttpRequest& request) {
+  const std::string_view type = request.Header("content-type");
+  return type.starts_with("application/x-ndjson") || type.starts_with("application/jsonl") ||
+         type.starts_with("application/ndjson");
+}
+
+// One item per non-blank line: its JSON, or the line as a string when it is
+// not JSON (the route reports that item as invalid, not the whole body).
+json ParseNdjson(std::string_view text) {
+  json items = json::array();
+  while (!text.empty()) {
+    const size_t end = std::min(text.find('\n'), text.size());
+    const std::string_view line = text.substr(0, end);
+    text.remove_prefix(std::min(end + 1, text.size()));
+    if (IsBlank(line)) continue;
+    json item;
+    if (ParseJsonBody(line, &item).has_value()) item = std::string(line);
+    items.push_back(std::move(item));
+  }
+  return items;
+}
+
+}  // namespace
+
 std::optional<Error> CheckInputs(const RouteSpec& route, const HttpRequest& request, const Target& target,
                                  std::map<std::string, std::string>* query, json* body) {
   // The query string: declared parameters only, each once, of the right type.
@@ -392,7 +439,16 @@ std::optional<Error> CheckInputs(const RouteSpec& route, const HttpRequest& requ
   if (body_fields.empty()) {
     if (!IsBlank(request.body)) return errors::UnexpectedBody(route.method, route.pattern);
   } else if (!IsBlank(request.body)) {
-    if (auto error = ParseJsonBody(request.body, body)) return error;
+    if (const FieldSpec* list = ListField(route); list != nullptr && !StartsWith(request.body, '{')) {
+      // The body is the list itself (a JSON array); NDJSON is handled below.
+      if (auto error = ParseJsonBody(request.body, body)) return error;
+      if (!body->is_array()) return errors::BodyNotObject();
+      *body = json{{std::string(list->name), std::move(*body)}};
+    } else if (list != nullptr && (IsNdjson(request) || ParseJsonBody(request.body, body).has_value())) {
+      *body = json{{std::string(list->name), ParseNdjson(request.body)}};
+    } else if (auto error = ParseJsonBody(request.body, body)) {
+      return error;
+    }
     if (!body->is_object()) return errors::BodyNotObject();
     for (const auto& [name, value] : body->items()) {
       const FieldSpec* field = FindField(route, FieldSource::kBody, name);

@@ -45,6 +45,11 @@ enum class FieldType : uint8_t {
   kCellList,
   // JSON object, any content: passed to the command as JSON text, which checks it (a plan's features).
   kObject,
+  // A non-empty JSON array of objects, each checked by the route itself (one
+  // bad item must not refuse the others). The body may also BE the list: a
+  // JSON array, or NDJSON (one object per line; a line that is not JSON
+  // becomes a string item the route reports as invalid).
+  kObjectList,
 };
 
 struct FieldSpec {
@@ -92,6 +97,7 @@ std::span<const RouteSpec> CounterRoutes();
 std::span<const RouteSpec> TableRoutes();
 std::span<const RouteSpec> FeedRoutes();
 std::span<const RouteSpec> QuotaRoutes();
+std::span<const RouteSpec> MeterRoutes();
 
 // The space-separated words of `list` ("CTR.SET CTR.RECOUNT").
 std::vector<std::string_view> Words(std::string_view list);

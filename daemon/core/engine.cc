@@ -32,6 +32,7 @@ Engine::Engine(const Clock& clock, std::unique_ptr<storage::RetentionPolicy> ret
   auto feeds = std::make_unique<FeedsModule>(shards_, *store_, clock_, options.counters.changes_retention_ms);
   auto counters = std::make_unique<CountersModule>(shards_, *store_, clock_, *owners, *feeds, options.counters);
   auto quotas = std::make_unique<QuotasModule>(shards_, *store_, clock_, *owners, *counters, *feeds, options.quotas);
+  auto uniques = std::make_unique<UniquesModule>(shards_, *store_, clock_, *owners);
   // Registration, in the order recovery loads the modules and compaction
   // snapshots them. The feeds come last: their snapshot writes the change
   // records the other modules added to the batch.
@@ -39,6 +40,7 @@ Engine::Engine(const Clock& clock, std::unique_ptr<storage::RetentionPolicy> ret
   owners_ = Register(std::move(owners));
   counters_ = Register(std::move(counters));
   quotas_ = Register(std::move(quotas));
+  uniques_ = Register(std::move(uniques));
   feeds_ = Register(std::move(feeds));
   // Modules whose state makes an owner listed (CTR.OWNERS).
   owners_->AddListingSource(counters_);

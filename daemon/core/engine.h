@@ -8,6 +8,7 @@
 //   owners()    owner ids, time zones, listing        core/owners.h
 //   counters()  totals and calendar rollup cells      core/counters.h
 //   quotas()    plans, quotas, credits, holds         core/quotas.h
+//   uniques()   distinct counts per owner (UNIQ.*)    core/uniques.h
 //   feeds()     changefeed, audit trail, alert log    core/feeds.h
 //
 // Ops live on the modules (engine.counters().Increment(...)). A mutating op
@@ -38,6 +39,7 @@
 #include "core/owners.h"
 #include "core/quotas.h"
 #include "core/shard_set.h"
+#include "core/uniques.h"
 #include "storage/disk_reserve.h"
 #include "storage/status.h"
 #include "storage/store.h"
@@ -73,6 +75,7 @@ class Engine {
   OwnersModule& owners() { return *owners_; }
   CountersModule& counters() { return *counters_; }
   QuotasModule& quotas() { return *quotas_; }
+  UniquesModule& uniques() { return *uniques_; }
   FeedsModule& feeds() { return *feeds_; }
   // Every module's figures, in registration order.
   std::vector<ModuleStats> module_stats();
@@ -141,6 +144,7 @@ class Engine {
   CountersModule* counters_ = nullptr;
   QuotasModule* quotas_ = nullptr;
   QuotaOptions quota_options_;
+  UniquesModule* uniques_ = nullptr;
   FeedsModule* feeds_ = nullptr;
   std::unique_ptr<Compactor> compactor_;
   uint64_t recovered_entries_ = 0;

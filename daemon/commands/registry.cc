@@ -12,6 +12,7 @@ const protocol::CommandTable& BuildCommandTable() {
     t.Register(FeedCommands());
     t.Register(QuotaCommands());
     t.Register(PubSubCommands());
+    t.Register(UniqueCommands());
     return t;
   }();
   return table;

@@ -22,6 +22,7 @@ constexpr Group kGroups[] = {
     {"connection", "Connection", "docs/redis.md"},
     {"server", "Server", "docs/redis.md"},
     {"quota", "Plans, quotas and credits", "docs/quotas.md"},
+    {"unique", "Distinct counts", "docs/metering.md"},
     {"pubsub", "Pub/sub", "docs/redis.md"},
 };
 

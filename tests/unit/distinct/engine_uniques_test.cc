@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
@@ -183,6 +184,25 @@ class UniquesTest : public ::testing::Test, public UniquesFixture {
     return 0;
   }
 };
+
+// The bytes per cell docs/metering.md states: ~8.5 per member while exact,
+// ~2 per register while sparse, 12,288 (+ the form byte) when dense.
+TEST_F(UniquesTest, CellBytesAreWhatTheGuideSays) {
+  EXPECT_EQ(SketchOf(0, 256).form(), DistinctSketch::Form::kExact);
+  const size_t exact = SketchOf(0, 256).Encode().size();
+  EXPECT_GT(exact, 256u * 8);
+  EXPECT_LT(exact, 256u * 9);
+  DistinctSketch sketch;
+  size_t largest_sparse = 0;
+  for (int i = 0; sketch.form() != DistinctSketch::Form::kDense; ++i) {
+    sketch.Add(Member(i));
+    if (sketch.form() == DistinctSketch::Form::kSparse)
+      largest_sparse = std::max(largest_sparse, sketch.Encode().size());
+  }
+  EXPECT_GT(largest_sparse, 1024u * 2 - 64);
+  EXPECT_LT(largest_sparse, 1024u * 2 + 64);
+  EXPECT_EQ(sketch.Encode().size(), 12'288u + 1);
+}
 
 // Replay applies the logged hashes on top of the state they were logged
 // against; applying them twice (a log entry past a checkpoint that a

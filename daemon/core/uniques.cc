@@ -4,6 +4,8 @@
 #include "core/uniques.h"
 
 #include <map>
+#include <optional>
+#include <string>
 #include <utility>
 
 namespace tally::core {

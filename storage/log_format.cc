@@ -187,6 +187,38 @@ bool DecodeCounterIncr(std::string_view payload, CounterIncr* out) {
   return codec::GetFixed64(payload, &out->event_fingerprint);
 }
 
+void AppendUniqAdd(std::string& blob, const UniqAdd& add) {
+  std::string& p = payload_scratch;
+  p.clear();
+  codec::PutLengthPrefixed(p, add.owner);
+  codec::PutLengthPrefixed(p, add.key);
+  codec::PutVarint(p, ZigZag(add.event_ms));
+  for (int64_t period : add.periods) codec::PutVarint(p, ZigZag(period));
+  for (uint64_t hash : add.hashes) codec::PutFixed64(p, hash);
+  AppendFramed(blob, Op::kUniqAdd, p);
+}
+
+bool DecodeUniqAdd(std::string_view payload, UniqAdd* out) {
+  if (!codec::GetLengthPrefixed(payload, &out->owner) || !codec::GetLengthPrefixed(payload, &out->key) ||
+      !GetZigZag(payload, &out->event_ms)) {
+    return false;
+  }
+  for (int64_t& period : out->periods) {
+    if (!GetZigZag(payload, &period)) return false;
+  }
+  // The rest is the hashes, 8 bytes each; at least one (nothing changed:
+  // nothing logged).
+  if (payload.empty() || payload.size() % 8 != 0) return false;
+  out->hashes.clear();
+  out->hashes.reserve(payload.size() / 8);
+  while (!payload.empty()) {
+    uint64_t hash = 0;
+    codec::GetFixed64(payload, &hash);
+    out->hashes.push_back(hash);
+  }
+  return true;
+}
+
 void AppendCounterSetCells(std::string& blob, std::string_view owner, std::string_view key, const CellValue* cells,
                            size_t count) {
   std::string& p = payload_scratch;

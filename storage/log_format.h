@@ -26,6 +26,7 @@ enum class Op : uint8_t {
   kPlainSketchAdd = 9,   // PFADD: member hashes added to the plain key's distinct-count sketch
   kMeterEvent = 10,      // METER.RECORD: one event's counter increments and quota consumes (core/metering_log.h)
   kPrice = 11,           // PRICE.SET / PRICE.DEL: a price set or removed (core/metering_log.h)
+  kUniqAdd = 12,         // UNIQ.ADD: member hashes added to an owner's distinct-count cells
 };
 
 inline constexpr int kRollupCount = 6;  // hour, day, week, month, quarter, year
@@ -62,6 +63,20 @@ bool NextCellValue(std::string_view* cells, CellValue* cell);
 void AppendCounterDelete(std::string& blob, std::string_view owner, std::string_view key, uint8_t interval_mask);
 bool DecodeCounterDelete(std::string_view payload, std::string_view* owner, std::string_view* key,
                          uint8_t* interval_mask);
+
+// UNIQ.ADD: the member hashes that changed at least one of the seven cells
+// (total and one per rollup interval) of (owner, key) for the event time,
+// with the period ids they were applied to. Replay adds them to the same
+// cells again (adding a hash twice changes nothing).
+struct UniqAdd {
+  std::string_view owner;
+  std::string_view key;
+  int64_t event_ms = 0;
+  int64_t periods[kRollupCount] = {};  // period id per rollup interval, computed when applied
+  std::vector<uint64_t> hashes;
+};
+void AppendUniqAdd(std::string& blob, const UniqAdd& add);
+bool DecodeUniqAdd(std::string_view payload, UniqAdd* out);
 
 // An administrative change (CTR.SET, RESET, RECOUNT, DEL, ...) and its audit
 // record in ONE entry, so the two are durable together or not at all: the

@@ -28,7 +28,7 @@ namespace tally::storage {
 namespace {
 
 constexpr std::string_view kFamilyNames[] = {"log",     "kv",    "meta",  "cells",  "by_key", "owners", "dedupe",
-                                             "changes", "audit", "plans", "quotas", "ledger", "alerts"};
+                                             "changes", "audit", "plans", "quotas", "ledger", "alerts", "uniq"};
 static_assert(std::size(kFamilyNames) == static_cast<size_t>(Family::kCount));
 
 rocksdb::Slice ToSlice(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
@@ -131,6 +131,7 @@ struct Store::Impl {
   WriteGuard log_guard;
   std::unique_ptr<rocksdb::CompactionFilter> cells_filter;
   std::unique_ptr<rocksdb::CompactionFilter> dedupe_filter;
+  std::unique_ptr<rocksdb::CompactionFilter> uniq_filter;  // the cells' retention, on distinct-count cells
   std::unique_ptr<rocksdb::DB> db;
   std::unique_ptr<rocksdb::DB> log_db;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;  // by Family; kLog's is log_db's
@@ -222,6 +223,7 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   if (options.retention != nullptr) {
     impl->cells_filter = std::make_unique<RetentionFilter>(options.retention, Family::kCells);
     impl->dedupe_filter = std::make_unique<RetentionFilter>(options.retention, Family::kDedupe);
+    impl->uniq_filter = std::make_unique<RetentionFilter>(options.retention, Family::kUniq);
   }
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   rocksdb::ColumnFamilyOptions default_cf;
@@ -247,6 +249,7 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
     }
     if (static_cast<Family>(i) == Family::kCells) cf.compaction_filter = impl->cells_filter.get();
     if (static_cast<Family>(i) == Family::kDedupe) cf.compaction_filter = impl->dedupe_filter.get();
+    if (static_cast<Family>(i) == Family::kUniq) cf.compaction_filter = impl->uniq_filter.get();
     descriptors.emplace_back(std::string(kFamilyNames[i]), cf);
   }
 

@@ -32,11 +32,14 @@ enum class Family : int {
   kQuotas,   // owner -> the owner's quota state: plan, anchor, accounts, grants, holds
   kLedger,   // owner 0x00 index(u64 BE) -> one credit ledger row
   kAlerts,   // alert log: last seq of a blob -> alert records (as audit records)
+  kUniq,     // distinct-count cells (UNIQ.*): (owner, key, interval, period) -> DistinctSketch bytes
   kCount
 };
 
 // Decides during RocksDB's own compactions which entries have outlived their
 // retention (cells past their interval's retention, expired event ids).
+// DropCell judges the rows of both cell families, `cells` and `uniq`: their
+// keys have the same layout.
 class RetentionPolicy {
  public:
   virtual ~RetentionPolicy() = default;

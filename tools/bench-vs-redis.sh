@@ -62,6 +62,8 @@ Options:
                     quota_consume  redis INCRBY counter:__rand_int__ 1 vs tally QUOTA.CONSUME
                                 team:__rand_int__ api_calls 1 (every owner on a plan with a
                                 monthly limit of 10^12, assigned before the runs)
+                    uniq_add    redis PFADD hll ele:__rand_int__ vs tally UNIQ.ADD org:acme
+                                customers ele:__rand_int__ (one sketch; run with a large --keyspace)
   -c N              parallel clients (default $CLIENTS)
   --keyspace N      redis-benchmark -r, random keys (default $KEYSPACE)
   --pipelines LIST  pipeline depths, space or comma separated (default "$PIPELINES")
@@ -205,7 +207,7 @@ bench() {
   local pid
   if [ "$server" = redis ]; then pid="$REDIS_PID"; else pid="$TALLY_PID"; fi
   kill -0 "$pid" 2>/dev/null || die "$server died (log in $WORK)"
-  # Besides redis-benchmark's own tests, three named comparisons run a command
+  # Besides redis-benchmark's own tests, named comparisons run a command
   # line each: tally's counter command against the Redis command it
   # replaces (the targets, e.g. CTR.INCRBY >= 0.8x INCRBY, are in
   # docs/benchmarks.md).
@@ -218,11 +220,13 @@ bench() {
       if [ "$server" = redis ]; then what=(GET key:__rand_int__); else what=(CTR.GET user:__rand_int__ downloads); fi ;;
     quota_consume)
       if [ "$server" = redis ]; then what=(INCRBY counter:__rand_int__ 1); else what=(QUOTA.CONSUME team:__rand_int__ api_calls 1); fi ;;
+    uniq_add)
+      if [ "$server" = redis ]; then what=(PFADD hll ele:__rand_int__); else what=(UNIQ.ADD org:acme customers ele:__rand_int__); fi ;;
   esac
   { redis-benchmark "${target[@]}" -c "$CLIENTS" -n "$N" -r "$KEYSPACE" -P "$pipeline" --csv "${what[@]}" \
       2>>"$WORK/benchmark.err" || echo "redis-benchmark exited with $?" >>"$WORK/benchmark.err"; } |
     tr -d '"\r' | awk -F, -v OFS=, -v name="$test" '$1 != "test" && NF >= 7 {
-      if (name == "incrby" || name == "ctr_incrby" || name == "ctr_get" || name == "quota_consume") { $1 = toupper(name) }
+      if (name == "incrby" || name == "ctr_incrby" || name == "ctr_get" || name == "quota_consume" || name == "uniq_add") { $1 = toupper(name) }
       print }'
 }
 

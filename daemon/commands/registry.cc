@@ -13,6 +13,7 @@ const protocol::CommandTable& BuildCommandTable() {
     t.Register(QuotaCommands());
     t.Register(MeterCommands());
     t.Register(PubSubCommands());
+    t.Register(UniqueCommands());
     return t;
   }();
   return table;

@@ -16,6 +16,7 @@ std::span<const protocol::CommandSpec> FeedCommands();         // feed_commands.
 std::span<const protocol::CommandSpec> QuotaCommands();        // quota_commands.cc
 std::span<const protocol::CommandSpec> MeterCommands();        // meter_commands.cc
 std::span<const protocol::CommandSpec> PubSubCommands();       // pubsub_commands.cc
+std::span<const protocol::CommandSpec> UniqueCommands();       // unique_commands.cc
 
 // Builds the full table (static storage; built once).
 const protocol::CommandTable& BuildCommandTable();

@@ -4,6 +4,7 @@
 #include <date/iso_week.h>
 #include <date/tz.h>
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <cstdio>
@@ -414,6 +415,32 @@ bool ParsePeriod(Interval interval, std::string_view label, const TimeZone& tz, 
   int64_t ms = std::chrono::duration_cast<milliseconds>(instant.time_since_epoch()).count();
   *period = PeriodOf(interval, ms, tz);
   return true;
+}
+
+// Period ids of every rollup interval for an instant. All six are constant
+// within one local hour, so the last answer per time zone is cached per
+// thread: the hot path computes them from the zone database once an hour.
+void PeriodsOf(int64_t unix_ms, const TimeZone& tz, PeriodId (&periods)[6]) {
+  struct Cached {
+    const date::time_zone* zone = nullptr;
+    int64_t hour_start = 0;
+    int64_t hour_end = 0;
+    int64_t periods[6] = {};
+  };
+  thread_local Cached cache[4];
+  thread_local unsigned next = 0;
+  for (const Cached& c : cache) {
+    if (c.zone == tz.zone() && unix_ms >= c.hour_start && unix_ms < c.hour_end) {
+      std::copy(std::begin(c.periods), std::end(c.periods), periods);
+      return;
+    }
+  }
+  for (int i = 0; i < 6; ++i) periods[i] = PeriodOf(kRollupIntervals[i], unix_ms, tz);
+  Cached& slot = cache[next++ % 4];
+  slot.zone = tz.zone();
+  slot.hour_start = periods[0] * 60000;
+  slot.hour_end = slot.hour_start + 3600 * 1000;
+  std::copy(std::begin(periods), std::end(periods), slot.periods);
 }
 
 }  // namespace tally::core

@@ -49,6 +49,10 @@ class TimeZone {
 };
 
 PeriodId PeriodOf(Interval interval, int64_t unix_ms, const TimeZone& tz);
+// PeriodOf of every rollup interval (kRollupIntervals order) for an instant:
+// the cells one event lands in. Cached per thread for the last local hour of
+// a few zones, so the hot path reads the zone database once an hour.
+void PeriodsOf(int64_t unix_ms, const TimeZone& tz, PeriodId (&periods)[6]);
 std::string PeriodLabel(Interval interval, PeriodId period, const TimeZone& tz);
 // Start and end (exclusive) of the period, Unix milliseconds.
 int64_t PeriodStartMs(Interval interval, PeriodId period, const TimeZone& tz);

@@ -17,34 +17,6 @@ using storage::Status;
 
 namespace {
 
-constexpr int64_t kHourMs = 3600 * 1000;
-
-// Period ids of every rollup interval for an instant. All six are constant
-// within one local hour, so the last answer per time zone is cached per
-// thread: the hot path computes them from the zone database once an hour.
-void PeriodsOf(int64_t unix_ms, const TimeZone& tz, int64_t (&periods)[6]) {
-  struct Cached {
-    const date::time_zone* zone = nullptr;
-    int64_t hour_start = 0;
-    int64_t hour_end = 0;
-    int64_t periods[6] = {};
-  };
-  thread_local Cached cache[4];
-  thread_local unsigned next = 0;
-  for (const Cached& c : cache) {
-    if (c.zone == tz.zone() && unix_ms >= c.hour_start && unix_ms < c.hour_end) {
-      std::copy(std::begin(c.periods), std::end(c.periods), periods);
-      return;
-    }
-  }
-  for (int i = 0; i < 6; ++i) periods[i] = PeriodOf(kRollupIntervals[i], unix_ms, tz);
-  Cached& slot = cache[next++ % 4];
-  slot.zone = tz.zone();
-  slot.hour_start = periods[0] * 60000;
-  slot.hour_end = slot.hour_start + kHourMs;
-  std::copy(std::begin(periods), std::end(periods), slot.periods);
-}
-
 // Audit details (a JSON object). Every value is an interval name, a period
 // label or an integer: nothing needs escaping.
 std::string AuditCellsJson(const std::vector<CellAssignment>& cells, const std::vector<int64_t>& before,

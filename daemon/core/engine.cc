@@ -34,6 +34,7 @@ Engine::Engine(const Clock& clock, std::unique_ptr<storage::RetentionPolicy> ret
   auto quotas = std::make_unique<QuotasModule>(shards_, *store_, clock_, *owners, *counters, *feeds, options.quotas);
   auto metering =
       std::make_unique<MeteringModule>(shards_, *store_, clock_, *counters, *quotas, *feeds, options.metering);
+  auto uniques = std::make_unique<UniquesModule>(shards_, *store_, clock_, *owners);
   // Registration, in the order recovery loads the modules and compaction
   // snapshots them. The feeds come last: their snapshot writes the change
   // records the other modules added to the batch.
@@ -42,6 +43,7 @@ Engine::Engine(const Clock& clock, std::unique_ptr<storage::RetentionPolicy> ret
   counters_ = Register(std::move(counters));
   quotas_ = Register(std::move(quotas));
   metering_ = Register(std::move(metering));
+  uniques_ = Register(std::move(uniques));
   feeds_ = Register(std::move(feeds));
   // Modules whose state makes an owner listed (CTR.OWNERS).
   owners_->AddListingSource(counters_);

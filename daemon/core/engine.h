@@ -9,6 +9,7 @@
 //   counters()  totals and calendar rollup cells      core/counters.h
 //   quotas()    plans, quotas, credits, holds         core/quotas.h
 //   metering()  events with cost, prices              core/metering.h
+//   uniques()   distinct counts per owner (UNIQ.*)    core/uniques.h
 //   feeds()     changefeed, audit trail, alert log    core/feeds.h
 //
 // Ops live on the modules (engine.counters().Increment(...)). A mutating op
@@ -40,6 +41,7 @@
 #include "core/owners.h"
 #include "core/quotas.h"
 #include "core/shard_set.h"
+#include "core/uniques.h"
 #include "storage/disk_reserve.h"
 #include "storage/status.h"
 #include "storage/store.h"
@@ -77,6 +79,7 @@ class Engine {
   CountersModule& counters() { return *counters_; }
   QuotasModule& quotas() { return *quotas_; }
   MeteringModule& metering() { return *metering_; }
+  UniquesModule& uniques() { return *uniques_; }
   FeedsModule& feeds() { return *feeds_; }
   // Every module's figures, in registration order.
   std::vector<ModuleStats> module_stats();
@@ -146,6 +149,7 @@ class Engine {
   QuotasModule* quotas_ = nullptr;
   MeteringModule* metering_ = nullptr;
   QuotaOptions quota_options_;
+  UniquesModule* uniques_ = nullptr;
   FeedsModule* feeds_ = nullptr;
   std::unique_ptr<Compactor> compactor_;
   uint64_t recovered_entries_ = 0;

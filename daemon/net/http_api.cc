@@ -248,6 +248,7 @@ std::string_view FieldTypeName(FieldType type) {
     case FieldType::kPeriodMap:
       return "object";
     case FieldType::kCellList:
+    case FieldType::kStringList:
       return "array";
     case FieldType::kObject:
       return "object";
@@ -274,7 +275,8 @@ std::string_view FieldSourceName(FieldSource source) {
 std::span<const RouteSpec> AllRoutes() {
   static const std::vector<RouteSpec> all = [] {
     std::vector<RouteSpec> routes;
-    for (auto family : {ServerRoutes(), CounterRoutes(), TableRoutes(), FeedRoutes(), QuotaRoutes(), MeterRoutes()}) {
+    for (auto family :
+         {ServerRoutes(), CounterRoutes(), TableRoutes(), FeedRoutes(), QuotaRoutes(), MeterRoutes(), UniqueRoutes()}) {
       routes.insert(routes.end(), family.begin(), family.end());
     }
     return routes;

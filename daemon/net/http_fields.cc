@@ -67,6 +67,8 @@ std::string_view Expected(FieldType type) {
       return "an object of period: integer";
     case FieldType::kCellList:
       return "an array of cells";
+    case FieldType::kStringList:
+      return "an array of strings";
     case FieldType::kObject:
       return "an object";
     case FieldType::kObjectList:
@@ -145,6 +147,7 @@ std::optional<Error> CheckQueryValue(const FieldSpec& field, std::string_view va
     case FieldType::kString:
     case FieldType::kPeriodMap:
     case FieldType::kCellList:
+    case FieldType::kStringList:
     case FieldType::kObject:
     case FieldType::kObjectList:
       return std::nullopt;
@@ -216,6 +219,17 @@ std::optional<Error> CheckBodyValue(const FieldSpec& field, const json& value) {
       }
       for (size_t i = 0; i < value.size(); ++i) {
         if (auto error = CheckCell(field.name, i, value[i])) return error;
+      }
+      return std::nullopt;
+    case FieldType::kStringList:
+      if (!value.is_array() || value.empty()) {
+        return errors::FieldWrongType("field", field.name, "a non-empty array of strings", Describe(value));
+      }
+      for (size_t i = 0; i < value.size(); ++i) {
+        if (!value[i].is_string()) {
+          return errors::FieldWrongType("field", std::string(field.name) + "[" + std::to_string(i) + "]", "a string",
+                                        Describe(value[i]));
+        }
       }
       return std::nullopt;
     case FieldType::kObject:

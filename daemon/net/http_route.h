@@ -43,6 +43,8 @@ enum class FieldType : uint8_t {
   // JSON array of cells {"interval": <string>, "period": <string>, "value": <integer>}, not empty;
   // interval and value required, period optional (current), no other keys
   kCellList,
+  // JSON array of strings, not empty (UNIQ.ADD's members): each one a command argument.
+  kStringList,
   // JSON object, any content: passed to the command as JSON text, which checks it (a plan's features).
   kObject,
   // A non-empty JSON array of objects, each checked by the route itself (one
@@ -98,6 +100,7 @@ std::span<const RouteSpec> TableRoutes();
 std::span<const RouteSpec> FeedRoutes();
 std::span<const RouteSpec> QuotaRoutes();
 std::span<const RouteSpec> MeterRoutes();
+std::span<const RouteSpec> UniqueRoutes();
 
 // The space-separated words of `list` ("CTR.SET CTR.RECOUNT").
 std::vector<std::string_view> Words(std::string_view list);

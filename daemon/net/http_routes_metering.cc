@@ -23,8 +23,8 @@ using protocol::ErrorCode;
 // http_max_body_bytes, applies too).
 constexpr size_t kMaxBatchEvents = 10000;
 
-constexpr FieldSpec kPriceName{"name", kPath, kString, true, "name",
-                               "the priced counter, <event-type>.<measure>, e.g. chat.tokens"};
+constexpr FieldSpec kPriceName{"name", kPath,  kString,
+                               true,   "name", "the priced counter, <event-type>.<measure>, e.g. chat.tokens"};
 
 std::string Currency(RouteCall& call) { return ApiEngine(call.api).metering().currency(); }
 
@@ -174,8 +174,8 @@ HttpResponse RecordBatch(RouteCall& call) {
                                                          " per request)"));
   }
   json results = json::array();
-  std::map<std::string, int64_t> counts{{"applied", 0}, {"duplicate", 0}, {"refused", 0}, {"invalid", 0},
-                                        {"failed", 0}};
+  std::map<std::string, int64_t> counts{
+      {"applied", 0}, {"duplicate", 0}, {"refused", 0}, {"invalid", 0}, {"failed", 0}};
   std::vector<std::string> argv;
   for (size_t i = 0; i < events.size(); ++i) {
     json result{{"index", i}};

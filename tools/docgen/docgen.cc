@@ -23,6 +23,7 @@ constexpr Group kGroups[] = {
     {"server", "Server", "docs/redis.md"},
     {"quota", "Plans, quotas and credits", "docs/quotas.md"},
     {"metering", "Metering and prices", "docs/metering.md"},
+    {"unique", "Distinct counts", "docs/metering.md"},
     {"pubsub", "Pub/sub", "docs/redis.md"},
 };
 

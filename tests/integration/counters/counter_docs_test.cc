@@ -1,8 +1,9 @@
 // The documentation's examples run as written: every ```sh block of
-// docs/counters.md, docs/http.md, docs/quotas.md and docs/redis.md, and the "Try it" blocks of README.md, line by line
-// with bash against a test daemon, in order. The only edits are the daemon's address: `-p 6380` becomes the test port
-// and `./tally-data/tally.sock` the test daemon's unix socket, `localhost:8080` its HTTP port. A line fails if it exits
-// non-zero or prints a line starting with "ERR" or "(error)". Where a comment documents the reply
+// docs/counters.md, docs/http.md, docs/quotas.md, docs/redis.md and docs/metering.md, and the "Try it" blocks of
+// README.md, line by line with bash against a test daemon, in order. The only edits are the daemon's address: `-p 6380`
+// becomes the test port and `./tally-data/tally.sock` the test daemon's unix socket, `localhost:8080` its HTTP port. A
+// line fails if it exits non-zero or prints a line starting with "ERR" or "(error)". Where a comment documents the
+// reply
 // (`# -> 3`, `# total -> 3`, `# -> 3, 10, 0`, `# -> OK`), the output must match.
 
 #include <gtest/gtest.h>
@@ -158,6 +159,18 @@ TEST(CounterDocsTest, RedisGuideExamplesRunAsWritten) {
   TallydProcess daemon;
   ASSERT_TRUE(daemon.Start());
   RunExamples(daemon, "docs/redis.md", examples);
+}
+
+TEST(CounterDocsTest, MeteringGuideExamplesRunAsWritten) {
+  const std::string file = std::string(TALLY_SOURCE_DIR) + "/docs/metering.md";
+  std::string text = ReadFile(file);
+  ASSERT_FALSE(text.empty()) << "cannot read " << file;
+  auto examples = ShellExamples(text);
+  EXPECT_GE(examples.size(), 9u) << "fewer examples than expected were extracted";
+  TallydProcess daemon;
+  ASSERT_TRUE(daemon.Start());
+  counters::AvoidHourBoundary();  // the examples compare cells of "today" and "3 days ago"
+  RunExamples(daemon, "docs/metering.md", examples);
 }
 
 TEST(CounterDocsTest, ReadmeTryItRunsAsWritten) {

@@ -59,6 +59,8 @@ std::vector<std::string> OtherValues(const Setting& s) {
   std::vector<std::string> out;
   switch (s.type()) {
     case SettingType::kString:
+      // A currency is a code of letters; every other text setting takes any text here.
+      if (s.key == std::string_view("currency")) return {"\"EUR\"", "\"credits\""};
       return {"\"first-" + std::string(s.key) + "\"", "\"second-" + std::string(s.key) + "\""};
     case SettingType::kEnum:
       for (std::string_view v : s.values) {

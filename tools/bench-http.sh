@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # bench-http.sh — wrk load run against tallyd's HTTP/JSON API (docs/http.md):
-# GET /v1/owners/{o}/counters/{k} and POST /v1/owners/{o}/counters/{k}/increment.
+# GET /v1/owners/{o}/counters/{k}, POST /v1/owners/{o}/counters/{k}/increment
+# and POST /v1/events (batches of metering events).
 #
 # Starts its own tallyd on a temp data dir (private ports), seeds counters,
 # runs each scenario R times with wrk and prints medians (requests/s, p50,
@@ -15,6 +16,8 @@ DURATION=10
 CONNECTIONS=50
 THREADS=1
 OWNERS=10000
+BATCH=100
+SCENARIOS="get,increment,events"
 HTTP_PORT=8480
 RESP_PORT=6580
 DURABILITY=process
@@ -29,7 +32,10 @@ Usage: tools/bench-http.sh [options]
 Runs wrk against a fresh tallyd:
   get        GET  /v1/owners/user:<i>/counters/downloads                   (i random in 0..owners-1)
   increment  POST /v1/owners/user:<i>/counters/downloads/increment {"by":1}
-each for D seconds, R times; reports the medians.
+  events     POST /v1/events, a JSON array of B events, each
+             {"owner":"user:<i>","type":"chat","measures":{"tokens":1500,"messages":1,"bytes":2048}}
+             (chat.tokens and chat.messages priced: five counters per event)
+each for D seconds, R times; reports the medians (events/s for the batches).
 
 Options:
   -r, --runs R          runs per scenario (default $RUNS)
@@ -37,6 +43,8 @@ Options:
   -c N                  wrk connections (default $CONNECTIONS)
   -t N                  wrk threads (default $THREADS; the machine has 2 cores)
   --owners N            distinct owners (default $OWNERS)
+  --batch B             events per POST /v1/events (default $BATCH)
+  --scenarios LIST      which to run, comma separated (default $SCENARIOS)
   --fsync               tallyd --durability fsync
   --tally-args STR      extra tallyd flags, e.g. "--http-threads 2"
   --out FILE            also write the table (with machine and versions) as markdown
@@ -54,6 +62,8 @@ while [[ $# -gt 0 ]]; do
     -c) CONNECTIONS="$2"; shift 2 ;;
     -t) THREADS="$2"; shift 2 ;;
     --owners) OWNERS="$2"; shift 2 ;;
+    --batch) BATCH="$2"; shift 2 ;;
+    --scenarios) SCENARIOS="$2"; shift 2 ;;
     --fsync) DURABILITY=fsync; shift ;;
     --tally-args) TALLY_ARGS="$2"; shift 2 ;;
     --out) OUT="$2"; shift 2 ;;
@@ -102,6 +112,27 @@ end
 $DONE
 LUA
 
+# A batch: B events of random owners, built once per connection (wrk's
+# request() runs per request, so a fresh body each time would measure Lua).
+cat > "$WORK/events.lua" <<LUA
+math.randomseed(os.time() + 2)
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+local bodies = {}
+for b = 1, 16 do
+  local events = {}
+  for i = 1, $BATCH do
+    events[i] = string.format('{"owner":"user:%d","type":"chat","measures":{"tokens":1500,"messages":1,"bytes":2048}}',
+                              math.random(0, $OWNERS - 1))
+  end
+  bodies[b] = "[" .. table.concat(events, ",") .. "]"
+end
+request = function()
+  return wrk.format(nil, "/v1/events", nil, bodies[math.random(1, 16)])
+end
+$DONE
+LUA
+
 echo "== starting tallyd ($DURABILITY) on http://127.0.0.1:$HTTP_PORT" >&2
 # shellcheck disable=SC2086
 "$TALLYD" --data-dir "$WORK/data" --port "$RESP_PORT" --unix-socket none --http-port "$HTTP_PORT" \
@@ -120,11 +151,13 @@ fi
 echo "== seeding $OWNERS counters" >&2
 for i in $(seq 0 $((OWNERS - 1))); do echo "CTR.INCRBY user:$i downloads 1"; done |
   redis-cli -p "$RESP_PORT" >/dev/null
+redis-cli -p "$RESP_PORT" PRICE.SET chat.tokens 0.000002 >/dev/null
+redis-cli -p "$RESP_PORT" PRICE.SET chat.messages 0.001 >/dev/null
 
 median() { sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
 ROWS=""
-for scenario in get increment; do
+for scenario in ${SCENARIOS//,/ }; do
   rps=(); p50=(); p99=()
   for run in $(seq 1 "$RUNS"); do
     out="$(wrk -t "$THREADS" -c "$CONNECTIONS" -d "${DURATION}s" -s "$WORK/$scenario.lua" "http://127.0.0.1:$HTTP_PORT")"
@@ -141,15 +174,18 @@ for scenario in get increment; do
   m_rps="$(printf '%s\n' "${rps[@]}" | median)"
   m_p50="$(printf '%s\n' "${p50[@]}" | median)"
   m_p99="$(printf '%s\n' "${p99[@]}" | median)"
-  ROWS+="$(printf '| %s | %.0f | %.3f | %.3f |' "$scenario" "$m_rps" "$m_p50" "$m_p99")"$'\n'
+  per_request=1
+  [[ "$scenario" = events ]] && per_request="$BATCH"
+  ROWS+="$(printf '| %s | %.0f | %.0f | %.3f | %.3f |' "$scenario" "$m_rps" "$(awk -v r="$m_rps" -v b="$per_request" 'BEGIN { print r * b }')" \
+    "$m_p50" "$m_p99")"$'\n'
 done
 
 SAMPLE="$(curl -fs "http://127.0.0.1:$HTTP_PORT/v1/owners/user:0/counters/downloads" || true)"
-TABLE="wrk $(wrk --version 2>&1 | head -1 | awk '{print $2}') -t $THREADS -c $CONNECTIONS -d ${DURATION}s, $OWNERS owners, durability=$DURABILITY ${TALLY_ARGS}
+TABLE="wrk $(wrk --version 2>&1 | head -1 | awk '{print $2}') -t $THREADS -c $CONNECTIONS -d ${DURATION}s, $OWNERS owners, $BATCH events per batch, durability=$DURABILITY ${TALLY_ARGS}
 medians of $RUNS runs; $(nproc) cores; load average after: $(cut -d' ' -f1-3 /proc/loadavg)
 
-| scenario | requests/s | p50 ms | p99 ms |
-|---|---|---|---|
+| scenario | requests/s | events/s | p50 ms | p99 ms |
+|---|---|---|---|---|
 ${ROWS}"
 echo "$TABLE"
 if [[ -n "$OUT" ]]; then

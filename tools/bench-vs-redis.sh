@@ -64,6 +64,9 @@ Options:
                                 monthly limit of 10^12, assigned before the runs)
                     uniq_add    redis PFADD hll ele:__rand_int__ vs tally UNIQ.ADD org:acme
                                 customers ele:__rand_int__ (one sketch; run with a large --keyspace)
+                    meter_record  redis INCRBY counter:__rand_int__ 1 vs tally METER.RECORD
+                                user:__rand_int__ chat tokens 1500 messages 1 bytes 2048 (three
+                                measures, two of them priced: five counters per event)
   -c N              parallel clients (default $CLIENTS)
   --keyspace N      redis-benchmark -r, random keys (default $KEYSPACE)
   --pipelines LIST  pipeline depths, space or comma separated (default "$PIPELINES")
@@ -222,11 +225,14 @@ bench() {
       if [ "$server" = redis ]; then what=(INCRBY counter:__rand_int__ 1); else what=(QUOTA.CONSUME team:__rand_int__ api_calls 1); fi ;;
     uniq_add)
       if [ "$server" = redis ]; then what=(PFADD hll ele:__rand_int__); else what=(UNIQ.ADD org:acme customers ele:__rand_int__); fi ;;
+    meter_record)
+      if [ "$server" = redis ]; then what=(INCRBY counter:__rand_int__ 1); else
+        what=(METER.RECORD user:__rand_int__ chat tokens 1500 messages 1 bytes 2048); fi ;;
   esac
   { redis-benchmark "${target[@]}" -c "$CLIENTS" -n "$N" -r "$KEYSPACE" -P "$pipeline" --csv "${what[@]}" \
       2>>"$WORK/benchmark.err" || echo "redis-benchmark exited with $?" >>"$WORK/benchmark.err"; } |
     tr -d '"\r' | awk -F, -v OFS=, -v name="$test" '$1 != "test" && NF >= 7 {
-      if (name == "incrby" || name == "ctr_incrby" || name == "ctr_get" || name == "quota_consume" || name == "uniq_add") { $1 = toupper(name) }
+      if (name == "incrby" || name == "ctr_incrby" || name == "ctr_get" || name == "quota_consume" || name == "uniq_add" || name == "meter_record") { $1 = toupper(name) }
       print }'
 }
 
@@ -251,10 +257,18 @@ seed_quota_owners() {
     redis-cli -h "$HOST" -p "$TALLY_PORT" --pipe >/dev/null
 }
 
+# meter_record prices two of its three measures, so each event also adds
+# to the cost counters.
+seed_prices() {
+  redis-cli -h "$HOST" -p "$TALLY_PORT" PRICE.SET chat.tokens 0.000002 >/dev/null
+  redis-cli -h "$HOST" -p "$TALLY_PORT" PRICE.SET chat.messages 0.001 >/dev/null
+}
+
 run_mode() {
   local mode="$1" test pipeline transport run order server
   start_servers "$mode"
   case ",$TESTS," in *,quota_consume,*) seed_quota_owners ;; esac
+  case ",$TESTS," in *,meter_record,*) seed_prices ;; esac
   echo "== $REDIS_LABEL vs $TALLY_LABEL: -c $CLIENTS -n $N -r $KEYSPACE, $RUNS run(s) each" >&2
   for test in ${TESTS//,/ }; do
     for pipeline in $PIPELINES; do

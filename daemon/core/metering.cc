@@ -43,7 +43,8 @@ uint64_t EventFingerprint(const MeterEvent& event) {
     text.push_back('=');
     text.append(std::to_string(value));
   }
-  text.append(event.at_ms ? "\0at=" + std::to_string(*event.at_ms) : std::string("\0now", 4));
+  text.push_back('\0');
+  text.append(event.at_ms ? "at=" + std::to_string(*event.at_ms) : std::string("now"));
   text.append(event.consume ? "\0consume" : "\0count", event.consume ? 8 : 6);
   const uint64_t hash = StableHash(text);
   return hash == 0 ? 1 : hash;  // 0 means "arguments unknown"

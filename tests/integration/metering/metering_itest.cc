@@ -43,8 +43,7 @@ class MeteringTest : public TallydTest {
     return out;
   }
 
-  HttpReply Post(const std::string& path, const std::string& body,
-                 const std::string& type = "application/json") {
+  HttpReply Post(const std::string& path, const std::string& body, const std::string& type = "application/json") {
     return HttpClient::Request(daemon().http_port(), "POST", path, body, {{"Content-Type", type}});
   }
 };
@@ -62,9 +61,9 @@ TEST_F(MeteringTest, ChatFlowGivesTheMonthsTokensMessagesBytesAndCostInOneCtrAll
   // A retry of the response counts once.
   EXPECT_TRUE(Contains(Cli({"METER.RECORD", "user:42", "chat", "tokens", "1500", "ID", "r1"}), "duplicate\n1"));
 
-  const std::map<std::string, std::string> expected{
-      {"chat.messages", "1"}, {"chat.tokens", "1500"},       {"cost", "2004000"},
-      {"cost.chat", "4000"},  {"cost.upload", "2000000"}, {"upload.bytes", "2000000"}};
+  const std::map<std::string, std::string> expected{{"chat.messages", "1"},     {"chat.tokens", "1500"},
+                                                    {"cost", "2004000"},        {"cost.chat", "4000"},
+                                                    {"cost.upload", "2000000"}, {"upload.bytes", "2000000"}};
   EXPECT_EQ(All("user:42"), expected);
   ASSERT_TRUE(daemon().KillAndRestart());
   EXPECT_EQ(All("user:42"), expected);
@@ -85,7 +84,7 @@ TEST_F(MeteringTest, ABatchOf1000EventsWith10DuplicatesAnd3InvalidAppliesEachGoo
                       {"id", "e" + std::to_string(i)}});
   }
   for (int i = 0; i < 10; ++i) events.push_back(events[i * 3]);  // retries: same id, same event
-  events.push_back({{"owner", "team:1"}, {"type", "api"}, {"measures", {{"calls", "1"}}}});         // not an integer
+  events.push_back({{"owner", "team:1"}, {"type", "api"}, {"measures", {{"calls", "1"}}}});          // not an integer
   events.push_back({{"owner", "team:1"}, {"type", "api"}, {"measures", {{"calls", 1}}}, {"x", 1}});  // unknown field
   events.push_back({{"owner", "bad owner"}, {"type", "api"}, {"measures", {{"calls", 1}}}});         // invalid name
   ASSERT_EQ(events.size(), 1000u);
@@ -126,8 +125,8 @@ TEST_F(MeteringTest, ConsumeRefusesTheWholeEventWhenOneMeasureIsOverItsLimit) {
                                        "chat.messages": {"limit": 10, "period": "month"}}})"})),
             "OK");
   ASSERT_EQ(Trim(Cli({"PLAN.ASSIGN", "user:7", "free"})), "OK");
-  EXPECT_TRUE(Contains(Cli({"METER.RECORD", "user:7", "chat", "messages", "1", "tokens", "900", "CONSUME"}),
-                       "allowed\n1"));
+  EXPECT_TRUE(
+      Contains(Cli({"METER.RECORD", "user:7", "chat", "messages", "1", "tokens", "900", "CONSUME"}), "allowed\n1"));
   // 200 more tokens do not fit: neither the message nor the tokens count.
   const std::string refused = Cli({"METER.RECORD", "user:7", "chat", "messages", "1", "tokens", "200", "CONSUME"});
   EXPECT_TRUE(Contains(refused, "allowed\n0")) << refused;

@@ -384,6 +384,41 @@ OpResult<bool> CountersModule::CheckIncrementLocked(const ShardRef& ref, const C
   return OpResult<bool>::Ok(true);
 }
 
+OpResult<bool> CountersModule::IncrementAllLocked(const ShardRef& ref, std::span<const CounterIncrement> increments,
+                                                  std::string* entries) {
+  if (increments.empty()) return OpResult<bool>::Ok(true);
+  ReadFault fault;
+  const std::optional<uint32_t> owner_id = owners_.Intern(ref, increments[0].owner, fault);
+  if (!owner_id) return fault.Result<bool>();
+  lf::CounterIncr entry;
+  PeriodsOf(increments[0].event_ms, owners_.ZoneOf(ref, *owner_id), entry.periods);
+  // Counters live in a deque: the addresses stay valid while more load.
+  std::vector<std::pair<uint64_t, Counter*>> counters;
+  counters.reserve(increments.size());
+  for (const CounterIncrement& increment : increments) {
+    const uint64_t counter_id = CounterId(*owner_id, InternKey(ref, increment.key));
+    Counter* counter = LoadCounter(ref, *owner_id, KeyOf(counter_id), fault);
+    if (counter == nullptr) return fault.Result<bool>();
+    int64_t next_total = 0;
+    int64_t next[6];
+    const OpStatus status =
+        ComputeIncrement(ref, counter_id, *counter, increment.delta, entry.periods, &next_total, next, fault);
+    if (fault) return fault.Result<bool>();
+    if (status != OpStatus::kOk) return OpResult<bool>::Error(status);
+    counters.emplace_back(counter_id, counter);
+  }
+  for (size_t i = 0; i < increments.size(); ++i) {
+    // Checked above, under the same lock, on distinct counters: cannot fail.
+    ApplyIncrement(ref, counters[i].first, *counters[i].second, increments[i].delta, entry.periods, fault);
+    entry.owner = increments[i].owner;
+    entry.key = increments[i].key;
+    entry.delta = increments[i].delta;
+    entry.event_ms = increments[i].event_ms;
+    lf::AppendCounterIncr(*entries, entry);
+  }
+  return OpResult<bool>::Ok(true);
+}
+
 OpResult<std::optional<uint64_t>> CountersModule::SeenRequestIdLocked(const ShardRef& ref, std::string_view owner,
                                                                       std::string_view scope, std::string_view id,
                                                                       int64_t now) {

@@ -28,6 +28,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -104,6 +105,15 @@ class CountersModule final : public EngineModule, public OwnerListingSource {
   // increments of distinct counters in one entry checks them all first: under
   // the one lock, increments that each pass apply together.
   OpResult<bool> CheckIncrementLocked(const ShardRef& shard, const CounterIncrement& request);
+  // REQUIRE the owner's shard lock. Increments of distinct counters of ONE
+  // owner at ONE event time, without event ids (METER.RECORD's measures and
+  // cost), as one change: every one is checked (overflow, unreadable cells)
+  // before any applies, so all apply, their CounterIncr entries appended to
+  // `entries`, or none does (the first failure is returned). The owner, its
+  // zone's periods and each counter are resolved once, not once per check
+  // and once per apply.
+  OpResult<bool> IncrementAllLocked(const ShardRef& shard, std::span<const CounterIncrement> increments,
+                                    std::string* entries);
 
   // ---- event ids that guard another module's whole request -----------------
   // METER.RECORD's ID guards one event of several counters, not one counter.

@@ -145,18 +145,22 @@ OpResult<MeterResult> MeteringModule::Record(const MeterEvent& event) {
       }
     }
     // Every counter change is checked before any is made: under this one
-    // lock, changes of distinct counters that each pass apply together.
-    for (const CounterIncrement& increment : increments) {
-      auto fits = counters_.CheckIncrementLocked(ref, increment);
-      if (!fits.ok()) return {fits.status, {}, fits.failed_family};
-    }
-
-    std::string entries;
+    // lock, changes of distinct counters that each pass apply together. A
+    // measure the plan limits is counted by the quota's consume (its usage
+    // increment is that counter's), so only its check happens here.
+    std::vector<CounterIncrement> counted;
+    counted.reserve(increments.size());
     for (size_t i = 0; i < increments.size(); ++i) {
-      if (event.consume && i < measured && admission.limited[i]) continue;  // the quota's consume counts it
-      auto counted = counters_.IncrementLocked(ref, increments[i], now, /*id_checked=*/true, &entries);
-      if (!counted.ok()) return {counted.status, {}, counted.failed_family};
+      if (event.consume && i < measured && admission.limited[i]) {
+        auto fits = counters_.CheckIncrementLocked(ref, increments[i]);
+        if (!fits.ok()) return {fits.status, {}, fits.failed_family};
+      } else {
+        counted.push_back(increments[i]);
+      }
     }
+    std::string entries;
+    auto applied = counters_.IncrementAllLocked(ref, counted, &entries);
+    if (!applied.ok()) return {applied.status, {}, applied.failed_family};
     if (event.consume) {
       auto consumed = quotas_.ConsumeAdmittedLocked(ref, event.owner, amounts, admission, now, event_ms, &entries);
       if (!consumed.ok()) return {consumed.status, {}, consumed.failed_family};

@@ -48,8 +48,8 @@ class MeteringModuleTest : public ::testing::TestWithParam<RestartMode>, public 
     return r.value;
   }
   int64_t Month(std::string_view key, int64_t at_ms) {
-    OpResult<int64_t> r =
-        engine_->counters().ReadCell("user:42", key, Interval::kMonth, PeriodOf(Interval::kMonth, at_ms, TimeZone::Utc()));
+    OpResult<int64_t> r = engine_->counters().ReadCell("user:42", key, Interval::kMonth,
+                                                       PeriodOf(Interval::kMonth, at_ms, TimeZone::Utc()));
     EXPECT_TRUE(r.ok()) << key;
     return r.value;
   }
@@ -151,8 +151,7 @@ TEST_P(MeteringModuleTest, AnOverflowAnywhereAppliesNothing) {
 TEST_P(MeteringModuleTest, ConsumeRefusedForOneMeasureAppliesNothingOfTheEvent) {
   Plan plan;
   std::string error;
-  ASSERT_TRUE(commands::PlanFromJson("free",
-                                     nlohmann::json::parse(R"({"features": {
+  ASSERT_TRUE(commands::PlanFromJson("free", nlohmann::json::parse(R"({"features": {
                                         "chat.tokens": {"limit": 1000, "period": "month"},
                                         "chat.messages": {"limit": 10, "period": "month"}}})"),
                                      &plan, &error))
@@ -186,8 +185,7 @@ TEST_P(MeteringModuleTest, ConsumeRefusedForOneMeasureAppliesNothingOfTheEvent) 
   EXPECT_EQ(engine_->quotas().Usage("user:42", "chat.tokens").value[0].figures.used, 1000);
 }
 
-INSTANTIATE_TEST_SUITE_P(RestartModes, MeteringModuleTest, fixtures::AllRestartModes(),
-                         fixtures::RestartModeParamName);
+INSTANTIATE_TEST_SUITE_P(RestartModes, MeteringModuleTest, fixtures::AllRestartModes(), fixtures::RestartModeParamName);
 
 }  // namespace
 }  // namespace tally::core

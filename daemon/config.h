@@ -33,6 +33,7 @@ struct Config {
   std::string log_level = "info";
   // Metering (core::MeteringOptions).
   std::string currency = "USD";
+  int64_t max_batch_events = 10000;
   // Default: half the cores (at least 1). On 2 cores one I/O thread leaves a
   // core to RocksDB, the log writer and the client; two contend for it and
   // cost latency (docs/benchmarks.md).

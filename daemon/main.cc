@@ -415,6 +415,7 @@ int Run(int argc, char** argv) {
   engine_options.quotas.default_hold_ttl_ms = config.quota_default_hold_ttl_ms;
   engine_options.quotas.max_hold_ttl_ms = config.quota_max_hold_ttl_ms;
   engine_options.metering.currency = config.currency;
+  engine_options.metering.max_batch_events = config.max_batch_events;
   engine_options.reserve_path = config.data_dir + "/tally.reserve";
   engine_options.reserve_bytes = static_cast<uint64_t>(config.disk_reserve_bytes);
   // TEST hook (storage/fault_fs.h): write faults on demand, driven by a file.

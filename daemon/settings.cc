@@ -343,6 +343,12 @@ const std::vector<Setting>& Settings() {
                       "converted). Costs are counted in micro-units of it (1 USD = 1000000 in the cost "
                       "counters). Prices may be set in the config file's [prices] table, e.g. "
                       "\"chat.tokens\" = \"0.000002\"."},
+      {.key = "max_batch_events", .group = G::kQuotas, .member = &Config::max_batch_events,
+       .min = 1, .max = 1000000,
+       .help = "Most events one POST /v1/events batch may carry",
+       .explanation = "The most events one POST /v1/events request may carry; a larger batch is refused "
+                      "whole with invalid_field and records nothing. http_max_body_bytes bounds the "
+                      "request's size too (about 100 bytes per event)."},
 
       // ---- retention
       {.key = "retention_hour_days", .group = G::kRetention, .member = &Config::retention_hour_days,

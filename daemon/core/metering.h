@@ -49,6 +49,7 @@ namespace tally::core {
 
 struct MeteringOptions {
   std::string currency = "USD";  // the unit prices and costs are in (a label: no conversion)
+  int64_t max_batch_events = 10000;  // the most events one POST /v1/events carries
 };
 
 struct Measure {
@@ -94,6 +95,7 @@ class MeteringModule final : public EngineModule {
   std::optional<int64_t> GetPrice(std::string_view name) const;
   std::vector<std::pair<std::string, int64_t>> ListPrices() const;  // by name
   const std::string& currency() const { return options_.currency; }
+  int64_t max_batch_events() const { return options_.max_batch_events; }
 
   // EngineModule
   std::string_view name() const override { return "metering"; }

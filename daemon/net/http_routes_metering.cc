@@ -19,10 +19,6 @@ using enum FieldType;
 using protocol::Error;
 using protocol::ErrorCode;
 
-// The most events one POST /v1/events takes (the body size limit,
-// http_max_body_bytes, applies too).
-constexpr size_t kMaxBatchEvents = 10000;
-
 constexpr FieldSpec kPriceName{"name", kPath,  kString,
                                true,   "name", "the priced counter, <event-type>.<measure>, e.g. chat.tokens"};
 
@@ -168,10 +164,13 @@ HttpResponse RecordEvent(RouteCall& call) {
 // invalid (with the error) or failed (the daemon could not store it).
 HttpResponse RecordBatch(RouteCall& call) {
   const json& events = call.body["events"];
-  if (events.size() > kMaxBatchEvents) {
+  // The most events one batch takes (the max_batch_events setting;
+  // http_max_body_bytes bounds the body too).
+  const int64_t max_events = ApiEngine(call.api).metering().max_batch_events();
+  if (static_cast<int64_t>(events.size()) > max_events) {
     return call.Fail(Error(ErrorCode::kInvalidField, "too many events: " + std::to_string(events.size()) +
-                                                         " (at most " + std::to_string(kMaxBatchEvents) +
-                                                         " per request)"));
+                                                         " (at most " + std::to_string(max_events) +
+                                                         " per request: the max_batch_events setting)"));
   }
   json results = json::array();
   std::map<std::string, int64_t> counts{

@@ -149,5 +149,26 @@ TEST_F(MeteringTest, ConsumeRefusesTheWholeEventWhenOneMeasureIsOverItsLimit) {
   EXPECT_TRUE(Contains(Cli({"QUOTA.USAGE", "user:7", "chat.tokens"}), "used\n1000"));
 }
 
+// max_batch_events bounds a batch: one event more is refused whole (400)
+// and records nothing; the limit itself goes through.
+class MeteringBatchLimitTest : public MeteringTest {
+ protected:
+  std::vector<std::string> ExtraArgs() const override { return {"--max-batch-events", "5"}; }
+};
+
+TEST_F(MeteringBatchLimitTest, ABatchOverTheSettingIsRefusedWholeAndRecordsNothing) {
+  json events = json::array();
+  for (int i = 0; i < 6; ++i) events.push_back({{"owner", "team:1"}, {"type", "api"}, {"measures", {{"calls", 1}}}});
+  HttpReply refused = Post("/v1/events", events.dump());
+  EXPECT_EQ(refused.status, 400) << refused.body;
+  EXPECT_TRUE(Contains(refused.body, "max_batch_events")) << refused.body;
+  EXPECT_EQ(Cli({"CTR.GET", "team:1", "api.calls"}), "0");
+  events.erase(events.size() - 1);
+  HttpReply accepted = Post("/v1/events", events.dump());
+  ASSERT_EQ(accepted.status, 200) << accepted.body;
+  EXPECT_EQ(json::parse(accepted.body)["applied"], 5);
+  EXPECT_EQ(Cli({"CTR.GET", "team:1", "api.calls"}), "5");
+}
+
 }  // namespace
 }  // namespace tally::itest

@@ -58,6 +58,15 @@ struct Config {
   int64_t http_max_body_bytes = 1ll << 20;
   int64_t http_max_header_bytes = 16ll << 10;
   int64_t http_read_timeout_ms = 30000;  // idle keep-alive and slow requests
+  // Access control (commands/access.h, access_config.h). Secrets: never
+  // logged or shown (hidden settings).
+  std::string password;                          // the default user's; also the HTTP admin token
+  std::string password_file;                     // ... read from this file instead
+  std::string reader_password;                   // the read-only `reader` user's; also the HTTP read token
+  std::string reader_password_file;              // ... read from this file instead
+  std::string http_token;                        // the HTTP admin token, when it differs from password
+  std::string http_read_token;                   // the HTTP read token, when it differs from reader_password
+  std::string allow_public_without_auth = "no";  // yes: listen beyond loopback with no secret
   // Counters.
   std::string timezone = "UTC";           // IANA name: periods of owners without their own
   int64_t max_backdate_s = 35ll * 86400;  // AT may be this far in the past

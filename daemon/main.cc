@@ -28,6 +28,7 @@
 #include <string_view>
 #include <thread>
 
+#include "access_config.h"
 #include "commands/context.h"
 #include "commands/registry.h"
 #include "config.h"
@@ -325,6 +326,31 @@ int Run(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
+  // Access control: the secrets, and no listener beyond loopback without
+  // one unless the operator said so (checked before anything is created).
+  AccessControl access;
+  std::string access_error;
+  if (!ResolveAccess(config, &access, &access_error)) {
+    spdlog::critical("bad setting: {}", access_error);
+    return 2;
+  }
+  if (!access.enabled()) {
+    for (const std::string& listener : PublicListeners(config)) {
+      if (config.allow_public_without_auth != "yes") {
+        spdlog::critical(
+            "refusing to listen on {} without authentication: anyone who can reach it could change every count. "
+            "Set password (or password_file, or TALLY_PASSWORD), bind to 127.0.0.1, or set "
+            "allow_public_without_auth = \"yes\" (--allow-public-without-auth yes) if a firewall guards it",
+            listener);
+        return 2;
+      }
+      spdlog::warn(
+          "NO AUTHENTICATION on {}: anyone who can reach it can read and change every count "
+          "(allow_public_without_auth = \"yes\")",
+          listener);
+    }
+  }
+
   // Every directory and file tallyd and RocksDB create gets data_dir_mode
   // (files without x): RocksDB creates its files with the process umask.
   unsigned dir_mode = 0;
@@ -355,6 +381,11 @@ int Run(int argc, char** argv) {
   spdlog::info("tallyd {} starting: data dir {}, durability {}", kVersion, config.data_dir, config.durability);
   ServerState server;
   server.commands = &commands::BuildCommandTable();
+  server.access = access;
+  spdlog::info("authentication: {}",
+               access.enabled()
+                   ? (access.reader_password.empty() ? "on (default user)" : "on (default and reader users)")
+                   : "off (no password configured)");
 
   // HTTP listens before recovery so that /health and /ready (503) answer
   // while the store is opened. Requests go to `http_routes` once the daemon is

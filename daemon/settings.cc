@@ -129,13 +129,21 @@ const std::vector<SettingGroupInfo>& SettingGroups() {
       {SettingGroup::kStorage, "Storage and durability", ""},
       {SettingGroup::kNetwork, "Line protocol (RESP) listeners",
        "TCP and a unix socket speak the Redis-compatible line protocol (RESP2, RESP3 after HELLO 3, and inline "
-       "commands). There is no authentication yet: keep the TCP listener on loopback or a private network."},
+       "commands). See \"Access control\" for passwords; without one, tallyd refuses to listen beyond loopback."},
       {SettingGroup::kLimits, "Line protocol limits",
        "A request beyond these limits gets an error and its connection is closed (framing cannot be trusted "
        "after it)."},
       {SettingGroup::kHttp, "HTTP/JSON API",
        "The HTTP/JSON API, /health, /ready and /metrics. It listens before the store is opened, so /ready can "
-       "answer 503 during recovery. No authentication yet: keep it on loopback or a private network."},
+       "answer 503 during recovery. See \"Access control\" for Bearer tokens."},
+      {SettingGroup::kAccess, "Access control",
+       "Authentication for both listeners. Setting `password` closes the line protocol (AUTH password, or "
+       "AUTH default password) and the HTTP API (Authorization: Bearer <password>) alike; `reader_password` adds "
+       "a read-only identity (AUTH reader <password>, or its Bearer token). /health and /ready stay open. "
+       "Secrets may come from the file, a file of their own (password_file) or the environment "
+       "(TALLY_PASSWORD, TALLY_READER_PASSWORD, TALLY_HTTP_TOKEN, TALLY_HTTP_READ_TOKEN); they are never "
+       "logged or shown in INFO, CONFIG GET or /v1/stats. Without a password tallyd refuses to listen beyond "
+       "loopback unless allow_public_without_auth = \"yes\"."},
       {SettingGroup::kCounters, "Counters", ""},
       {SettingGroup::kQuotas, "Quotas",
        "Limits of the quota commands (docs/quotas.md). Plans themselves are tables at the end of this file "
@@ -294,6 +302,30 @@ const std::vector<Setting>& Settings() {
       {.key = "http_read_timeout_ms", .group = G::kHttp, .member = &Config::http_read_timeout_ms,
        .min = 10, .max = 3'600'000, .unit = "ms",
        .help = "Close idle HTTP keep-alive connections after this long; a request that stalls half-way gets 408"},
+
+      // ---- access control
+      {.key = "password", .group = G::kAccess, .member = &Config::password,
+       .help = "Password of the default (read-write) user, and the HTTP admin token; empty: no authentication",
+       .explanation = "Password of the `default` user (reads and writes): AUTH <password> or AUTH default "
+                      "<password>. It is also the HTTP admin Bearer token unless http_token is set. Empty (the "
+                      "default): no authentication, as redis-server without requirepass. Prefer password_file "
+                      "or TALLY_PASSWORD to keep it out of this file.",
+       .hidden = true},
+      {.key = "password_file", .group = G::kAccess, .member = &Config::password_file,
+       .help = "Read the password from this file (its first line) instead"},
+      {.key = "reader_password", .group = G::kAccess, .member = &Config::reader_password,
+       .help = "Password of the read-only `reader` user (AUTH reader <password>), also the HTTP read token",
+       .hidden = true},
+      {.key = "reader_password_file", .group = G::kAccess, .member = &Config::reader_password_file,
+       .help = "Read the reader password from this file (its first line) instead"},
+      {.key = "http_token", .group = G::kAccess, .member = &Config::http_token,
+       .help = "HTTP admin Bearer token when it should differ from password (needs password)", .hidden = true},
+      {.key = "http_read_token", .group = G::kAccess, .member = &Config::http_read_token,
+       .help = "HTTP read-only Bearer token when it should differ from reader_password (needs password)",
+       .hidden = true},
+      {.key = "allow_public_without_auth", .group = G::kAccess, .member = &Config::allow_public_without_auth,
+       .values = {"no", "yes"},
+       .help = "Listen beyond loopback (bind, http_bind) with no password; otherwise tallyd refuses to start"},
 
       // ---- counters
       {.key = "timezone", .group = G::kCounters, .member = &Config::timezone,

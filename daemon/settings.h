@@ -29,7 +29,7 @@ enum class SettingType {
 };
 
 // Groups order the example file and the README table.
-enum class SettingGroup { kStorage, kNetwork, kLimits, kHttp, kCounters, kQuotas, kRetention, kLogging };
+enum class SettingGroup { kStorage, kNetwork, kLimits, kHttp, kAccess, kCounters, kQuotas, kRetention, kLogging };
 
 struct SettingGroupInfo {
   SettingGroup group;

@@ -90,6 +90,7 @@ std::vector<std::string_view> FlagNames(uint32_t f) {
   if (f & flags::kConnection) names.push_back("connection");
   if (f & flags::kNoScript) names.push_back("noscript");
   if (f & flags::kSubscriberOk) names.push_back("subscriber_ok");
+  if (f & flags::kNoAuthOk) names.push_back("no_auth");
   return names;
 }
 

@@ -38,6 +38,12 @@ constexpr ErrorCodeInfo kCodes[] = {
     {kWrongPass, "wrong_pass", 401, "WRONGPASS", kRespOnly, "AUTH or HELLO AUTH named a user that does not exist."},
     {kNoPassword, "no_password", 400, "ERR", kRespOnly,
      "AUTH gave a password, but none is configured (any client may connect)."},
+    {kNoAuth, "unauthorized", 401, "NOAUTH", kBoth,
+     "A password or token is configured and the connection (RESP) or request (HTTP) has not given it: AUTH first, "
+     "or send Authorization: Bearer <token>. Only AUTH, HELLO ... AUTH and QUIT run before."},
+    {kNoPerm, "forbidden", 403, "NOPERM", kBoth,
+     "The read-only identity (the reader user, the read token) asked for a command that changes state; nothing "
+     "changed."},
     {kTooManyConnections, "too_many_connections", 429, "ERR", kBoth,
      "More connections than the limit (--max-clients, --http-max-connections); the connection is closed."},
     {kQueryBufferLimit, "query_buffer_limit", 413, "ERR", kRespOnly,

@@ -32,6 +32,8 @@ enum class ErrorCode : uint8_t {
   kNoProto,
   kWrongPass,
   kNoPassword,
+  kNoAuth,
+  kNoPerm,
   kTooManyConnections,
   kQueryBufferLimit,
   kPubSubContext,

@@ -148,6 +148,14 @@ std::string QueryBufferLimit(std::string_view setting, int64_t limit_bytes) {
          " bytes; closing the connection";
 }
 
+std::string NoPermission(std::string_view user, std::string_view command) {
+  std::string lower(command);
+  for (char& c : lower) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return "User " + std::string(user) + " has no permissions to run the '" + lower + "' command";
+}
+
 std::string PubSubContext(std::string_view command) {
   std::string lower(command);
   for (char& c : lower) {
@@ -554,6 +562,10 @@ std::string ExampleMessage(ErrorCode code) {
       return std::string(kWrongPass);
     case ErrorCode::kNoPassword:
       return std::string(kNoPasswordConfigured);
+    case ErrorCode::kNoAuth:
+      return std::string(kNoAuth);
+    case ErrorCode::kNoPerm:
+      return NoPermission("reader", "CTR.INCRBY");
     case ErrorCode::kTooManyConnections:
       return std::string(kMaxClients);
     case ErrorCode::kQueryBufferLimit:

@@ -74,6 +74,17 @@ inline constexpr std::string_view kWrongPass = "invalid username-password pair o
 inline constexpr std::string_view kNoPasswordConfigured =
     "AUTH <password> called without any password configured for the default user. Are you sure your "
     "configuration is correct?";
+// (kNoAuth) Redis's text.
+inline constexpr std::string_view kNoAuth = "Authentication required.";
+// (kNoAuth) over HTTP, without a token.
+inline constexpr std::string_view kHttpTokenRequired =
+    "authentication required: send Authorization: Bearer <token> (the admin or the read-only token)";
+// (kNoAuth) HELLO without AUTH before authenticating (Redis's text).
+inline constexpr std::string_view kHelloNoAuth =
+    "HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> "
+    "option can be used to authenticate the client and select the RESP protocol version at the same time";
+// (kNoPerm) Redis's text for an ACL refusal: "User reader has no permissions to run the 'incr' command".
+std::string NoPermission(std::string_view user, std::string_view command);
 inline constexpr std::string_view kInvalidClientName =
     "Client names cannot contain spaces, newlines or special characters.";
 inline constexpr std::string_view kMaxClients = "max number of clients reached";

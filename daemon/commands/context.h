@@ -16,6 +16,7 @@
 #include <variant>
 #include <vector>
 
+#include "commands/access.h"
 #include "core/engine.h"
 #include "protocol/command_table.h"
 #include "protocol/resp_writer.h"
@@ -31,6 +32,10 @@ struct ClientState {
   std::string address;  // peer, for CLIENT LIST / INFO
   int64_t connected_at_ms = 0;
   int protocol_version = 2;
+  // Who the client is (commands/access.h): the transport sets it from
+  // ServerState::access when the connection (or request) starts; AUTH and
+  // HELLO ... AUTH change it.
+  Identity identity = Identity::kAdmin;
   // Set by QUIT: reply, then close.
   bool close_after_reply = false;
   // Set by CTR.INCRBY: its event id was already applied (RESP cannot say
@@ -181,6 +186,9 @@ struct RespFigures {
 // Server-wide state shared by all connections.
 struct ServerState {
   const protocol::CommandTable* commands = nullptr;
+  // The secrets, set once before any listener starts (never changed while
+  // serving, so any thread may read them).
+  AccessControl access;
   ServerConfigSummary config;
   int64_t started_at_ms = 0;
   std::atomic<uint64_t> connected_clients{0};

@@ -30,6 +30,19 @@ const protocol::CommandSpec* ResolveAndRun(const protocol::CommandTable& table, 
     ctx.stats.RecordRejected(index);
     return nullptr;
   }
+  // Access control (commands/access.h): nothing but AUTH, HELLO and QUIT
+  // before the password, nothing that writes for the reader.
+  if (ctx.client.identity == Identity::kNone && !(spec->flags & protocol::flags::kNoAuthOk)) {
+    reply.SendError(protocol::ErrorCode::kNoAuth, protocol::errors::kNoAuth);
+    ctx.stats.RecordRejected(index);
+    return nullptr;
+  }
+  if (ctx.client.identity == Identity::kReader && (spec->flags & protocol::flags::kWrite)) {
+    reply.SendError(protocol::ErrorCode::kNoPerm,
+                    protocol::errors::NoPermission(IdentityName(ctx.client.identity), spec->name));
+    ctx.stats.RecordRejected(index);
+    return nullptr;
+  }
   // Redis's subscribed context: a RESP2 connection's replies and messages
   // share one stream, so only the commands whose replies a subscriber can
   // tell from messages run (RESP3 marks messages as pushes and lifts this).

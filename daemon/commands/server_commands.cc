@@ -56,6 +56,7 @@ void Reset(CommandContext& ctx, CommandArgs, ReplySink& reply) {
   ctx.client.name.clear();
   ctx.client.protocol_version = 2;
   if (ctx.client.resp_sink != nullptr) ctx.client.resp_sink->set_resp3(false);
+  ctx.client.identity = ctx.server.access.initial();  // as Redis: RESET signs the connection out
   reply.SendSimple("RESET");
 }
 
@@ -70,11 +71,35 @@ void Select(CommandContext&, CommandArgs args, ReplySink& reply) {
 // set to "nopass". AUTH <password> is Redis's exact error; AUTH default <any>
 // succeeds (as in Redis: any password works for a nopass user); any other
 // user does not exist.
-void Auth(CommandContext&, CommandArgs args, ReplySink& reply) {
+// AUTH [user] password / HELLO ... AUTH user password: true when the client
+// is now `user`. Without a configured password, Redis's nopass default user:
+// `AUTH default <anything>` is OK and `AUTH <password>` is an error (there is
+// nothing to check it against, and a client must not believe it logged in).
+bool Authenticate(CommandContext& ctx, std::string_view user, std::string_view password, bool user_given,
+                  ReplySink& reply) {
+  const AccessControl& access = ctx.server.access;
+  if (!access.enabled()) {
+    if (!user_given) {
+      reply.SendError(ErrorCode::kNoPassword, errors::kNoPasswordConfigured);
+      return false;
+    }
+    if (user == "default") return true;
+    reply.SendError(ErrorCode::kWrongPass, errors::kWrongPass);
+    return false;
+  }
+  const Identity identity = access.ForPassword(user, password);
+  if (identity == Identity::kNone) {
+    reply.SendError(ErrorCode::kWrongPass, errors::kWrongPass);  // the connection stays as it was
+    return false;
+  }
+  ctx.client.identity = identity;
+  return true;
+}
+
+void Auth(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   if (args.size() > 3) return reply.SendError(ErrorCode::kSyntax, errors::kSyntax);
-  if (args.size() == 2) return reply.SendError(ErrorCode::kNoPassword, errors::kNoPasswordConfigured);
-  if (args[1] == "default") return reply.SendOk();
-  reply.SendError(ErrorCode::kWrongPass, errors::kWrongPass);
+  const bool user_given = args.size() == 3;
+  if (Authenticate(ctx, user_given ? args[1] : std::string_view(), args.back(), user_given, reply)) reply.SendOk();
 }
 
 bool ValidClientName(std::string_view name) {
@@ -120,8 +145,8 @@ void Hello(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   for (; i < args.size(); ++i) {
     bool more = args.size() - i - 1;
     if (EqualsIgnoreCase(args[i], "AUTH") && args.size() - i - 1 >= 2) {
-      if (args[i + 1] != "default") return reply.SendError(ErrorCode::kWrongPass, errors::kWrongPass);
-      i += 2;  // the nopass default user: any password
+      if (!Authenticate(ctx, args[i + 1], args[i + 2], /*user_given=*/true, reply)) return;
+      i += 2;
     } else if (EqualsIgnoreCase(args[i], "SETNAME") && more) {
       new_name = args[++i];
       set_name = true;
@@ -131,6 +156,7 @@ void Hello(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
                              "Syntax error in HELLO option '" + std::string(args[i].substr(0, 128)) + "'");
     }
   }
+  if (ctx.client.identity == Identity::kNone) return reply.SendError(ErrorCode::kNoAuth, errors::kHelloNoAuth);
   if (set_name) ctx.client.name.assign(new_name);
   ctx.client.protocol_version = version;
   if (ctx.client.resp_sink != nullptr) ctx.client.resp_sink->set_resp3(version == 3);
@@ -495,7 +521,8 @@ constexpr uint32_t kConn = flags::kConnection | flags::kFast;
 
 using enum ErrorCode;
 constexpr ErrorCode kPingErrors[] = {kWrongArity};
-constexpr ErrorCode kHelloErrors[] = {kNotInteger, kNoProto, kWrongPass, kInvalidArgument, kSyntax};
+constexpr ErrorCode kHelloErrors[] = {kNotInteger, kNoProto,         kWrongPass, kNoPassword,
+                                      kNoAuth,     kInvalidArgument, kSyntax};
 constexpr ErrorCode kAuthErrors[] = {kSyntax, kNoPassword, kWrongPass};
 constexpr ErrorCode kSelectErrors[] = {kNotInteger, kOutOfRange};
 constexpr ErrorCode kClientErrors[] = {kInvalidArgument, kUnknownSubcommand, kWrongArity};
@@ -506,12 +533,14 @@ const protocol::CommandSpec kSpecs[] = {
     {"PING", -1, kConn | flags::kSubscriberOk, "connection", "[message]",
      "Replies PONG, or the message (subscribed over RESP2: [pong, message]).", Ping, kPingErrors},
     {"ECHO", 2, kConn, "connection", "message", "Replies the message.", Echo},
-    {"QUIT", -1, kConn | flags::kSubscriberOk, "connection", "", "Closes the connection after replying OK.", Quit},
-    {"RESET", 1, kConn | flags::kSubscriberOk, "connection", "",
+    {"QUIT", -1, kConn | flags::kSubscriberOk | flags::kNoAuthOk, "connection", "",
+     "Closes the connection after replying OK.", Quit},
+    {"RESET", 1, kConn | flags::kSubscriberOk | flags::kNoAuthOk, "connection", "",
      "Resets the connection: drops every subscription, back to RESP2, no name. Replies RESET.", Reset},
-    {"HELLO", -1, kConn, "connection", "[protover [AUTH username password] [SETNAME clientname]]",
+    {"HELLO", -1, kConn | flags::kNoAuthOk, "connection", "[protover [AUTH username password] [SETNAME clientname]]",
      "Handshake: selects RESP2 or RESP3 and describes the server.", Hello, kHelloErrors},
-    {"AUTH", -2, kConn, "connection", "[username] password", "Authenticates (no password is configured).", Auth,
+    {"AUTH", -2, kConn | flags::kNoAuthOk, "connection", "[username] password",
+     "Authenticates as `default` (read-write) or `reader` (read-only) when a password is configured.", Auth,
      kAuthErrors},
     {"SELECT", 2, kConn, "connection", "index", "Selects database 0 (the only one).", Select, kSelectErrors},
     {"CLIENT", -2, flags::kConnection, "connection", "SETNAME name | GETNAME | ID | SETINFO attr value | INFO",

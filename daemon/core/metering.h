@@ -48,7 +48,7 @@
 namespace tally::core {
 
 struct MeteringOptions {
-  std::string currency = "USD";  // the unit prices and costs are in (a label: no conversion)
+  std::string currency = "USD";      // the unit prices and costs are in (a label: no conversion)
   int64_t max_batch_events = 10000;  // the most events one POST /v1/events carries
 };
 

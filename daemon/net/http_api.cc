@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "commands/dispatch.h"
+#include "commands/reply_status.h"
 #include "core/shard_set.h"
 #include "net/http_fields.h"
 #include "net/http_route.h"
@@ -42,6 +43,7 @@ class Api final : public DurabilityGate {
     std::vector<std::string_view> views(argv.begin(), argv.end());
     protocol::CommandArgs args(views.data(), views.size());
     ClientState client;
+    client.identity = t_identity;
     client.address = request.peer;
     client.connected_at_ms = engine_.clock().NowMs();
     protocol::CommandContext context{engine_, server_, client, commands::HttpThreadStats(server_)};
@@ -83,6 +85,9 @@ class Api final : public DurabilityGate {
 
   // Set by Run when a write ran for the request this thread is handling.
   static thread_local bool t_request_wrote;
+  // Who the request this thread is handling is (its Bearer token), set by
+  // HttpApi::Handle before the route runs.
+  static thread_local Identity t_identity;
 
  private:
   core::Engine& engine_;
@@ -93,6 +98,7 @@ class Api final : public DurabilityGate {
 };
 
 thread_local bool Api::t_request_wrote = false;
+thread_local Identity Api::t_identity = Identity::kAdmin;
 
 core::Engine& ApiEngine(Api& api) { return api.engine(); }
 ServerState& ApiServer(Api& api) { return api.server(); }
@@ -333,10 +339,40 @@ void HttpApi::set_on_storage_failure(std::function<void(const storage::Status&)>
   api_->set_on_storage_failure(std::move(callback));
 }
 
+namespace {
+
+// The identity of a request's `Authorization: Bearer <token>` (docs/http.md,
+// "Authentication"); kAdmin for everyone while no secret is configured.
+Identity RequestIdentity(const AccessControl& access, const HttpRequest& request) {
+  if (!access.enabled()) return Identity::kAdmin;
+  std::string_view header = request.Header("authorization");
+  constexpr std::string_view kBearer = "Bearer ";
+  if (header.size() <= kBearer.size() || !commands::EqualsIgnoreCase(header.substr(0, kBearer.size()), kBearer)) {
+    return Identity::kNone;
+  }
+  return access.ForBearer(header.substr(kBearer.size()));
+}
+
+// /health and /ready answer without a token (probes and load balancers).
+bool IsOpenProbe(const HttpRequest& request, const Target& target) {
+  return (request.method == "GET" || request.method == "HEAD") && target.segments.size() == 1 &&
+         (target.segments[0] == "health" || target.segments[0] == "ready");
+}
+
+}  // namespace
+
 HttpResponse HttpApi::Handle(const HttpRequest& request) {
   if (auto error = CheckHost(request)) return ErrorResponse(*error);
   Target target;
   if (auto error = ParseTarget(request.target, &target)) return ErrorResponse(*error);
+  Api::t_identity = RequestIdentity(api_->server().access, request);
+  if (Api::t_identity == Identity::kNone && !IsOpenProbe(request, target)) {
+    const bool given = !request.Header("authorization").empty();
+    HttpResponse response = ErrorResponse(protocol::Error(
+        protocol::ErrorCode::kNoAuth, given ? "the Bearer token is not valid" : errors::kHttpTokenRequired));
+    response.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"tally\"");
+    return response;
+  }
   const bool head = request.method == "HEAD";
   std::vector<std::string> params;
   std::string allowed;

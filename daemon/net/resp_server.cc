@@ -166,6 +166,7 @@ class RespSession final : public Session,
     client_.id = shared_.server.next_client_id.fetch_add(1);
     client_.address = std::move(address);
     client_.connected_at_ms = shared_.engine.clock().NowMs();
+    client_.identity = shared_.server.access.initial();
     Join(shared_.registry, this->shared_from_this());
     if (shared_.idle_timeout.count() > 0) {
       last_activity_ = SteadyClock::now();

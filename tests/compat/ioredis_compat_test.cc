@@ -42,5 +42,21 @@ TEST(IoredisCompatTest, IoredisHearsQuotaAlerts) {
   std::cout << r.out;
 }
 
+// A daemon with a password and a reader password: ioredis's `password` and
+// `username` options authenticate as they do against redis-server.
+TEST(IoredisCompatTest, IoredisAuthenticatesAsDefaultAndReader) {
+  TallydProcess daemon({"--password", "compat-admin-pw", "--reader-password", "compat-reader-pw"});
+  ASSERT_TRUE(daemon.Start());
+  ProcessResult r = RunProcess({TALLY_NODE_PATH, TALLY_IOREDIS_AUTH_SCRIPT, std::to_string(daemon.port()),
+                                TALLY_IOREDIS_MODULES, "compat-admin-pw", "compat-reader-pw"},
+                               {}, 90s);
+  ASSERT_TRUE(r.started) << r.Describe();
+  EXPECT_TRUE(r.exited && r.exit_code == 0) << r.Describe();
+  int checks = 0;
+  for (const std::string& line : SplitLines(r.out)) checks += line.rfind("ok ", 0) == 0;
+  EXPECT_EQ(checks, 5) << r.out;
+  std::cout << r.out;
+}
+
 }  // namespace
 }  // namespace tally::itest

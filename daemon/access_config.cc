@@ -40,6 +40,29 @@ bool ReadSecret(std::string_view key, const std::string& value, std::string_view
   return true;
 }
 
+std::string Lower(std::string text) {
+  for (char& c : text) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return text;
+}
+
+// "a, b,,c" -> {"a", "b", "c"}.
+std::vector<std::string> SplitList(const std::string& list) {
+  std::vector<std::string> items;
+  size_t start = 0;
+  while (start <= list.size()) {
+    size_t comma = list.find(',', start);
+    if (comma == std::string::npos) comma = list.size();
+    std::string item = list.substr(start, comma - start);
+    const size_t first = item.find_first_not_of(" \t");
+    const size_t last = item.find_last_not_of(" \t");
+    if (first != std::string::npos) items.push_back(item.substr(first, last - first + 1));
+    start = comma + 1;
+  }
+  return items;
+}
+
 }  // namespace
 
 bool ResolveAccess(const Config& config, AccessControl* access, std::string* error) {
@@ -57,28 +80,47 @@ bool ResolveAccess(const Config& config, AccessControl* access, std::string* err
   if (resolved.password.empty()) {
     // A read-only identity or a token without the admin secret would leave
     // the line protocol open while the operator believes it closed.
-    for (const auto& [key, value] : {std::pair<const char*, const std::string&>{"reader_password",
-                                                                                resolved.reader_password},
-                                     {"http_token", resolved.http_token},
-                                     {"http_read_token", resolved.http_read_token}}) {
+    for (const auto& [key, value] :
+         {std::pair<const char*, const std::string&>{"reader_password", resolved.reader_password},
+          {"http_token", resolved.http_token},
+          {"http_read_token", resolved.http_read_token}}) {
       if (!value.empty()) {
-        *error = std::string(key) + " is set but password is not: set password (or password_file, TALLY_PASSWORD) "
+        *error = std::string(key) +
+                 " is set but password is not: set password (or password_file, TALLY_PASSWORD) "
                  "so that both listeners require it";
         return false;
       }
     }
   }
-  const std::string& reader_token = resolved.http_read_token.empty() ? resolved.reader_password
-                                                                      : resolved.http_read_token;
+  const std::string& reader_token =
+      resolved.http_read_token.empty() ? resolved.reader_password : resolved.http_read_token;
   const std::string& admin_token = resolved.http_token.empty() ? resolved.password : resolved.http_token;
   if (!resolved.reader_password.empty() && resolved.reader_password == resolved.password) {
     *error = "reader_password is the same as password: the reader would be let in as the read-write user";
     return false;
   }
   if (!reader_token.empty() && reader_token == admin_token) {
-    *error = "the HTTP read token is the same as the admin token (http_read_token, reader_password, http_token, "
-             "password)";
+    *error =
+        "the HTTP read token is the same as the admin token (http_read_token, reader_password, http_token, "
+        "password)";
     return false;
+  }
+  for (const std::string& host : SplitList(config.http_allowed_hosts)) {
+    if (host.find_first_of("/: ") != std::string::npos) {
+      *error = "http_allowed_hosts: '" + host + "' is not a host name (no scheme, port or path)";
+      return false;
+    }
+    resolved.http_allowed_hosts.push_back(Lower(host));
+  }
+  for (const std::string& origin : SplitList(config.http_allowed_origins)) {
+    const size_t scheme_end = origin.find("://");
+    const std::string_view scheme = std::string_view(origin).substr(0, scheme_end);
+    if (scheme_end == std::string::npos || (scheme != "http" && scheme != "https") ||
+        origin.find('/', scheme_end + 3) != std::string::npos || origin.size() == scheme_end + 3) {
+      *error = "http_allowed_origins: '" + origin + "' is not an origin like https://admin.example.com";
+      return false;
+    }
+    resolved.http_allowed_origins.push_back(Lower(origin));
   }
   *access = std::move(resolved);
   return true;

@@ -67,6 +67,8 @@ struct Config {
   std::string http_token;                        // the HTTP admin token, when it differs from password
   std::string http_read_token;                   // the HTTP read token, when it differs from reader_password
   std::string allow_public_without_auth = "no";  // yes: listen beyond loopback with no secret
+  std::string http_allowed_hosts;                // comma-separated host names for Host
+  std::string http_allowed_origins;              // comma-separated origins allowed to call the API
   // Counters.
   std::string timezone = "UTC";           // IANA name: periods of owners without their own
   int64_t max_backdate_s = 35ll * 86400;  // AT may be this far in the past

@@ -326,6 +326,18 @@ const std::vector<Setting>& Settings() {
       {.key = "allow_public_without_auth", .group = G::kAccess, .member = &Config::allow_public_without_auth,
        .values = {"no", "yes"},
        .help = "Listen beyond loopback (bind, http_bind) with no password; otherwise tallyd refuses to start"},
+      {.key = "http_allowed_hosts", .group = G::kAccess, .member = &Config::http_allowed_hosts,
+       .help = "Host names (comma-separated) requests may name in Host, besides localhost and IP addresses",
+       .explanation = "Host names, comma-separated, that HTTP requests may name in their Host header besides "
+                      "localhost and IP addresses, e.g. \"tally.internal,tally.example.com\". A request for "
+                      "any other name is refused (403 host_not_allowed): that is how a web page that points "
+                      "its own domain at this machine (DNS rebinding) is kept out."},
+      {.key = "http_allowed_origins", .group = G::kAccess, .member = &Config::http_allowed_origins,
+       .help = "Origins (comma-separated) whose web pages may call the HTTP API, with CORS headers",
+       .explanation = "Origins, comma-separated, whose web pages may call the HTTP API from a browser, e.g. "
+                      "\"https://admin.example.com\"; they get CORS headers (and preflight answers). A request "
+                      "from any other site's page is refused (403 origin_not_allowed); the server's own pages "
+                      "(same origin) and clients that send no Origin (curl, libraries) are not affected."},
 
       // ---- counters
       {.key = "timezone", .group = G::kCounters, .member = &Config::timezone,

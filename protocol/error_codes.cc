@@ -106,6 +106,15 @@ constexpr ErrorCodeInfo kCodes[] = {
      "The HTTP request is malformed: a bad request target or percent-encoding, or bytes that are not HTTP."},
     {kMissingHost, "missing_host", 400, "ERR", kHttpOnly,
      "An HTTP/1.1 request without a Host header (or with more than one)."},
+    {kHostNotAllowed, "host_not_allowed", 403, "ERR", kHttpOnly,
+     "The Host header names neither this machine (localhost, an IP address) nor a name in http_allowed_hosts: a "
+     "web page that re-pointed its own domain at tallyd (DNS rebinding) is refused; nothing changed."},
+    {kOriginNotAllowed, "origin_not_allowed", 403, "ERR", kHttpOnly,
+     "A browser sent the request from a page of another site (its Origin is neither this server nor in "
+     "http_allowed_origins); nothing changed."},
+    {kUnsupportedMediaType, "unsupported_media_type", 415, "ERR", kHttpOnly,
+     "A request body must be JSON (Content-Type: application/json, or application/x-ndjson for POST /v1/events): "
+     "a form or text/plain body, which a page of any site can make a browser send, is refused; nothing changed."},
     {kInvalidJson, "invalid_json", 400, "ERR", kHttpOnly, "The request body is not valid JSON, or not a JSON object."},
     {kUnexpectedBody, "unexpected_body", 400, "ERR", kHttpOnly, "A request body was sent to a route that takes none."},
     {kUnknownField, "unknown_field", 400, "ERR", kHttpOnly, "The JSON body has a field the route does not take."},

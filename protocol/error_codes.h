@@ -68,6 +68,9 @@ enum class ErrorCode : uint8_t {
   // ---- the HTTP API ----
   kBadRequest,
   kMissingHost,
+  kHostNotAllowed,
+  kOriginNotAllowed,
+  kUnsupportedMediaType,
   kInvalidJson,
   kUnexpectedBody,
   kUnknownField,

@@ -628,6 +628,12 @@ std::string ExampleMessage(ErrorCode code) {
       return BadTarget("bad percent-encoding in the query string").Message();
     case ErrorCode::kMissingHost:
       return MissingHost(0).Message();
+    case ErrorCode::kHostNotAllowed:
+      return "Host 'attacker.example' is not this server's: add it to http_allowed_hosts if it is";
+    case ErrorCode::kOriginNotAllowed:
+      return "Origin 'https://evil.example' may not use this API: add it to http_allowed_origins if it should";
+    case ErrorCode::kUnsupportedMediaType:
+      return "Content-Type 'text/plain' is not accepted: send the body as application/json";
     case ErrorCode::kInvalidJson:
       return BodyNotJson().Message();
     case ErrorCode::kUnexpectedBody:

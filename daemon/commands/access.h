@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace tally {
 
@@ -34,6 +35,12 @@ struct AccessControl {
   std::string reader_password;  // the `reader` user's; empty: no reader user
   std::string http_token;       // the HTTP admin Bearer token; empty: `password`
   std::string http_read_token;  // the HTTP read-only Bearer token; empty: `reader_password`
+  // Browser guards (docs/http.md, "Browsers"): host names besides localhost
+  // and IP addresses that requests may name in Host (lower case), and the
+  // origins ("https://admin.example.com") whose pages may call the API
+  // (besides the server's own), which get CORS headers.
+  std::vector<std::string> http_allowed_hosts;
+  std::vector<std::string> http_allowed_origins;
 
   bool enabled() const { return !password.empty(); }
   // What a new RESP connection or an HTTP request without a token is.

@@ -361,8 +361,32 @@ bool IsOpenProbe(const HttpRequest& request, const Target& target) {
 
 }  // namespace
 
+// CORS for an allowed other site's page (http_allowed_origins): the reply
+// names the origin, and may be read by that page's script.
+static void AddCorsHeaders(const HttpRequest& request, HttpResponse& response) {
+  response.headers.emplace_back("Access-Control-Allow-Origin", std::string(request.Header("origin")));
+  response.headers.emplace_back("Vary", "Origin");
+}
+
 HttpResponse HttpApi::Handle(const HttpRequest& request) {
+  bool cors = false;
+  HttpResponse response = Route(request, &cors);
+  if (cors) AddCorsHeaders(request, response);
+  return response;
+}
+
+HttpResponse HttpApi::Route(const HttpRequest& request, bool* cors) {
   if (auto error = CheckHost(request)) return ErrorResponse(*error);
+  if (auto error = CheckBrowserGuards(request, api_->server().access, cors)) return ErrorResponse(*error);
+  if (*cors && request.method == "OPTIONS") {
+    // A preflight from an allowed origin: what its requests may carry.
+    HttpResponse preflight;
+    preflight.status = 204;
+    preflight.headers.emplace_back("Access-Control-Allow-Methods", "GET, HEAD, POST, PUT, DELETE");
+    preflight.headers.emplace_back("Access-Control-Allow-Headers", "Authorization, Content-Type, X-Actor");
+    preflight.headers.emplace_back("Access-Control-Max-Age", "600");
+    return preflight;
+  }
   Target target;
   if (auto error = ParseTarget(request.target, &target)) return ErrorResponse(*error);
   Api::t_identity = RequestIdentity(api_->server().access, request);

@@ -42,6 +42,9 @@ class HttpApi {
   void set_on_storage_failure(std::function<void(const storage::Status&)> callback);
 
  private:
+  // Handle without the CORS headers; `cors`: the request came from an
+  // allowed other site's page.
+  HttpResponse Route(const HttpRequest& request, bool* cors);
   std::unique_ptr<Api> api_;
 };
 

@@ -383,6 +383,89 @@ std::optional<Error> ParseTarget(std::string_view target, Target* out) {
   return std::nullopt;
 }
 
+namespace {
+
+std::string LowerCase(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// "Example.com:8080" -> "example.com"; "[::1]:8080" -> "[::1]".
+std::string HostName(std::string_view host) {
+  if (!host.empty() && host.front() == '[') {
+    const size_t close = host.find(']');
+    return LowerCase(host.substr(0, close == std::string_view::npos ? host.size() : close + 1));
+  }
+  const size_t colon = host.find(':');
+  return LowerCase(host.substr(0, colon));
+}
+
+bool IsIpv4Literal(std::string_view host) {
+  int parts = 0;
+  size_t digits = 0;
+  for (char c : host) {
+    if (c >= '0' && c <= '9') {
+      if (++digits > 3) return false;
+    } else if (c == '.' && digits > 0) {
+      ++parts;
+      digits = 0;
+    } else {
+      return false;
+    }
+  }
+  return parts == 3 && digits > 0;
+}
+
+bool HostAllowed(std::string_view host, const AccessControl& access) {
+  const std::string name = HostName(host);
+  if (name == "localhost" || IsIpv4Literal(name) || (name.size() > 2 && name.front() == '[')) return true;
+  return std::find(access.http_allowed_hosts.begin(), access.http_allowed_hosts.end(), name) !=
+         access.http_allowed_hosts.end();
+}
+
+// What kind of body a Content-Type declares: JSON (or none given), NDJSON,
+// or another (form, text, ...).
+bool JsonContentType(std::string_view type) {
+  const std::string media = LowerCase(type.substr(0, type.find(';')));
+  const size_t first = media.find_first_not_of(" \t");
+  const size_t last = media.find_last_not_of(" \t");
+  const std::string trimmed = first == std::string::npos ? "" : media.substr(first, last - first + 1);
+  return trimmed.empty() || trimmed == "application/json" || trimmed == "application/x-ndjson" ||
+         trimmed == "application/jsonl" || trimmed == "application/json-seq";
+}
+
+}  // namespace
+
+std::optional<Error> CheckBrowserGuards(const HttpRequest& request, const AccessControl& access, bool* cors_origin) {
+  *cors_origin = false;
+  const std::string_view host = request.Header("host");
+  if (!host.empty() && !HostAllowed(host, access)) {
+    return Error(ErrorCode::kHostNotAllowed, "Host '" + std::string(host.substr(0, 128)) +
+                                                 "' is not this server's: add it to http_allowed_hosts if it is");
+  }
+  const std::string_view origin = request.Header("origin");
+  if (!origin.empty()) {
+    const std::string lower = LowerCase(origin);
+    const size_t scheme_end = lower.find("://");
+    const bool same_origin = scheme_end != std::string::npos && lower.substr(scheme_end + 3) == LowerCase(host);
+    const bool listed = std::find(access.http_allowed_origins.begin(), access.http_allowed_origins.end(), lower) !=
+                        access.http_allowed_origins.end();
+    if (!same_origin && !listed) {
+      return Error(ErrorCode::kOriginNotAllowed, "Origin '" + std::string(origin.substr(0, 128)) +
+                                                     "' may not use this API: add it to http_allowed_origins if "
+                                                     "it should");
+    }
+    *cors_origin = listed && !same_origin;
+  }
+  if (!request.body.empty() && !JsonContentType(request.Header("content-type"))) {
+    return Error(ErrorCode::kUnsupportedMediaType, "Content-Type '" +
+                                                       std::string(request.Header("content-type").substr(0, 128)) +
+                                                       "' is not accepted: send the body as application/json");
+  }
+  return std::nullopt;
+}
+
 std::optional<Error> CheckHost(const HttpRequest& request) {
   if (request.version < 11) return std::nullopt;  // HTTP/1.0 has no Host requirement
   size_t hosts = 0;

@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "commands/access.h"
 #include "net/http_route.h"
 #include "net/http_types.h"
 #include "protocol/errors.h"
@@ -30,6 +31,21 @@ std::optional<protocol::Error> ParseTarget(std::string_view target, Target* out)
 
 // HTTP/1.1 requests need exactly one Host header (RFC 9112 §3.2).
 std::optional<protocol::Error> CheckHost(const HttpRequest& request);
+
+// The guards against web pages of other sites (docs/http.md, "Browsers"),
+// which can make a visitor's browser send requests to tallyd:
+//   - Host must name this server: localhost, an IP address, or a name in
+//     http_allowed_hosts (a page that points its own domain at this machine,
+//     DNS rebinding, sends its own name);
+//   - an Origin, when a browser sends one, must be the server's own (the
+//     same host and port as Host) or in http_allowed_origins;
+//   - a body must be JSON: a form or text/plain body, which any page can
+//     make a browser send without asking, is refused.
+// Clients that are not browsers (curl, libraries) send no Origin and are
+// affected by the Host and body rules only. `cors_origin` is set when the
+// origin is an allowed other site (the reply gets CORS headers).
+std::optional<protocol::Error> CheckBrowserGuards(const HttpRequest& request, const AccessControl& access,
+                                                  bool* cors_origin);
 
 // Checks the query string and body against `route`'s declared fields and
 // returns them: `query` holds each declared parameter given (once), `body`

@@ -10,8 +10,8 @@
 
 #include <filesystem>
 #include <fstream>
-#include <thread>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "http_client.h"
@@ -170,6 +170,70 @@ TEST(AuthStartTest, ThePasswordFromAFile) {
   EXPECT_EQ(Trim(r.out), "4");
   r = RunProcess({RedisCliPath(), "-p", std::to_string(daemon.port()), "CTR.GET", "user:1", "k"});
   EXPECT_EQ(Trim(r.out), "NOAUTH Authentication required.");
+}
+
+// Web pages of other sites: a cross-site text/plain POST, a foreign Origin,
+// a form body and a foreign Host (DNS rebinding) are refused and change
+// nothing; the server's own origin, an allowed origin (with CORS headers and
+// a preflight) and an allowed host name go through.
+class BrowserGuardsTest : public TallydTest {
+ protected:
+  std::vector<std::string> ExtraArgs() const override {
+    return {"--http-allowed-origins", "https://admin.example.com", "--http-allowed-hosts", "tally.internal"};
+  }
+  HttpReply Send(const std::string& method, const std::string& target, const std::string& body,
+                 const HttpClient::Headers& headers) {
+    return HttpClient::Request(daemon().http_port(), method, target, body, headers);
+  }
+  std::string Value() { return Send("GET", "/v1/owners/user:1/counters/downloads", "", {}).body; }
+};
+
+TEST_F(BrowserGuardsTest, CrossSiteRequestsAreRefusedAndChangeNothing) {
+  const std::string increment = "/v1/owners/user:1/counters/downloads/increment";
+  ASSERT_EQ(Send("POST", increment, R"({"by": 1})", {{"Content-Type", "application/json"}}).status, 200);
+  const std::string before = Value();
+  ASSERT_TRUE(Contains(before, "\"value\":1")) << before;
+
+  HttpReply cross_site = Send("POST", increment, R"({"by": 1000000})",
+                              {{"Origin", "https://evil.example"}, {"Content-Type", "text/plain"}});
+  EXPECT_EQ(cross_site.status, 403) << cross_site.body;
+  EXPECT_TRUE(Contains(cross_site.body, "origin_not_allowed")) << cross_site.body;
+  HttpReply reset =
+      Send("POST", "/v1/owners/user:1/counters/downloads/reset", "", {{"Origin", "https://evil.example"}});
+  EXPECT_EQ(reset.status, 403) << reset.body;
+  HttpReply text = Send("POST", increment, R"({"by": 1000000})", {{"Content-Type", "text/plain"}});
+  EXPECT_EQ(text.status, 415) << text.body;
+  EXPECT_TRUE(Contains(text.body, "unsupported_media_type")) << text.body;
+  HttpReply form = Send("POST", increment, "by=1000000", {{"Content-Type", "application/x-www-form-urlencoded"}});
+  EXPECT_EQ(form.status, 415) << form.body;
+  HttpReply rebinding = Send(
+      "POST", increment, R"({"by": 1000000})",
+      {{"Host", "attacker.example:" + std::to_string(daemon().http_port())}, {"Content-Type", "application/json"}});
+  EXPECT_EQ(rebinding.status, 403) << rebinding.body;
+  EXPECT_TRUE(Contains(rebinding.body, "host_not_allowed")) << rebinding.body;
+  EXPECT_EQ(Value(), before);
+}
+
+TEST_F(BrowserGuardsTest, TheServersOwnPagesAndAllowedOnesGoThrough) {
+  const std::string port = std::to_string(daemon().http_port());
+  const std::string increment = "/v1/owners/user:1/counters/downloads/increment";
+  const HttpClient::Headers json{{"Content-Type", "application/json"}};
+  HttpReply same_origin = Send(
+      "POST", increment, R"({"by": 1})",
+      {{"Host", "localhost:" + port}, {"Origin", "http://localhost:" + port}, {"Content-Type", "application/json"}});
+  EXPECT_EQ(same_origin.status, 200) << same_origin.body;
+  EXPECT_FALSE(same_origin.HasHeader("access-control-allow-origin"));
+  HttpReply allowed = Send("POST", increment, R"({"by": 1})",
+                           {{"Origin", "https://admin.example.com"}, {"Content-Type", "application/json"}});
+  EXPECT_EQ(allowed.status, 200) << allowed.body;
+  EXPECT_EQ(allowed.Header("access-control-allow-origin"), "https://admin.example.com");
+  HttpReply preflight = Send("OPTIONS", increment, "",
+                             {{"Origin", "https://admin.example.com"}, {"Access-Control-Request-Method", "POST"}});
+  EXPECT_EQ(preflight.status, 204) << preflight.body;
+  EXPECT_TRUE(Contains(preflight.Header("access-control-allow-headers"), "Authorization"));
+  EXPECT_EQ(Send("GET", "/v1/owners/user:1/counters/downloads", "", {{"Host", "tally.internal:" + port}}).status, 200);
+  EXPECT_EQ(Send("GET", "/v1/owners/user:1/counters/downloads", "", {{"Host", "[::1]:" + port}}).status, 200);
+  EXPECT_TRUE(Contains(Value(), "\"value\":2")) << Value();
 }
 
 }  // namespace

@@ -25,9 +25,11 @@ struct Config {
   std::string data_dir = "./tally-data";
   std::string data_dir_mode = "0700";  // octal; files get it without the x bits (umask)
   std::string bind = "127.0.0.1";
-  int port = 6380;                     // 0 disables the TCP listener
-  std::string unix_socket;             // default: <data-dir>/tally.sock; "none" disables
-  std::string durability = "process";  // process | fsync
+  int port = 6380;                        // 0 disables the TCP listener
+  std::string unix_socket;                // default: <data-dir>/tally.sock; "none" disables
+  std::string unix_socket_mode = "0660";  // octal permissions of the socket file
+  std::string unix_socket_group;          // group of the socket file; empty: tallyd's own
+  std::string durability = "process";     // process | fsync
   int64_t fsync_interval_ms = 1000;
   int64_t disk_reserve_bytes = 64ll << 20;
   std::string log_level = "info";

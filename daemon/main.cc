@@ -9,6 +9,7 @@
 // close the store.
 
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/file.h>
@@ -360,6 +361,21 @@ int Run(int argc, char** argv) {
     return 2;
   }
   ::umask(UmaskForDirMode(dir_mode));
+  // Who may connect through the unix socket: checked before anything exists.
+  unsigned socket_mode = 0;
+  if (!ParseSocketMode(config.unix_socket_mode, &socket_mode, &mode_error)) {
+    spdlog::critical("bad setting: {}", mode_error);
+    return 2;
+  }
+  int socket_gid = -1;
+  if (!config.unix_socket_group.empty()) {
+    const struct group* found = ::getgrnam(config.unix_socket_group.c_str());
+    if (found == nullptr) {
+      spdlog::critical("bad setting: unix_socket_group = '{}' is not a group of this system", config.unix_socket_group);
+      return 2;
+    }
+    socket_gid = static_cast<int>(found->gr_gid);
+  }
 
   std::error_code ec;
   std::filesystem::create_directories(config.data_dir, ec);
@@ -512,6 +528,8 @@ int Run(int argc, char** argv) {
   net_options.bind = config.bind;
   net_options.port = config.port;
   net_options.unix_socket = config.unix_socket;
+  net_options.unix_socket_mode = socket_mode;
+  net_options.unix_socket_gid = socket_gid;
   net_options.io_threads = config.io_threads;
   net_options.max_clients = effective.max_clients;
   net_options.idle_timeout_ms = config.timeout * 1000;  // Redis's `timeout`, in seconds

@@ -128,6 +128,22 @@ bool ParseDirMode(std::string_view text, unsigned* mode, std::string* error) {
   return true;
 }
 
+bool ParseSocketMode(std::string_view text, unsigned* mode, std::string* error) {
+  unsigned value = 0;
+  bool valid = text.size() >= 3 && text.size() <= 4 && (text.size() == 3 || text[0] == '0');
+  for (char c : text) {
+    if (c < '0' || c > '7') valid = false;
+    value = value * 8 + static_cast<unsigned>(c - '0');
+  }
+  if (!valid || (value & 0600) != 0600) {
+    *error = "unix_socket_mode = \"" + std::string(text) +
+             "\" is not an octal mode that gives the owner rw, like \"0660\" or \"0600\"";
+    return false;
+  }
+  *mode = value;
+  return true;
+}
+
 unsigned UmaskForDirMode(unsigned mode) { return ~mode & 0777u; }
 
 }  // namespace tally

@@ -71,6 +71,9 @@ int64_t CountSstFiles(const std::string& dir);
 // reads, writes and lists its own directory). False with a message naming
 // the setting otherwise.
 bool ParseDirMode(std::string_view text, unsigned* mode, std::string* error);
+// unix_socket_mode: "0660", "0600", ... The owner must keep rw (06xx); no
+// setuid, setgid or sticky bits. False with a message naming the setting.
+bool ParseSocketMode(std::string_view text, unsigned* mode, std::string* error);
 
 // The umask that makes new directories `mode` and new files `mode` without
 // the x bits: 0700 -> 077 (files 0600), 0750 -> 027 (files 0640).

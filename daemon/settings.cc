@@ -218,6 +218,16 @@ const std::vector<Setting>& Settings() {
                       "group can connect.",
        .default_note = "<data_dir>/tally.sock",
        .example = "\"/run/tally/tally.sock\"", .example_active = true},
+      {.key = "unix_socket_mode", .group = G::kNetwork, .member = &Config::unix_socket_mode,
+       .help = "Permissions (octal) of the unix socket file: who may connect through it",
+       .explanation = "Permissions, in octal, of the unix socket file. Connecting needs write permission on "
+                      "it, so \"0660\" (the default) lets tallyd's user and group connect and nobody else; "
+                      "\"0600\" only tallyd's user. The owner must keep rw (06xx)."},
+      {.key = "unix_socket_group", .group = G::kNetwork, .member = &Config::unix_socket_group,
+       .help = "Group of the unix socket file (e.g. a group your app's user is in); empty: tallyd's own",
+       .explanation = "Group that owns the unix socket file, so that the users in it may connect (with "
+                      "unix_socket_mode \"0660\"). tallyd's user must be a member of it. Empty (the default): "
+                      "tallyd's own group."},
       {.key = "io_threads", .group = G::kNetwork, .member = &Config::io_threads, .min = 1, .max = 64,
        .help = "Network I/O threads; each parses and executes commands",
        .explanation = "Network I/O threads; each parses and executes commands. On 2 cores a second I/O thread "

@@ -814,8 +814,18 @@ storage::Status RespServer::Start() {
     storage::Status listening =
         impl.unix_listener->Listen(local::endpoint(options.unix_socket), "unix socket " + options.unix_socket);
     if (!listening.ok()) return listening;
+    // Who may connect: the file's mode and group (unix_socket_mode, _group).
+    if (options.unix_socket_gid >= 0 && ::chown(options.unix_socket.c_str(), static_cast<uid_t>(-1),
+                                                static_cast<gid_t>(options.unix_socket_gid)) != 0) {
+      return storage::Status::IoError("cannot give the unix socket " + options.unix_socket + " to group " +
+                                      std::to_string(options.unix_socket_gid) + ": " + std::strerror(errno) +
+                                      " (tallyd's user must be in unix_socket_group)");
+    }
+    if (::chmod(options.unix_socket.c_str(), options.unix_socket_mode) != 0) {
+      return storage::Status::IoError("cannot set the mode of the unix socket " + options.unix_socket + ": " +
+                                      std::strerror(errno));
+    }
     impl.unix_bound = IdentifySocketFile(options.unix_socket);
-    ::chmod(options.unix_socket.c_str(), 0770);
   }
   if (impl.tcp_listener) impl.tcp_listener->Start();
   if (impl.unix_listener) impl.unix_listener->Start();

@@ -38,7 +38,9 @@ struct RespServerOptions {
   int port = 6380;  // 0 = no TCP listener (unless ephemeral_port)
   // Bind an ephemeral port when `port` is 0 instead of staying disabled (tests).
   bool ephemeral_port = false;
-  std::string unix_socket;  // empty = no unix listener
+  std::string unix_socket;           // empty = no unix listener
+  unsigned unix_socket_mode = 0660;  // the socket file's permissions
+  int unix_socket_gid = -1;          // the socket file's group; -1: the process's
   int io_threads = 2;
   int64_t max_clients = 10000;
   protocol::ParserLimits limits;

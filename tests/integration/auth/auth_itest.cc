@@ -6,7 +6,10 @@
 // INFO, CONFIG GET or /v1/stats; and without a password tallyd refuses to
 // listen beyond loopback unless told to.
 
+#include <grp.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -234,6 +237,37 @@ TEST_F(BrowserGuardsTest, TheServersOwnPagesAndAllowedOnesGoThrough) {
   EXPECT_EQ(Send("GET", "/v1/owners/user:1/counters/downloads", "", {{"Host", "tally.internal:" + port}}).status, 200);
   EXPECT_EQ(Send("GET", "/v1/owners/user:1/counters/downloads", "", {{"Host", "[::1]:" + port}}).status, 200);
   EXPECT_TRUE(Contains(Value(), "\"value\":2")) << Value();
+}
+
+// The unix socket's mode and group are settings: 0660 and tallyd's group by
+// default; a group that does not exist stops tallyd before it creates anything.
+TEST(UnixSocketAccessTest, ModeAndGroupAreSettings) {
+  TallydProcess by_default;
+  ASSERT_TRUE(by_default.Start());
+  struct stat st {};
+  ASSERT_EQ(::stat(by_default.unix_socket().c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0660u);
+  EXPECT_EQ(st.st_gid, ::getgid());
+
+  const struct group* own = ::getgrgid(::getgid());
+  ASSERT_NE(own, nullptr);
+  TallydProcess owner_only({"--unix-socket-mode", "0600", "--unix-socket-group", own->gr_name});
+  ASSERT_TRUE(owner_only.Start());
+  ASSERT_EQ(::stat(owner_only.unix_socket().c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  ProcessResult r = RunProcess({RedisCliPath(), "-s", owner_only.unix_socket(), "PING"});
+  EXPECT_EQ(Trim(r.out), "PONG");
+
+  for (const std::vector<std::string>& bad :
+       std::vector<std::vector<std::string>>{{"--unix-socket-group", "no-such-group-tally", "unix_socket_group"},
+                                             {"--unix-socket-mode", "0460", "unix_socket_mode"}}) {
+    TallydProcess refused({bad[0], bad[1]});
+    ASSERT_TRUE(refused.Spawn());
+    for (int i = 0; i < 200 && refused.Alive(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    ASSERT_FALSE(refused.Alive()) << bad[0];
+    EXPECT_EQ(WEXITSTATUS(refused.last_wait_status()), 2) << bad[0];
+    EXPECT_TRUE(Contains(refused.ReadLog(), "bad setting: " + bad[2])) << refused.ReadLog();
+  }
 }
 
 }  // namespace

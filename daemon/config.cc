@@ -322,6 +322,11 @@ ConfigOutcome LoadConfig(int argc, char** argv, Config* config, const std::strin
   app.add_option(
       "--config", config_path,
       std::string("TOML config file (default: ") + kDefaultConfigPath + " if present; flags override its settings)");
+  std::string check_path;
+  app.add_option("--check-config", check_path,
+                 "Check a config file (with any flags given) as tallyd would start with it, name each bad "
+                 "setting, and exit: 0 when it is good, 2 when not; creates nothing")
+      ->excludes("--config");
   bool print_example = false;
   bool print_markdown = false;
   app.add_flag("--print-config-example", print_example,
@@ -356,6 +361,10 @@ ConfigOutcome LoadConfig(int argc, char** argv, Config* config, const std::strin
   }
 
   *config = Config{};
+  if (!check_path.empty()) {
+    config_path = check_path;
+    config->check_only = true;
+  }
   std::string file = config_path;
   if (file.empty() && std::filesystem::exists(kDefaultConfigPath)) file = kDefaultConfigPath;
   if (!file.empty()) {

@@ -102,6 +102,9 @@ struct Config {
   // Not settings: how this Config was made (set by LoadConfig).
   std::string config_file;             // the file read; empty: none
   std::set<std::string> set_by_flags;  // keys of the settings given as flags
+  // --check-config FILE: check everything tallyd checks before it creates
+  // anything, say so, and exit (0 ok, 2 bad) instead of starting.
+  bool check_only = false;
 };
 
 enum class ConfigOutcome { kRun, kExitOk, kExitError };

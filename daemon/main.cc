@@ -377,6 +377,17 @@ int Run(int argc, char** argv) {
     socket_gid = static_cast<int>(found->gr_gid);
   }
 
+  if (config.check_only) {
+    if (!core::TimeZone::Find(config.timezone)) {
+      spdlog::critical("bad setting: timezone = '{}' is not a known IANA time zone (like Europe/Berlin)",
+                       config.timezone);
+      return 2;
+    }
+    std::cout << "tallyd: " << (config.config_file.empty() ? std::string("the defaults") : config.config_file)
+              << ": ok\n";
+    return 0;
+  }
+
   std::error_code ec;
   std::filesystem::create_directories(config.data_dir, ec);
   if (ec) {

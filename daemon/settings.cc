@@ -214,8 +214,8 @@ const std::vector<Setting>& Settings() {
       {.key = "unix_socket", .group = G::kNetwork, .member = &Config::unix_socket,
        .help = "Unix socket path of the line protocol (\"none\" disables it)",
        .explanation = "Unix socket for the same protocol; \"none\" disables it. /run/tally is the systemd "
-                      "unit's RuntimeDirectory; tallyd makes the socket mode 0770, so members of the tally "
-                      "group can connect.",
+                      "unit's RuntimeDirectory; the socket gets unix_socket_mode (0660), so members of the "
+                      "tally group (or unix_socket_group) can connect.",
        .default_note = "<data_dir>/tally.sock",
        .example = "\"/run/tally/tally.sock\"", .example_active = true},
       {.key = "unix_socket_mode", .group = G::kNetwork, .member = &Config::unix_socket_mode,

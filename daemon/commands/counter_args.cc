@@ -60,6 +60,20 @@ std::optional<PeriodId> ParsePeriodArg(std::string_view argument, Interval inter
   return period;
 }
 
+std::optional<std::pair<PeriodId, PeriodId>> ParsePeriodRange(Interval interval, std::string_view from_label,
+                                                              std::string_view to_label, const core::TimeZone& zone,
+                                                              int64_t now, ReplySink& reply) {
+  auto first = ParsePeriodArg("FROM", interval, from_label, zone, now, reply);
+  if (!first) return std::nullopt;
+  auto last = ParsePeriodArg("TO", interval, to_label, zone, now, reply);
+  if (!last) return std::nullopt;
+  if (*first > *last) {
+    reply.SendError(errors::RangeReversed("FROM", from_label, "TO", to_label));
+    return std::nullopt;
+  }
+  return std::pair(*first, *last);
+}
+
 std::optional<core::TimeZone> OwnerZone(CommandContext& ctx, std::string_view owner, ReplySink& reply) {
   auto zone = ctx.engine.owners().TimeZoneOf(owner);
   if (!zone.ok()) {

@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "commands/context.h"
 #include "commands/reply_status.h"
@@ -73,6 +74,12 @@ bool CheckOwnerKey(CommandArgs args, ReplySink& reply);
 std::optional<Interval> ParseIntervalArg(std::string_view argument, std::string_view text, ReplySink& reply);
 std::optional<PeriodId> ParsePeriodArg(std::string_view argument, Interval interval, std::string_view text,
                                        const core::TimeZone& zone, int64_t now, ReplySink& reply);
+// FROM <from_label> TO <to_label> as the first and last period ids of
+// `interval`; nullopt (the error sent) if either is not a period or the
+// range ends before it starts.
+std::optional<std::pair<PeriodId, PeriodId>> ParsePeriodRange(Interval interval, std::string_view from_label,
+                                                              std::string_view to_label, const core::TimeZone& zone,
+                                                              int64_t now, ReplySink& reply);
 // [<interval> [<period>]] starting at args[index]; defaults: total, current.
 bool ParseCellArgs(CommandContext& ctx, CommandArgs args, size_t index, std::string_view owner, Interval* interval,
                    PeriodId* period, ReplySink& reply);

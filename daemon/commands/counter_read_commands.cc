@@ -3,6 +3,7 @@
 // or a counter.
 
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "commands/counter_commands.h"
@@ -136,12 +137,9 @@ void CtrSum(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
     label = args[i + 1];
   }
   if (!from_label || !to_label) return reply.SendError(errors::NeedsBoth("CTR.SUM", "FROM", "TO"));
-  auto from = ParsePeriodArg("FROM", *interval, *from_label, zone, now, reply);
-  if (!from) return;
-  auto to = ParsePeriodArg("TO", *interval, *to_label, zone, now, reply);
-  if (!to) return;
-  if (*from > *to) return reply.SendError(errors::RangeReversed("FROM", *from_label, "TO", *to_label));
-  auto result = ctx.engine.counters().SumCells(args[1], args[2], *interval, *from, *to);
+  auto range = ParsePeriodRange(*interval, *from_label, *to_label, zone, now, reply);
+  if (!range) return;
+  auto result = ctx.engine.counters().SumCells(args[1], args[2], *interval, range->first, range->second);
   if (!result.ok()) return SendOpError(reply, result);
   reply.SendInteger(result.value);
 }
@@ -197,13 +195,9 @@ void CtrTop(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
     if (*interval == Interval::kTotal) {
       return reply.SendError(errors::RangeNeedsCalendarInterval("FROM", "TO", "interval", args[2]));
     }
-    auto first = ParsePeriodArg("FROM", *interval, *from_label, zone, now, reply);
-    if (!first) return;
-    auto last = ParsePeriodArg("TO", *interval, *to_label, zone, now, reply);
-    if (!last) return;
-    if (*first > *last) return reply.SendError(errors::RangeReversed("FROM", *from_label, "TO", *to_label));
-    from = *first;
-    to = *last;
+    auto range = ParsePeriodRange(*interval, *from_label, *to_label, zone, now, reply);
+    if (!range) return;
+    std::tie(from, to) = *range;
   }
   auto ranked = ctx.engine.counters().Top(
       core::TopQuery{args[1], *interval, from, to, static_cast<size_t>(offset), static_cast<size_t>(limit), prefix});

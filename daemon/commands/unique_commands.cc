@@ -6,6 +6,7 @@
 // one engine op.
 
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "commands/counter_commands.h"
@@ -81,13 +82,9 @@ void UniqCount(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
     if (*interval == core::Interval::kTotal) {
       return reply.SendError(errors::RangeNeedsCalendarInterval("FROM", "TO", "interval", args[3]));
     }
-    auto first = ParsePeriodArg("FROM", *interval, *from_label, zone, now, reply);
-    if (!first) return;
-    auto last = ParsePeriodArg("TO", *interval, *to_label, zone, now, reply);
-    if (!last) return;
-    if (*first > *last) return reply.SendError(errors::RangeReversed("FROM", *from_label, "TO", *to_label));
-    from = *first;
-    to = *last;
+    auto range = ParsePeriodRange(*interval, *from_label, *to_label, zone, now, reply);
+    if (!range) return;
+    std::tie(from, to) = *range;
   }
   auto result = ctx.engine.uniques().Count(args[1], args[2], *interval, from, to);
   if (!result.ok()) return SendOpError(reply, result);

@@ -5,6 +5,7 @@
 
 #include <signal.h>
 
+#include <filesystem>
 #include <fstream>
 #include <regex>
 #include <thread>
@@ -105,6 +106,39 @@ TEST(TallydCommandLine, MissingOrBadConfigFileExitsNonZero) {
   EXPECT_TRUE(
       Contains(range.err, "max_clients = 0 is out of range: must be 1..1000000 (in " + dir.path() + "/range.toml)"))
       << range.Describe();
+}
+
+// --check-config FILE: every check tallyd makes before it creates anything,
+// each bad setting named, exit 0 or 2, and nothing created.
+TEST(TallydCommandLine, CheckConfigNamesTheBadSettingAndCreatesNothing) {
+  TempDir dir;
+  const std::string data_dir = dir.Sub("data");
+  auto check = [&](const std::string& text) {
+    std::ofstream(dir.Sub("tally.toml")) << "data_dir = \"" << data_dir << "\"\n" << text;
+    return Tallyd({"--check-config", dir.Sub("tally.toml")});
+  };
+  ProcessResult good = check("port = 6399\npassword = \"a-long-secret\"\nbind = \"0.0.0.0\"\n");
+  EXPECT_EQ(good.exit_code, 0) << good.Describe();
+  EXPECT_TRUE(Contains(good.out, dir.Sub("tally.toml") + ": ok")) << good.Describe();
+  EXPECT_FALSE(Contains(good.out + good.err, "a-long-secret")) << "the secret was echoed";
+
+  const std::pair<const char*, const char*> bad[] = {
+      {"port = 70000\n", "port"},
+      {"no_such_key = 1\n", "no_such_key"},
+      {"bind = \"0.0.0.0\"\n", "refusing to listen on 0.0.0.0"},
+      {"reader_password = \"r\"\n", "reader_password"},
+      {"unix_socket_mode = \"0400\"\n", "unix_socket_mode"},
+      {"unix_socket_group = \"no-such-group-tally\"\n", "unix_socket_group"},
+      {"timezone = \"Mars/Olympus\"\n", "timezone"},
+  };
+  for (const auto& [text, named] : bad) {
+    ProcessResult r = check(text);
+    EXPECT_EQ(r.exit_code, 2) << text << r.Describe();
+    EXPECT_TRUE(Contains(r.out + r.err, named)) << text << r.Describe();
+  }
+  EXPECT_FALSE(std::filesystem::exists(data_dir)) << "--check-config created the data dir";
+  ProcessResult both = Tallyd({"--check-config", dir.Sub("tally.toml"), "--config", dir.Sub("tally.toml")});
+  EXPECT_NE(both.exit_code, 0) << both.Describe();
 }
 
 TEST(TallydCommandLine, ShippedExampleFileStartsTallyd) {

@@ -32,6 +32,7 @@ struct Config {
   std::string durability = "process";     // process | fsync
   int64_t fsync_interval_ms = 1000;
   int64_t disk_reserve_bytes = 64ll << 20;
+  int64_t memory_limit = 256ll << 20;  // RocksDB's block cache and memtables together
   std::string log_level = "info";
   // Metering (core::MeteringOptions).
   std::string currency = "USD";

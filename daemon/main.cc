@@ -409,6 +409,8 @@ int Run(int argc, char** argv) {
   ServerState server;
   server.commands = &commands::BuildCommandTable();
   server.access = access;
+  spdlog::info("memory limit: {} MiB for RocksDB's block cache and memtables (memory_limit)",
+               config.memory_limit >> 20);
   spdlog::info("authentication: {}",
                access.enabled()
                    ? (access.reader_password.empty() ? "on (default user)" : "on (default and reader users)")
@@ -451,6 +453,7 @@ int Run(int argc, char** argv) {
   core::EngineOptions engine_options;
   engine_options.data_dir = config.data_dir + "/db";
   engine_options.fsync_each_write = config.durability == "fsync";
+  engine_options.memory_limit_bytes = static_cast<size_t>(config.memory_limit);
   auto zone = core::TimeZone::Find(config.timezone);
   if (!zone) {
     spdlog::critical("unknown time zone '{}' (use an IANA name like Europe/Berlin)", config.timezone);

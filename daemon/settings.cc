@@ -173,6 +173,14 @@ const std::vector<Setting>& Settings() {
                       "directory keeps its own). tallyd sets its umask from this at start, so every file "
                       "it and RocksDB create gets the same bits without x: \"0700\" gives files 0600, "
                       "\"0750\" gives 0640. The owner must keep rwx (07xx)."},
+      {.key = "memory_limit", .group = G::kStorage, .member = &Config::memory_limit,
+       .min = 16ll << 20, .max = 1ll << 40, .unit = "bytes",
+       .help = "Memory for RocksDB's block cache and memtables together (the engine's own maps come on top)",
+       .explanation = "Memory for RocksDB: its block cache and its memtables (writes not yet flushed) share this "
+                      "one budget; memtables may take at most half of it, and are flushed early when they "
+                      "reach that. The engine's own maps (owners, counters in memory, event ids) come on top: "
+                      "docs/operations.md says what grows with the number of counters. INFO's maxmemory, "
+                      "/metrics and /v1/stats show the budget and its use."},
       {.key = "durability", .group = G::kStorage, .member = &Config::durability, .values = {"process", "fsync"},
        .help = "process: acknowledged writes survive kill -9 (the log is fsynced every fsync_interval_ms); "
                "fsync: every reply waits for fsync (group commit) and survives power loss",

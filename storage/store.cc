@@ -12,6 +12,7 @@
 #include <rocksdb/table_properties.h>
 #include <rocksdb/utilities/options_util.h>
 #include <rocksdb/write_batch.h>
+#include <rocksdb/write_buffer_manager.h>
 #include "storage/disk_reserve.h"
 
 #include <algorithm>
@@ -127,6 +128,8 @@ class NoAutoRecovery final : public rocksdb::EventListener {
 struct Store::Impl {
   // TEST ONLY: the fault-injecting Env (storage/fault_fs.h); outlives the DBs.
   std::unique_ptr<rocksdb::Env> fault_env;
+  std::shared_ptr<rocksdb::Cache> cache;  // the block cache both instances share
+
   WriteGuard main_guard;
   WriteGuard log_guard;
   std::unique_ptr<rocksdb::CompactionFilter> cells_filter;
@@ -210,12 +213,24 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   // last write is dropped, damage anywhere else refuses the open.
   db_options.paranoid_checks = true;
 
-  auto cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  // The memory budget: memtables are charged to the block cache (at most
+  // half of it; a family whose memtables pass that is flushed early), so
+  // both stay within one figure. Each memtable is then at most an eighth of
+  // it, so that no single family can take the memtables' half alone.
+  const size_t cache_bytes = options.memory_limit_bytes > 0 ? options.memory_limit_bytes : options.block_cache_bytes;
+  auto cache = rocksdb::NewLRUCache(cache_bytes);
+  size_t memtable_bytes = 64ull << 20;
+  if (options.memory_limit_bytes > 0) {
+    db_options.write_buffer_manager =
+        std::make_shared<rocksdb::WriteBufferManager>(options.memory_limit_bytes / 2, cache);
+    memtable_bytes = std::min<size_t>(memtable_bytes, std::max<size_t>(options.memory_limit_bytes / 8, 1 << 20));
+  }
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = cache;
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
 
   auto impl = std::make_unique<Impl>();
+  impl->cache = cache;
   if (!options.fault_control_path.empty()) {
     impl->fault_env = NewFaultInjectingEnv(options.fault_control_path);
     db_options.env = impl->fault_env.get();
@@ -231,7 +246,7 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   // RocksDB's write stalls are database-wide: a burst of compaction output
   // into the cells families must not slow the log writes that replies wait
   // for. Larger memtables and later L0 triggers keep stalls away.
-  default_cf.write_buffer_size = 64ull << 20;
+  default_cf.write_buffer_size = memtable_bytes;
   default_cf.max_write_buffer_number = 4;
   default_cf.level0_slowdown_writes_trigger = 40;
   default_cf.level0_stop_writes_trigger = 64;
@@ -242,7 +257,7 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
     rocksdb::ColumnFamilyOptions cf = default_cf;
     if (static_cast<Family>(i) == Family::kLog) {
       // Log blobs are written once, read at recovery, then deleted by range.
-      cf.write_buffer_size = 64ull << 20;
+      cf.write_buffer_size = memtable_bytes;
       // Appends, never point reads: a vector memtable makes each insert O(1)
       // instead of a skiplist search (sorted once, when flushed or iterated).
       cf.memtable_factory.reset(new rocksdb::VectorRepFactory());
@@ -514,6 +529,9 @@ uint64_t Store::MemtableBytes() {
   }
   return total;
 }
+
+uint64_t Store::CacheCapacityBytes() const { return impl_->cache ? impl_->cache->GetCapacity() : 0; }
+uint64_t Store::CacheUsageBytes() const { return impl_->cache ? impl_->cache->GetUsage() : 0; }
 
 uint64_t Store::ApproximateSize(Family family) {
   uint64_t size = 0;

@@ -51,6 +51,13 @@ struct StoreOptions {
   std::string path;
   const RetentionPolicy* retention = nullptr;  // must outlive the Store
   size_t block_cache_bytes = 64ull << 20;
+  // The memory budget (the memory_limit setting): when non-zero, one block
+  // cache of this size serves both instances, and every memtable is charged
+  // to it (RocksDB's WriteBufferManager, at most half of it), so blocks and
+  // memtables together stay within it; block_cache_bytes is then unused.
+  // 0: a block cache of block_cache_bytes and memtables bounded per family
+  // only (tests).
+  size_t memory_limit_bytes = 0;
   bool create_if_missing = true;
   // TEST ONLY (storage/fault_fs.h): a control file that injects write faults.
   std::string fault_control_path;
@@ -131,6 +138,10 @@ class Store {
   // Bytes held by RocksDB memtables over all families (malloc'd memory that
   // is RocksDB's, not tally's).
   uint64_t MemtableBytes();
+  // The shared block cache: its capacity, and what it holds now (blocks,
+  // plus the memtables charged to it under a memory budget).
+  uint64_t CacheCapacityBytes() const;
+  uint64_t CacheUsageBytes() const;
 
   // Approximate on-disk bytes of a family (for INFO and metrics).
   uint64_t ApproximateSize(Family family);

@@ -240,6 +240,8 @@ MetricsSnapshot GatherMetrics(core::Engine& engine, const ServerState& server) {
 
   s.memory = ReadProcessMemory();
   s.rocksdb_memtable_bytes = engine.store().MemtableBytes();
+  s.memory_limit_bytes = engine.store().CacheCapacityBytes();
+  s.rocksdb_cache_bytes = engine.store().CacheUsageBytes();
   for (int f = 0; f < static_cast<int>(storage::Family::kCount); ++f) {
     auto family = static_cast<storage::Family>(f);
     s.rocksdb_family_bytes.emplace_back(std::string(storage::FamilyName(family)),
@@ -388,6 +390,11 @@ std::string RenderPrometheus(const MetricsSnapshot& s) {
   w.Gauge("tally_memory_rss_bytes", "Resident set size of the process.", s.memory.rss_bytes);
   w.Gauge("tally_memory_used_bytes", "Bytes allocated by malloc (INFO used_memory).", s.memory.used_bytes);
   w.Gauge("tally_rocksdb_memtable_bytes", "Bytes in RocksDB memtables, all column families.", s.rocksdb_memtable_bytes);
+  w.Gauge("tally_memory_limit_bytes", "The memory budget of RocksDB's block cache and memtables (memory_limit).",
+          s.memory_limit_bytes);
+  w.Gauge("tally_rocksdb_cache_bytes",
+          "Bytes the RocksDB block cache holds, memtables charged to the memory budget included.",
+          s.rocksdb_cache_bytes);
   w.Family("tally_rocksdb_family_bytes", "gauge",
            "Approximate size of a RocksDB column family (live data on disk plus memtables).");
   for (const auto& [family, bytes] : s.rocksdb_family_bytes) {
@@ -510,6 +517,8 @@ nlohmann::json StatsJson(const MetricsSnapshot& s) {
       {"used_bytes", s.memory.used_bytes},
       {"rss_bytes", s.memory.rss_bytes},
       {"rocksdb_memtable_bytes", s.rocksdb_memtable_bytes},
+      {"limit_bytes", s.memory_limit_bytes},
+      {"rocksdb_cache_bytes", s.rocksdb_cache_bytes},
   };
   json families = json::object();
   for (const auto& [family, bytes] : s.rocksdb_family_bytes) families[family] = bytes;

@@ -97,6 +97,8 @@ struct MetricsSnapshot {
   // Memory and RocksDB.
   ProcessMemory memory;
   uint64_t rocksdb_memtable_bytes = 0;
+  uint64_t memory_limit_bytes = 0;   // the block cache's capacity: the memory budget
+  uint64_t rocksdb_cache_bytes = 0;  // what the block cache holds, memtables charged to it included
   std::vector<std::pair<std::string, uint64_t>> rocksdb_family_bytes;  // family name -> approximate bytes
   std::vector<std::pair<std::string, uint64_t>> storage_read_errors;   // family name -> failed reads
 };

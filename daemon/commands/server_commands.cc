@@ -445,6 +445,10 @@ void Info(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
     out += "# Memory\r\n";
     AppendField(out, "used_memory", m.used_bytes);
     AppendField(out, "used_memory_rss", m.rss_bytes);
+    // Redis's name for the budget; tally's covers RocksDB's cache and memtables.
+    AppendField(out, "maxmemory", ctx.engine.store().CacheCapacityBytes());
+    AppendField(out, "rocksdb_cache_bytes", ctx.engine.store().CacheUsageBytes());
+    AppendField(out, "rocksdb_memtable_bytes", ctx.engine.store().MemtableBytes());
     out += "\r\n";
   }
   if (wants("persistence")) {

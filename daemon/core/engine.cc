@@ -58,6 +58,7 @@ storage::StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& opt
   storage::StoreOptions store_options;
   store_options.path = options.data_dir;
   store_options.block_cache_bytes = options.block_cache_bytes;
+  store_options.memory_limit_bytes = options.memory_limit_bytes;
   store_options.retention = retention.get();
   store_options.fault_control_path = options.fault_control_path;
   auto store = storage::Store::Open(store_options);

@@ -53,6 +53,9 @@ struct EngineOptions {
   std::string data_dir;
   bool fsync_each_write = false;  // durability=fsync
   size_t block_cache_bytes = 64ull << 20;
+  // The memory budget of RocksDB's block cache and memtables together
+  // (storage::StoreOptions::memory_limit_bytes); 0: none (tests).
+  size_t memory_limit_bytes = 0;
   CounterOptions counters;
   QuotaOptions quotas;
   MeteringOptions metering;

@@ -36,7 +36,8 @@ TEST(MemoryLimitTest, TheBudgetIsReportedAndHoldsUnderIngest) {
   ASSERT_TRUE(Contains(piped.out, "errors: 0, replies: 100000")) << piped.Describe();
   std::this_thread::sleep_for(std::chrono::milliseconds(600));  // a few compactions
 
-  const std::string info = Trim(RunProcess({RedisCliPath(), "-p", std::to_string(daemon.port()), "INFO", "memory"}).out);
+  const std::string info =
+      Trim(RunProcess({RedisCliPath(), "-p", std::to_string(daemon.port()), "INFO", "memory"}).out);
   EXPECT_EQ(InfoField(info, "maxmemory"), kLimit);
   const int64_t cache = InfoField(info, "rocksdb_cache_bytes");
   EXPECT_GT(cache, 0);
@@ -51,9 +52,9 @@ TEST(MemoryLimitTest, TheBudgetIsReportedAndHoldsUnderIngest) {
   HttpReply metrics = HttpClient::Request(daemon.http_port(), "GET", "/metrics");
   EXPECT_TRUE(Contains(metrics.body, "tally_memory_limit_bytes " + std::to_string(kLimit))) << metrics.body;
   EXPECT_TRUE(Contains(daemon.ReadLog(), "memory limit: 32 MiB"));
-  EXPECT_EQ(Trim(RunProcess({RedisCliPath(), "-p", std::to_string(daemon.port()), "CTR.GET", "user:99999",
-                             "downloads"}).out),
-            "1");
+  EXPECT_EQ(
+      Trim(RunProcess({RedisCliPath(), "-p", std::to_string(daemon.port()), "CTR.GET", "user:99999", "downloads"}).out),
+      "1");
 }
 
 }  // namespace

@@ -36,7 +36,7 @@ inline constexpr uint32_t kNoScript = 1u << 5;
 // Allowed while a RESP2 connection is subscribed (Redis's list: (P)SUBSCRIBE,
 // (P)UNSUBSCRIBE, PING, QUIT, RESET); every other command is refused then.
 inline constexpr uint32_t kSubscriberOk = 1u << 6;
-// Runs before the client has authenticated (AUTH, HELLO, QUIT): every other
+// Runs before the client has authenticated (AUTH, HELLO, QUIT, RESET): every other
 // command answers NOAUTH then, once a password is configured.
 inline constexpr uint32_t kNoAuthOk = 1u << 7;
 }  // namespace flags

@@ -40,7 +40,7 @@ constexpr ErrorCodeInfo kCodes[] = {
      "AUTH gave a password, but none is configured (any client may connect)."},
     {kNoAuth, "unauthorized", 401, "NOAUTH", kBoth,
      "A password or token is configured and the connection (RESP) or request (HTTP) has not given it: AUTH first, "
-     "or send Authorization: Bearer <token>. Only AUTH, HELLO ... AUTH and QUIT run before."},
+     "or send Authorization: Bearer <token>. Only AUTH, HELLO ... AUTH, QUIT and RESET run before."},
     {kNoPerm, "forbidden", 403, "NOPERM", kBoth,
      "The read-only identity (the reader user, the read token) asked for a command that changes state; nothing "
      "changed."},

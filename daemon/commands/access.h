@@ -6,7 +6,7 @@
 // `reader` only reads (a command flagged kWrite answers NOPERM). With no
 // password configured every client is `default`, as with Redis's nopass
 // default user; with one, a RESP connection starts unauthenticated (every
-// command but AUTH, HELLO and QUIT answers NOAUTH) and an HTTP request
+// command but AUTH, HELLO, QUIT and RESET answers NOAUTH) and an HTTP request
 // without a valid Bearer token is refused with 401 (except /health and
 // /ready). The admin password is also the HTTP admin token unless
 // http_token is set, so configuring one secret closes both listeners.

@@ -30,7 +30,7 @@ const protocol::CommandSpec* ResolveAndRun(const protocol::CommandTable& table, 
     ctx.stats.RecordRejected(index);
     return nullptr;
   }
-  // Access control (commands/access.h): nothing but AUTH, HELLO and QUIT
+  // Access control (commands/access.h): nothing but AUTH, HELLO, QUIT and RESET
   // before the password, nothing that writes for the reader.
   if (ctx.client.identity == Identity::kNone && !(spec->flags & protocol::flags::kNoAuthOk)) {
     reply.SendError(protocol::ErrorCode::kNoAuth, protocol::errors::kNoAuth);

@@ -1,5 +1,7 @@
 #include "access_config.h"
 
+#include "protocol/command_table.h"
+
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -38,13 +40,6 @@ bool ReadSecret(std::string_view key, const std::string& value, std::string_view
   const char* from_env = env ? std::getenv(env) : nullptr;
   out->assign(from_env ? from_env : "");
   return true;
-}
-
-std::string Lower(std::string text) {
-  for (char& c : text) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return text;
 }
 
 // "a, b,,c" -> {"a", "b", "c"}.
@@ -110,7 +105,7 @@ bool ResolveAccess(const Config& config, AccessControl* access, std::string* err
       *error = "http_allowed_hosts: '" + host + "' is not a host name (no scheme, port or path)";
       return false;
     }
-    resolved.http_allowed_hosts.push_back(Lower(host));
+    resolved.http_allowed_hosts.push_back(protocol::AsciiLower(host));
   }
   for (const std::string& origin : SplitList(config.http_allowed_origins)) {
     const size_t scheme_end = origin.find("://");
@@ -120,7 +115,7 @@ bool ResolveAccess(const Config& config, AccessControl* access, std::string* err
       *error = "http_allowed_origins: '" + origin + "' is not an origin like https://admin.example.com";
       return false;
     }
-    resolved.http_allowed_origins.push_back(Lower(origin));
+    resolved.http_allowed_origins.push_back(protocol::AsciiLower(origin));
   }
   *access = std::move(resolved);
   return true;

@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "protocol/command_table.h"
+
 namespace tally::protocol {
 namespace {
 
@@ -149,11 +151,7 @@ std::string QueryBufferLimit(std::string_view setting, int64_t limit_bytes) {
 }
 
 std::string NoPermission(std::string_view user, std::string_view command) {
-  std::string lower(command);
-  for (char& c : lower) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return "User " + std::string(user) + " has no permissions to run the '" + lower + "' command";
+  return "User " + std::string(user) + " has no permissions to run the '" + AsciiLower(command) + "' command";
 }
 
 std::string PubSubContext(std::string_view command) {

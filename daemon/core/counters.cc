@@ -236,12 +236,18 @@ OpStatus CountersModule::ComputeIncrement(const ShardRef& ref, uint64_t counter_
 
 OpStatus CountersModule::ApplyIncrement(const ShardRef& ref, uint64_t counter_id, Counter& counter, int64_t delta,
                                         const int64_t (&periods)[6], ReadFault& fault) {
-  Shard& shard = state(ref);
   // Check every cell first: an overflow anywhere changes nothing.
   int64_t next_total = 0;
   int64_t next[6];
   const OpStatus status = ComputeIncrement(ref, counter_id, counter, delta, periods, &next_total, next, fault);
   if (status != OpStatus::kOk) return status;
+  CommitIncrement(ref, counter_id, counter, periods, next_total, next);
+  return OpStatus::kOk;
+}
+
+void CountersModule::CommitIncrement(const ShardRef& ref, uint64_t counter_id, Counter& counter,
+                                     const int64_t (&periods)[6], int64_t next_total, const int64_t (&next)[6]) {
+  Shard& shard = state(ref);
   counter.total = next_total;
   for (int i = 0; i < 6; ++i) {
     const uint8_t interval = static_cast<uint8_t>(RollupInterval(i));
@@ -259,7 +265,6 @@ OpStatus CountersModule::ApplyIncrement(const ShardRef& ref, uint64_t counter_id
     }
   }
   MarkDirty(ref, counter_id, counter);
-  return OpStatus::kOk;
 }
 
 void CountersModule::ApplyAssign(const ShardRef& ref, uint64_t counter_id, Counter& counter,
@@ -392,24 +397,29 @@ OpResult<bool> CountersModule::IncrementAllLocked(const ShardRef& ref, std::span
   if (!owner_id) return fault.Result<bool>();
   lf::CounterIncr entry;
   PeriodsOf(increments[0].event_ms, owners_.ZoneOf(ref, *owner_id), entry.periods);
-  // Counters live in a deque: the addresses stay valid while more load.
-  std::vector<std::pair<uint64_t, Counter*>> counters;
-  counters.reserve(increments.size());
-  for (const CounterIncrement& increment : increments) {
-    const uint64_t counter_id = CounterId(*owner_id, InternKey(ref, increment.key));
-    Counter* counter = LoadCounter(ref, *owner_id, KeyOf(counter_id), fault);
-    if (counter == nullptr) return fault.Result<bool>();
-    int64_t next_total = 0;
+  // Every new value is computed (stored cells read) first; then, all
+  // fitting, committed as computed: nothing is read twice. Counters live in
+  // a deque, so the addresses stay valid while more load.
+  struct Computed {
+    uint64_t id;
+    Counter* counter;
+    int64_t next_total;
     int64_t next[6];
+  };
+  std::vector<Computed> computed(increments.size());
+  for (size_t i = 0; i < increments.size(); ++i) {
+    Computed& c = computed[i];
+    c.id = CounterId(*owner_id, InternKey(ref, increments[i].key));
+    c.counter = LoadCounter(ref, *owner_id, KeyOf(c.id), fault);
+    if (c.counter == nullptr) return fault.Result<bool>();
     const OpStatus status =
-        ComputeIncrement(ref, counter_id, *counter, increment.delta, entry.periods, &next_total, next, fault);
+        ComputeIncrement(ref, c.id, *c.counter, increments[i].delta, entry.periods, &c.next_total, c.next, fault);
     if (fault) return fault.Result<bool>();
     if (status != OpStatus::kOk) return OpResult<bool>::Error(status);
-    counters.emplace_back(counter_id, counter);
   }
   for (size_t i = 0; i < increments.size(); ++i) {
-    // Checked above, under the same lock, on distinct counters: cannot fail.
-    ApplyIncrement(ref, counters[i].first, *counters[i].second, increments[i].delta, entry.periods, fault);
+    Computed& c = computed[i];
+    CommitIncrement(ref, c.id, *c.counter, entry.periods, c.next_total, c.next);
     entry.owner = increments[i].owner;
     entry.key = increments[i].key;
     entry.delta = increments[i].delta;

@@ -364,6 +364,10 @@ class CountersModule final : public EngineModule, public OwnerListingSource {
   OpStatus ComputeIncrement(const ShardRef& shard, uint64_t counter_id, const Counter& counter, int64_t delta,
                             const int64_t (&periods)[6], int64_t* next_total, int64_t (&next)[6], ReadFault& fault);
   // kReadFailed (nothing applied) if a late event's stored cell cannot be read.
+  // Stores what ComputeIncrement computed (rolls hot cells over, keeps late
+  // cells for compaction, marks the counter dirty).
+  void CommitIncrement(const ShardRef& shard, uint64_t counter_id, Counter& counter, const int64_t (&periods)[6],
+                       int64_t next_total, const int64_t (&next)[6]);
   OpStatus ApplyIncrement(const ShardRef& shard, uint64_t counter_id, Counter& counter, int64_t delta,
                           const int64_t (&periods)[6], ReadFault& fault);
   void ApplyAssign(const ShardRef& shard, uint64_t counter_id, Counter& counter,

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "net/http_api.h"
+#include "protocol/command_table.h"
 #include "protocol/resp_parser.h"
 
 namespace tally::net {
@@ -385,20 +386,14 @@ std::optional<Error> ParseTarget(std::string_view target, Target* out) {
 
 namespace {
 
-std::string LowerCase(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 // "Example.com:8080" -> "example.com"; "[::1]:8080" -> "[::1]".
 std::string HostName(std::string_view host) {
   if (!host.empty() && host.front() == '[') {
     const size_t close = host.find(']');
-    return LowerCase(host.substr(0, close == std::string_view::npos ? host.size() : close + 1));
+    return protocol::AsciiLower(host.substr(0, close == std::string_view::npos ? host.size() : close + 1));
   }
   const size_t colon = host.find(':');
-  return LowerCase(host.substr(0, colon));
+  return protocol::AsciiLower(host.substr(0, colon));
 }
 
 bool IsIpv4Literal(std::string_view host) {
@@ -427,7 +422,7 @@ bool HostAllowed(std::string_view host, const AccessControl& access) {
 // What kind of body a Content-Type declares: JSON (or none given), NDJSON,
 // or another (form, text, ...).
 bool JsonContentType(std::string_view type) {
-  const std::string media = LowerCase(type.substr(0, type.find(';')));
+  const std::string media = protocol::AsciiLower(type.substr(0, type.find(';')));
   const size_t first = media.find_first_not_of(" \t");
   const size_t last = media.find_last_not_of(" \t");
   const std::string trimmed = first == std::string::npos ? "" : media.substr(first, last - first + 1);
@@ -446,9 +441,10 @@ std::optional<Error> CheckBrowserGuards(const HttpRequest& request, const Access
   }
   const std::string_view origin = request.Header("origin");
   if (!origin.empty()) {
-    const std::string lower = LowerCase(origin);
+    const std::string lower = protocol::AsciiLower(origin);
     const size_t scheme_end = lower.find("://");
-    const bool same_origin = scheme_end != std::string::npos && lower.substr(scheme_end + 3) == LowerCase(host);
+    const bool same_origin =
+        scheme_end != std::string::npos && lower.substr(scheme_end + 3) == protocol::AsciiLower(host);
     const bool listed = std::find(access.http_allowed_origins.begin(), access.http_allowed_origins.end(), lower) !=
                         access.http_allowed_origins.end();
     if (!same_origin && !listed) {

@@ -128,6 +128,26 @@ TEST(AccessConfigTest, PasswordsAndTokensGiveTheirIdentity) {
   EXPECT_EQ(access.ForPassword("", "admin-pw"), Identity::kAdmin) << "the line protocol keeps the password";
 }
 
+TEST(AccessConfigTest, AllowedHostsAndOriginsAreListsOfNamesAndOrigins) {
+  Config config;
+  config.http_allowed_hosts = " Tally.Internal, ,example.com ";
+  config.http_allowed_origins = "https://Admin.example.com,http://localhost:3000";
+  const AccessControl access = Resolve(config);
+  EXPECT_EQ(access.http_allowed_hosts, (std::vector<std::string>{"tally.internal", "example.com"}));
+  EXPECT_EQ(access.http_allowed_origins,
+            (std::vector<std::string>{"https://admin.example.com", "http://localhost:3000"}));
+  for (const char* host : {"example.com:8080", "https://example.com", "a b"}) {
+    config = Config{};
+    config.http_allowed_hosts = host;
+    EXPECT_NE(Refusal(config).find("http_allowed_hosts"), std::string::npos) << host;
+  }
+  for (const char* origin : {"example.com", "ftp://example.com", "https://example.com/path", "https://"}) {
+    config = Config{};
+    config.http_allowed_origins = origin;
+    EXPECT_NE(Refusal(config).find("http_allowed_origins"), std::string::npos) << origin;
+  }
+}
+
 TEST(AccessConfigTest, SecretsMatchOnlyWhole) {
   EXPECT_TRUE(SecretMatches("abc", "abc"));
   EXPECT_FALSE(SecretMatches("abd", "abc"));

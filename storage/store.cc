@@ -10,6 +10,7 @@
 #include <rocksdb/slice.h>
 #include <rocksdb/table.h>
 #include <rocksdb/table_properties.h>
+#include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/utilities/options_util.h>
 #include <rocksdb/write_batch.h>
 #include <rocksdb/write_buffer_manager.h>
@@ -188,7 +189,7 @@ Store::~Store() = default;
 
 StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   rocksdb::DBOptions db_options;
-  db_options.create_if_missing = options.create_if_missing;
+  db_options.create_if_missing = options.create_if_missing && !options.read_only;
   db_options.create_missing_column_families = true;
   db_options.max_background_jobs = 2;
   // Required by the log family's vector memtable; tally's log writes are
@@ -294,7 +295,9 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
 
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
-  rocksdb::Status s = rocksdb::DB::Open(main_options, options.path, descriptors, &handles, &raw);
+  rocksdb::Status s = options.read_only
+                          ? rocksdb::DB::OpenForReadOnly(main_options, options.path, descriptors, &handles, &raw)
+                          : rocksdb::DB::Open(main_options, options.path, descriptors, &handles, &raw);
   if (!s.ok()) return s.IsCorruption() ? ExplainOpenFailure(options.path, Instance::kMain, s) : FromRocks(s);
   impl->db.reset(raw);
   // handles[0] is the default family, which tally does not use.
@@ -317,7 +320,9 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
                                descriptors[1 + static_cast<int>(Family::kLog)].options);
   std::vector<rocksdb::ColumnFamilyHandle*> log_handles;
   rocksdb::DB* log_raw = nullptr;
-  s = rocksdb::DB::Open(log_options, LogPath(options.path), log_descriptors, &log_handles, &log_raw);
+  s = options.read_only
+          ? rocksdb::DB::OpenForReadOnly(log_options, LogPath(options.path), log_descriptors, &log_handles, &log_raw)
+          : rocksdb::DB::Open(log_options, LogPath(options.path), log_descriptors, &log_handles, &log_raw);
   if (!s.ok()) return s.IsCorruption() ? ExplainOpenFailure(options.path, Instance::kLog, s) : FromRocks(s);
   impl->log_db.reset(log_raw);
   impl->log_db->DestroyColumnFamilyHandle(log_handles[0]);
@@ -325,6 +330,7 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   checked = ReconcileDataDirIds(options.path, *impl->db, main_id.value(), *impl->log_db);
   if (!checked.ok()) return checked;
 
+  if (options.read_only) return std::unique_ptr<Store>(new Store(std::move(impl), options.path));
   Status moved = MoveLegacyLog(*impl);
   if (!moved.ok()) return moved;
   return std::unique_ptr<Store>(new Store(std::move(impl), options.path));
@@ -511,6 +517,25 @@ Status Store::FlushMemtables() {
   }
   rocksdb::Status s = impl_->db->Flush(flush_options, main_handles);
   if (s.ok()) s = impl_->log_db->Flush(flush_options, impl_->HandleOf(Family::kLog));
+  return FromRocks(s);
+}
+
+Status Store::Checkpoint(const std::string& target) {
+  for (auto [db, dir] : {std::pair{impl_->db.get(), target}, std::pair{impl_->log_db.get(), LogPath(target)}}) {
+    rocksdb::Checkpoint* raw = nullptr;
+    rocksdb::Status s = rocksdb::Checkpoint::Create(db, &raw);
+    std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
+    // log_size_for_flush 0: memtables are flushed first, so the copy holds
+    // table files and no RocksDB log to replay.
+    if (s.ok()) s = checkpoint->CreateCheckpoint(dir, /*log_size_for_flush=*/0);
+    if (!s.ok()) return FromRocks(s);
+  }
+  return Status::Ok();
+}
+
+Status Store::VerifyChecksums() {
+  rocksdb::Status s = impl_->db->VerifyChecksum();
+  if (s.ok()) s = impl_->log_db->VerifyChecksum();
   return FromRocks(s);
 }
 

@@ -59,6 +59,10 @@ struct StoreOptions {
   // only (tests).
   size_t memory_limit_bytes = 0;
   bool create_if_missing = true;
+  // Opens both instances read-only (tally-admin verify on a backup or a
+  // stopped data dir): no data is written (RocksDB adds only its LOG text
+  // file), no RocksDB log is replayed into table files, every write fails.
+  bool read_only = false;
   // TEST ONLY (storage/fault_fs.h): a control file that injects write faults.
   std::string fault_control_path;
 };
@@ -130,6 +134,19 @@ class Store {
   Status Resume();
   // Flushes memtables to SST files (used at clean shutdown so restart is quick).
   Status FlushMemtables();
+
+  // An online copy of both instances (RocksDB checkpoints: hard links to the
+  // table files where `target` is on the same file system, copies
+  // elsewhere): `target` receives the main instance and LogPath(target) the
+  // log's. `target` must not exist. The main instance is copied first, then
+  // the log: a caller that keeps compaction (whose trims delete log entries)
+  // from running in between gets a copy whose log holds every entry above
+  // the checkpoints in its main instance, and every entry acknowledged
+  // before the call.
+  Status Checkpoint(const std::string& target);
+  // Reads every table file of both instances and checks each block against
+  // its checksum (RocksDB's VerifyChecksum). Slow: a full read of the data.
+  Status VerifyChecksums();
 
   // Runs RocksDB's compaction over a whole family now (retention filters run
   // during it; tools and tests use this, the daemon leaves it to RocksDB).

@@ -91,6 +91,7 @@ std::vector<std::string_view> FlagNames(uint32_t f) {
   if (f & flags::kNoScript) names.push_back("noscript");
   if (f & flags::kSubscriberOk) names.push_back("subscriber_ok");
   if (f & flags::kNoAuthOk) names.push_back("no_auth");
+  if (f & flags::kAdminOnly) names.push_back("admin_only");
   return names;
 }
 

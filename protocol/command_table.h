@@ -39,6 +39,8 @@ inline constexpr uint32_t kSubscriberOk = 1u << 6;
 // Runs before the client has authenticated (AUTH, HELLO, QUIT, RESET): every other
 // command answers NOAUTH then, once a password is configured.
 inline constexpr uint32_t kNoAuthOk = 1u << 7;
+// Only the admin identity runs it (BACKUP): the reader gets NOPERM as for a write.
+inline constexpr uint32_t kAdminOnly = 1u << 8;
 }  // namespace flags
 
 struct CommandSpec {

@@ -102,6 +102,12 @@ constexpr ErrorCodeInfo kCodes[] = {
      "figures (RESP replies them with allowed 0)."},
     {kUnknownPrice, "unknown_price", 404, "ERR", kHttpOnly,
      "No price has that name (GET /v1/prices lists them; PRICE.GET replies nil)."},
+    {kInvalidBackupDir, "invalid_backup_dir", 400, "ERR", kBoth,
+     "A backup directory is not an absolute path, exists and is not an empty directory, or cannot be created; "
+     "nothing was written."},
+    {kBackupFailed, "backup_failed", 500, "ERR", kBoth,
+     "The backup could not be written (no space, an I/O error); what it had written is removed, the data dir is "
+     "unchanged and writes go on."},
     {kBadRequest, "bad_request", 400, "ERR", kHttpOnly,
      "The HTTP request is malformed: a bad request target or percent-encoding, or bytes that are not HTTP."},
     {kMissingHost, "missing_host", 400, "ERR", kHttpOnly,

@@ -65,6 +65,9 @@ enum class ErrorCode : uint8_t {
   kQuotaExceeded,
   // ---- metering ----
   kUnknownPrice,
+  // ---- backups ----
+  kInvalidBackupDir,
+  kBackupFailed,
   // ---- the HTTP API ----
   kBadRequest,
   kMissingHost,

@@ -622,6 +622,10 @@ std::string ExampleMessage(ErrorCode code) {
       return "quota exceeded for 'api_calls': 5 more than the limit and credits allow; nothing changed";
     case ErrorCode::kUnknownPrice:
       return "no price 'chat.tokens' (GET /v1/prices lists the prices)";
+    case ErrorCode::kInvalidBackupDir:
+      return "backup failed: /var/backups/tally/x is not empty: a backup goes into a new directory";
+    case ErrorCode::kBackupFailed:
+      return "backup failed: cannot write /var/backups/tally/x/db/000012.sst: No space left on device";
     case ErrorCode::kBadRequest:
       return BadTarget("bad percent-encoding in the query string").Message();
     case ErrorCode::kMissingHost:

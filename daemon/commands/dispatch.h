@@ -31,13 +31,14 @@ const protocol::CommandSpec* ResolveAndRun(const protocol::CommandTable& table, 
     return nullptr;
   }
   // Access control (commands/access.h): nothing but AUTH, HELLO, QUIT and RESET
-  // before the password, nothing that writes for the reader.
+  // before the password, nothing that writes (or is admin-only) for the reader.
   if (ctx.client.identity == Identity::kNone && !(spec->flags & protocol::flags::kNoAuthOk)) {
     reply.SendError(protocol::ErrorCode::kNoAuth, protocol::errors::kNoAuth);
     ctx.stats.RecordRejected(index);
     return nullptr;
   }
-  if (ctx.client.identity == Identity::kReader && (spec->flags & protocol::flags::kWrite)) {
+  if (ctx.client.identity == Identity::kReader &&
+      (spec->flags & (protocol::flags::kWrite | protocol::flags::kAdminOnly))) {
     reply.SendError(protocol::ErrorCode::kNoPerm,
                     protocol::errors::NoPermission(IdentityName(ctx.client.identity), spec->name));
     ctx.stats.RecordRejected(index);

@@ -14,6 +14,7 @@ const protocol::CommandTable& BuildCommandTable() {
     t.Register(MeterCommands());
     t.Register(PubSubCommands());
     t.Register(UniqueCommands());
+    t.Register(BackupCommands());
     return t;
   }();
   return table;

@@ -17,6 +17,7 @@ std::span<const protocol::CommandSpec> QuotaCommands();        // quota_commands
 std::span<const protocol::CommandSpec> MeterCommands();        // meter_commands.cc
 std::span<const protocol::CommandSpec> PubSubCommands();       // pubsub_commands.cc
 std::span<const protocol::CommandSpec> UniqueCommands();       // unique_commands.cc
+std::span<const protocol::CommandSpec> BackupCommands();       // backup_commands.cc
 
 // Builds the full table (static storage; built once).
 const protocol::CommandTable& BuildCommandTable();

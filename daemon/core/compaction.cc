@@ -127,6 +127,11 @@ Status Compactor::TrimCompactedLogs() {
   return s;
 }
 
+storage::Status Compactor::CheckpointStore(const std::string& target) {
+  std::lock_guard<std::mutex> run_lock(mu_);
+  return store_.Checkpoint(target);
+}
+
 uint64_t Compactor::UncompactedEntries() {
   uint64_t entries = 0;
   for (size_t i = 0; i < kShardCount; ++i) {

@@ -58,6 +58,11 @@ class Compactor {
   // Log entries not yet folded by compaction (the trigger for an early run).
   uint64_t UncompactedEntries();
   CompactionStats stats() const;
+  // Store::Checkpoint into `target` while no compaction or trim runs, so the
+  // copy's log holds every entry above the copy's checkpoints (a trim in
+  // between its two instances would delete entries the copy's main instance
+  // does not hold yet).
+  storage::Status CheckpointStore(const std::string& target);
 
  private:
   storage::Status CompactOneShard(size_t shard);

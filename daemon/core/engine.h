@@ -27,6 +27,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "core/clock.h"
@@ -120,6 +121,8 @@ class Engine {
   CompactionStats compaction_stats() const { return compactor_->stats(); }
   // Flushes memtables (clean shutdown).
   storage::Status FlushMemtables() { return store_->FlushMemtables(); }
+  // Store::Checkpoint while no compaction runs (core/backup.h takes backups with it).
+  storage::Status CheckpointStore(const std::string& target) { return compactor_->CheckpointStore(target); }
 
   storage::Store& store() { return *store_; }
   const Clock& clock() const { return clock_; }

@@ -1,4 +1,4 @@
-// The server's own routes (/health, /ready, /metrics, /v1/stats) and the
+// The server's own routes (/health, /ready, /metrics, /v1/stats, /v1/admin/backup) and the
 // feeds (/v1/changes over CHANGES.READ, /v1/audit over AUDIT.READ).
 
 #include <string>
@@ -75,6 +75,20 @@ json AuditJson(const json& reply) {
 HttpResponse Changes(RouteCall& call) { return FeedPage(call, "CHANGES.READ", ChangesJson); }
 HttpResponse Audit(RouteCall& call) { return FeedPage(call, "AUDIT.READ", AuditJson); }
 
+// BACKUP's {dir, files, bytes, ms}, with 201: a new backup exists.
+HttpResponse Backup(RouteCall& call) {
+  std::vector<std::string> argv{"BACKUP"};
+  if (auto dir = call.BodyArg("dir")) argv.push_back(*dir);
+  Outcome taken = call.Run(argv);
+  if (taken.error) return *taken.error;
+  return Json(201, taken.value);
+}
+
+constexpr FieldSpec kBackupFields[] = {
+    {"dir", kBody, kString, false, "dir",
+     "absolute directory for the copy, new or empty (default <data_dir>/backups/<UTC time>)"},
+};
+
 constexpr FieldSpec kFeedFields[] = {
     {"since", kQuery, kInteger, false, "since", "the next of the previous page (default 0: from the start)"},
     {"limit", kQuery, kInteger, false, "COUNT", "records per page, 1-10000 (default 100)"},
@@ -90,6 +104,8 @@ const RouteSpec kServerRoutes[] = {
      Ready},
     {"GET", "/metrics", "", {}, "Prometheus text format 0.0.4 (docs/operations.md lists every metric)", Metrics},
     {"GET", "/v1/stats", "", {}, "the metrics as JSON, with version, uptime and the configuration summary", Stats},
+    {"POST", "/v1/admin/backup", "BACKUP", kBackupFields,
+     "an online backup of the data dir (admin token only): {dir, files, bytes, ms}", Backup},
 };
 
 const RouteSpec kFeedRoutes[] = {

@@ -14,5 +14,16 @@ struct Subcommand {
 
 // tally-admin salvage --data-dir DIR [--json] [--dry-run] [--no-backup]
 Subcommand AddSalvageCommand(CLI::App& app);
+// tally-admin export DATA_DIR [-o FILE|-] [--json]
+Subcommand AddExportCommand(CLI::App& app);
+// tally-admin import FILE|- DATA_DIR [--json]
+Subcommand AddImportCommand(CLI::App& app);
+
+// tally-admin backup DIR [-s SOCKET | -h HOST -p PORT] [--password PW] [--json]
+Subcommand AddBackupCommand(CLI::App& app);
+// tally-admin restore BACKUP DATA_DIR [--json]
+Subcommand AddRestoreCommand(CLI::App& app);
+// tally-admin verify PATH [--json] [--skip-checksums]
+Subcommand AddVerifyCommand(CLI::App& app);
 
 }  // namespace tally::admin

@@ -118,8 +118,10 @@ TEST(GeneratedDocs, AreUpToDate) {
 }
 
 TEST(GeneratedDocs, DocsStandAlone) {
-  for (const char* path : {"docs/commands.md", "docs/errors.md", "docs/http.md", "docs/counters.md",
-                           "docs/changefeed.md", "docs/redis.md", "docs/quotas.md", "docs/metering.md", "README.md"}) {
+  for (const char* path :
+       {"docs/commands.md", "docs/errors.md", "docs/http.md", "docs/counters.md", "docs/changefeed.md", "docs/redis.md",
+        "docs/quotas.md", "docs/metering.md", "docs/backup.md", "docs/cli.md", "docs/install.md",
+        "docs/export-import.md", "docs/operations.md", "README.md"}) {
     const std::string text = Doc(path);
     EXPECT_EQ(text.find("SPEC \xc2\xa7"), std::string::npos) << path << " refers to the spec: state the rule";
     EXPECT_EQ(text.find("../shared/"), std::string::npos) << path << " refers to ../shared/";

@@ -1,10 +1,18 @@
 #include "config.h"
 
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <toml++/toml.h>
+#include <unistd.h>
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <ostream>
 #include <sstream>
@@ -241,7 +249,174 @@ void Resolve(Config* config) {
   if (config->unix_socket == "none") config->unix_socket.clear();
 }
 
+// ---- listen addresses and paths (checked before anything is created) -------
+
+// What asio::ip::make_address takes: IPv4 dotted quad, or IPv6 with an
+// optional %scope (interface).
+bool IsIpAddress(const std::string& text) {
+  in_addr v4{};
+  if (::inet_pton(AF_INET, text.c_str(), &v4) == 1) return true;
+  const size_t percent = text.find('%');
+  if (percent != std::string::npos && percent + 1 == text.size()) return false;
+  in6_addr v6{};
+  return ::inet_pton(AF_INET6, text.substr(0, percent).c_str(), &v6) == 1;
+}
+
+namespace fs = std::filesystem;
+
+// "user tally" (or "uid 1234"): who the messages say cannot write.
+std::string RunningUser() {
+  if (const passwd* user = ::getpwuid(::geteuid())) return std::string("user ") + user->pw_name;
+  return "uid " + std::to_string(::geteuid());
+}
+
+// The owner of a file, for a message: "root" (or "uid 0").
+std::string OwnerName(uid_t uid) {
+  if (const passwd* user = ::getpwuid(uid)) return user->pw_name;
+  return "uid " + std::to_string(uid);
+}
+
+// Absolute and normalized, without a trailing '/'; relative paths are taken
+// from the working directory, as tallyd will.
+fs::path Absolute(const std::string& path) {
+  std::error_code ec;
+  fs::path out = fs::absolute(fs::path(path), ec).lexically_normal();
+  if (ec) out = fs::path(path).lexically_normal();
+  if (!out.has_filename() && out.has_relative_path()) out = out.parent_path();
+  return out;
+}
+
+// Access as the effective user, which is who tallyd creates files as.
+bool Accessible(const fs::path& path, int mode, std::string* why) {
+  if (::faccessat(AT_FDCWD, path.c_str(), mode, AT_EACCESS) == 0) return true;
+  *why = std::strerror(errno);
+  return false;
+}
+
+// What stands in the way of writing in `dir`, or "" when nothing does.
+// With `may_create`, a missing `dir` is fine when its nearest existing parent
+// is a directory that can be written in (create_directories would succeed).
+std::string DirectoryProblem(const fs::path& dir, bool may_create) {
+  struct stat st {};
+  std::string why;
+  if (::stat(dir.c_str(), &st) == 0) {
+    if (!S_ISDIR(st.st_mode)) return dir.string() + " is not a directory";
+    if (!Accessible(dir, W_OK | X_OK, &why)) {
+      return dir.string() + " is not writable by " + RunningUser() + " (" + why + "; it belongs to " +
+             OwnerName(st.st_uid) + ")";
+    }
+    return "";
+  }
+  if (errno != ENOENT && errno != ENOTDIR) return "cannot look at " + dir.string() + ": " + std::strerror(errno);
+  fs::path parent = dir.parent_path();
+  while (::stat(parent.c_str(), &st) != 0) {
+    if (errno != ENOENT && errno != ENOTDIR) return "cannot look at " + parent.string() + ": " + std::strerror(errno);
+    if (parent == parent.root_path() || !parent.has_relative_path()) return parent.string() + " does not exist";
+    parent = parent.parent_path();
+  }
+  if (!S_ISDIR(st.st_mode)) return parent.string() + " is not a directory";
+  if (!may_create) return dir.string() + " does not exist";
+  if (!Accessible(parent, W_OK | X_OK, &why)) {
+    return "cannot create " + dir.string() + ": " + parent.string() + " is not writable by " + RunningUser() + " (" +
+           why + ")";
+  }
+  return "";
+}
+
+// The first entry of `dir` (not recursive) that this user cannot write, and
+// how many there are: the files of a database made by a run as another user.
+std::string UnwritableEntry(const fs::path& dir) {
+  std::error_code ec;
+  size_t count = 0;
+  std::string first;
+  for (const fs::directory_entry& entry : fs::directory_iterator(dir, ec)) {
+    std::string why;
+    struct stat st {};
+    if (::lstat(entry.path().c_str(), &st) != 0 || S_ISLNK(st.st_mode)) continue;
+    if (Accessible(entry.path(), S_ISDIR(st.st_mode) ? (W_OK | X_OK) : W_OK, &why)) continue;
+    if (count++ == 0) {
+      first = entry.path().string() + " is not writable by " + RunningUser() + " (" + why + "; it belongs to " +
+              OwnerName(st.st_uid) + ")";
+    }
+  }
+  if (count > 1) first += ", and " + std::to_string(count - 1) + " more entries of " + dir.string();
+  return first;
+}
+
+// `ancestor` is `path` or one of its parents.
+bool IsSameOrParent(const fs::path& ancestor, const fs::path& path) {
+  const fs::path relative = path.lexically_relative(ancestor);
+  return !relative.empty() && *relative.begin() != "..";
+}
+
 }  // namespace
+
+std::vector<std::string> CheckListenAddresses(const Config& config) {
+  std::vector<std::string> errors;
+  const auto check = [&errors](std::string_view key, const std::string& address) {
+    if (IsIpAddress(address)) return;
+    errors.push_back(std::string(key) + " = \"" + address +
+                     "\" is not an IP address: tallyd does not look up host names; use 127.0.0.1 (or ::1) for "
+                     "this machine only, 0.0.0.0 (or ::) for every interface, or one interface's address");
+  };
+  if (config.port != 0) check("bind", config.bind);
+  if (config.http_port != 0) check("http_bind", config.http_bind);
+  return errors;
+}
+
+std::vector<std::string> CheckPaths(const Config& config) {
+  std::vector<std::string> errors;
+  const std::string data_setting = "data_dir = \"" + config.data_dir + "\": ";
+  const fs::path data_dir = Absolute(config.data_dir);
+  std::string problem = DirectoryProblem(data_dir, /*may_create=*/true);
+  if (!problem.empty()) errors.push_back(data_setting + problem);
+  // What an earlier run made: the store's two databases and tallyd's files.
+  struct stat st {};
+  if (problem.empty() && ::stat(data_dir.c_str(), &st) == 0) {
+    for (const char* name : {"db", "db-log", "tallyd.lock", "tally.reserve"}) {
+      const fs::path inside = data_dir / name;
+      if (::lstat(inside.c_str(), &st) != 0) continue;
+      std::string why;
+      if (S_ISDIR(st.st_mode)) {
+        problem = DirectoryProblem(inside, /*may_create=*/false);
+        if (problem.empty()) problem = UnwritableEntry(inside);
+      } else if (!Accessible(inside, W_OK, &why)) {
+        problem = inside.string() + " is not writable by " + RunningUser() + " (" + why + "; it belongs to " +
+                  OwnerName(st.st_uid) + ")";
+      } else {
+        problem.clear();
+      }
+      if (!problem.empty()) {
+        errors.push_back(data_setting + problem + ": was tallyd run as another user? Give the data dir to " +
+                         RunningUser().substr(RunningUser().find(' ') + 1) + " (chown -R)");
+        break;  // one is enough to say what happened
+      }
+    }
+  }
+
+  if (!config.unix_socket.empty()) {
+    const std::string socket_setting = "unix_socket = \"" + config.unix_socket + "\": ";
+    const fs::path socket = Absolute(config.unix_socket);
+    const fs::path dir = socket.parent_path();
+    if (config.unix_socket.size() >= sizeof(sockaddr_un{}.sun_path)) {
+      errors.push_back(socket_setting + "the path is " + std::to_string(config.unix_socket.size()) +
+                       " bytes long; a unix socket path may have at most " +
+                       std::to_string(sizeof(sockaddr_un{}.sun_path) - 1));
+    } else if (::lstat(socket.c_str(), &st) == 0 && !S_ISSOCK(st.st_mode)) {
+      // The same words as when binding (net/unix_socket_path.h): never replaced.
+      errors.push_back(socket_setting + socket.string() + " exists and is not a socket; refusing to replace it");
+    } else if (!IsSameOrParent(dir, data_dir)) {
+      // The data dir and its parents are created: checked above.
+      problem = DirectoryProblem(dir, /*may_create=*/false);
+      if (!problem.empty()) {
+        errors.push_back(socket_setting + problem +
+                         " (tallyd creates no directory for the socket but the data dir; under systemd the unit's "
+                         "RuntimeDirectory= makes /run/tally)");
+      }
+    }
+  }
+  return errors;
+}
 
 bool ReadConfigFile(const std::string& path, Config* config, std::vector<std::string>* errors) {
   // Debian's toml++ is built with exceptions: parse errors (syntax, a key
@@ -305,6 +480,7 @@ std::vector<std::string> ValidateConfig(const Config& config) {
   }
   // Pairs only once each setting is valid on its own, not to say one thing twice.
   if (errors.empty()) errors = CheckSettingPairs(config);
+  if (errors.empty()) errors = CheckListenAddresses(config);
   return errors;
 }
 
@@ -396,6 +572,10 @@ ConfigOutcome LoadConfig(int argc, char** argv, Config* config, const std::strin
   }
   if (!valid) return ConfigOutcome::kExitError;
   for (const std::string& error : CheckSettingPairs(*config)) {
+    err << "tallyd: bad setting: " << error << "\n";
+    valid = false;
+  }
+  for (const std::string& error : CheckListenAddresses(*config)) {
     err << "tallyd: bad setting: " << error << "\n";
     valid = false;
   }

@@ -129,6 +129,28 @@ bool ReadConfigFile(const std::string& path, Config* config, std::vector<std::st
 // settings that contradict each other: one message each.
 std::vector<std::string> ValidateConfig(const Config& config);
 
+// The listen addresses of the listeners that are on (bind unless port is 0,
+// http_bind unless http_port is 0) must be IP addresses: tallyd does not look
+// up host names. One message per bad one, naming the setting.
+std::vector<std::string> CheckListenAddresses(const Config& config);
+
+// Every path tallyd creates, opens for writing or binds at start, checked as
+// the user it runs as (effective IDs) before anything is created, so a bad
+// one stops tallyd with nothing made:
+//  - data_dir: an existing directory tallyd can write in, or missing with a
+//    nearest existing parent it can write in (tallyd creates it and its
+//    parents); what tallyd made in it before (db, db-log, tallyd.lock,
+//    tally.reserve, the databases' files) writable too, which catches a data
+//    dir left behind by a run as another user;
+//  - unix_socket: at most 107 bytes; if something is at that path it is a
+//    socket; its directory exists and is writable, or is the data dir (or
+//    one of the parents tallyd creates for it). tallyd creates no other
+//    directory: under systemd the unit's RuntimeDirectory= makes /run/tally.
+// Logs go to stdout and stderr (the journal), so there is no log file to check.
+// One message per problem, naming the setting, its value and the path at
+// fault. Creates nothing.
+std::vector<std::string> CheckPaths(const Config& config);
+
 // What a SIGHUP changed.
 struct ReloadResult {
   std::vector<std::string> applied;        // reloadable settings whose value changed

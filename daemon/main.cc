@@ -1,12 +1,15 @@
 // tallyd: start-up, background maintenance, signals and ordered shutdown.
 //
-// Order at start: config -> logging -> HTTP listener (answers /health, and 503
-// not_ready to the rest) -> open the store and recover -> the config file's
-// plans -> the HTTP routes -> RESP listeners -> ready -> READY=1 (systemd).
+// Order at start: config -> every setting checked, paths and addresses too,
+// before anything is created (a bad one: exit status 2) -> logging -> HTTP
+// listener (answers /health, and 503 not_ready to the rest) -> open the store
+// and recover -> the config file's plans -> the HTTP routes -> RESP listeners
+// -> ready -> READY=1 (systemd).
 // SIGHUP re-reads the config file (the settings marked reloadable, and the
 // plans). At SIGTERM/SIGINT: stop accepting (RESP and HTTP together), let
 // connections finish the replies they owe, write the log, compact, flush and
-// close the store.
+// close the store; a second SIGTERM/SIGINT meanwhile exits at once
+// (SecondSignalWatcher).
 
 #include <fcntl.h>
 #include <grp.h>
@@ -26,8 +29,10 @@
 #include <filesystem>
 #include <iostream>
 #include <mutex>
+#include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include "access_config.h"
 #include "commands/context.h"
@@ -77,6 +82,9 @@ class Maintenance {
     auto next_quota_sweep = clock::now();
     uint64_t watchdog_usec = 0;
     bool watchdog = sd_watchdog_enabled(0, &watchdog_usec) > 0;
+    if (watchdog) {
+      spdlog::info("systemd watchdog: WATCHDOG=1 every {} ms while the log can be written", watchdog_usec / 2000);
+    }
     auto next_watchdog = clock::now();
     std::unique_lock<std::mutex> lock(mu_);
     while (!stop_) {
@@ -264,6 +272,73 @@ bool SyncConfigPrices(core::Engine& engine, const std::vector<std::pair<std::str
   return all_set;
 }
 
+const char* SignalName(int signal) {
+  switch (signal) {
+    case SIGINT:
+      return "SIGINT";
+    case SIGTERM:
+      return "SIGTERM";
+    case SIGHUP:
+      return "SIGHUP";
+    default:
+      return "signal";
+  }
+}
+
+// Once stopping: a second SIGTERM or SIGINT (an operator who will not wait
+// for a long drain, ^C twice) ends the process at once. Nothing acknowledged
+// is lost by it: a reply is sent only once its write is in the log (in the
+// OS with durability=process, fsynced with durability=fsync), which is what a
+// kill -9 keeps too; the log is fsynced first all the same, and the next
+// start replays it. What the drain would still have sent is not sent: those
+// clients see their connection close. Exit status 0, as for a clean stop: the
+// stop was asked for, and systemd must not restart the daemon for it.
+class SecondSignalWatcher {
+ public:
+  explicit SecondSignalWatcher(core::Engine& engine) : engine_(engine) {}
+  ~SecondSignalWatcher() { Stop(); }
+
+  void Start() {
+    thread_ = std::thread([this] { Run(); });
+  }
+  // Before the engine closes: Run uses it.
+  void Stop() {
+    done_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void Run() {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    // sigwait cannot be interrupted for Stop: wait in short slices.
+    const timespec slice{0, 50'000'000};
+    while (!done_) {
+      const int signal = sigtimedwait(&set, nullptr, &slice);
+      if (signal < 0) continue;  // the slice ended (EAGAIN) or EINTR
+      if (signal == SIGHUP) {
+        spdlog::info("SIGHUP ignored: tallyd is stopping");
+        continue;
+      }
+      spdlog::warn("second {}: stopping now, without waiting for the drain or the final compaction",
+                   SignalName(signal));
+      storage::Status synced =
+          engine_.write_state() == storage::WriteState::kOk ? engine_.SyncLog() : storage::Status::Ok();
+      if (!synced.ok()) spdlog::error("fsync of the log failed: {}", synced.ToString());
+      spdlog::info("stopped at once: every acknowledged write is in the log, which the next start replays");
+      spdlog::default_logger()->flush();
+      std::_Exit(0);
+    }
+  }
+
+  core::Engine& engine_;
+  std::atomic<bool> done_{false};
+  std::thread thread_;
+};
+
 int WaitForSignal(Config& config, core::Engine& engine) {
   sigset_t set;
   sigemptyset(&set);
@@ -377,16 +452,36 @@ int Run(int argc, char** argv) {
     socket_gid = static_cast<int>(found->gr_gid);
   }
 
+  // The zone, the listen addresses (LoadConfig) and every path tallyd will
+  // create or bind, before anything is created: a bad setting stops it here
+  // with nothing made, exit status 2 (systemd does not restart it).
+  auto zone = core::TimeZone::Find(config.timezone);
+  if (!zone) {
+    spdlog::critical("bad setting: timezone = '{}' is not a known IANA time zone (like Europe/Berlin)",
+                     config.timezone);
+    return 2;
+  }
+  const std::vector<std::string> path_errors = CheckPaths(config);
+  for (const std::string& error : path_errors) spdlog::critical("bad setting: {}", error);
+  if (!path_errors.empty()) return 2;
+
   if (config.check_only) {
-    if (!core::TimeZone::Find(config.timezone)) {
-      spdlog::critical("bad setting: timezone = '{}' is not a known IANA time zone (like Europe/Berlin)",
-                       config.timezone);
-      return 2;
-    }
     std::cout << "tallyd: " << (config.config_file.empty() ? std::string("the defaults") : config.config_file)
               << ": ok\n";
     return 0;
   }
+
+  // The start-up log: what this daemon runs with, one fact a line.
+  spdlog::info("tallyd {} starting (pid {})", kVersion, ::getpid());
+  spdlog::info("config file: {}", config.config_file.empty() ? "none (defaults and flags)" : config.config_file);
+  spdlog::info("data dir: {}", config.data_dir);
+  if (config.durability == "fsync") {
+    spdlog::info("durability: fsync (a write is acknowledged once the log is fsynced)");
+  } else {
+    spdlog::info("durability: process (a write is acknowledged once it is in the log; fsync every {} ms)",
+                 config.fsync_interval_ms);
+  }
+  spdlog::info("time zone: {} (periods of owners without a zone of their own)", config.timezone);
 
   std::error_code ec;
   std::filesystem::create_directories(config.data_dir, ec);
@@ -405,7 +500,6 @@ int Run(int argc, char** argv) {
   Config effective = config;
   if (!FitFileDescriptorLimit(config, &effective)) return 1;
 
-  spdlog::info("tallyd {} starting: data dir {}, durability {}", kVersion, config.data_dir, config.durability);
   ServerState server;
   server.commands = &commands::BuildCommandTable();
   server.access = access;
@@ -454,11 +548,6 @@ int Run(int argc, char** argv) {
   engine_options.data_dir = config.data_dir + "/db";
   engine_options.fsync_each_write = config.durability == "fsync";
   engine_options.memory_limit_bytes = static_cast<size_t>(config.memory_limit);
-  auto zone = core::TimeZone::Find(config.timezone);
-  if (!zone) {
-    spdlog::critical("unknown time zone '{}' (use an IANA name like Europe/Berlin)", config.timezone);
-    return 2;
-  }
   engine_options.counters.default_time_zone = *zone;
   engine_options.counters.dedupe_window_ms = config.dedupe_window_s * 1000;
   const int64_t retention_days[] = {0,
@@ -579,16 +668,23 @@ int Run(int argc, char** argv) {
     storage::Status s = engine->counters().LoadStoredCounters();
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
     if (s.ok() && engine->counters().all_loaded()) {
-      spdlog::info("all stored counters in memory after {} ms", ms);
+      const core::CounterMemoryStats memory = engine->counters().MemoryStats();
+      spdlog::info("counters loaded: all stored counters in memory after {} ms ({} counters of {} owners)", ms,
+                   memory.counters, memory.owners);
     } else if (!s.ok()) {
       spdlog::error("loading stored counters failed (CTR.TOP keeps reading the index): {}", s.ToString());
     }
   });
-  sd_notify(0, "READY=1");
+  // After the listeners: a unit ordered after tallyd finds them open.
+  const bool notified = sd_notify(0, "READY=1\nSTATUS=serving") > 0;
+  spdlog::info("ready{}", notified ? " (READY=1 sent to systemd)" : "");
 
   int signal = WaitForSignal(config, *engine);
-  spdlog::info("{}: stopping", signal == SIGINT ? "SIGINT" : "SIGTERM");
-  sd_notify(0, "STOPPING=1");
+  spdlog::info("{}: stopping (a second SIGTERM or SIGINT stops at once, without waiting for the drain)",
+               SignalName(signal));
+  sd_notify(0, "STOPPING=1\nSTATUS=stopping: draining connections");
+  SecondSignalWatcher second_signal(*engine);
+  second_signal.Start();
   stopping = true;
   server.ready = false;
   // Both front ends drain at once, each within --shutdown-drain-ms.
@@ -611,6 +707,8 @@ int Run(int argc, char** argv) {
     if (s.ok()) s = engine->FlushMemtables();
     if (!s.ok()) spdlog::error("final flush failed: {}", s.ToString());
   }
+  // From here a second signal waits: the store is closing, which is quick.
+  second_signal.Stop();
   engine.reset();
   spdlog::info("stopped cleanly");
   return log_failed ? 1 : 0;

@@ -262,8 +262,10 @@ TallydProcess::~TallydProcess() {
 }
 
 std::vector<std::string> TallydProcess::Args() const {
-  std::vector<std::string> args = {"--config", dir_.path() + "/tally.toml", "--data-dir",          data_dir(),
-                                   "--port",   std::to_string(port_),       "--shutdown-drain-ms", "2000"};
+  std::vector<std::string> args = {"--config", dir_.path() + "/tally.toml", "--data-dir", data_dir(),
+                                   "--port",   std::to_string(port_)};
+  // A short drain unless the test sets its own (the drain tests).
+  if (!HasFlag(extra_args_, "--shutdown-drain-ms")) args.insert(args.end(), {"--shutdown-drain-ms", "2000"});
   // Loopback unless the test binds elsewhere (the public-bind refusal).
   if (!HasFlag(extra_args_, "--bind")) args.insert(args.end(), {"--bind", "127.0.0.1"});
   // A test may point the socket elsewhere (e.g. at another instance's).

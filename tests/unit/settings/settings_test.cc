@@ -59,8 +59,11 @@ std::vector<std::string> OtherValues(const Setting& s) {
   std::vector<std::string> out;
   switch (s.type()) {
     case SettingType::kString:
-      // A currency is a code of letters; every other text setting takes any text here.
+      // A currency is a code of letters, a listen address an IP address; every
+      // other text setting takes any text here.
       if (s.key == std::string_view("currency")) return {"\"EUR\"", "\"credits\""};
+      if (s.key == std::string_view("bind") || s.key == std::string_view("http_bind"))
+        return {"\"127.0.0.2\"", "\"::1\""};
       return {"\"first-" + std::string(s.key) + "\"", "\"second-" + std::string(s.key) + "\""};
     case SettingType::kEnum:
       for (std::string_view v : s.values) {

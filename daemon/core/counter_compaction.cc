@@ -225,13 +225,13 @@ void CountersModule::FinishSnapshot(const ShardRef& ref, bool ok) {
     for (auto& [id, seen] : shard.inflight_ids) shard.seen_ids.try_emplace(id, seen);
   }
   // Written (or marked dirty again above, which listed their owners anew).
-  shard.snapshot_owners.clear();
+  ClearScratch(shard.snapshot_owners);
   shard.inflight.clear();
   shard.inflight_ids.clear();
   shard.inflight_deleted.clear();
-  shard.snapshot_cells.clear();
-  shard.snapshot_deletes.clear();
-  shard.snapshot_counters.clear();
+  ClearScratch(shard.snapshot_cells);
+  ClearScratch(shard.snapshot_deletes);
+  ClearScratch(shard.snapshot_counters);
 }
 
 // ---------------------------------------------------------------------------

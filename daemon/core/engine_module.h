@@ -32,6 +32,21 @@
 
 namespace tally::core {
 
+// Empties a compaction's scratch list in FinishSnapshot. One run after a
+// burst of new counters (a million at once) makes it that large, and
+// clear() would keep that capacity for good: measured, about 400 bytes per
+// counter ever compacted in one run (docs/benchmarks.md, "Memory"). A
+// large one is given back; a small one keeps its capacity for the next run.
+template <typename T>
+void ClearScratch(std::vector<T>& scratch) {
+  constexpr size_t kKeptCapacity = 4096;
+  if (scratch.capacity() > kKeptCapacity) {
+    std::vector<T>().swap(scratch);
+  } else {
+    scratch.clear();
+  }
+}
+
 class EngineModule;
 
 // What a module's Replay gets besides the entry.

@@ -163,8 +163,8 @@ void OwnersModule::FinishSnapshot(const ShardRef& ref, bool ok) {
       shard.dirty.push_back(id);
     }
   }
-  shard.snapshot_ids.clear();
-  shard.snapshot_rows.clear();
+  ClearScratch(shard.snapshot_ids);
+  ClearScratch(shard.snapshot_rows);
 }
 
 }  // namespace tally::core

@@ -395,6 +395,9 @@ std::string RenderPrometheus(const MetricsSnapshot& s) {
   w.Gauge("tally_rocksdb_cache_bytes",
           "Bytes the RocksDB block cache holds, memtables charged to the memory budget included.",
           s.rocksdb_cache_bytes);
+  w.Gauge("tally_memory_outside_budget_bytes",
+          "Heap that memory_limit does not bound (used minus the block cache): the engine's maps, buffers.",
+          MemoryOutsideBudget(s.memory, s.rocksdb_cache_bytes));
   w.Family("tally_rocksdb_family_bytes", "gauge",
            "Approximate size of a RocksDB column family (live data on disk plus memtables).");
   for (const auto& [family, bytes] : s.rocksdb_family_bytes) {
@@ -519,6 +522,7 @@ nlohmann::json StatsJson(const MetricsSnapshot& s) {
       {"rocksdb_memtable_bytes", s.rocksdb_memtable_bytes},
       {"limit_bytes", s.memory_limit_bytes},
       {"rocksdb_cache_bytes", s.rocksdb_cache_bytes},
+      {"outside_budget_bytes", MemoryOutsideBudget(s.memory, s.rocksdb_cache_bytes)},
   };
   json families = json::object();
   for (const auto& [family, bytes] : s.rocksdb_family_bytes) families[family] = bytes;

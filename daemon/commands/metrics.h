@@ -30,6 +30,13 @@ struct ProcessMemory {
   uint64_t rss_bytes = 0;   // resident set size (INFO used_memory_rss)
 };
 ProcessMemory ReadProcessMemory();
+// Heap that memory_limit does not bound: what malloc handed out beyond what
+// RocksDB's block cache holds (memtables are charged to it). Nearly all of
+// it is the engine's own maps (owners, counters, event ids); connection
+// buffers are the rest.
+inline uint64_t MemoryOutsideBudget(const ProcessMemory& memory, uint64_t rocksdb_cache_bytes) {
+  return memory.used_bytes > rocksdb_cache_bytes ? memory.used_bytes - rocksdb_cache_bytes : 0;
+}
 
 // INFO's totals, summed over every front-end thread.
 struct CommandTotals {

@@ -447,8 +447,10 @@ void Info(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
     AppendField(out, "used_memory_rss", m.rss_bytes);
     // Redis's name for the budget; tally's covers RocksDB's cache and memtables.
     AppendField(out, "maxmemory", ctx.engine.store().CacheCapacityBytes());
-    AppendField(out, "rocksdb_cache_bytes", ctx.engine.store().CacheUsageBytes());
+    const uint64_t cache_bytes = ctx.engine.store().CacheUsageBytes();
+    AppendField(out, "rocksdb_cache_bytes", cache_bytes);
     AppendField(out, "rocksdb_memtable_bytes", ctx.engine.store().MemtableBytes());
+    AppendField(out, "used_memory_outside_budget", MemoryOutsideBudget(m, cache_bytes));
     out += "\r\n";
   }
   if (wants("persistence")) {

@@ -43,14 +43,21 @@ TEST(MemoryLimitTest, TheBudgetIsReportedAndHoldsUnderIngest) {
   EXPECT_GT(cache, 0);
   EXPECT_LE(cache, kLimit) << "the block cache and the memtables charged to it passed the budget";
   EXPECT_LE(InfoField(info, "rocksdb_memtable_bytes"), kLimit / 2 + (4ll << 20));
+  // What the budget does not bound, next to it: the engine's maps hold
+  // 100,000 owners and counters (several hundred bytes each).
+  const int64_t outside = InfoField(info, "used_memory_outside_budget");
+  EXPECT_EQ(outside, InfoField(info, "used_memory") - cache);
+  EXPECT_GT(outside, 100000 * 100);
 
   HttpReply stats = HttpClient::Request(daemon.http_port(), "GET", "/v1/stats");
   ASSERT_EQ(stats.status, 200) << stats.body;
   const auto memory = nlohmann::json::parse(stats.body)["memory"];
   EXPECT_EQ(memory["limit_bytes"], kLimit);
   EXPECT_LE(memory["rocksdb_cache_bytes"].get<int64_t>(), kLimit);
+  EXPECT_GT(memory["outside_budget_bytes"].get<int64_t>(), 100000 * 100);
   HttpReply metrics = HttpClient::Request(daemon.http_port(), "GET", "/metrics");
   EXPECT_TRUE(Contains(metrics.body, "tally_memory_limit_bytes " + std::to_string(kLimit))) << metrics.body;
+  EXPECT_TRUE(Contains(metrics.body, "\ntally_memory_outside_budget_bytes ")) << metrics.body;
   EXPECT_TRUE(Contains(daemon.ReadLog(), "memory limit: 32 MiB"));
   EXPECT_EQ(
       Trim(RunProcess({RedisCliPath(), "-p", std::to_string(daemon.port()), "CTR.GET", "user:99999", "downloads"}).out),

@@ -61,9 +61,15 @@ std::string DefaultBackupDir(const std::string& data_dir, int64_t now_ms) {
   const std::time_t seconds = static_cast<std::time_t>(now_ms / 1000);
   std::tm utc{};
   gmtime_r(&seconds, &utc);
-  char stamp[32];
-  std::strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &utc);
-  return data_dir + "/backups/" + stamp;
+  char seconds_text[24];
+  std::strftime(seconds_text, sizeof(seconds_text), "%Y%m%dT%H%M%S", &utc);
+  // Milliseconds, so two backups in one second get two directories.
+  const std::string stamp = std::string(seconds_text) + "." + std::to_string(1000 + now_ms % 1000).substr(1) + "Z";
+  // Absolute even for a relative data_dir (tallyd's working directory means
+  // nothing to the client that asked).
+  std::error_code ec;
+  const fs::path absolute = fs::absolute(data_dir, ec);
+  return (ec ? fs::path(data_dir) : absolute).lexically_normal().string() + "/backups/" + stamp;
 }
 
 }  // namespace tally::core

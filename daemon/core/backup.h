@@ -33,7 +33,7 @@ struct BackupResult {
 storage::StatusOr<BackupResult> TakeBackup(Engine& engine, const std::string& dir, const std::string& tally_version);
 
 // The directory a backup goes to when none is given:
-// `<data_dir>/backups/<UTC time as 20261206T221507Z>`.
+// `<data_dir>/backups/<UTC time as 20261206T221507.042Z>`, made absolute.
 std::string DefaultBackupDir(const std::string& data_dir, int64_t now_ms);
 
 }  // namespace tally::core

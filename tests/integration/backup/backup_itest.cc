@@ -10,6 +10,10 @@
 //     refused on both protocols.
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
 
 #include <atomic>
 #include <filesystem>
@@ -190,7 +194,37 @@ TEST(BackupTest, BadTargetsAreRefusedAndChangeNothing) {
   ASSERT_EQ(taken.type, RespValue::Type::kArray) << taken;
   EXPECT_EQ(Field(taken, "dir").str.rfind(daemon.data_dir() + "/backups/", 0), 0u) << taken;
   EXPECT_TRUE(fs::exists(Field(taken, "dir").str + "/tally-backup.manifest"));
+  // Another one at once gets a directory of its own (the name has milliseconds).
+  RespValue again = client->Call({"BACKUP"}, std::chrono::seconds(60));
+  ASSERT_EQ(again.type, RespValue::Type::kArray) << again;
+  EXPECT_NE(Field(again, "dir").str, Field(taken, "dir").str);
   EXPECT_EQ(Admin({"restore", daemon.dir() + "/nothing-here", daemon.dir() + "/x"}).exit_code, 2);
+}
+
+TEST(BackupTest, TheDefaultDirIsAbsoluteForARelativeDataDir) {
+  TempDir cwd;
+  const std::string port = std::to_string(PickFreePort());
+  std::vector<std::string> argv{TallydPath(), "--data-dir", "relative-data", "--port", port, "--http-port", "0"};
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    if (chdir(cwd.path().c_str()) != 0) _exit(127);
+    std::vector<char*> args;
+    for (std::string& a : argv) args.push_back(a.data());
+    args.push_back(nullptr);
+    execv(args[0], args.data());
+    _exit(127);
+  }
+  auto client = RespClient::ConnectTcpRetrying(std::stoi(port), 2000);
+  ASSERT_TRUE(client);
+  RespValue taken = client->Call({"BACKUP"}, std::chrono::seconds(60));
+  kill(pid, SIGTERM);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_EQ(taken.type, RespValue::Type::kArray) << taken;
+  const std::string dir = Field(taken, "dir").str;
+  EXPECT_EQ(dir.rfind(cwd.path() + "/relative-data/backups/", 0), 0u) << dir;
+  EXPECT_EQ(Admin({"verify", dir}).exit_code, 0);
 }
 
 TEST(BackupTest, TheAdminSubcommandsHaveHelpAndBadUsageExitsTwo) {

@@ -23,7 +23,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const std::vector<std::string> kAllComponents = {"daemon", "admin", "service"};
+const std::vector<std::string> kAllComponents = {"daemon", "admin", "cli", "service"};
 
 // The lines of `text` that start with `prefix`.
 std::vector<std::string> LinesStartingWith(const std::string& text, const std::string& prefix) {
@@ -56,6 +56,7 @@ TEST(ServiceInstall, PutsEveryFileInItsPlaceUnderThePrefix) {
   const std::string root = dest.path() + "/usr";
   EXPECT_TRUE(IsExecutableFile(root + "/bin/tallyd")) << ListTree(dest.path()).size();
   EXPECT_TRUE(IsExecutableFile(root + "/bin/tally-admin"));
+  EXPECT_TRUE(IsExecutableFile(root + "/bin/tally"));
   const std::string source = TALLY_SOURCE_DIR "/systemd/";
   EXPECT_EQ(ReadFile(root + "/lib/sysusers.d/tally.conf"), ReadFile(source + "tally.sysusers.conf"));
   EXPECT_EQ(ReadFile(root + "/share/doc/tally/tally.toml"), ReadFile(source + "tally.toml"));
@@ -73,9 +74,9 @@ TEST(ServiceInstall, PutsEveryFileInItsPlaceUnderThePrefix) {
       << tmpfiles;
   EXPECT_FALSE(std::regex_search(tmpfiles, std::regex("@[A-Z_]+@"))) << tmpfiles;
 
-  // Nothing outside the prefix, and nothing but these files: the `tally` CLI
-  // installs itself, in its own component.
+  // Nothing outside the prefix, and nothing but these files.
   const std::vector<std::string> expected = {
+      "usr/bin/tally",
       "usr/bin/tally-admin",
       "usr/bin/tallyd",
       "usr/lib/systemd/system/tallyd.service",

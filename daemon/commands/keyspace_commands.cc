@@ -1,9 +1,12 @@
-// The Redis-compatible plain keyspace: GET, SET, MGET, DEL, EXISTS, EXPIRE,
-// PEXPIRE, PERSIST, TTL, PTTL, INCR, INCRBY, DECR, DECRBY, SCAN, DBSIZE.
+// The Redis-compatible plain keyspace: GET, SET, SETEX, PSETEX, SETNX, GETSET,
+// GETDEL, GETEX, APPEND, STRLEN, MGET, DEL, UNLINK, TYPE, EXISTS, EXPIRE,
+// PEXPIRE, EXPIREAT, PEXPIREAT, EXPIRETIME, PEXPIRETIME, PERSIST, TTL, PTTL,
+// INCR, INCRBY, DECR, DECRBY, SCAN, KEYS, DBSIZE, TIME.
 // Semantics and error strings follow Redis 7.0 (t_string.c, expire.c, db.c).
 
 #include <climits>
 #include <string>
+#include <vector>
 
 #include "commands/context.h"
 #include "commands/registry.h"
@@ -32,60 +35,95 @@ void MGet(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   }
 }
 
-// SET key value [NX | XX] [GET] [EX seconds | PX milliseconds | EXAT unix-s | PXAT unix-ms | KEEPTTL]
-void Set(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
-  core::SetOptions options;
+// The options of SET and GETEX, parsed as Redis's
+// parseExtendedStringArgumentsOrReply does: an option may repeat (the last
+// amount wins), but two different expiry kinds, NX with XX, or KEEPTTL (SET)
+// or PERSIST (GETEX) with an expiry, are a syntax error. The amount is read
+// later (ExpireAtOrReply), after the whole line parsed.
+enum class ExpireKind { kNone, kRelativeSeconds, kRelativeMs, kAbsoluteSeconds, kAbsoluteMs };
+
+struct StringOptions {
+  core::SetCondition condition = core::SetCondition::kAlways;
   bool get = false;
-  bool has_expire = false;
-  int64_t expire_amount = 0;
-  enum { kRelativeSeconds, kRelativeMs, kAbsoluteSeconds, kAbsoluteMs } expire_kind = kRelativeSeconds;
-  for (size_t i = 3; i < args.size(); ++i) {
+  bool keep_ttl = false;
+  bool persist = false;
+  ExpireKind expire = ExpireKind::kNone;
+  std::string_view expire_amount;
+};
+
+enum class StringCommand { kSet, kGetEx };
+
+bool ParseStringOptions(CommandArgs args, size_t first, StringCommand command, StringOptions& out, ReplySink& reply) {
+  const bool set = command == StringCommand::kSet;
+  for (size_t i = first; i < args.size(); ++i) {
     std::string_view option = args[i];
-    bool has_next = i + 1 < args.size();
-    if (EqualsIgnoreCase(option, "NX") && options.condition != core::SetCondition::kIfPresent) {
-      options.condition = core::SetCondition::kIfAbsent;
-    } else if (EqualsIgnoreCase(option, "XX") && options.condition != core::SetCondition::kIfAbsent) {
-      options.condition = core::SetCondition::kIfPresent;
-    } else if (EqualsIgnoreCase(option, "GET")) {
-      get = true;
-    } else if (EqualsIgnoreCase(option, "KEEPTTL") && !has_expire) {
-      options.keep_ttl = true;
-    } else if (has_next && !has_expire && !options.keep_ttl &&
-               (EqualsIgnoreCase(option, "EX") || EqualsIgnoreCase(option, "PX") || EqualsIgnoreCase(option, "EXAT") ||
-                EqualsIgnoreCase(option, "PXAT"))) {
-      has_expire = true;
-      expire_kind = EqualsIgnoreCase(option, "EX")     ? kRelativeSeconds
-                    : EqualsIgnoreCase(option, "PX")   ? kRelativeMs
-                    : EqualsIgnoreCase(option, "EXAT") ? kAbsoluteSeconds
-                                                       : kAbsoluteMs;
-      if (!protocol::ParseInt64(args[++i], &expire_amount)) {
-        reply.SendError(ErrorCode::kNotInteger, errors::kNotInteger);
-        return;
-      }
+    const bool has_next = i + 1 < args.size();
+    ExpireKind kind = EqualsIgnoreCase(option, "EX")     ? ExpireKind::kRelativeSeconds
+                      : EqualsIgnoreCase(option, "PX")   ? ExpireKind::kRelativeMs
+                      : EqualsIgnoreCase(option, "EXAT") ? ExpireKind::kAbsoluteSeconds
+                      : EqualsIgnoreCase(option, "PXAT") ? ExpireKind::kAbsoluteMs
+                                                         : ExpireKind::kNone;
+    if (set && EqualsIgnoreCase(option, "NX") && out.condition != core::SetCondition::kIfPresent) {
+      out.condition = core::SetCondition::kIfAbsent;
+    } else if (set && EqualsIgnoreCase(option, "XX") && out.condition != core::SetCondition::kIfAbsent) {
+      out.condition = core::SetCondition::kIfPresent;
+    } else if (set && EqualsIgnoreCase(option, "GET")) {
+      out.get = true;
+    } else if (set && EqualsIgnoreCase(option, "KEEPTTL") && out.expire == ExpireKind::kNone) {
+      out.keep_ttl = true;
+    } else if (!set && EqualsIgnoreCase(option, "PERSIST") && out.expire == ExpireKind::kNone) {
+      out.persist = true;
+    } else if (kind != ExpireKind::kNone && has_next && !out.keep_ttl && !out.persist &&
+               (out.expire == ExpireKind::kNone || out.expire == kind)) {
+      out.expire = kind;
+      out.expire_amount = args[++i];
     } else {
       reply.SendError(ErrorCode::kSyntax, errors::kSyntax);
-      return;
+      return false;
     }
   }
-  if (has_expire) {
-    const bool seconds = expire_kind == kRelativeSeconds || expire_kind == kAbsoluteSeconds;
-    if (expire_amount <= 0 || (seconds && expire_amount > LLONG_MAX / 1000)) {
-      reply.SendError(ErrorCode::kInvalidExpire, errors::InvalidExpire("set"));
-      return;
-    }
-    int64_t ms = seconds ? expire_amount * 1000 : expire_amount;
-    if (expire_kind == kRelativeSeconds || expire_kind == kRelativeMs) {
-      if (__builtin_add_overflow(ms, ctx.engine.clock().NowMs(), &ms)) {
-        reply.SendError(ErrorCode::kInvalidExpire, errors::InvalidExpire("set"));
-        return;
-      }
-    }
-    options.expire_at_ms = ms;
+  return true;
+}
+
+// Redis's getExpireMillisecondsOrReply: the absolute expiry (unix ms) of
+// `amount` read as `kind`; replies the error and returns false if it is not
+// an integer, not positive, or overflows.
+bool ExpireAtOrReply(CommandContext& ctx, ExpireKind kind, std::string_view amount, std::string_view command,
+                     ReplySink& reply, int64_t* at_ms) {
+  int64_t value = 0;
+  if (!protocol::ParseInt64(amount, &value)) {
+    reply.SendError(ErrorCode::kNotInteger, errors::kNotInteger);
+    return false;
+  }
+  const bool seconds = kind == ExpireKind::kRelativeSeconds || kind == ExpireKind::kAbsoluteSeconds;
+  const bool relative = kind == ExpireKind::kRelativeSeconds || kind == ExpireKind::kRelativeMs;
+  if (value <= 0 || (seconds && value > LLONG_MAX / 1000)) {
+    reply.SendError(ErrorCode::kInvalidExpire, errors::InvalidExpire(command));
+    return false;
+  }
+  int64_t ms = seconds ? value * 1000 : value;
+  if (relative && __builtin_add_overflow(ms, ctx.engine.clock().NowMs(), &ms)) {
+    reply.SendError(ErrorCode::kInvalidExpire, errors::InvalidExpire(command));
+    return false;
+  }
+  *at_ms = ms;
+  return true;
+}
+
+// The write of SET and its shorthands (SETEX, PSETEX, SETNX, GETSET).
+void SetGeneric(CommandContext& ctx, std::string_view key, std::string_view value, const StringOptions& parsed,
+                std::string_view command, ReplySink& reply) {
+  core::SetOptions options;
+  options.condition = parsed.condition;
+  options.keep_ttl = parsed.keep_ttl;
+  if (parsed.expire != ExpireKind::kNone &&
+      !ExpireAtOrReply(ctx, parsed.expire, parsed.expire_amount, command, reply, &options.expire_at_ms)) {
+    return;
   }
   std::optional<std::string> old_value;
-  auto result = ctx.engine.keyspace().Set(args[1], args[2], options, get ? &old_value : nullptr);
+  auto result = ctx.engine.keyspace().Set(key, value, options, parsed.get ? &old_value : nullptr);
   if (!result.ok()) return SendOpError(reply, result);
-  if (get) {
+  if (parsed.get) {
     if (old_value) {
       reply.SendBulk(*old_value);
     } else {
@@ -96,6 +134,84 @@ void Set(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   } else {
     reply.SendNull();
   }
+}
+
+// SET key value [NX | XX] [GET] [EX seconds | PX milliseconds | EXAT unix-s | PXAT unix-ms | KEEPTTL]
+void Set(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
+  StringOptions parsed;
+  if (!ParseStringOptions(args, 3, StringCommand::kSet, parsed, reply)) return;
+  SetGeneric(ctx, args[1], args[2], parsed, "set", reply);
+}
+
+// SETEX key seconds value / PSETEX key milliseconds value
+void SetEx(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
+  StringOptions parsed{.expire = ExpireKind::kRelativeSeconds, .expire_amount = args[2]};
+  SetGeneric(ctx, args[1], args[3], parsed, "setex", reply);
+}
+void PSetEx(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
+  StringOptions parsed{.expire = ExpireKind::kRelativeMs, .expire_amount = args[2]};
+  SetGeneric(ctx, args[1], args[3], parsed, "psetex", reply);
+}
+
+// SETNX key value: 1 if set, 0 if the key existed.
+void SetNx(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
+  auto result = ctx.engine.keyspace().Set(args[1], args[2], {.condition = core::SetCondition::kIfAbsent});
+  if (!result.ok()) return SendOpError(reply, result);
+  reply.SendInteger(result.value ? 1 : 0);
+}
+
+// GETSET key value: SET ... GET, dropping any expiry.
+void GetSet(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
+  SetGeneric(ctx, args[1], args[2], StringOptions{.get = true}, "getset", reply);
+}
+
+void GetDel(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
+  std::optional<std::string> value;
+  auto result = ctx.engine.keyspace().Delete(args[1], &value);
+  if (!result.ok()) return SendOpError(reply, result);
+  if (value) {
+    reply.SendBulk(*value);
+  } else {
+    reply.SendNull();
+  }
+}
+
+// GETEX key [EX seconds | PX milliseconds | EXAT unix-s | PXAT unix-ms | PERSIST]
+// As in Redis, a missing key is nil before the expiry amount is looked at.
+void GetEx(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
+  StringOptions parsed;
+  if (!ParseStringOptions(args, 2, StringCommand::kGetEx, parsed, reply)) return;
+  core::KeyspaceModule& keyspace = ctx.engine.keyspace();
+  std::optional<std::string> value;
+  if (parsed.expire != ExpireKind::kNone) {
+    int64_t at_ms = 0;
+    if (!keyspace.Exists(args[1])) return reply.SendNull();
+    if (!ExpireAtOrReply(ctx, parsed.expire, parsed.expire_amount, "getex", reply, &at_ms)) return;
+    auto result = keyspace.Expire(args[1], at_ms, core::ExpireCondition::kAlways, &value);
+    if (!result.ok()) return SendOpError(reply, result);
+  } else if (parsed.persist) {
+    auto result = keyspace.Persist(args[1], &value);
+    if (!result.ok()) return SendOpError(reply, result);
+  } else {
+    keyspace.Read(args[1], [&](std::string_view stored) { value.emplace(stored); });
+  }
+  if (value) {
+    reply.SendBulk(*value);
+  } else {
+    reply.SendNull();
+  }
+}
+
+void Append(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
+  auto result = ctx.engine.keyspace().Append(args[1], args[2]);
+  if (!result.ok()) return SendOpError(reply, result);
+  reply.SendInteger(result.value);
+}
+
+void StrLen(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
+  size_t length = 0;
+  ctx.engine.keyspace().Read(args[1], [&](std::string_view value) { length = value.size(); });
+  reply.SendInteger(static_cast<int64_t>(length));
 }
 
 void Del(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
@@ -114,13 +230,11 @@ void Exists(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   reply.SendInteger(found);
 }
 
-// EXPIRE/PEXPIRE key amount [NX | XX | GT | LT]
-void ExpireGeneric(CommandContext& ctx, CommandArgs args, ReplySink& reply, bool seconds, std::string_view name) {
-  int64_t amount = 0;
-  if (!protocol::ParseInt64(args[2], &amount)) {
-    reply.SendError(ErrorCode::kNotInteger, errors::kNotInteger);
-    return;
-  }
+// EXPIRE/PEXPIRE/EXPIREAT/PEXPIREAT key amount [NX | XX | GT | LT], as
+// Redis's expireGenericCommand: the flags are checked before the amount;
+// `base_ms` is now for the relative forms, 0 for the absolute ones.
+void ExpireGeneric(CommandContext& ctx, CommandArgs args, ReplySink& reply, bool seconds, bool absolute,
+                   std::string_view name) {
   core::ExpireCondition condition = core::ExpireCondition::kAlways;
   bool nx = false, xx = false, gt = false, lt = false;
   for (size_t i = 3; i < args.size(); ++i) {
@@ -149,13 +263,19 @@ void ExpireGeneric(CommandContext& ctx, CommandArgs args, ReplySink& reply, bool
   if (xx) condition = core::ExpireCondition::kIfHasExpiry;
   if (gt) condition = core::ExpireCondition::kIfGreater;
   if (lt) condition = core::ExpireCondition::kIfLess;
+  int64_t amount = 0;
+  if (!protocol::ParseInt64(args[2], &amount)) {
+    reply.SendError(ErrorCode::kNotInteger, errors::kNotInteger);
+    return;
+  }
   int64_t ms = amount;
   if (seconds && __builtin_mul_overflow(amount, int64_t{1000}, &ms)) {
     reply.SendError(ErrorCode::kInvalidExpire, errors::InvalidExpire(name));
     return;
   }
+  const int64_t base_ms = absolute ? 0 : ctx.engine.clock().NowMs();
   int64_t at = 0;
-  if (__builtin_add_overflow(ms, ctx.engine.clock().NowMs(), &at)) {
+  if (__builtin_add_overflow(ms, base_ms, &at)) {
     reply.SendError(ErrorCode::kInvalidExpire, errors::InvalidExpire(name));
     return;
   }
@@ -165,10 +285,38 @@ void ExpireGeneric(CommandContext& ctx, CommandArgs args, ReplySink& reply, bool
 }
 
 void Expire(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
-  ExpireGeneric(ctx, args, reply, true, "expire");
+  ExpireGeneric(ctx, args, reply, true, false, "expire");
 }
 void PExpire(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
-  ExpireGeneric(ctx, args, reply, false, "pexpire");
+  ExpireGeneric(ctx, args, reply, false, false, "pexpire");
+}
+void ExpireAt(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
+  ExpireGeneric(ctx, args, reply, true, true, "expireat");
+}
+void PExpireAt(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
+  ExpireGeneric(ctx, args, reply, false, true, "pexpireat");
+}
+
+// EXPIRETIME rounds to the nearest second, as Redis's ttlGenericCommand does.
+void ExpireTime(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
+  int64_t at_ms = ctx.engine.keyspace().ExpireAtMs(args[1]);
+  reply.SendInteger(at_ms < 0 ? at_ms : (at_ms + 500) / 1000);
+}
+void PExpireTime(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
+  reply.SendInteger(ctx.engine.keyspace().ExpireAtMs(args[1]));
+}
+
+// Every plain key is a string (a HyperLogLog value is one in Redis too).
+void Type(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
+  reply.SendSimple(ctx.engine.keyspace().Exists(args[1]) ? "string" : "none");
+}
+
+// TIME: [unix seconds, microseconds], from the engine's clock (milliseconds).
+void Time(CommandContext& ctx, CommandArgs, ReplySink& reply) {
+  const int64_t now_ms = ctx.engine.clock().NowMs();
+  reply.SendArray(2);
+  reply.SendBulk(std::to_string(now_ms / 1000));
+  reply.SendBulk(std::to_string(now_ms % 1000 * 1000));
 }
 
 void Persist(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
@@ -257,6 +405,22 @@ void Scan(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   for (const std::string& key : page.keys) reply.SendBulk(key);
 }
 
+// KEYS pattern: every live plain key matching `pattern`, in one reply. A
+// full pass over the keyspace (one shard lock at a time), as in Redis: for
+// large keyspaces use SCAN.
+void Keys(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
+  const std::string_view pattern = args[1] == "*" ? std::string_view() : args[1];
+  std::vector<std::string> keys;
+  uint64_t cursor = 0;
+  do {
+    core::ScanPage page = ctx.engine.keyspace().Scan(cursor, pattern, size_t{1} << 20);
+    for (std::string& key : page.keys) keys.push_back(std::move(key));
+    cursor = page.next_cursor;
+  } while (cursor != 0);
+  reply.SendArray(keys.size());
+  for (const std::string& key : keys) reply.SendBulk(key);
+}
+
 void DbSize(CommandContext& ctx, CommandArgs, ReplySink& reply) {
   reply.SendInteger(static_cast<int64_t>(ctx.engine.keyspace().Sizes().keys));
 }
@@ -269,6 +433,7 @@ constexpr ErrorCode kSetErrors[] = {kNotInteger, kSyntax, kInvalidExpire};
 constexpr ErrorCode kExpireErrors[] = {kNotInteger, kSyntax, kInvalidExpire};
 constexpr ErrorCode kIncrErrors[] = {kNotInteger, kOverflow};
 constexpr ErrorCode kScanErrors[] = {kNotInteger, kSyntax, kInvalidCursor};
+constexpr ErrorCode kSetExErrors[] = {kNotInteger, kInvalidExpire};
 
 const protocol::CommandSpec kSpecs[] = {
     {"GET", 2, kReadFast, "string", "key", "Returns the string value of a key.", Get},
@@ -276,12 +441,35 @@ const protocol::CommandSpec kSpecs[] = {
      "key value [NX | XX] [GET] [EX seconds | PX ms | EXAT unix-s | PXAT unix-ms | KEEPTTL]",
      "Sets the string value of a key, optionally with an expiry and a condition.", Set, kSetErrors},
     {"MGET", -2, kReadFast, "string", "key [key ...]", "Returns the values of several keys.", MGet},
+    {"SETEX", 4, flags::kWrite, "string", "key seconds value", "Sets a key's value with an expiry in seconds.", SetEx,
+     kSetExErrors},
+    {"PSETEX", 4, flags::kWrite, "string", "key milliseconds value",
+     "Sets a key's value with an expiry in milliseconds.", PSetEx, kSetExErrors},
+    {"SETNX", 3, kWriteFast, "string", "key value", "Sets a key's value only if it is absent (1 if set, else 0).",
+     SetNx},
+    {"GETSET", 3, kWriteFast, "string", "key value", "Sets a key's value (dropping its expiry); returns the old one.",
+     GetSet},
+    {"GETDEL", 2, kWriteFast, "string", "key", "Returns a key's value and deletes the key.", GetDel},
+    {"GETEX", -2, kWriteFast, "string", "key [EX seconds | PX ms | EXAT unix-s | PXAT unix-ms | PERSIST]",
+     "Returns a key's value, optionally setting or removing its expiry.", GetEx, kSetErrors},
+    {"APPEND", 3, kWriteFast, "string", "key value", "Appends to a key's value; replies the new length.", Append},
+    {"STRLEN", 2, kReadFast, "string", "key", "Length of a key's value (0 if absent).", StrLen},
     {"DEL", -2, flags::kWrite, "keyspace", "key [key ...]", "Deletes keys; replies how many existed.", Del},
+    {"UNLINK", -2, flags::kWrite, "keyspace", "key [key ...]", "Deletes keys, as DEL; replies how many existed.", Del},
+    {"TYPE", 2, kReadFast, "keyspace", "key", "A key's type: string, or none if absent.", Type},
     {"EXISTS", -2, kReadFast, "keyspace", "key [key ...]", "Counts how many of the keys exist.", Exists},
     {"EXPIRE", -3, kWriteFast, "keyspace", "key seconds [NX | XX | GT | LT]", "Sets a key's time to live in seconds.",
      Expire, kExpireErrors},
     {"PEXPIRE", -3, kWriteFast, "keyspace", "key milliseconds [NX | XX | GT | LT]",
      "Sets a key's time to live in milliseconds.", PExpire, kExpireErrors},
+    {"EXPIREAT", -3, kWriteFast, "keyspace", "key unix-seconds [NX | XX | GT | LT]",
+     "Sets a key's expiry as a unix time in seconds.", ExpireAt, kExpireErrors},
+    {"PEXPIREAT", -3, kWriteFast, "keyspace", "key unix-milliseconds [NX | XX | GT | LT]",
+     "Sets a key's expiry as a unix time in milliseconds.", PExpireAt, kExpireErrors},
+    {"EXPIRETIME", 2, kReadFast, "keyspace", "key", "A key's expiry as unix seconds (-1 no expiry, -2 no key).",
+     ExpireTime},
+    {"PEXPIRETIME", 2, kReadFast, "keyspace", "key", "A key's expiry as unix milliseconds (-1 no expiry, -2 no key).",
+     PExpireTime},
     {"PERSIST", 2, kWriteFast, "keyspace", "key", "Removes a key's expiry.", Persist},
     {"TTL", 2, kReadFast, "keyspace", "key", "Seconds left to live (-1 no expiry, -2 no key).", Ttl},
     {"PTTL", 2, kReadFast, "keyspace", "key", "Milliseconds left to live (-1 no expiry, -2 no key).", PTtl},
@@ -292,7 +480,10 @@ const protocol::CommandSpec kSpecs[] = {
      kIncrErrors},
     {"SCAN", -2, flags::kReadOnly, "keyspace", "cursor [MATCH pattern] [COUNT count] [TYPE type]",
      "Iterates over the plain keys.", Scan, kScanErrors},
+    {"KEYS", 2, flags::kReadOnly, "keyspace", "pattern",
+     "Every plain key matching a glob pattern: a full scan (use SCAN on large keyspaces).", Keys},
     {"DBSIZE", 1, kReadFast, "server", "", "Number of plain keys.", DbSize},
+    {"TIME", 1, flags::kFast, "server", "", "The server's time: unix seconds and microseconds.", Time},
 };
 
 }  // namespace

@@ -141,11 +141,24 @@ OpResult<int64_t> KeyspaceModule::IncrBy(std::string_view key, int64_t delta) {
   });
 }
 
-OpResult<bool> KeyspaceModule::Delete(std::string_view key) {
+OpResult<int64_t> KeyspaceModule::Append(std::string_view key, std::string_view suffix) {
+  return shard_set_.Write(key, [&](const ShardRef& ref) {
+    Shard& shard = state(ref);
+    Entry* entry = FindLive(shard, key, clock_.NowMs());
+    if (entry == nullptr) entry = &shard.keys.try_emplace(key).first->second;
+    entry->value.append(suffix);
+    MarkDirty(shard, key, entry);
+    LogPut(ref, key, *entry);
+    return OpResult<int64_t>::Ok(static_cast<int64_t>(entry->value.size()));
+  });
+}
+
+OpResult<bool> KeyspaceModule::Delete(std::string_view key, std::optional<std::string>* old_value) {
   return shard_set_.Write(key, [&](const ShardRef& ref) {
     Shard& shard = state(ref);
     Entry* entry = FindLive(shard, key, clock_.NowMs());
     if (entry == nullptr) return OpResult<bool>::Ok(false);
+    if (old_value != nullptr) *old_value = std::move(entry->value);
     Remove(shard, key, *entry);
     ref.Append([&](std::string& blob) { lf::AppendPlainDel(blob, key); });
     return OpResult<bool>::Ok(true);
@@ -245,12 +258,14 @@ bool KeyspaceModule::Exists(std::string_view key) {
                          [&](const ShardRef& ref) { return FindLive(state(ref), key, clock_.NowMs()) != nullptr; });
 }
 
-OpResult<bool> KeyspaceModule::Expire(std::string_view key, int64_t expire_at_ms, ExpireCondition condition) {
+OpResult<bool> KeyspaceModule::Expire(std::string_view key, int64_t expire_at_ms, ExpireCondition condition,
+                                      std::optional<std::string>* value) {
   return shard_set_.Write(key, [&](const ShardRef& ref) {
     Shard& shard = state(ref);
     const int64_t now = clock_.NowMs();
     Entry* entry = FindLive(shard, key, now);
     if (entry == nullptr) return OpResult<bool>::Ok(false);
+    if (value != nullptr) *value = entry->value;
     // Redis: a key without expiry counts as an infinite TTL for GT and LT.
     const bool has_expiry = entry->expire_at_ms != 0;
     switch (condition) {
@@ -282,10 +297,11 @@ OpResult<bool> KeyspaceModule::Expire(std::string_view key, int64_t expire_at_ms
   });
 }
 
-OpResult<bool> KeyspaceModule::Persist(std::string_view key) {
+OpResult<bool> KeyspaceModule::Persist(std::string_view key, std::optional<std::string>* value) {
   return shard_set_.Write(key, [&](const ShardRef& ref) {
     Shard& shard = state(ref);
     Entry* entry = FindLive(shard, key, clock_.NowMs());
+    if (entry != nullptr && value != nullptr) *value = entry->value;
     if (entry == nullptr || entry->expire_at_ms == 0) return OpResult<bool>::Ok(false);
     entry->expire_at_ms = 0;
     --shard.keys_with_expiry;
@@ -302,6 +318,14 @@ int64_t KeyspaceModule::Pttl(std::string_view key) {
     if (entry == nullptr) return -2;
     if (entry->expire_at_ms == 0) return -1;
     return entry->expire_at_ms - now;
+  });
+}
+
+int64_t KeyspaceModule::ExpireAtMs(std::string_view key) {
+  return shard_set_.Read(key, [&](const ShardRef& ref) -> int64_t {
+    Entry* entry = FindLive(state(ref), key, clock_.NowMs());
+    if (entry == nullptr) return -2;
+    return entry->expire_at_ms == 0 ? -1 : entry->expire_at_ms;
   });
 }
 

@@ -60,17 +60,26 @@ class KeyspaceModule final : public EngineModule {
   OpResult<bool> Set(std::string_view key, std::string_view value, const SetOptions& options,
                      std::optional<std::string>* old_value = nullptr);
   OpResult<int64_t> IncrBy(std::string_view key, int64_t delta);
-  OpResult<bool> Delete(std::string_view key);
+  // APPEND: adds `suffix` to the key's value (creating it, without an expiry,
+  // if absent; an existing expiry is kept). The value's new length.
+  OpResult<int64_t> Append(std::string_view key, std::string_view suffix);
+  // False if the key did not exist. `old_value` (if given) receives the
+  // value it held (GETDEL).
+  OpResult<bool> Delete(std::string_view key, std::optional<std::string>* old_value = nullptr);
   bool Exists(std::string_view key);
   // Sets an absolute expiry; an expiry at or before now deletes the key (as
   // Redis does). False if the key does not exist or the condition (EXPIRE
-  // NX|XX|GT|LT) fails.
+  // NX|XX|GT|LT) fails. `value` (if given) receives the key's value whenever
+  // the key exists, whether or not the expiry changes (GETEX).
   OpResult<bool> Expire(std::string_view key, int64_t expire_at_ms,
-                        ExpireCondition condition = ExpireCondition::kAlways);
-  // Removes the expiry (PERSIST); false if none or no key.
-  OpResult<bool> Persist(std::string_view key);
+                        ExpireCondition condition = ExpireCondition::kAlways,
+                        std::optional<std::string>* value = nullptr);
+  // Removes the expiry (PERSIST); false if none or no key. `value` as for Expire.
+  OpResult<bool> Persist(std::string_view key, std::optional<std::string>* value = nullptr);
   // -2 no key, -1 no expiry, else milliseconds left.
   int64_t Pttl(std::string_view key);
+  // -2 no key, -1 no expiry, else the expiry as unix milliseconds (PEXPIRETIME).
+  int64_t ExpireAtMs(std::string_view key);
   // SCAN: see docs/architecture.md for the cursor and the cost.
   ScanPage Scan(uint64_t cursor, std::string_view pattern, size_t count);
   // O(shards), one shard lock at a time.

@@ -15,6 +15,9 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # real clients and peers used by the tests and benchmarks
   redis-tools redis-server curl procps
+  # the service tests: systemd-analyze verify, systemd-sysusers and
+  # systemd-tmpfiles on the installed unit (nothing is started)
+  systemd
 )
 
 missing=()

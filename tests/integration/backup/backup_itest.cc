@@ -272,6 +272,21 @@ TEST_F(BackupAuthTest, OnlyTheAdminIdentityTakesBackupsOverRespHttpAndTallyAdmin
   EXPECT_EQ(HttpClient::Request(daemon().http_port(), "POST", "/v1/admin/backup", body, with_token("reader-pw")).status,
             403);
   EXPECT_FALSE(fs::exists(daemon().dir() + "/b2"));
+  // Bad input: a number for dir, a relative dir, an unknown field; each a 400 naming it, nothing written.
+  auto expect_400 = [&](const std::string& bad_body, const std::string& code) {
+    HttpReply reply =
+        HttpClient::Request(daemon().http_port(), "POST", "/v1/admin/backup", bad_body, with_token("admin-pw"));
+    EXPECT_EQ(reply.status, 400) << bad_body << " -> " << reply.body;
+    auto error = nlohmann::json::parse(reply.body, nullptr, false);
+    EXPECT_FALSE(error.is_discarded()) << reply.body;
+    if (!error.is_discarded()) {
+      EXPECT_EQ(error["error"]["code"], code) << reply.body;
+    }
+  };
+  expect_400(R"({"dir": 5})", "invalid_field");
+  expect_400(R"({"dir": "relative/dir"})", "invalid_backup_dir");
+  expect_400(R"({"directory": "/tmp/x"})", "unknown_field");
+  EXPECT_FALSE(fs::exists(daemon().dir() + "/relative"));
   HttpReply made = HttpClient::Request(daemon().http_port(), "POST", "/v1/admin/backup", body, with_token("admin-pw"));
   ASSERT_EQ(made.status, 201) << made.body;
   auto reply = nlohmann::json::parse(made.body);

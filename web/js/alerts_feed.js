@@ -1,0 +1,45 @@
+// Quota alerts for every page: the newest ones from GET /v1/alerts, then the
+// live stream GET /v1/alerts/stream from the last one read (no gap, no
+// repeat), kept while the dashboard is open.
+
+import * as api from './api.js';
+
+const KEEP = 1000;
+
+export const alerts = {
+  list: [],          // oldest first
+  live: false,       // the stream is connected
+  lastError: null,   // what the stream's last error event said
+  unseen: 0,
+  listeners: new Set(),
+  stop: null,
+
+  async start(onNew) {
+    const tail = await api.feedTail('/v1/alerts', 'alerts', KEEP);
+    this.list = tail.records;
+    this.notify();
+    this.stop = api.stream('/v1/alerts/stream', {
+      lastId: tail.next,
+      onState: (live) => { this.live = live; this.notify(); },
+      onEvent: (ev) => {
+        let alert;
+        try { alert = JSON.parse(ev.data); } catch { return; }
+        if (ev.event === 'error' || !alert || typeof alert.seq !== 'number') {
+          // The daemon ends the stream after an error event; api.stream
+          // reconnects from the last alert received.
+          this.lastError = alert && alert.error ? alert.error.message : ev.data;
+          this.notify();
+          return;
+        }
+        this.lastError = null;
+        if (this.list.length && alert.seq <= this.list[this.list.length - 1].seq) return;
+        this.list.push(alert);
+        if (this.list.length > KEEP) this.list.shift();
+        onNew(alert);
+        this.notify(alert);
+      },
+    });
+  },
+  subscribe(fn) { this.listeners.add(fn); return () => this.listeners.delete(fn); },
+  notify(alert) { for (const fn of this.listeners) fn(alert); },
+};

@@ -42,7 +42,8 @@ struct Config {
   // cost latency (docs/benchmarks.md).
   int io_threads = DefaultIoThreads();
   int64_t max_clients = 10000;
-  int64_t timeout = 0;  // close RESP connections idle this many seconds; 0 = never
+  int64_t timeout = 0;                  // close RESP connections idle this many seconds; 0 = never
+  int64_t script_time_limit_ms = 5000;  // past it, a running script makes other commands answer BUSY
   int64_t compaction_interval_ms = 5000;
   int64_t compaction_max_entries = 2'000'000;  // compact early past this many log entries
   int64_t shutdown_drain_ms = 5000;

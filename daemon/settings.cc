@@ -252,6 +252,15 @@ const std::vector<Setting>& Settings() {
                       "timeout does; 0 never closes idle connections."},
 
       // ---- line protocol limits
+      {.key = "script_time_limit_ms", .group = G::kLimits, .member = &Config::script_time_limit_ms,
+       .min = 1, .max = 3'600'000, .unit = "ms",
+       .help = "After a Lua script has run this long, other clients' commands get BUSY until it ends or SCRIPT "
+               "KILL stops it",
+       .explanation = "Redis's busy-reply-threshold (lua-time-limit). A script is never stopped by the limit "
+                      "itself: past it, every other command is answered \"-BUSY ...\" (except SCRIPT KILL and the "
+                      "connection commands), and SCRIPT KILL (redis-cli on another connection, or POST "
+                      "/v1/admin/script/kill on the HTTP API) stops a script that has not written. docs/scripts.md "
+                      "says how to stop a runaway script."},
       {.key = "max_bulk_bytes", .group = G::kLimits, .member = &Config::max_bulk_bytes,
        .min = 1, .max = int64_t{1} << 31, .unit = "bytes",
        .help = "Largest bulk string argument"},

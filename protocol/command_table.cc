@@ -92,6 +92,8 @@ std::vector<std::string_view> FlagNames(uint32_t f) {
   if (f & flags::kSubscriberOk) names.push_back("subscriber_ok");
   if (f & flags::kNoAuthOk) names.push_back("no_auth");
   if (f & flags::kAdminOnly) names.push_back("admin_only");
+  if (f & flags::kNoShards) names.push_back("no_shards");
+  if (f & flags::kTransactionControl) names.push_back("transaction_control");
   return names;
 }
 

@@ -41,7 +41,29 @@ inline constexpr uint32_t kSubscriberOk = 1u << 6;
 inline constexpr uint32_t kNoAuthOk = 1u << 7;
 // Only the admin identity runs it (BACKUP): the reader gets NOPERM as for a write.
 inline constexpr uint32_t kAdminOnly = 1u << 8;
+// Touches no engine state (PING, ECHO, TIME): a transaction or script that
+// calls it needs no shard for it. A command with neither this flag nor key
+// positions (KeySpec) is taken to touch every shard.
+inline constexpr uint32_t kNoShards = 1u << 9;
+// Controls the transaction itself (MULTI, EXEC, DISCARD, WATCH, UNWATCH,
+// QUIT, RESET): runs at once inside MULTI instead of being queued.
+inline constexpr uint32_t kTransactionControl = 1u << 10;
 }  // namespace flags
+
+// Where a command's keys are among its arguments, as Redis's COMMAND INFO
+// gives them: args[first], args[first + step], ... up to args[last] (a
+// negative last counts from the end: -1 is the last argument). first = 0:
+// the command takes no key. Transactions and scripts lock the shards of
+// these keys (a key's shard is ShardSet::ShardOf(key)).
+struct KeySpec {
+  int first = 0;
+  int last = 0;
+  int step = 0;
+};
+// The common shapes.
+inline constexpr KeySpec kOneKey{1, 1, 1};
+inline constexpr KeySpec kEveryArgKey{1, -1, 1};    // DEL key [key ...]
+inline constexpr KeySpec kKeyValuePairs{1, -1, 2};  // MSET key value [key value ...]
 
 struct CommandSpec {
   std::string_view name;  // upper case, as documented
@@ -56,7 +78,18 @@ struct CommandSpec {
   // disk_full:
   // DeclaredErrors() adds those.
   std::span<const ErrorCode> errors = {};
+  KeySpec keys = {};
 };
+
+// Calls visit(std::string_view key) for each key of `args` by spec.keys
+// (none when it has no key positions). `args` passed the arity check.
+template <typename Visit>
+void ForEachKey(const CommandSpec& spec, CommandArgs args, Visit&& visit) {
+  if (spec.keys.first <= 0 || spec.keys.step <= 0) return;
+  const int count = static_cast<int>(args.size());
+  const int last = spec.keys.last < 0 ? count + spec.keys.last : spec.keys.last;
+  for (int i = spec.keys.first; i <= last && i < count; i += spec.keys.step) visit(args[i]);
+}
 
 // spec.errors, plus wrong_arity (unless any number of arguments will do:
 // arity 1 or -1) and storage_failed and disk_full for a write, without repeats, in enum order.

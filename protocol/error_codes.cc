@@ -23,6 +23,9 @@ constexpr ErrorCodeInfo kCodes[] = {
      "CLIENT, COMMAND or CONFIG got a subcommand they do not have."},
     {kNotInteger, "not_integer", 400, "ERR", kBoth,
      "An argument (or a stored plain value) that must be a signed 64-bit integer is not one."},
+    {kNotFloat, "not_float", 400, "ERR", kRespOnly,
+     "A score, increment or range bound that must be a float is not one (NaN included), a stored value or hash "
+     "field is not a float, or a float increment would make NaN or an infinity; nothing changed."},
     {kOverflow, "overflow", 400, "ERR", kBoth,
      "The increment or decrement would overflow a signed 64-bit value; nothing changed."},
     {kOutOfRange, "out_of_range", 400, "ERR", kBoth,
@@ -56,10 +59,30 @@ constexpr ErrorCodeInfo kCodes[] = {
      "SUBSCRIBE named a channel tally does not publish, or PSUBSCRIBE a pattern that matches none (tally publishes "
      "'alerts'); nothing was subscribed."},
     {kWrongType, "wrong_type", 400, "WRONGTYPE", kRespOnly,
-     "PFADD, PFCOUNT or PFMERGE named a key whose value is not a HyperLogLog (a plain string, or a sketch that is "
-     "damaged); nothing changed."},
+     "The key holds another type than the command works on (a hash for GET, a string for HSET, a sorted set for "
+     "HGET), or PFADD, PFCOUNT or PFMERGE named a key whose value is not a HyperLogLog (a plain string, or a sketch "
+     "that is damaged); nothing changed."},
+    {kTransactionState, "transaction_state", 400, "ERR", kRespOnly,
+     "MULTI inside MULTI, WATCH inside MULTI, or EXEC or DISCARD without MULTI (Redis's texts); the transaction, "
+     "if any, goes on as it was."},
+    {kExecAbort, "exec_abort", 400, "EXECABORT", kRespOnly,
+     "EXEC of a transaction in which a command was refused while queuing (unknown, wrong number of arguments, not "
+     "allowed): nothing in it ran."},
+    {kScriptError, "script_error", 400, "ERR", kRespOnly,
+     "A script failed (a runtime or compile error, a redis.call that failed, redis.error_reply): the message starts "
+     "with its own code word, ERR unless the script chose another, and names the script's SHA-1 and line."},
+    {kNoScript, "no_script", 400, "NOSCRIPT", kRespOnly,
+     "EVALSHA named a script that is not in the script cache (never loaded, or lost to a restart or SCRIPT FLUSH): "
+     "send it with EVAL or SCRIPT LOAD."},
+    {kBusy, "busy", 503, "BUSY", kBoth,
+     "A script has run longer than script_time_limit_ms: every other command is refused until it ends, except "
+     "SCRIPT KILL and the connection commands."},
+    {kNotBusy, "not_busy", 400, "NOTBUSY", kBoth, "SCRIPT KILL while no script runs."},
+    {kUnkillable, "unkillable", 409, "UNKILLABLE", kBoth,
+     "SCRIPT KILL of a script that has already written: stopping it would break its atomicity, so it runs on; only "
+     "stopping the daemon (kill -9) ends it, and then none of its writes are kept."},
     {kInvalidName, "invalid_name", 400, "ERR", kBoth,
-     "An owner, key or owner type is not 1-128 characters of A-Z a-z 0-9 _ . : @ - or backslash."},
+     "An owner, key or owner type is not 1-128 printable ASCII characters, or holds a space or one of , \" ' ` < >."},
     {kInvalidInterval, "invalid_interval", 400, "ERR", kBoth,
      "An interval is not one of total, hour, day, week, month, quarter, year (or not one the command accepts)."},
     {kInvalidPeriod, "invalid_period", 400, "ERR", kBoth,

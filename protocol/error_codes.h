@@ -22,6 +22,7 @@ enum class ErrorCode : uint8_t {
   kProtocol,
   kUnknownSubcommand,
   kNotInteger,
+  kNotFloat,
   kOverflow,
   kOutOfRange,
   kInvalidArgument,
@@ -39,6 +40,14 @@ enum class ErrorCode : uint8_t {
   kPubSubContext,
   kUnknownChannel,
   kWrongType,
+  kTransactionState,
+  kExecAbort,
+  // ---- scripts (EVAL, EVALSHA, SCRIPT) ----
+  kScriptError,
+  kNoScript,
+  kBusy,
+  kNotBusy,
+  kUnkillable,
   // ---- tally's commands ----
   kInvalidName,
   kInvalidInterval,

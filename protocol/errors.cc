@@ -190,7 +190,7 @@ Error InvalidName(std::string_view argument, std::string_view value) {
       .Arg(argument)
       .Text(" ")
       .Quoted(value)
-      .Text(": use 1-128 characters of A-Z a-z 0-9 _ . : @ - or backslash");
+      .Text(": use 1-128 printable ASCII characters other than space , \" ' ` < >");
 }
 
 Error UnknownInterval(std::string_view argument, std::string_view value) {
@@ -573,8 +573,25 @@ std::string ExampleMessage(ErrorCode code) {
     case ErrorCode::kUnknownChannel:
       return UnknownChannel("channel", "alert", "alerts").Message() + "  |  " +
              PatternMatchesNoChannel("pattern", "foo*", "alerts").Message();
+    case ErrorCode::kTransactionState:
+      return std::string(kNestedMulti) + "  |  " + std::string(kExecWithoutMulti);
+    case ErrorCode::kExecAbort:
+      return std::string(kExecAbort);
     case ErrorCode::kWrongType:
-      return std::string(kNotHyperLogLog);
+      return std::string(kWrongKind) + "  |  " + std::string(kNotHyperLogLog);
+    case ErrorCode::kNotFloat:
+      return std::string(kNotFloat) + "  |  " + std::string(kNanOrInfinity);
+    case ErrorCode::kScriptError:
+      return "ERR user_script:1: Script attempted to access nonexistent global variable 'x' script: "
+             "e5c6b7d9a4f1c3e2b8a7d6c5f4e3d2c1b0a9f8e7, on @user_script:1.";
+    case ErrorCode::kNoScript:
+      return std::string(kNoScript);
+    case ErrorCode::kBusy:
+      return std::string(kBusy);
+    case ErrorCode::kNotBusy:
+      return std::string(kNotBusy);
+    case ErrorCode::kUnkillable:
+      return std::string(kUnkillable);
     case ErrorCode::kInvalidName:
       return InvalidName("owner", "user 42").Message();
     case ErrorCode::kInvalidInterval:

@@ -62,6 +62,13 @@ namespace errors {
 // ---- Redis's texts (byte-for-byte) --------------------------------------------
 // Redis's text, byte for byte.
 inline constexpr std::string_view kNotHyperLogLog = "Key is not a valid HyperLogLog string value.";
+// Hashes, sorted sets, INCRBYFLOAT (Redis 7.0's exact texts).
+inline constexpr std::string_view kWrongKind = "Operation against a key holding the wrong kind of value";
+inline constexpr std::string_view kNotFloat = "value is not a valid float";
+inline constexpr std::string_view kNanOrInfinity = "increment would produce NaN or Infinity";
+inline constexpr std::string_view kHashNotInteger = "hash value is not an integer";
+inline constexpr std::string_view kHashNotFloat = "hash value is not a float";
+inline constexpr std::string_view kScoreNan = "resulting score is not a number (NaN)";
 inline constexpr std::string_view kNotInteger = "value is not an integer or out of range";
 inline constexpr std::string_view kOverflow = "increment or decrement would overflow";
 inline constexpr std::string_view kDecrementOverflow = "decrement would overflow";
@@ -76,6 +83,13 @@ inline constexpr std::string_view kNoPasswordConfigured =
     "configuration is correct?";
 // (kNoAuth) Redis's text.
 inline constexpr std::string_view kNoAuth = "Authentication required.";
+// (kTransactionState, kExecAbort) Redis's texts for MULTI/EXEC misuse.
+inline constexpr std::string_view kNestedMulti = "MULTI calls can not be nested";
+inline constexpr std::string_view kExecWithoutMulti = "EXEC without MULTI";
+inline constexpr std::string_view kDiscardWithoutMulti = "DISCARD without MULTI";
+inline constexpr std::string_view kWatchInsideMulti = "WATCH inside MULTI is not allowed";
+inline constexpr std::string_view kExecAbort = "Transaction discarded because of previous errors.";
+inline constexpr std::string_view kExecAbortBecause = "Transaction discarded because of: ";
 // (kNoAuth) over HTTP, without a token.
 inline constexpr std::string_view kHttpTokenRequired =
     "authentication required: send Authorization: Bearer <token> (the admin or the read-only token)";
@@ -107,6 +121,15 @@ inline constexpr std::string_view kProtoTooBigInline = "Protocol error: too big 
 inline constexpr std::string_view kProtoTooBigMultibulk = "Protocol error: too big mbulk count string";
 inline constexpr std::string_view kProtoTooBigBulk = "Protocol error: too big bulk count string";
 inline constexpr std::string_view kProtoUnbalancedQuotes = "Protocol error: unbalanced quotes in request";
+
+// Scripts (Redis's texts).
+inline constexpr std::string_view kNoScript = "No matching script. Please use EVAL.";
+inline constexpr std::string_view kBusy =
+    "Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
+inline constexpr std::string_view kNotBusy = "No scripts in execution right now.";
+inline constexpr std::string_view kUnkillable =
+    "Sorry the script already executed write commands against the dataset. You can either wait the script "
+    "termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.";
 
 // ---- tally's own texts ---------------------------------------------------------
 inline constexpr std::string_view kStorageFailed =
@@ -147,7 +170,7 @@ Error PatternMatchesNoChannel(std::string_view argument, std::string_view patter
 std::string QueryBufferLimit(std::string_view setting, int64_t limit_bytes);
 inline constexpr std::string_view kIntervalNames = "total, hour, day, week, month, quarter or year";
 
-// invalid owner 'us er': use 1-128 characters of A-Z a-z 0-9 _ . : @ - or backslash
+// invalid owner 'us er': use 1-128 printable ASCII characters other than space , " ' ` < >
 Error InvalidName(std::string_view argument, std::string_view value);
 // unknown interval 'fortnight' (expected total, hour, day, week, month, quarter or year)
 Error UnknownInterval(std::string_view argument, std::string_view value);

@@ -1,5 +1,7 @@
 #include "protocol/json_sink.h"
 
+#include <cmath>
+
 namespace tally::protocol {
 
 void JsonSink::Reset() {
@@ -72,6 +74,11 @@ void JsonSink::SendError(const Error& error) {
 void JsonSink::SendInteger(int64_t value) { Scalar(value); }
 void JsonSink::SendBulk(std::string_view bytes) { Scalar(std::string(bytes)); }
 void JsonSink::SendNull() { Scalar(nullptr); }
+
+void JsonSink::SendDouble(double value) {
+  if (std::isinf(value)) return Scalar(value > 0 ? "inf" : "-inf");
+  Scalar(value);
+}
 void JsonSink::SendNullArray() { Scalar(nullptr); }
 void JsonSink::SendArray(size_t length) { Aggregate(nlohmann::json::array(), length, false); }
 void JsonSink::SendMap(size_t pairs) { Aggregate(nlohmann::json::object(), pairs * 2, true); }

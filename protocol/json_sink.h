@@ -26,6 +26,7 @@ class JsonSink final : public ReplySink {
   void SendInteger(int64_t value) override;
   void SendBulk(std::string_view bytes) override;
   void SendNull() override;
+  void SendDouble(double value) override;  // a number; "inf" / "-inf" as strings (JSON has no infinity)
   void SendArray(size_t length) override;
   void SendNullArray() override;
   void SendMap(size_t pairs) override;

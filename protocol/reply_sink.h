@@ -15,6 +15,10 @@
 
 namespace tally::protocol {
 
+// A double as Redis 7.0 replies it: "%.17g" ("1.5", "10",
+// "0.10000000000000001"), "inf" and "-inf".
+std::string FormatDouble(double value);
+
 class ReplySink {
  public:
   virtual ~ReplySink() = default;
@@ -35,6 +39,9 @@ class ReplySink {
   // An out-of-band message (pub/sub): RESP3's push type (>), an array
   // elsewhere (RESP2 has no push type; Redis sends pub/sub as arrays).
   virtual void SendPush(size_t length) { SendArray(length); }
+  // A double (sorted set scores), as Redis 7.0 formats it (FormatDouble):
+  // RESP3's double type (,1.5), a bulk string elsewhere (RESP2).
+  virtual void SendDouble(double value) { SendBulk(FormatDouble(value)); }
 
   void SendOk() { SendSimple("OK"); }
 };

@@ -1,6 +1,8 @@
 #include "protocol/resp_writer.h"
 
 #include <charconv>
+#include <cmath>
+#include <cstdio>
 
 namespace tally::protocol {
 namespace resp {
@@ -35,6 +37,11 @@ void AppendError(std::string& out, std::string_view prefix, std::string_view mes
   AppendLine(out, message);
 }
 
+void AppendErrorLine(std::string& out, std::string_view line) {
+  out.push_back('-');
+  AppendLine(out, line);
+}
+
 void AppendInteger(std::string& out, int64_t value) { AppendNumberLine(out, ':', value); }
 
 void AppendBulk(std::string& out, std::string_view bytes) {
@@ -66,6 +73,20 @@ void RespSink::SendNullArray() {
   } else {
     resp::AppendNullArray(*out_);
   }
+}
+
+std::string FormatDouble(double value) {
+  if (std::isinf(value)) return value > 0 ? "inf" : "-inf";
+  char buffer[64];
+  const int length = std::snprintf(buffer, sizeof(buffer), "%.17g", value);
+  return std::string(buffer, static_cast<size_t>(length));
+}
+
+void RespSink::SendDouble(double value) {
+  if (!resp3_) return resp::AppendBulk(*out_, FormatDouble(value));
+  *out_ += ',';
+  *out_ += FormatDouble(value);
+  *out_ += "\r\n";
 }
 
 void RespSink::SendPush(size_t length) { resp::AppendPushHeader(*out_, length, resp3_); }

@@ -16,6 +16,8 @@ void AppendSimple(std::string& out, std::string_view text);
 // "-<prefix> <message>\r\n" ("-ERR value is not an integer or out of range");
 // CR and LF inside are replaced by spaces.
 void AppendError(std::string& out, std::string_view prefix, std::string_view message);
+// "-<line>\r\n": an error whose line starts with its own code word.
+void AppendErrorLine(std::string& out, std::string_view line);
 void AppendInteger(std::string& out, int64_t value);
 void AppendBulk(std::string& out, std::string_view bytes);
 void AppendNullBulk(std::string& out);
@@ -36,6 +38,8 @@ class RespSink final : public ReplySink {
 
   void SendSimple(std::string_view text) override { resp::AppendSimple(*out_, text); }
   void SendError(ErrorCode code, std::string_view message) override {
+    // A script's error carries its own code word ("MYERR ...", or just "e").
+    if (code == ErrorCode::kScriptError) return resp::AppendErrorLine(*out_, message);
     resp::AppendError(*out_, RespPrefix(code), message);
   }
   using ReplySink::SendError;
@@ -46,6 +50,7 @@ class RespSink final : public ReplySink {
   void SendNullArray() override;
   void SendMap(size_t pairs) override;
   void SendPush(size_t length) override;
+  void SendDouble(double value) override;
 
  private:
   std::string* out_;

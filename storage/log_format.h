@@ -27,6 +27,13 @@ enum class Op : uint8_t {
   kMeterEvent = 10,      // METER.RECORD: one event's counter increments and quota consumes (core/metering_log.h)
   kPrice = 11,           // PRICE.SET / PRICE.DEL: a price set or removed (core/metering_log.h)
   kUniqAdd = 12,         // UNIQ.ADD: member hashes added to an owner's distinct-count cells
+  // Hashes and sorted sets of the plain keyspace (payloads: core/keyspace_values.h, FORMAT.md "log"):
+  kPlainHashSet = 13,  // HSET & co: fields := values (absolute), with the key's expiry
+  kPlainHashDel = 14,  // HDEL: fields removed (the key goes with its last field)
+  kPlainZsetSet = 15,  // ZADD & co: members := scores (absolute), with the key's expiry
+  kPlainZsetRem = 16,  // ZREM, ZPOP*: members removed (the key goes with its last member)
+  kPlainExpire = 17,   // EXPIRE/PERSIST of a hash or sorted set: the key's new expiry (0 = none)
+  kPlainFlush = 18,    // FLUSHDB/FLUSHALL: every plain key of the entry's shard removed
 };
 
 inline constexpr int kRollupCount = 6;  // hour, day, week, month, quarter, year

@@ -80,7 +80,11 @@ Status WalWriter::WriteEverything(bool resuming, uint64_t ticket) {
 
   scratch_.clear();
   scratch_.swap(kept_);
-  for (ShardLog* log : logs_) log->TakeBlobs(scratch_);
+  {
+    // No atomic group is half-appended while the blobs are taken.
+    std::unique_lock<std::shared_mutex> group(group_mu_);
+    for (ShardLog* log : logs_) log->TakeBlobs(scratch_);
+  }
   uint64_t entries = 0, bytes = 0;
   auto write = [&] {
     if (scratch_.empty()) return Status::Ok();

@@ -18,6 +18,11 @@
 //    no-space handler once (which frees the disk reserve and resumes RocksDB)
 //    and retries, so the write in flight usually still lands. Either way the
 //    state becomes kDiskFull until Resume() succeeds.
+//  * An atomic group (core::ShardSet::Atomically: MULTI/EXEC, a script,
+//    MSET) holds the commit group shared while it appends to several shards'
+//    logs; the writer takes the blobs only with the group held exclusively.
+//    So every entry of a group lands in the same RocksDB write: after a
+//    crash the group is wholly there or wholly absent.
 //  * Any other failed write (or FailClosed, for a failed fsync) fails closed:
 //    kFailed, every later WaitDurable returns the error until a restart,
 //    since what reached the disk is unknown.
@@ -29,6 +34,7 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -122,6 +128,13 @@ class WalWriter {
   WalStats stats() const;
   bool sync() const { return sync_; }
 
+  // An atomic group's bracket (see the header comment): between them, no
+  // blob is taken, so the entries appended meanwhile are written together.
+  // Groups run concurrently with each other; the writer waits for all of
+  // them to end (they last microseconds: a handful of in-memory ops).
+  void BeginGroup() const { group_mu_.lock_shared(); }
+  void EndGroup() const { group_mu_.unlock_shared(); }
+
  private:
   Status WriteEverything(bool resuming, uint64_t ticket);
 
@@ -142,6 +155,9 @@ class WalWriter {
   std::vector<PendingBlob> kept_;     // blobs of a NoSpace write; owned like scratch_
   std::function<bool()> no_space_handler_;
   WalStats stats_;  // guarded by flush_mu_
+  // Shared by atomic groups, exclusive while the writer takes the blobs.
+  // Lock order: group, then shard locks, then a ShardLog's mutex.
+  mutable std::shared_mutex group_mu_;
 };
 
 }  // namespace tally::storage

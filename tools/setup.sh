@@ -13,8 +13,15 @@ PACKAGES=(
   librocksdb-dev libboost-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libabsl-dev
   libhowardhinnant-date-dev tzdata libcli11-dev libtomlplusplus-dev libsystemd-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  # Lua 5.1, the dialect of Redis scripts (EVAL)
+  liblua5.1-0-dev
   # real clients and peers used by the tests and benchmarks
   redis-tools redis-server curl procps
+  # the client compatibility suites (tests/compat): phpredis and redis-py,
+  # each run against tallyd and a redis-server started by the test
+  php-cli php-redis python3-redis
+  # the dashboard's end-to-end tests (tests/e2e) drive Debian's chromium
+  chromium
   # the service tests: systemd-analyze verify, systemd-sysusers and
   # systemd-tmpfiles on the installed unit (nothing is started)
   systemd

@@ -47,7 +47,8 @@ void Backup(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
 constexpr ErrorCode kBackupErrors[] = {ErrorCode::kSyntax, ErrorCode::kInvalidBackupDir, ErrorCode::kBackupFailed};
 
 const protocol::CommandSpec kSpecs[] = {
-    {"BACKUP", -1, protocol::flags::kAdmin | protocol::flags::kAdminOnly, "server", "[dir]",
+    {"BACKUP", -1, protocol::flags::kAdmin | protocol::flags::kAdminOnly | protocol::flags::kNoScript, "server",
+     "[dir]",
      "Writes a consistent copy of the data dir into dir (absolute; new or empty; default "
      "<data_dir>/backups/<UTC time>) while writes go on: every write acknowledged before it started is in the copy. "
      "Replies dir, files, bytes and ms. Admin only.",

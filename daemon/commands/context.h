@@ -23,6 +23,15 @@
 
 namespace tally {
 
+// MULTI ... EXEC and WATCH (commands/transaction.h).
+struct TransactionState {
+  bool open = false;                             // MULTI was sent; EXEC or DISCARD not yet
+  bool aborted = false;                          // a command was refused while queuing: EXEC answers EXECABORT
+  std::vector<std::vector<std::string>> queued;  // each queued command's arguments, name first
+  // WATCHed keys and the version each had then (KeyspaceModule::Watch).
+  std::vector<std::pair<std::string, uint64_t>> watched;
+};
+
 // Per-connection state. Touched only by the connection's own thread.
 struct ClientState {
   uint64_t id = 0;
@@ -47,6 +56,7 @@ struct ClientState {
   // RESP session delivers the `alerts` channel's messages while any is set.
   std::vector<std::string> channels;
   std::vector<std::string> patterns;
+  TransactionState transaction;
   // Redis's count in (un)subscribe replies: channels and patterns together.
   size_t subscriptions() const { return channels.size() + patterns.size(); }
 };

@@ -8,8 +8,10 @@
 #include <cstdint>
 
 #include "commands/context.h"
+#include "commands/transaction.h"
 #include "protocol/command_table.h"
 #include "protocol/errors.h"
+#include "script/script_watch.h"
 
 namespace tally::commands {
 
@@ -26,23 +28,26 @@ const protocol::CommandSpec* ResolveAndRun(const protocol::CommandTable& table, 
                                            RepliedError&& replied_error) {
   size_t index = 0;
   const protocol::CommandSpec* spec = table.Resolve(args, reply, &index);
-  if (spec == nullptr) {
+  // Inside MULTI, a command refused before it could be queued makes EXEC
+  // discard the whole transaction (Redis's EXECABORT).
+  auto refuse = [&] {
     ctx.stats.RecordRejected(index);
+    if (ctx.client.transaction.open) [[unlikely]]
+      ctx.client.transaction.aborted = true;
     return nullptr;
-  }
+  };
+  if (spec == nullptr) return refuse();
   // Access control (commands/access.h): nothing but AUTH, HELLO, QUIT and RESET
   // before the password, nothing that writes (or is admin-only) for the reader.
   if (ctx.client.identity == Identity::kNone && !(spec->flags & protocol::flags::kNoAuthOk)) {
     reply.SendError(protocol::ErrorCode::kNoAuth, protocol::errors::kNoAuth);
-    ctx.stats.RecordRejected(index);
-    return nullptr;
+    return refuse();
   }
   if (ctx.client.identity == Identity::kReader &&
       (spec->flags & (protocol::flags::kWrite | protocol::flags::kAdminOnly))) {
     reply.SendError(protocol::ErrorCode::kNoPerm,
                     protocol::errors::NoPermission(IdentityName(ctx.client.identity), spec->name));
-    ctx.stats.RecordRejected(index);
-    return nullptr;
+    return refuse();
   }
   // Redis's subscribed context: a RESP2 connection's replies and messages
   // share one stream, so only the commands whose replies a subscriber can
@@ -50,7 +55,21 @@ const protocol::CommandSpec* ResolveAndRun(const protocol::CommandTable& table, 
   if (ctx.client.subscriptions() > 0 && ctx.client.protocol_version == 2 &&
       !(spec->flags & protocol::flags::kSubscriberOk)) {
     reply.SendError(protocol::ErrorCode::kPubSubContext, protocol::errors::PubSubContext(spec->name));
-    ctx.stats.RecordRejected(index);
+    return refuse();
+  }
+  // A script past script_time_limit_ms (script/script_watch.h): Redis's BUSY
+  // for everyone else, but SCRIPT KILL and the connection commands. One
+  // relaxed load while no script is past its limit.
+  if (script::ScriptBusy()) [[unlikely]] {
+    if (!script::InScriptOnThisThread() && !(spec->flags & protocol::flags::kConnection) &&
+        !(spec->name == "SCRIPT" && args.size() == 2 && protocol::AsciiLower(args[1]) == "kill")) {
+      reply.SendError(protocol::ErrorCode::kBusy, protocol::errors::kBusy);
+      return refuse();
+    }
+  }
+  // MULTI ... EXEC: queued, not run (commands/transaction.h).
+  if (ctx.client.transaction.open && !(spec->flags & protocol::flags::kTransactionControl)) [[unlikely]] {
+    QueueCommand(ctx, args, reply);
     return nullptr;
   }
   const auto started = std::chrono::steady_clock::now();

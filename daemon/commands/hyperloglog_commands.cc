@@ -68,12 +68,13 @@ constexpr ErrorCode kSketchErrors[] = {kWrongType};
 const protocol::CommandSpec kSpecs[] = {
     {"PFADD", -2, flags::kWrite | flags::kFast, "hyperloglog", "key [element ...]",
      "Adds elements to a HyperLogLog key (created if absent): 1 if its estimate may have changed, else 0.", PfAdd,
-     kSketchErrors},
+     kSketchErrors, protocol::kOneKey},
     {"PFCOUNT", -2, flags::kReadOnly, "hyperloglog", "key [key ...]",
      "Distinct elements added to a HyperLogLog key (exact below 257), or to the union of several keys.", PfCount,
-     kSketchErrors},
+     kSketchErrors, protocol::kEveryArgKey},
     {"PFMERGE", -2, flags::kWrite, "hyperloglog", "destkey [sourcekey ...]",
-     "Stores the union of destkey and the source HyperLogLog keys in destkey.", PfMerge, kSketchErrors},
+     "Stores the union of destkey and the source HyperLogLog keys in destkey.", PfMerge, kSketchErrors,
+     protocol::kEveryArgKey},
 };
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include "commands/context.h"
 #include "commands/registry.h"
 #include "commands/reply_status.h"
+#include "commands/transaction.h"
 #include "protocol/errors.h"
 #include "protocol/resp_parser.h"
 
@@ -25,7 +26,9 @@ namespace errors = protocol::errors;
 namespace flags = protocol::flags;
 
 void Get(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
-  if (!ctx.engine.keyspace().Read(args[1], [&](std::string_view value) { reply.SendBulk(value); })) reply.SendNull();
+  auto found = ctx.engine.keyspace().ReadString(args[1], [&](std::string_view value) { reply.SendBulk(value); });
+  if (!found.ok()) return SendOpError(reply, found);  // a hash or sorted set: WRONGTYPE
+  if (!found.value) reply.SendNull();
 }
 
 void MGet(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
@@ -193,7 +196,8 @@ void GetEx(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
     auto result = keyspace.Persist(args[1], &value);
     if (!result.ok()) return SendOpError(reply, result);
   } else {
-    keyspace.Read(args[1], [&](std::string_view stored) { value.emplace(stored); });
+    auto found = keyspace.ReadString(args[1], [&](std::string_view stored) { value.emplace(stored); });
+    if (!found.ok()) return SendOpError(reply, found);
   }
   if (value) {
     reply.SendBulk(*value);
@@ -210,18 +214,82 @@ void Append(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
 
 void StrLen(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   size_t length = 0;
-  ctx.engine.keyspace().Read(args[1], [&](std::string_view value) { length = value.size(); });
+  auto found = ctx.engine.keyspace().ReadString(args[1], [&](std::string_view value) { length = value.size(); });
+  if (!found.ok()) return SendOpError(reply, found);
   reply.SendInteger(static_cast<int64_t>(length));
 }
 
+// DEL/UNLINK key [key ...]: the keys go together (atomically, when they
+// live on several shards).
 void Del(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
+  const CommandArgs keys = args.subspan(1);
+  if (keys.size() > 1 && RefuseIfLogStopped(ctx, reply)) return;
   int64_t removed = 0;
-  for (size_t i = 1; i < args.size(); ++i) {
-    auto result = ctx.engine.keyspace().Delete(args[i]);
-    if (!result.ok()) return SendOpError(reply, result);
-    removed += result.value ? 1 : 0;
-  }
+  core::OpStatus failed = core::OpStatus::kOk;
+  AtomicallyOverKeys(ctx, keys, [&] {
+    for (std::string_view key : keys) {
+      auto result = ctx.engine.keyspace().Delete(key);
+      if (!result.ok()) {
+        failed = result.status;
+        return;
+      }
+      removed += result.value ? 1 : 0;
+    }
+  });
+  if (failed != core::OpStatus::kOk) return SendOpError(reply, failed);
   reply.SendInteger(removed);
+}
+
+// The keys of MSET/MSETNX's key value pairs.
+std::vector<std::string_view> PairKeys(CommandArgs args) {
+  std::vector<std::string_view> keys;
+  keys.reserve(args.size() / 2);
+  for (size_t i = 1; i < args.size(); i += 2) keys.push_back(args[i]);
+  return keys;
+}
+
+// MSET and MSETNX: every pair is set in one atomic step (one RocksDB write
+// for the log entries of every shard involved). MSETNX sets none if any key
+// exists. Returns false (error sent) if nothing could be set.
+bool SetPairs(CommandContext& ctx, CommandArgs args, bool only_if_none_exist, bool& set, ReplySink& reply) {
+  if (args.size() % 2 == 0) {
+    reply.SendError(ErrorCode::kWrongArity, errors::WrongArity(args[0]));
+    return false;
+  }
+  const std::vector<std::string_view> keys = PairKeys(args);
+  if (RefuseIfLogStopped(ctx, reply)) return false;
+  core::OpStatus failed = core::OpStatus::kOk;
+  set = false;
+  AtomicallyOverKeys(ctx, keys, [&] {
+    if (only_if_none_exist) {
+      for (std::string_view key : keys) {
+        if (ctx.engine.keyspace().Exists(key)) return;
+      }
+    }
+    for (size_t i = 1; i < args.size(); i += 2) {
+      auto result = ctx.engine.keyspace().Set(args[i], args[i + 1], core::SetOptions{});
+      if (!result.ok()) {
+        failed = result.status;
+        return;
+      }
+    }
+    set = true;
+  });
+  if (failed != core::OpStatus::kOk) {
+    SendOpError(reply, failed);
+    return false;
+  }
+  return true;
+}
+
+void MSet(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
+  bool set = false;
+  if (SetPairs(ctx, args, /*only_if_none_exist=*/false, set, reply)) reply.SendOk();
+}
+
+void MSetNx(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
+  bool set = false;
+  if (SetPairs(ctx, args, /*only_if_none_exist=*/true, set, reply)) reply.SendInteger(set ? 1 : 0);
 }
 
 void Exists(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
@@ -306,9 +374,10 @@ void PExpireTime(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   reply.SendInteger(ctx.engine.keyspace().ExpireAtMs(args[1]));
 }
 
-// Every plain key is a string (a HyperLogLog value is one in Redis too).
+// string (a HyperLogLog value is one, as in Redis), hash, zset or none.
 void Type(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
-  reply.SendSimple(ctx.engine.keyspace().Exists(args[1]) ? "string" : "none");
+  const std::optional<core::ValueType> type = ctx.engine.keyspace().TypeOf(args[1]);
+  reply.SendSimple(type ? core::ValueTypeName(*type) : "none");
 }
 
 // TIME: [unix seconds, microseconds], from the engine's clock (milliseconds).
@@ -381,7 +450,7 @@ void Scan(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   }
   std::string_view pattern;
   int64_t count = 10;
-  bool type_matches = true;
+  std::string_view type;  // TYPE: only keys of that type (string, hash, zset)
   for (size_t i = 2; i < args.size(); i += 2) {
     if (i + 1 >= args.size()) return reply.SendError(ErrorCode::kSyntax, errors::kSyntax);
     if (EqualsIgnoreCase(args[i], "MATCH")) {
@@ -391,16 +460,15 @@ void Scan(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
         return reply.SendError(ErrorCode::kNotInteger, errors::kNotInteger);
       if (count < 1) return reply.SendError(ErrorCode::kSyntax, errors::kSyntax);
     } else if (EqualsIgnoreCase(args[i], "TYPE")) {
-      type_matches = EqualsIgnoreCase(args[i + 1], "string");  // plain keys are strings
+      type = args[i + 1];
     } else {
       return reply.SendError(ErrorCode::kSyntax, errors::kSyntax);
     }
   }
   core::ScanPage page =
-      ctx.engine.keyspace().Scan(cursor, pattern, static_cast<size_t>(std::min<int64_t>(count, 1 << 20)));
+      ctx.engine.keyspace().Scan(cursor, pattern, static_cast<size_t>(std::min<int64_t>(count, 1 << 20)), type);
   reply.SendArray(2);
   reply.SendBulk(std::to_string(page.next_cursor));
-  if (!type_matches) page.keys.clear();
   reply.SendArray(page.keys.size());
   for (const std::string& key : page.keys) reply.SendBulk(key);
 }
@@ -429,61 +497,164 @@ constexpr uint32_t kWriteFast = flags::kWrite | flags::kFast;
 constexpr uint32_t kReadFast = flags::kReadOnly | flags::kFast;
 
 using enum ErrorCode;
-constexpr ErrorCode kSetErrors[] = {kNotInteger, kSyntax, kInvalidExpire};
+constexpr ErrorCode kSetErrors[] = {kNotInteger, kSyntax, kInvalidExpire, kWrongType};
+constexpr ErrorCode kStringErrors[] = {kWrongType};  // the key holds a hash or sorted set
 constexpr ErrorCode kExpireErrors[] = {kNotInteger, kSyntax, kInvalidExpire};
-constexpr ErrorCode kIncrErrors[] = {kNotInteger, kOverflow};
+constexpr ErrorCode kIncrErrors[] = {kNotInteger, kOverflow, kWrongType};
 constexpr ErrorCode kScanErrors[] = {kNotInteger, kSyntax, kInvalidCursor};
 constexpr ErrorCode kSetExErrors[] = {kNotInteger, kInvalidExpire};
 
 const protocol::CommandSpec kSpecs[] = {
-    {"GET", 2, kReadFast, "string", "key", "Returns the string value of a key.", Get},
+    {"GET", 2, kReadFast, "string", "key", "Returns the string value of a key.", Get, kStringErrors, protocol::kOneKey},
     {"SET", -3, flags::kWrite, "string",
      "key value [NX | XX] [GET] [EX seconds | PX ms | EXAT unix-s | PXAT unix-ms | KEEPTTL]",
-     "Sets the string value of a key, optionally with an expiry and a condition.", Set, kSetErrors},
-    {"MGET", -2, kReadFast, "string", "key [key ...]", "Returns the values of several keys.", MGet},
+     "Sets the string value of a key, optionally with an expiry and a condition.", Set, kSetErrors, protocol::kOneKey},
+    {"MSET",
+     -3,
+     flags::kWrite,
+     "string",
+     "key value [key value ...]",
+     "Sets several keys in one atomic step.",
+     MSet,
+     {},
+     protocol::kKeyValuePairs},
+    {"MSETNX",
+     -3,
+     flags::kWrite,
+     "string",
+     "key value [key value ...]",
+     "Sets several keys in one atomic step, only if none exists (1 if set, else 0).",
+     MSetNx,
+     {},
+     protocol::kKeyValuePairs},
+    {"MGET",
+     -2,
+     kReadFast,
+     "string",
+     "key [key ...]",
+     "Returns the values of several keys.",
+     MGet,
+     {},
+     protocol::kEveryArgKey},
     {"SETEX", 4, flags::kWrite, "string", "key seconds value", "Sets a key's value with an expiry in seconds.", SetEx,
-     kSetExErrors},
+     kSetExErrors, protocol::kOneKey},
     {"PSETEX", 4, flags::kWrite, "string", "key milliseconds value",
-     "Sets a key's value with an expiry in milliseconds.", PSetEx, kSetExErrors},
-    {"SETNX", 3, kWriteFast, "string", "key value", "Sets a key's value only if it is absent (1 if set, else 0).",
-     SetNx},
+     "Sets a key's value with an expiry in milliseconds.", PSetEx, kSetExErrors, protocol::kOneKey},
+    {"SETNX",
+     3,
+     kWriteFast,
+     "string",
+     "key value",
+     "Sets a key's value only if it is absent (1 if set, else 0).",
+     SetNx,
+     {},
+     protocol::kOneKey},
     {"GETSET", 3, kWriteFast, "string", "key value", "Sets a key's value (dropping its expiry); returns the old one.",
-     GetSet},
-    {"GETDEL", 2, kWriteFast, "string", "key", "Returns a key's value and deletes the key.", GetDel},
+     GetSet, kStringErrors, protocol::kOneKey},
+    {"GETDEL", 2, kWriteFast, "string", "key", "Returns a key's value and deletes the key.", GetDel, kStringErrors,
+     protocol::kOneKey},
     {"GETEX", -2, kWriteFast, "string", "key [EX seconds | PX ms | EXAT unix-s | PXAT unix-ms | PERSIST]",
-     "Returns a key's value, optionally setting or removing its expiry.", GetEx, kSetErrors},
-    {"APPEND", 3, kWriteFast, "string", "key value", "Appends to a key's value; replies the new length.", Append},
-    {"STRLEN", 2, kReadFast, "string", "key", "Length of a key's value (0 if absent).", StrLen},
-    {"DEL", -2, flags::kWrite, "keyspace", "key [key ...]", "Deletes keys; replies how many existed.", Del},
-    {"UNLINK", -2, flags::kWrite, "keyspace", "key [key ...]", "Deletes keys, as DEL; replies how many existed.", Del},
-    {"TYPE", 2, kReadFast, "keyspace", "key", "A key's type: string, or none if absent.", Type},
-    {"EXISTS", -2, kReadFast, "keyspace", "key [key ...]", "Counts how many of the keys exist.", Exists},
+     "Returns a key's value, optionally setting or removing its expiry.", GetEx, kSetErrors, protocol::kOneKey},
+    {"APPEND", 3, kWriteFast, "string", "key value", "Appends to a key's value; replies the new length.", Append,
+     kStringErrors, protocol::kOneKey},
+    {"STRLEN", 2, kReadFast, "string", "key", "Length of a key's value (0 if absent).", StrLen, kStringErrors,
+     protocol::kOneKey},
+    {"DEL",
+     -2,
+     flags::kWrite,
+     "keyspace",
+     "key [key ...]",
+     "Deletes keys; replies how many existed.",
+     Del,
+     {},
+     protocol::kEveryArgKey},
+    {"UNLINK",
+     -2,
+     flags::kWrite,
+     "keyspace",
+     "key [key ...]",
+     "Deletes keys, as DEL; replies how many existed.",
+     Del,
+     {},
+     protocol::kEveryArgKey},
+    {"TYPE",
+     2,
+     kReadFast,
+     "keyspace",
+     "key",
+     "A key's type: string, hash, zset, or none if absent.",
+     Type,
+     {},
+     protocol::kOneKey},
+    {"EXISTS",
+     -2,
+     kReadFast,
+     "keyspace",
+     "key [key ...]",
+     "Counts how many of the keys exist.",
+     Exists,
+     {},
+     protocol::kEveryArgKey},
     {"EXPIRE", -3, kWriteFast, "keyspace", "key seconds [NX | XX | GT | LT]", "Sets a key's time to live in seconds.",
-     Expire, kExpireErrors},
+     Expire, kExpireErrors, protocol::kOneKey},
     {"PEXPIRE", -3, kWriteFast, "keyspace", "key milliseconds [NX | XX | GT | LT]",
-     "Sets a key's time to live in milliseconds.", PExpire, kExpireErrors},
+     "Sets a key's time to live in milliseconds.", PExpire, kExpireErrors, protocol::kOneKey},
     {"EXPIREAT", -3, kWriteFast, "keyspace", "key unix-seconds [NX | XX | GT | LT]",
-     "Sets a key's expiry as a unix time in seconds.", ExpireAt, kExpireErrors},
+     "Sets a key's expiry as a unix time in seconds.", ExpireAt, kExpireErrors, protocol::kOneKey},
     {"PEXPIREAT", -3, kWriteFast, "keyspace", "key unix-milliseconds [NX | XX | GT | LT]",
-     "Sets a key's expiry as a unix time in milliseconds.", PExpireAt, kExpireErrors},
-    {"EXPIRETIME", 2, kReadFast, "keyspace", "key", "A key's expiry as unix seconds (-1 no expiry, -2 no key).",
-     ExpireTime},
-    {"PEXPIRETIME", 2, kReadFast, "keyspace", "key", "A key's expiry as unix milliseconds (-1 no expiry, -2 no key).",
-     PExpireTime},
-    {"PERSIST", 2, kWriteFast, "keyspace", "key", "Removes a key's expiry.", Persist},
-    {"TTL", 2, kReadFast, "keyspace", "key", "Seconds left to live (-1 no expiry, -2 no key).", Ttl},
-    {"PTTL", 2, kReadFast, "keyspace", "key", "Milliseconds left to live (-1 no expiry, -2 no key).", PTtl},
-    {"INCR", 2, kWriteFast, "string", "key", "Adds 1 to the integer value of a key.", Incr, kIncrErrors},
-    {"INCRBY", 3, kWriteFast, "string", "key increment", "Adds an integer to the value of a key.", IncrBy, kIncrErrors},
-    {"DECR", 2, kWriteFast, "string", "key", "Subtracts 1 from the integer value of a key.", Decr, kIncrErrors},
+     "Sets a key's expiry as a unix time in milliseconds.", PExpireAt, kExpireErrors, protocol::kOneKey},
+    {"EXPIRETIME",
+     2,
+     kReadFast,
+     "keyspace",
+     "key",
+     "A key's expiry as unix seconds (-1 no expiry, -2 no key).",
+     ExpireTime,
+     {},
+     protocol::kOneKey},
+    {"PEXPIRETIME",
+     2,
+     kReadFast,
+     "keyspace",
+     "key",
+     "A key's expiry as unix milliseconds (-1 no expiry, -2 no key).",
+     PExpireTime,
+     {},
+     protocol::kOneKey},
+    {"PERSIST", 2, kWriteFast, "keyspace", "key", "Removes a key's expiry.", Persist, {}, protocol::kOneKey},
+    {"TTL",
+     2,
+     kReadFast,
+     "keyspace",
+     "key",
+     "Seconds left to live (-1 no expiry, -2 no key).",
+     Ttl,
+     {},
+     protocol::kOneKey},
+    {"PTTL",
+     2,
+     kReadFast,
+     "keyspace",
+     "key",
+     "Milliseconds left to live (-1 no expiry, -2 no key).",
+     PTtl,
+     {},
+     protocol::kOneKey},
+    {"INCR", 2, kWriteFast, "string", "key", "Adds 1 to the integer value of a key.", Incr, kIncrErrors,
+     protocol::kOneKey},
+    {"INCRBY", 3, kWriteFast, "string", "key increment", "Adds an integer to the value of a key.", IncrBy, kIncrErrors,
+     protocol::kOneKey},
+    {"DECR", 2, kWriteFast, "string", "key", "Subtracts 1 from the integer value of a key.", Decr, kIncrErrors,
+     protocol::kOneKey},
     {"DECRBY", 3, kWriteFast, "string", "key decrement", "Subtracts an integer from the value of a key.", DecrBy,
-     kIncrErrors},
+     kIncrErrors, protocol::kOneKey},
     {"SCAN", -2, flags::kReadOnly, "keyspace", "cursor [MATCH pattern] [COUNT count] [TYPE type]",
      "Iterates over the plain keys.", Scan, kScanErrors},
     {"KEYS", 2, flags::kReadOnly, "keyspace", "pattern",
      "Every plain key matching a glob pattern: a full scan (use SCAN on large keyspaces).", Keys},
     {"DBSIZE", 1, kReadFast, "server", "", "Number of plain keys.", DbSize},
-    {"TIME", 1, flags::kFast, "server", "", "The server's time: unix seconds and microseconds.", Time},
+    {"TIME", 1, flags::kFast | flags::kNoShards, "server", "", "The server's time: unix seconds and microseconds.",
+     Time},
 };
 
 }  // namespace

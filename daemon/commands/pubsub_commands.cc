@@ -102,7 +102,7 @@ void PUnsubscribe(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   Remove(ctx, args, reply, ctx.client.patterns, "punsubscribe");
 }
 
-constexpr uint32_t kPubSub = flags::kConnection | flags::kSubscriberOk;
+constexpr uint32_t kPubSub = flags::kConnection | flags::kSubscriberOk | flags::kNoScript;
 
 using enum protocol::ErrorCode;
 constexpr protocol::ErrorCode kSubscribeErrors[] = {kUnknownChannel};

@@ -1,5 +1,7 @@
 #include "commands/registry.h"
 
+#include "commands/transaction.h"
+
 namespace tally::commands {
 
 const protocol::CommandTable& BuildCommandTable() {
@@ -7,7 +9,11 @@ const protocol::CommandTable& BuildCommandTable() {
     protocol::CommandTable t;
     t.Register(ServerCommands());
     t.Register(KeyspaceCommands());
+    t.Register(TransactionCommands());
     t.Register(HyperLogLogCommands());
+    t.Register(HashCommands());
+    t.Register(SortedSetCommands());
+    t.Register(FlushCommands());
     t.Register(CounterCommands());
     t.Register(FeedCommands());
     t.Register(QuotaCommands());
@@ -15,6 +21,7 @@ const protocol::CommandTable& BuildCommandTable() {
     t.Register(PubSubCommands());
     t.Register(UniqueCommands());
     t.Register(BackupCommands());
+    t.Register(ScriptCommands());
     return t;
   }();
   return table;

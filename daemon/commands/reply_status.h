@@ -46,6 +46,18 @@ inline protocol::Error OpError(core::OpStatus status, std::string_view failed_fa
       return protocol::Error(ErrorCode::kUnknownReservation, errors::kUnknownReservation);
     case core::OpStatus::kWrongType:
       return protocol::Error(ErrorCode::kWrongType, errors::kNotHyperLogLog);
+    case core::OpStatus::kWrongKind:
+      return protocol::Error(ErrorCode::kWrongType, errors::kWrongKind);
+    case core::OpStatus::kNotFloat:
+      return protocol::Error(ErrorCode::kNotFloat, errors::kNotFloat);
+    case core::OpStatus::kNanOrInfinity:
+      return protocol::Error(ErrorCode::kNotFloat, errors::kNanOrInfinity);
+    case core::OpStatus::kHashNotInteger:
+      return protocol::Error(ErrorCode::kNotInteger, errors::kHashNotInteger);
+    case core::OpStatus::kHashNotFloat:
+      return protocol::Error(ErrorCode::kNotFloat, errors::kHashNotFloat);
+    case core::OpStatus::kScoreNan:
+      return protocol::Error(ErrorCode::kNotFloat, errors::kScoreNan);
   }
   return protocol::Error(ErrorCode::kInternal, "internal error: an operation failed without a status");
 }

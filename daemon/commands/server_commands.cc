@@ -14,6 +14,7 @@
 #include "commands/metrics.h"
 #include "commands/registry.h"
 #include "commands/reply_status.h"
+#include "commands/transaction.h"
 #include "core/glob.h"
 #include "protocol/errors.h"
 #include "protocol/resp_parser.h"
@@ -57,6 +58,7 @@ void Reset(CommandContext& ctx, CommandArgs, ReplySink& reply) {
   ctx.client.protocol_version = 2;
   if (ctx.client.resp_sink != nullptr) ctx.client.resp_sink->set_resp3(false);
   ctx.client.identity = ctx.server.access.initial();  // as Redis: RESET signs the connection out
+  EndTransaction(ctx);
   reply.SendSimple("RESET");
 }
 
@@ -227,10 +229,6 @@ void SendFlagNames(uint32_t f, ReplySink& reply) {
   for (auto name : names) reply.SendSimple(name);
 }
 
-bool TakesKey(const protocol::CommandSpec& spec) {
-  return spec.group == "string" || (spec.group == "keyspace" && spec.name != "SCAN");
-}
-
 // Redis's COMMAND INFO entry: name, arity, flags, first key, last key, step,
 // ACL categories, tips, key specs, subcommands.
 void SendCommandInfo(const protocol::CommandSpec& spec, ReplySink& reply) {
@@ -238,11 +236,9 @@ void SendCommandInfo(const protocol::CommandSpec& spec, ReplySink& reply) {
   reply.SendBulk(protocol::AsciiLower(spec.name));
   reply.SendInteger(spec.arity);
   SendFlagNames(spec.flags, reply);
-  bool keys = TakesKey(spec);
-  bool many = spec.arity < 0 && (spec.name == "DEL" || spec.name == "EXISTS" || spec.name == "MGET");
-  reply.SendInteger(keys ? 1 : 0);
-  reply.SendInteger(keys ? (many ? -1 : 1) : 0);
-  reply.SendInteger(keys ? 1 : 0);
+  reply.SendInteger(spec.keys.first);
+  reply.SendInteger(spec.keys.last);
+  reply.SendInteger(spec.keys.step);
   reply.SendArray(0);
   reply.SendArray(0);
   reply.SendArray(0);
@@ -539,13 +535,15 @@ const protocol::CommandSpec kSpecs[] = {
     {"PING", -1, kConn | flags::kSubscriberOk, "connection", "[message]",
      "Replies PONG, or the message (subscribed over RESP2: [pong, message]).", Ping, kPingErrors},
     {"ECHO", 2, kConn, "connection", "message", "Replies the message.", Echo},
-    {"QUIT", -1, kConn | flags::kSubscriberOk | flags::kNoAuthOk, "connection", "",
-     "Closes the connection after replying OK.", Quit},
-    {"RESET", 1, kConn | flags::kSubscriberOk | flags::kNoAuthOk, "connection", "",
-     "Resets the connection: drops every subscription, back to RESP2, no name. Replies RESET.", Reset},
-    {"HELLO", -1, kConn | flags::kNoAuthOk, "connection", "[protover [AUTH username password] [SETNAME clientname]]",
+    {"QUIT", -1, kConn | flags::kSubscriberOk | flags::kNoAuthOk | flags::kTransactionControl | flags::kNoScript,
+     "connection", "", "Closes the connection after replying OK.", Quit},
+    {"RESET", 1, kConn | flags::kSubscriberOk | flags::kNoAuthOk | flags::kTransactionControl | flags::kNoScript,
+     "connection", "", "Resets the connection: drops every subscription, back to RESP2, no name. Replies RESET.",
+     Reset},
+    {"HELLO", -1, kConn | flags::kNoAuthOk | flags::kNoScript, "connection",
+     "[protover [AUTH username password] [SETNAME clientname]]",
      "Handshake: selects RESP2 or RESP3 and describes the server.", Hello, kHelloErrors},
-    {"AUTH", -2, kConn | flags::kNoAuthOk, "connection", "[username] password",
+    {"AUTH", -2, kConn | flags::kNoAuthOk | flags::kNoScript, "connection", "[username] password",
      "Authenticates as `default` (read-write) or `reader` (read-only) when a password is configured.", Auth,
      kAuthErrors},
     {"SELECT", 2, kConn, "connection", "index", "Selects database 0 (the only one).", Select, kSelectErrors},

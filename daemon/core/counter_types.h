@@ -26,8 +26,10 @@ struct CounterOptions {
 // The RocksDB compaction filter's view of retention (cells and event ids).
 std::unique_ptr<storage::RetentionPolicy> MakeRetentionPolicy(const CounterOptions& options, const Clock& clock);
 
-// Owner and key names: 1-128 bytes of A-Z a-z 0-9 _ . : @ - and backslash
-// (so Laravel morph names such as App\Models\Post:1 work unchanged).
+// Owner and key names: 1-128 bytes of printable ASCII except space and
+// , " ' ` < > — so the names applications already have work unchanged:
+// Laravel morph names (App\Models\Post:1), e-mail addresses
+// (ada+billing@example.com), paths (team/42), auth0|abc, {hash-tags}.
 bool ValidName(std::string_view name);
 // Event ids: 1-128 printable ASCII bytes without spaces.
 bool ValidEventId(std::string_view id);

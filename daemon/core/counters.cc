@@ -89,9 +89,13 @@ std::string AuditDeleteJson(std::optional<Interval> interval, int64_t removed, i
 bool ValidName(std::string_view name) {
   if (name.empty() || name.size() > 128) return false;
   for (char c : name) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
-              c == ':' || c == '@' || c == '-' || c == '\\';
-    if (!ok) return false;
+    // Printable ASCII without the space (0x21-0x7E), minus the characters that
+    // need quoting where names travel: ',' separates owners in one HTTP query
+    // parameter (/v1/values?owners=a,b); quotes delimit names in JSON, CSV,
+    // shells and tally's own messages ("invalid owner '...'"); '<' '>' are
+    // HTML. Never 0x00, which ends a name inside storage keys (FORMAT.md).
+    const bool printable = c > ' ' && c <= '~';
+    if (!printable || c == ',' || c == '"' || c == '\'' || c == '`' || c == '<' || c == '>') return false;
   }
   return true;
 }

@@ -28,6 +28,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/clock.h"
@@ -85,6 +86,16 @@ class Engine {
   MeteringModule& metering() { return *metering_; }
   UniquesModule& uniques() { return *uniques_; }
   FeedsModule& feeds() { return *feeds_; }
+  // ---- atomic groups --------------------------------------------------------
+  // fn() with the shards of `mask` locked and the log's commit group held:
+  // the ops fn runs are atomic together, and their log entries reach the disk
+  // in one write (core/shard_set.h, Atomically). MULTI/EXEC, scripts, MSET.
+  template <typename Fn>
+  auto Atomically(ShardMask mask, Fn&& fn) {
+    return shards_.Atomically(mask, std::forward<Fn>(fn));
+  }
+  ShardMask HeldShards() const { return ShardSet::HeldShards(); }
+
   // Every module's figures, in registration order.
   std::vector<ModuleStats> module_stats();
 

@@ -19,7 +19,9 @@ KeyspaceModule::KeyspaceModule(ShardSet& shards, storage::Store& store, const Cl
     : shard_set_(shards), store_(store), clock_(clock) {}
 
 std::vector<lf::Op> KeyspaceModule::log_ops() const {
-  return {lf::Op::kPlainPut, lf::Op::kPlainDel, lf::Op::kPlainSketchAdd};
+  return {lf::Op::kPlainPut,     lf::Op::kPlainDel,     lf::Op::kPlainSketchAdd,
+          lf::Op::kPlainHashSet, lf::Op::kPlainHashDel, lf::Op::kPlainZsetSet,
+          lf::Op::kPlainZsetRem, lf::Op::kPlainExpire,  lf::Op::kPlainFlush};
 }
 
 // ---------------------------------------------------------------------------
@@ -38,12 +40,14 @@ KeyspaceModule::Entry* KeyspaceModule::FindLive(Shard& shard, std::string_view k
 }
 
 void KeyspaceModule::MarkDirty(Shard& shard, std::string_view key, Entry* entry) {
+  TouchWatched(shard, key);
   if (entry != nullptr && entry->dirty) return;
   if (entry != nullptr) entry->dirty = true;
   shard.dirty.emplace_back(key);
 }
 
 void KeyspaceModule::Remove(Shard& shard, std::string_view key, Entry& entry) {
+  TouchWatched(shard, key);
   // A removed key must reach compaction as a delete: list it unless already listed.
   if (!entry.dirty) shard.dirty.emplace_back(key);
   if (entry.expire_at_ms != 0) --shard.keys_with_expiry;
@@ -51,6 +55,12 @@ void KeyspaceModule::Remove(Shard& shard, std::string_view key, Entry& entry) {
 }
 
 void KeyspaceModule::LogPut(const ShardRef& ref, std::string_view key, const Entry& entry) {
+  if (entry.type != ValueType::kString) {
+    // A hash's or sorted set's expiry alone: its fields are in their own entries.
+    ref.Append(
+        [&](std::string& blob) { lf::AppendEntry(blob, lf::Op::kPlainExpire, EncodeExpire(key, entry.expire_at_ms)); });
+    return;
+  }
   ref.Append([&](std::string& blob) { lf::AppendPlainPut(blob, key, entry.expire_at_ms, entry.value); });
 }
 
@@ -106,10 +116,13 @@ OpResult<bool> KeyspaceModule::Set(std::string_view key, std::string_view value,
   return shard_set_.Write(key, [&](const ShardRef& ref) {
     Shard& shard = state(ref);
     Entry* entry = FindLive(shard, key, clock_.NowMs());
+    // SET ... GET and GETSET read the old value: a hash has none (WRONGTYPE, as Redis).
+    if (old_value != nullptr && !Holds(entry, ValueType::kString)) return OpResult<bool>::Error(OpStatus::kWrongKind);
     if (old_value != nullptr && entry != nullptr) *old_value = entry->value;
     if (options.condition == SetCondition::kIfAbsent && entry != nullptr) return OpResult<bool>::Ok(false);
     if (options.condition == SetCondition::kIfPresent && entry == nullptr) return OpResult<bool>::Ok(false);
     if (entry == nullptr) entry = &shard.keys.try_emplace(key).first->second;
+    MakeString(*entry);  // SET replaces any type
     const int64_t expire_at = options.keep_ttl ? entry->expire_at_ms : options.expire_at_ms;
     if (entry->expire_at_ms != 0) --shard.keys_with_expiry;
     if (expire_at != 0) ++shard.keys_with_expiry;
@@ -125,6 +138,7 @@ OpResult<int64_t> KeyspaceModule::IncrBy(std::string_view key, int64_t delta) {
   return shard_set_.Write(key, [&](const ShardRef& ref) {
     Shard& shard = state(ref);
     Entry* entry = FindLive(shard, key, clock_.NowMs());
+    if (!Holds(entry, ValueType::kString)) return OpResult<int64_t>::Error(OpStatus::kWrongKind);
     int64_t current = 0;
     if (entry != nullptr && !protocol::ParseInt64(entry->value, &current)) {
       return OpResult<int64_t>::Error(OpStatus::kNotInteger);
@@ -145,6 +159,7 @@ OpResult<int64_t> KeyspaceModule::Append(std::string_view key, std::string_view 
   return shard_set_.Write(key, [&](const ShardRef& ref) {
     Shard& shard = state(ref);
     Entry* entry = FindLive(shard, key, clock_.NowMs());
+    if (!Holds(entry, ValueType::kString)) return OpResult<int64_t>::Error(OpStatus::kWrongKind);
     if (entry == nullptr) entry = &shard.keys.try_emplace(key).first->second;
     entry->value.append(suffix);
     MarkDirty(shard, key, entry);
@@ -158,6 +173,7 @@ OpResult<bool> KeyspaceModule::Delete(std::string_view key, std::optional<std::s
     Shard& shard = state(ref);
     Entry* entry = FindLive(shard, key, clock_.NowMs());
     if (entry == nullptr) return OpResult<bool>::Ok(false);
+    if (old_value != nullptr && entry->type != ValueType::kString) return OpResult<bool>::Error(OpStatus::kWrongKind);
     if (old_value != nullptr) *old_value = std::move(entry->value);
     Remove(shard, key, *entry);
     ref.Append([&](std::string& blob) { lf::AppendPlainDel(blob, key); });
@@ -175,6 +191,7 @@ OpResult<bool> KeyspaceModule::SketchAdd(std::string_view key, std::span<const s
     // Only the hashes that changed the sketch are logged: replay starts from
     // the same sketch, so the others would change nothing there either.
     std::vector<uint64_t> changed;
+    if (!Holds(entry, ValueType::kString)) return OpResult<bool>::Error(OpStatus::kWrongKind);
     if (entry != nullptr) {
       // (An empty string is a string: "" means "no sketch yet" only for a new key.)
       if (entry->value.empty() || !AddToSketchValue(entry->value, hashes, &changed)) {
@@ -195,6 +212,7 @@ OpResult<DistinctSketch> KeyspaceModule::ReadSketch(std::string_view key) {
   return shard_set_.Read(key, [&](const ShardRef& ref) {
     Entry* entry = FindLive(state(ref), key, clock_.NowMs());
     if (entry == nullptr) return OpResult<DistinctSketch>::Ok(DistinctSketch());
+    if (entry->type != ValueType::kString) return OpResult<DistinctSketch>::Error(OpStatus::kWrongKind);
     std::optional<DistinctSketch> stored = SketchOf(entry->value);
     if (!stored) return OpResult<DistinctSketch>::Error(OpStatus::kWrongType);
     return OpResult<DistinctSketch>::Ok(std::move(*stored));
@@ -210,6 +228,7 @@ OpResult<uint64_t> KeyspaceModule::CountSketch(std::string_view key) {
   return shard_set_.Read(key, [&](const ShardRef& ref) {
     Entry* entry = FindLive(state(ref), key, clock_.NowMs());
     if (entry == nullptr) return OpResult<uint64_t>::Ok(0);
+    if (entry->type != ValueType::kString) return OpResult<uint64_t>::Error(OpStatus::kWrongKind);
     std::string& value = entry->value;
     // Only a dense sketch keeps its count: counting it reads 16,384
     // registers; the smaller forms are counted as fast as they are read.
@@ -238,6 +257,7 @@ OpResult<bool> KeyspaceModule::MergeSketch(std::string_view key, const DistinctS
     Shard& shard = state(ref);
     Entry* entry = FindLive(shard, key, clock_.NowMs());
     DistinctSketch sketch;
+    if (!Holds(entry, ValueType::kString)) return OpResult<bool>::Error(OpStatus::kWrongKind);
     if (entry != nullptr) {
       std::optional<DistinctSketch> stored = SketchOf(entry->value);
       if (!stored) return OpResult<bool>::Error(OpStatus::kWrongType);
@@ -265,6 +285,7 @@ OpResult<bool> KeyspaceModule::Expire(std::string_view key, int64_t expire_at_ms
     const int64_t now = clock_.NowMs();
     Entry* entry = FindLive(shard, key, now);
     if (entry == nullptr) return OpResult<bool>::Ok(false);
+    if (value != nullptr && entry->type != ValueType::kString) return OpResult<bool>::Error(OpStatus::kWrongKind);
     if (value != nullptr) *value = entry->value;
     // Redis: a key without expiry counts as an infinite TTL for GT and LT.
     const bool has_expiry = entry->expire_at_ms != 0;
@@ -301,6 +322,7 @@ OpResult<bool> KeyspaceModule::Persist(std::string_view key, std::optional<std::
   return shard_set_.Write(key, [&](const ShardRef& ref) {
     Shard& shard = state(ref);
     Entry* entry = FindLive(shard, key, clock_.NowMs());
+    if (value != nullptr && !Holds(entry, ValueType::kString)) return OpResult<bool>::Error(OpStatus::kWrongKind);
     if (entry != nullptr && value != nullptr) *value = entry->value;
     if (entry == nullptr || entry->expire_at_ms == 0) return OpResult<bool>::Ok(false);
     entry->expire_at_ms = 0;
@@ -334,7 +356,7 @@ int64_t KeyspaceModule::ExpireAtMs(std::string_view key) {
 // order, so a key present for the whole scan is returned exactly once even if
 // the shard's table is rehashed between calls. Cost per call: one pass over
 // one shard, returning at least an eighth of it (see docs/architecture.md).
-ScanPage KeyspaceModule::Scan(uint64_t cursor, std::string_view pattern, size_t count) {
+ScanPage KeyspaceModule::Scan(uint64_t cursor, std::string_view pattern, size_t count, std::string_view type) {
   constexpr int kPositionBits = 57;
   constexpr uint64_t kPositionMask = (uint64_t{1} << kPositionBits) - 1;
   ScanPage page;
@@ -348,6 +370,7 @@ ScanPage KeyspaceModule::Scan(uint64_t cursor, std::string_view pattern, size_t 
     for (const auto& [pos, key] : candidates) {
       const Entry& entry = shard.keys.find(key)->second;
       if (entry.expire_at_ms != 0 && entry.expire_at_ms <= now) continue;
+      if (!type.empty() && !EqualsIgnoringCase(ValueTypeName(entry.type), type)) continue;
       if (pattern.empty() || GlobMatch(pattern, key)) page.keys.emplace_back(key);
     }
   };
@@ -393,6 +416,34 @@ ScanPage KeyspaceModule::Scan(uint64_t cursor, std::string_view pattern, size_t 
   return page;
 }
 
+uint64_t KeyspaceModule::Watch(std::string_view key) {
+  return shard_set_.Read(key, [&](const ShardRef& ref) {
+    Shard& shard = state(ref);
+    FindLive(shard, key, clock_.NowMs());  // an expired key goes now, not as a change after WATCH
+    auto [it, inserted] = shard.watched.try_emplace(key);
+    if (inserted) it->second.version = ++shard.watch_clock;
+    ++it->second.watchers;
+    return it->second.version;
+  });
+}
+
+bool KeyspaceModule::KeyChangedSince(std::string_view key, uint64_t version) {
+  return shard_set_.Read(key, [&](const ShardRef& ref) {
+    Shard& shard = state(ref);
+    FindLive(shard, key, clock_.NowMs());  // expiring since WATCH is a change, as in Redis
+    auto it = shard.watched.find(key);
+    return it == shard.watched.end() || it->second.version != version;
+  });
+}
+
+void KeyspaceModule::Unwatch(std::string_view key) {
+  shard_set_.Read(key, [&](const ShardRef& ref) {
+    Shard& shard = state(ref);
+    auto it = shard.watched.find(key);
+    if (it != shard.watched.end() && --it->second.watchers == 0) shard.watched.erase(it);
+  });
+}
+
 KeyspaceStats KeyspaceModule::Sizes() {
   KeyspaceStats stats;
   for (size_t i = 0; i < kShardCount; ++i) {
@@ -425,6 +476,10 @@ Status KeyspaceModule::LoadCompacted() {
   const Status scanned = store_.Scan(
       Family::kKv, "", "",
       [&](std::string_view key, std::string_view encoded) {
+        if (IsTypedRow(encoded)) {
+          LoadTypedRow(shards_[ShardSet::ShardOf(key)], key, encoded, now);
+          return true;
+        }
         int64_t expire_at = 0;
         std::string_view value;
         if (!lf::DecodeKvValue(encoded, &expire_at, &value)) return true;  // counted by verify tools
@@ -453,6 +508,7 @@ Status KeyspaceModule::Replay(const lf::Entry& entry, const ReplayContext& conte
     return Status::Ok();
   }
   if (entry.op == lf::Op::kPlainSketchAdd) return ReplaySketchAdd(entry.payload, context.now_ms);
+  if (entry.op != lf::Op::kPlainPut) return ReplayCollection(entry, context);
   lf::PlainPut put;
   if (!lf::DecodePlainPut(entry.payload, &put)) return Status::Corruption("malformed plain put in log");
   Shard& shard = shards_[ShardSet::ShardOf(put.key)];
@@ -468,6 +524,7 @@ Status KeyspaceModule::Replay(const lf::Entry& entry, const ReplayContext& conte
     target = &it->second;
     if (target->expire_at_ms != 0) --shard.keys_with_expiry;
   }
+  MakeString(*target);
   target->value.assign(put.value);
   target->expire_at_ms = put.expire_at_ms;
   if (put.expire_at_ms != 0) ++shard.keys_with_expiry;
@@ -521,7 +578,7 @@ void KeyspaceModule::Snapshot(const ShardRef& ref) {
       shard.snapshot.push_back({std::move(key), std::nullopt});
     } else if (it->second.dirty) {
       it->second.dirty = false;
-      shard.snapshot.push_back({std::move(key), lf::EncodeKvValue(it->second.expire_at_ms, it->second.value)});
+      shard.snapshot.push_back({std::move(key), EncodeRow(it->second)});
     }  // else: listed twice, already taken
   }
   shard.dirty.clear();

@@ -23,6 +23,12 @@ enum class OpStatus {
   kUnknownGrant,        // the owner has no such grant
   kUnknownReservation,  // the owner has no such reservation
   kWrongType,           // a plain key holds a value the command cannot use (PFADD on a string)
+  kWrongKind,           // a plain key holds another type (GET on a hash, HSET on a sorted set): Redis's WRONGTYPE
+  kNotFloat,            // a stored string is not a valid float (INCRBYFLOAT)
+  kNanOrInfinity,       // a float increment would make NaN or an infinity (INCRBYFLOAT, HINCRBYFLOAT)
+  kHashNotInteger,      // a hash field's value is not an integer (HINCRBY)
+  kHashNotFloat,        // a hash field's value is not a float (HINCRBYFLOAT)
+  kScoreNan,            // a sorted set increment would make the score NaN (ZINCRBY, ZADD INCR)
 };
 
 template <typename T>

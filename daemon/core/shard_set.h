@@ -21,13 +21,24 @@
 // shard's log order its apply order. Read does the same without the health
 // check. Everything is inlined: no virtual call, allocation or extra lock.
 //
-// Thread-safety: Write, Read and Locked may be called from any thread.
+// Atomically(mask, fn) runs fn with several shards locked at once (MULTI/EXEC,
+// a script, MSET, FLUSHDB): the shards of `mask` are locked in index order
+// (so two atomic ops never deadlock) and the log's commit group is held, so
+// every entry appended inside reaches the disk in one RocksDB write. While it
+// runs, the thread's ops on those shards (Write, Read, Locked) go straight to
+// fn without locking again; an op on a shard outside the mask throws
+// ShardNotHeld rather than lock it out of order (callers check a command's
+// keys first: commands::ShardsTouched).
+//
+// Thread-safety: Write, Read, Locked and Atomically may be called from any thread.
 
 #include <array>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <stdexcept>
+#include <string>
 #include <string_view>
 #include <type_traits>
 #include <utility>
@@ -50,6 +61,29 @@ inline constexpr size_t kShardCount = 64;
 inline uint64_t& ThreadLogAppends() {
   thread_local uint64_t appends = 0;
   return appends;
+}
+
+// Shards as a bit set: bit i is shard i.
+using ShardMask = uint64_t;
+static_assert(kShardCount == 64, "a ShardMask has one bit per shard");
+inline constexpr ShardMask kAllShards = ~ShardMask{0};
+
+// An op reached for a shard its atomic scope does not hold (a programming
+// error: the caller must check a command's shards before running it).
+class ShardNotHeld : public std::logic_error {
+ public:
+  explicit ShardNotHeld(size_t shard)
+      : std::logic_error("shard " + std::to_string(shard) + " is not held by this atomic operation") {}
+};
+
+// The atomic scope this thread runs in (ShardSet::Atomically), if any.
+struct AtomicScope {
+  bool active = false;
+  ShardMask held = 0;
+};
+inline AtomicScope& ThreadAtomicScope() {
+  thread_local AtomicScope scope;
+  return scope;
 }
 
 // Proof that its holder runs under shard index()'s lock (or alone, during
@@ -97,9 +131,16 @@ class ShardSet {
   // The prologue of a mutating op: kDiskFull while the disk is full,
   // kStorageFailed once the log has failed (fail closed), else fn(ShardRef) under the routing key's shard lock.
   // fn returns an OpResult<T>.
+  static ShardMask MaskOf(std::string_view routing_key) { return ShardMask{1} << ShardOf(routing_key); }
+
   template <typename Fn>
   auto Write(std::string_view routing_key, Fn&& fn) {
     using Result = std::invoke_result_t<Fn, const ShardRef&>;
+    // Inside an atomic scope the scope's caller checked the log once for
+    // the whole group: an op must not be refused half-way through it.
+    if (ThreadAtomicScope().active) [[unlikely]] {
+      return Locked(ShardOf(routing_key), std::forward<Fn>(fn));
+    }
     switch (wal_->write_state()) {
       case storage::WriteState::kOk:
         break;
@@ -120,9 +161,54 @@ class ShardSet {
   template <typename Fn>
   auto Locked(size_t index, Fn&& fn) {
     Shard& shard = *shards_[index];
+    if (const AtomicScope& scope = ThreadAtomicScope(); scope.active) [[unlikely]] {
+      if (((scope.held >> index) & 1) == 0) throw ShardNotHeld(index);
+      const ShardRef ref(index, &shard.log);
+      return fn(ref);
+    }
     std::lock_guard<std::mutex> lock(shard.mu);
     const ShardRef ref(index, &shard.log);
     return fn(ref);
+  }
+
+  // fn() with every shard of `mask` locked and the log's commit group held
+  // (see the header comment). Nested inside another scope, fn runs in that
+  // one (ShardNotHeld if `mask` asks for more). Returns fn's result.
+  template <typename Fn>
+  auto Atomically(ShardMask mask, Fn&& fn) {
+    AtomicScope& scope = ThreadAtomicScope();
+    if (scope.active) {
+      if ((mask & ~scope.held) != 0) throw ShardNotHeld(static_cast<size_t>(__builtin_ctzll(mask & ~scope.held)));
+      return fn();
+    }
+    // Unlocks in reverse and leaves the scope even when fn throws.
+    struct Guard {
+      ShardSet& set;
+      ShardMask mask;
+      AtomicScope& scope;
+      Guard(ShardSet& s, ShardMask m, AtomicScope& sc) : set(s), mask(m), scope(sc) {
+        set.wal_->BeginGroup();
+        for (ShardMask rest = mask; rest != 0; rest &= rest - 1) set.shards_[__builtin_ctzll(rest)]->mu.lock();
+        scope.active = true;
+        scope.held = mask;
+      }
+      ~Guard() {
+        scope.active = false;
+        scope.held = 0;
+        for (size_t i = kShardCount; i-- > 0;) {
+          if ((mask >> i) & 1) set.shards_[i]->mu.unlock();
+        }
+        set.wal_->EndGroup();
+      }
+      Guard(const Guard&) = delete;
+      Guard& operator=(const Guard&) = delete;
+    } guard(*this, mask, scope);
+    return fn();
+  }
+  // The shards this thread's atomic scope holds; 0 outside one.
+  static ShardMask HeldShards() {
+    const AtomicScope& scope = ThreadAtomicScope();
+    return scope.active ? scope.held : 0;
   }
   // A ShardRef without the lock, for recovery only: it runs before anything
   // else may touch the engine.

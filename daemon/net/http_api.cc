@@ -13,6 +13,7 @@
 #include "commands/dispatch.h"
 #include "commands/reply_status.h"
 #include "core/shard_set.h"
+#include "net/dashboard.h"
 #include "net/http_fields.h"
 #include "net/http_route.h"
 #include "protocol/json_sink.h"
@@ -20,6 +21,11 @@
 namespace tally::net {
 
 namespace errors = protocol::errors;
+
+namespace {
+// Defined with the request checks below.
+Identity RequestIdentity(const AccessControl& access, const HttpRequest& request);
+}  // namespace
 
 // The services routes share: the engine, the command table and the way a
 // command runs for HTTP. Also the transport's durability gate for writes.
@@ -216,6 +222,9 @@ void RouteCall::AppendActor(std::vector<std::string>& argv) const {
 }
 
 Outcome RouteCall::Run(const std::vector<std::string>& argv) const {
+  // The identity of this call's own request: a stream's later pages (the
+  // alert stream, an export) run after other requests on the same thread.
+  Api::t_identity = RequestIdentity(api.server().access, request);
   Api::Result result = api.Run(argv, request);
   Outcome outcome;
   if (result.error) {
@@ -390,6 +399,8 @@ HttpResponse HttpApi::Route(const HttpRequest& request, bool* cors) {
   Target target;
   if (auto error = ParseTarget(request.target, &target)) return ErrorResponse(*error);
   Api::t_identity = RequestIdentity(api_->server().access, request);
+  // The dashboard's files hold no data: served without a token (the page asks for one).
+  if (auto page = ServeDashboard(request, target, Api::t_identity, api_->server().access.enabled())) return *page;
   if (Api::t_identity == Identity::kNone && !IsOpenProbe(request, target)) {
     const bool given = !request.Header("authorization").empty();
     HttpResponse response = ErrorResponse(protocol::Error(

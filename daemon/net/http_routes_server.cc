@@ -1,5 +1,6 @@
-// The server's own routes (/health, /ready, /metrics, /v1/stats, /v1/admin/backup) and the
-// feeds (/v1/changes over CHANGES.READ, /v1/audit over AUDIT.READ).
+// The server's own routes (/health, /ready, /metrics, /v1/stats, /v1/admin/backup,
+// /v1/admin/script/kill) and the feeds (/v1/changes over CHANGES.READ, /v1/audit
+// over AUDIT.READ).
 
 #include <string>
 #include <vector>
@@ -84,6 +85,14 @@ HttpResponse Backup(RouteCall& call) {
   return Json(201, taken.value);
 }
 
+// SCRIPT KILL from the HTTP threads, which never wait for the RESP I/O
+// threads: with io_threads = 1 a looping script holds the only one.
+HttpResponse ScriptKill(RouteCall& call) {
+  Outcome killed = call.Run({"SCRIPT", "KILL"});
+  if (killed.error) return *killed.error;
+  return Json(200, {{"killed", true}});
+}
+
 constexpr FieldSpec kBackupFields[] = {
     {"dir", kBody, kString, false, "dir",
      "absolute directory for the copy, new or empty (default <data_dir>/backups/<UTC time>)"},
@@ -106,6 +115,13 @@ const RouteSpec kServerRoutes[] = {
     {"GET", "/v1/stats", "", {}, "the metrics as JSON, with version, uptime and the configuration summary", Stats},
     {"POST", "/v1/admin/backup", "BACKUP", kBackupFields,
      "an online backup of the data dir (admin token only): {dir, files, bytes, ms}", Backup},
+    {"POST",
+     "/v1/admin/script/kill",
+     "SCRIPT",
+     {},
+     "stops the running Lua script if it has not written (SCRIPT KILL): {killed: true}; 400 not_busy, 409 "
+     "unkillable",
+     ScriptKill},
 };
 
 const RouteSpec kFeedRoutes[] = {

@@ -651,6 +651,7 @@ class RespSession final : public Session,
     stall_timer_.cancel();
     if (subscribed_ && shared_.alerts != nullptr) shared_.alerts->Unsubscribe(this);
     subscribed_ = false;
+    commands::EndTransaction(context_);  // its WATCHes hold registry entries
     std::string().swap(push_buf_);
     Leave();
     shared_.server.connected_clients.fetch_sub(1);

@@ -150,6 +150,11 @@ class Exporter {
         });
       case Family::kKv:
         return Scan(family, [&](std::string_view key, std::string_view value) {
+          // A hash or sorted set: its row as is (core/keyspace_values.h).
+          if (core::IsTypedRow(value)) {
+            out_.Write(ndjson::RawRecord(family, key, value));
+            return Status::Ok();
+          }
           int64_t expiry = 0;
           std::string_view bytes;
           if (!lf::DecodeKvValue(value, &expiry, &bytes)) return Undecodable(key);

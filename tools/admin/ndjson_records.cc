@@ -119,7 +119,8 @@ bool GetString(const json& record, const char* field, std::string* out, std::str
 bool GetName(const json& record, const char* field, std::string* out, std::string* error) {
   if (!GetString(record, field, out, error)) return false;
   if (!core::ValidName(*out)) {
-    *error = std::string("\"") + field + "\" is not a valid name (1-128 bytes of A-Z a-z 0-9 _ . : @ - \\)";
+    *error = std::string("\"") + field +
+             "\" is not a valid name (1-128 printable ASCII characters other than space , \" ' ` < >)";
     return false;
   }
   return true;
@@ -647,10 +648,11 @@ bool DecodeLine(std::string_view line, int storage_format_version, DecodedLine* 
     }
     std::optional<storage::Family> family = FamilyByName(family_name);
     if (!family || !(family == storage::Family::kPlans || family == storage::Family::kQuotas ||
-                     family == storage::Family::kLedger || family == storage::Family::kMeta)) {
+                     family == storage::Family::kLedger || family == storage::Family::kMeta ||
+                     family == storage::Family::kKv)) {  // kv: hashes and sorted sets
       *error = "raw rows of family '" + family_name.substr(0, 32) +
                "' are not accepted (only plans, quotas, "
-               "ledger and meta)";
+               "ledger, meta and kv)";
       return false;
     }
     if (!Base64Decode(key_b64, &key) || !Base64Decode(value_b64, &value) || key.empty()) {

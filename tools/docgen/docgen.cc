@@ -19,12 +19,16 @@ constexpr Group kGroups[] = {
     {"string", "Plain keys: strings", "docs/redis.md"},
     {"keyspace", "Plain keys: the keyspace", "docs/redis.md"},
     {"hyperloglog", "Plain keys: HyperLogLog", "docs/redis.md"},
+    {"hash", "Plain keys: hashes", "docs/redis.md"},
+    {"sortedset", "Plain keys: sorted sets", "docs/redis.md"},
     {"connection", "Connection", "docs/redis.md"},
     {"server", "Server", "docs/redis.md"},
     {"quota", "Plans, quotas and credits", "docs/quotas.md"},
     {"metering", "Metering and prices", "docs/metering.md"},
     {"unique", "Distinct counts", "docs/metering.md"},
     {"pubsub", "Pub/sub", "docs/redis.md"},
+    {"scripting", "Lua scripts", "docs/scripts.md"},
+    {"transactions", "Transactions", "docs/redis.md"},
 };
 
 constexpr std::string_view kGeneratedNote =

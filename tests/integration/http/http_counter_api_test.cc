@@ -177,11 +177,11 @@ TEST_F(HttpCounterApiTest, ValuesReadsOneCellForManyOwnersInRequestOrder) {
             "query parameter 'owners' must list 1 to 1000 owners separated by commas (got 0)");
   // Bad names are 400s that name the field.
   EXPECT_EQ(Message(Get("/v1/values?key=downloads&owners=user:1,user%202"), 400, "invalid_name"),
-            "invalid owners 'user 2': use 1-128 characters of A-Z a-z 0-9 _ . : @ - or backslash");
+            "invalid owners 'user 2': use 1-128 printable ASCII characters other than space , \" ' ` < >");
   EXPECT_EQ(Message(Get("/v1/values?key=downloads&owners=user:1,,user:2"), 400, "invalid_name"),
-            "invalid owners '': use 1-128 characters of A-Z a-z 0-9 _ . : @ - or backslash");
+            "invalid owners '': use 1-128 printable ASCII characters other than space , \" ' ` < >");
   EXPECT_EQ(Message(Get("/v1/values?key=down%20loads&owners=user:1"), 400, "invalid_name"),
-            "invalid key 'down loads': use 1-128 characters of A-Z a-z 0-9 _ . : @ - or backslash");
+            "invalid key 'down loads': use 1-128 printable ASCII characters other than space , \" ' ` < >");
   EXPECT_EQ(Message(Get("/v1/values?key=downloads"), 400, "missing_field"), "missing query parameter 'owners'");
   EXPECT_EQ(Message(Get("/v1/values?owners=user:1"), 400, "missing_field"), "missing query parameter 'key'");
   EXPECT_EQ(Message(Get("/v1/values?key=downloads&owners=user:1&interval=fortnight"), 400, "invalid_interval"),

@@ -40,7 +40,7 @@ class HttpErrorCodesTest : public HttpTest {
 };
 
 TEST_F(HttpErrorCodesTest, InvalidNameOnBothFrontEnds) {
-  const std::string rule = ": use 1-128 characters of A-Z a-z 0-9 _ . : @ - or backslash";
+  const std::string rule = ": use 1-128 printable ASCII characters other than space , \" ' ` < >";
   EXPECT_EQ(Resp({"CTR.INCRBY", "user 1", "k", "1"}), "ERR invalid owner 'user 1'" + rule);
   EXPECT_EQ(Http("POST", "/v1/owners/user%201/counters/k/increment", "", 400),
             "invalid_name: invalid owner 'user 1'" + rule);

@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "redis_server.h"
 #include "tallyd_process.h"
 
 namespace tally::itest {
@@ -27,47 +28,6 @@ int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
-
-// A redis-server child on a free port, without persistence; SIGKILLed at the end.
-class RedisServer {
- public:
-  RedisServer() = default;
-  RedisServer(const RedisServer&) = delete;
-  RedisServer& operator=(const RedisServer&) = delete;
-  ~RedisServer() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-
-  ::testing::AssertionResult Start() {
-    port_ = PickFreePort();
-    const std::string port = std::to_string(port_);
-    pid_ = ::fork();
-    if (pid_ < 0) return ::testing::AssertionFailure() << "fork failed";
-    if (pid_ == 0) {
-      // Its start-up banner would bury the test's output.
-      const int null_fd = ::open("/dev/null", O_WRONLY);
-      if (null_fd >= 0) {
-        ::dup2(null_fd, STDOUT_FILENO);
-        ::dup2(null_fd, STDERR_FILENO);
-      }
-      ::execl(REDIS_SERVER_PATH, REDIS_SERVER_PATH, "--port", port.c_str(), "--bind", "127.0.0.1", "--save", "",
-              "--appendonly", "no", "--loglevel", "warning", static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
-    client_ = RespClient::ConnectTcpRetrying(port_, 400);
-    if (!client_) return ::testing::AssertionFailure() << "redis-server did not listen on port " << port_;
-    return ::testing::AssertionSuccess();
-  }
-  RespClient& client() { return *client_; }
-
- private:
-  pid_t pid_ = -1;
-  int port_ = 0;
-  std::optional<RespClient> client_;
-};
 
 class StringsCompatTest : public TallydTest {
  protected:

@@ -28,6 +28,27 @@ TEST(CounterFixtureTest, StartIsASaturdayAfternoonInJune) {
             "2024-W24");
 }
 
+// Names applications already have: Laravel morph names, e-mail addresses,
+// paths, auth0 ids, Redis hash tags, URL-ish text.
+TEST(NameTest, NamesApplicationsAlreadyHaveAreValid) {
+  for (const char* name : {"App\\Models\\Post:1", "ada+billing@example.com", "team/42/project/7", "auth0|5f7c8ec7",
+                           "user{42}", "tenant=acme;plan=pro", "page?id=7#top", "100%", "(a)[b]!*~^$&"}) {
+    EXPECT_TRUE(ValidName(name)) << name;
+  }
+}
+
+// Exactly the printable ASCII bytes 0x21-0x7E, minus , " ' ` < >; nothing
+// else, one byte at a time.
+TEST(NameTest, EveryByteOneByOne) {
+  const std::string refused = ",\"'`<>";
+  for (int byte = 0; byte < 256; ++byte) {
+    const char c = static_cast<char>(byte);
+    const bool expected = byte >= 0x21 && byte <= 0x7e && refused.find(c) == std::string::npos;
+    EXPECT_EQ(ValidName(std::string(1, c)), expected) << "byte " << byte;
+    EXPECT_EQ(ValidName("user:" + std::string(1, c) + ":1"), expected) << "byte " << byte << " inside a name";
+  }
+}
+
 TEST(NameTest, OwnerAndKeyNames) {
   EXPECT_TRUE(ValidName("user:42"));
   EXPECT_TRUE(ValidName("ai_response.tokens"));
@@ -36,7 +57,7 @@ TEST(NameTest, OwnerAndKeyNames) {
   EXPECT_FALSE(ValidName(""));
   EXPECT_FALSE(ValidName(std::string(129, 'x')));
   EXPECT_FALSE(ValidName("user 42"));
-  EXPECT_FALSE(ValidName("user/42"));
+  EXPECT_FALSE(ValidName("user,42"));
   EXPECT_FALSE(ValidName("ü"));
   EXPECT_FALSE(ValidName(std::string("a\0b", 3)));
   EXPECT_TRUE(ValidEventId("req-7f3a"));

@@ -229,6 +229,14 @@ TEST_F(HttpApiRandomTest, RandomRequestsGetKnownStatusesJsonErrorsAndErrorsChang
       ASSERT_EQ(response.status, 200);  // /metrics
       continue;
     }
+    // The dashboard's files (daemon/net/dashboard.h): its page, style, scripts, icon.
+    if (!response.content_type.starts_with("application/json")) {
+      ASSERT_EQ(response.status, 200) << response.content_type;
+      ASSERT_TRUE(request.target == "/" || request.target.starts_with("/dashboard/") ||
+                  request.target.starts_with("/?"))
+          << "a non-JSON reply outside the dashboard: " << response.content_type;
+      continue;
+    }
     json body = json::parse(response.body, nullptr, false);
     ASSERT_FALSE(body.is_discarded()) << "not JSON";
     if (response.status >= 400) {

@@ -28,9 +28,7 @@ class NotingSink final : public ReplySink {
   bool replied_error() const { return first_was_error_; }
 
   void SendSimple(std::string_view text) override { Note(false), inner_.SendSimple(text); }
-  void SendError(ErrorCode code, std::string_view message) override {
-    Note(true), inner_.SendError(code, message);
-  }
+  void SendError(ErrorCode code, std::string_view message) override { Note(true), inner_.SendError(code, message); }
   void SendError(const protocol::Error& error) override { Note(true), inner_.SendError(error); }
   void SendInteger(int64_t value) override { Note(false), inner_.SendInteger(value); }
   void SendBulk(std::string_view bytes) override { Note(false), inner_.SendBulk(bytes); }
@@ -92,8 +90,7 @@ void Exec(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   // transaction), not with the usual error: hence arity -1 and this check.
   if (args.size() != 1) {
     EndTransaction(ctx);
-    return reply.SendError(ErrorCode::kExecAbort,
-                           std::string(errors::kExecAbortBecause) + errors::WrongArity(args[0]));
+    return reply.SendError(ErrorCode::kExecAbort, std::string(errors::kExecAbortBecause) + errors::WrongArity(args[0]));
   }
   if (!ctx.client.transaction.open) return reply.SendError(ErrorCode::kTransactionState, errors::kExecWithoutMulti);
   // The transaction ends here whatever happens; its watches end after it ran.
@@ -126,8 +123,7 @@ void Exec(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
     reply.SendArray(calls.size());
     for (const auto& call : calls) {
       NotingSink noting(reply);
-      ResolveAndRun(table, ctx, CommandArgs(call.data(), call.size()), noting,
-                    [&] { return noting.replied_error(); });
+      ResolveAndRun(table, ctx, CommandArgs(call.data(), call.size()), noting, [&] { return noting.replied_error(); });
     }
   });
 }
@@ -147,10 +143,10 @@ const protocol::CommandSpec kSpecs[] = {
      "Runs the queued commands as one atomic step; nil if a watched key changed.", Exec, kExecErrors},
     {"DISCARD", 1, kControl | flags::kNoShards, "transactions", "", "Drops the queued commands and the watches.",
      Discard, kMultiErrors},
-    {"WATCH", -2, kControl, "transactions", "key [key ...]",
-     "EXEC fails (nil) if any of these keys changes before it.", Watch, kMultiErrors, protocol::kEveryArgKey},
-    {"UNWATCH", 1, flags::kFast | flags::kNoScript | flags::kNoShards, "transactions", "",
-     "Forgets every watched key.", Unwatch},
+    {"WATCH", -2, kControl, "transactions", "key [key ...]", "EXEC fails (nil) if any of these keys changes before it.",
+     Watch, kMultiErrors, protocol::kEveryArgKey},
+    {"UNWATCH", 1, flags::kFast | flags::kNoScript | flags::kNoShards, "transactions", "", "Forgets every watched key.",
+     Unwatch},
 };
 
 }  // namespace

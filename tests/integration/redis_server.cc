@@ -16,9 +16,8 @@ RedisServer::~RedisServer() {
 
 ::testing::AssertionResult RedisServer::Start(const std::vector<std::string>& extra_args) {
   port_ = PickFreePort();
-  std::vector<std::string> argv{REDIS_SERVER_PATH, "--port",   std::to_string(port_), "--bind", "127.0.0.1",
-                                "--save",          "",         "--appendonly",        "no",     "--loglevel",
-                                "warning"};
+  std::vector<std::string> argv{REDIS_SERVER_PATH, "--port", std::to_string(port_), "--bind", "127.0.0.1", "--save", "",
+                                "--appendonly",    "no",     "--loglevel",          "warning"};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   std::vector<char*> c_argv;
   for (std::string& arg : argv) c_argv.push_back(arg.data());

@@ -127,8 +127,9 @@ int Connect(const Options& options) {
 
 int main(int argc, char** argv) {
   Options options;
-  CLI::App app{"Sends a sequence of commands as one unit (e.g. MULTI INCR EXPIRE EXEC) from many connections "
-               "and reports units per second, like redis-benchmark does for one command."};
+  CLI::App app{
+      "Sends a sequence of commands as one unit (e.g. MULTI INCR EXPIRE EXEC) from many connections "
+      "and reports units per second, like redis-benchmark does for one command."};
   app.add_option("-H,--host", options.host, "server address")->capture_default_str();
   app.add_option("-p,--port", options.port, "server port")->capture_default_str();
   app.add_option("-c,--connections", options.connections, "parallel connections")->capture_default_str();
@@ -196,7 +197,8 @@ int main(int argc, char** argv) {
           }
           in.append(buffer, static_cast<size_t>(n));
         }
-        latencies[c].push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - sent).count());
+        latencies[c].push_back(
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - sent).count());
       }
       errors += my_errors;
       ::close(fd);

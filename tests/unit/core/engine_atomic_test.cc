@@ -48,10 +48,11 @@ TEST_F(EngineAtomicTest, OpsInsideRunOnTheHeldShardsAndOutsideOnesAreRefused) {
 
 TEST_F(EngineAtomicTest, AThrowingGroupReleasesItsShards) {
   auto [a, b] = KeysOnTwoShards();
-  EXPECT_THROW(engine_->Atomically(kAllShards, [&] {
-    Set(a, "1");
-    throw std::runtime_error("boom");
-  }),
+  EXPECT_THROW(engine_->Atomically(kAllShards,
+                                   [&] {
+                                     Set(a, "1");
+                                     throw std::runtime_error("boom");
+                                   }),
                std::runtime_error);
   EXPECT_EQ(engine_->HeldShards(), 0u);
   // Another thread can take every shard again.

@@ -35,4 +35,30 @@ class RedisServer {
   std::optional<RespClient> client_;
 };
 
+// A fresh tallyd and a fresh redis-server per test, one connection to each:
+// Same() sends a command to both and expects the same raw reply.
+class RedisCompatTest : public TallydTest {
+ protected:
+  void SetUp() override {
+    TallydTest::SetUp();
+    ASSERT_TRUE(redis_.Start());
+    tally_ = Connect();
+  }
+  // Sends `args` to both servers and expects the same raw reply; returns it.
+  std::string Same(const std::vector<std::string>& args) {
+    const std::string expected = redis_.client().CallRaw(args);
+    const std::string got = tally_.CallRaw(args);
+    EXPECT_EQ(got, expected) << "command: " << Describe(args);
+    return got;
+  }
+  static std::string Describe(const std::vector<std::string>& args) {
+    std::string out;
+    for (const std::string& arg : args) out += (out.empty() ? "" : " ") + arg;
+    return out;
+  }
+
+  RedisServer redis_;
+  RespClient tally_;
+};
+
 }  // namespace tally::itest

@@ -68,34 +68,13 @@ constexpr const char* kRedisPyReacquire = R"(
         return 1
     )";
 
-std::string Describe(const std::vector<std::string>& args) {
-  std::string out;
-  for (const std::string& arg : args) out += (out.empty() ? "" : " ") + arg;
-  return out;
-}
-
-class ScriptsCompatTest : public TallydTest {
+class ScriptsCompatTest : public RedisCompatTest {
  protected:
-  void SetUp() override {
-    TallydTest::SetUp();
-    ASSERT_TRUE(redis_.Start());
-    tally_ = Connect();
-  }
-  // Sends `args` to both servers and expects the same raw reply; returns it.
-  std::string Same(const std::vector<std::string>& args) {
-    const std::string expected = redis_.client().CallRaw(args);
-    const std::string got = tally_.CallRaw(args);
-    EXPECT_EQ(got, expected) << "command: " << Describe(args);
-    return got;
-  }
   std::string Eval(const std::string& body, std::vector<std::string> rest = {"0"}) {
     std::vector<std::string> args{"EVAL", body};
     args.insert(args.end(), rest.begin(), rest.end());
     return Same(args);
   }
-
-  RedisServer redis_;
-  RespClient tally_;
 };
 
 TEST_F(ScriptsCompatTest, LaravelScriptsReplyAsRedis) {

@@ -29,34 +29,13 @@ int64_t NowMs() {
       .count();
 }
 
-class StringsCompatTest : public TallydTest {
+class StringsCompatTest : public RedisCompatTest {
  protected:
-  void SetUp() override {
-    TallydTest::SetUp();
-    ASSERT_TRUE(redis_.Start());
-    tally_ = Connect();
-  }
-
-  // Sends `args` to both servers and expects the same raw reply; returns it.
-  std::string Same(const std::vector<std::string>& args) {
-    const std::string expected = redis_.client().CallRaw(args);
-    const std::string got = tally_.CallRaw(args);
-    EXPECT_EQ(got, expected) << "command: " << Describe(args);
-    return got;
-  }
   // Sends `args` to both servers and returns both replies (tally's first).
   std::pair<RespValue, RespValue> Both(const std::vector<std::string>& args) {
     RespValue redis = redis_.client().Call(args);
     return {tally_.Call(args), std::move(redis)};
   }
-  static std::string Describe(const std::vector<std::string>& args) {
-    std::string out;
-    for (const std::string& arg : args) out += (out.empty() ? "" : " ") + arg;
-    return out;
-  }
-
-  RedisServer redis_;
-  RespClient tally_;
 };
 
 TEST_F(StringsCompatTest, StringCommandsReplyAsRedis) {

@@ -70,6 +70,7 @@ struct Config {
   std::string reader_password_file;              // ... read from this file instead
   std::string http_token;                        // the HTTP admin token, when it differs from password
   std::string http_read_token;                   // the HTTP read token, when it differs from reader_password
+  std::string http_named_tokens;                 // "name:role:file, ...": HTTP tokens with names of their own
   std::string allow_public_without_auth = "no";  // yes: listen beyond loopback with no secret
   std::string http_allowed_hosts;                // comma-separated host names for Host
   std::string http_allowed_origins;              // comma-separated origins allowed to call the API

@@ -350,6 +350,16 @@ const std::vector<Setting>& Settings() {
       {.key = "http_read_token", .group = G::kAccess, .member = &Config::http_read_token,
        .help = "HTTP read-only Bearer token when it should differ from reader_password (needs password)",
        .hidden = true},
+      {.key = "http_named_tokens", .group = G::kAccess, .member = &Config::http_named_tokens,
+       .help = "HTTP tokens with names of their own: \"name:role:file, ...\" (role admin or reader; needs password)",
+       .explanation = "HTTP Bearer tokens with names of their own, comma-separated, each as name:role:file, e.g. "
+                      "\"alice:admin:/etc/tally/tokens/alice, grafana:reader:/etc/tally/tokens/grafana\". The "
+                      "name (1-64 of A-Z a-z 0-9 . _ @ -) is what the audit trail records as the actor of the "
+                      "token's changes; the role is admin (reads and writes) or reader (reads only); the file "
+                      "holds the secret on its first line (the secret itself never goes in this file). Every "
+                      "secret must differ from the others and from password, reader_password and the shared "
+                      "tokens. Needs password. Read at start.",
+       .example = "\"alice:admin:/etc/tally/tokens/alice\""},
       {.key = "allow_public_without_auth", .group = G::kAccess, .member = &Config::allow_public_without_auth,
        .values = {"no", "yes"},
        .help = "Listen beyond loopback (bind, http_bind) with no password; otherwise tallyd refuses to start"},

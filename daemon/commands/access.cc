@@ -33,11 +33,35 @@ Identity AccessControl::ForPassword(std::string_view user, std::string_view give
   return Identity::kNone;
 }
 
-Identity AccessControl::ForBearer(std::string_view token) const {
-  if (!enabled()) return Identity::kAdmin;
-  if (SecretMatches(token, http_token.empty() ? password : http_token)) return Identity::kAdmin;
-  if (SecretMatches(token, http_read_token.empty() ? reader_password : http_read_token)) return Identity::kReader;
-  return Identity::kNone;
+bool ValidTokenName(std::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+                    c == '_' || c == '@' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+HttpIdentity AccessControl::Unauthenticated() const {
+  if (!enabled()) return {Identity::kAdmin, std::string(kLocalName)};
+  return {};
+}
+
+HttpIdentity AccessControl::IdentifyBearer(std::string_view token) const {
+  if (!enabled()) return Unauthenticated();
+  // Secrets are distinct (ResolveAccess), so at most one matches; each is
+  // compared all the same, so the time taken does not say which did.
+  const NamedToken* named = nullptr;
+  for (const NamedToken& candidate : http_named_tokens) {
+    if (SecretMatches(token, candidate.secret)) named = &candidate;
+  }
+  const bool admin = SecretMatches(token, http_token.empty() ? password : http_token);
+  const bool reader = SecretMatches(token, http_read_token.empty() ? reader_password : http_read_token);
+  if (named != nullptr) return {named->role, named->name};
+  if (admin) return {Identity::kAdmin, std::string(kAdminTokenName)};
+  if (reader) return {Identity::kReader, std::string(kReadTokenName)};
+  return {};
 }
 
 }  // namespace tally

@@ -1,5 +1,5 @@
-// The changefeed and the audit trail (docs/changefeed.md): CHANGES.READ,
-// CHANGES.INFO and AUDIT.READ. Records get their seqs at compaction, so a
+// The changefeed, the audit trail and the alert log (docs/changefeed.md,
+// docs/quotas.md): CHANGES.READ, CHANGES.INFO, AUDIT.READ and EVENTS.READ. Records get their seqs at compaction, so a
 // change is readable after the next compaction (compaction_interval_ms).
 //
 // Replies are flat, typed arrays, so the HTTP layer can map each row to an
@@ -7,13 +7,18 @@
 //   CHANGES.READ -> [next-seq, [[seq, owner, key, interval, period, value], ...]]
 //                   (a delete: period "*" and value nil; interval "*" = every cell)
 //   AUDIT.READ   -> [next-seq, [[seq, time-ms, actor, command, owner, key, details-json], ...]]
+//   EVENTS.READ  -> [next-seq, [[seq, alert-json], ...]]
 
+#include <limits>
 #include <string>
+#include <vector>
 
+#include "commands/alert_json.h"
 #include "commands/context.h"
 #include "commands/registry.h"
 #include "commands/reply_status.h"
 #include "core/calendar.h"
+#include "core/feeds.h"
 #include "protocol/errors.h"
 #include "protocol/resp_parser.h"
 
@@ -126,12 +131,131 @@ void ChangesInfo(CommandContext& ctx, CommandArgs, ReplySink& reply) {
   reply.SendInteger(ctx.engine.counter_options().changes_retention_ms / 1000);
 }
 
-// AUDIT.READ <since-seq> [COUNT n]
+// The reads of the audit trail and the alert log: since-seq, then options
+// in any order, each once. Filters name the record's fields: AUDIT.READ's
+// OWNER KEY ACTOR COMMAND, EVENTS.READ's OWNER FEATURE (the record's key)
+// KIND (its command).
+constexpr std::string_view kAuditSyntax =
+    "since-seq [COUNT n] [REV] [BEFORE seq] [OWNER o] [KEY k] [ACTOR a] [COMMAND c] [SCAN n]";
+constexpr std::string_view kEventsSyntax =
+    "since-seq [COUNT n] [REV] [BEFORE seq] [OWNER o] [FEATURE f] [KIND k] [SCAN n]";
+constexpr int64_t kDefaultScan = 10000;
+constexpr int64_t kMaxScan = 100000;
+
+struct RecordReadForm {
+  std::string_view command;  // "AUDIT.READ"
+  std::string_view syntax;
+  std::string_view expected;  // the options, for "unknown option"
+  // Filter words and the field each sets.
+  std::initializer_list<std::pair<std::string_view, std::string core::RecordFilter::*>> filters;
+};
+
+const RecordReadForm kAuditForm{"AUDIT.READ",
+                                kAuditSyntax,
+                                "COUNT, REV, BEFORE, OWNER, KEY, ACTOR, COMMAND or SCAN",
+                                {{"OWNER", &core::RecordFilter::owner},
+                                 {"KEY", &core::RecordFilter::key},
+                                 {"ACTOR", &core::RecordFilter::actor},
+                                 {"COMMAND", &core::RecordFilter::command}}};
+const RecordReadForm kEventsForm{"EVENTS.READ",
+                                 kEventsSyntax,
+                                 "COUNT, REV, BEFORE, OWNER, FEATURE, KIND or SCAN",
+                                 {{"OWNER", &core::RecordFilter::owner},
+                                  {"FEATURE", &core::RecordFilter::key},
+                                  {"KIND", &core::RecordFilter::command}}};
+
+std::string Upper(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) {
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+  }
+  return out;
+}
+
+bool ParseBounded(std::string_view option, std::string_view text, int64_t low, int64_t high, int64_t* out,
+                  ReplySink& reply) {
+  if (!protocol::ParseInt64(text, out)) {
+    reply.SendError(errors::NotAnInteger(option, text));
+    return false;
+  }
+  if (*out < low || *out > high) {
+    reply.SendError(errors::OutOfRange(option, low, high));
+    return false;
+  }
+  return true;
+}
+
+// args of an AUDIT.READ or EVENTS.READ into `query`; false (error sent,
+// nothing read) on anything else.
+bool ParseRecordRead(const RecordReadForm& form, CommandArgs args, core::RecordQuery* query, ReplySink& reply) {
+  int64_t since = 0;
+  if (!protocol::ParseInt64(args[1], &since) || since < 0) {
+    reply.SendError(errors::InvalidSince("since"));
+    return false;
+  }
+  query->since = static_cast<uint64_t>(since);
+  query->limit = kDefaultCount;
+  query->max_examined = kDefaultScan;
+  std::vector<std::string_view> seen;
+  for (size_t i = 2; i < args.size(); ++i) {
+    std::string_view word;
+    const std::string upper = Upper(args[i]);
+    for (std::string_view option : {"COUNT", "REV", "BEFORE", "SCAN"}) {
+      if (upper == option) word = option;
+    }
+    std::string core::RecordFilter::*filter = nullptr;
+    for (const auto& [name, field] : form.filters) {
+      if (upper == name) {
+        word = name;
+        filter = field;
+      }
+    }
+    if (word.empty()) {
+      reply.SendError(errors::UnknownOption(args[i], form.expected));
+      return false;
+    }
+    for (std::string_view earlier : seen) {
+      if (earlier == word) {
+        reply.SendError(errors::UnexpectedArgument(args[i], form.command, form.syntax));
+        return false;
+      }
+    }
+    seen.push_back(word);
+    if (word == "REV") {
+      query->newest_first = true;
+      continue;
+    }
+    if (i + 1 >= args.size() || (filter != nullptr && args[i + 1].empty())) {
+      reply.SendError(errors::OptionNeedsValue(word, word == "COUNT" || word == "SCAN" ? "n"
+                                                     : word == "BEFORE"                ? "seq"
+                                                                                       : "value"));
+      return false;
+    }
+    std::string_view value = args[++i];
+    int64_t n = 0;
+    if (word == "COUNT") {
+      if (!ParseBounded("COUNT", value, 1, kMaxCount, &n, reply)) return false;
+      query->limit = static_cast<size_t>(n);
+    } else if (word == "SCAN") {
+      if (!ParseBounded("SCAN", value, 1, kMaxScan, &n, reply)) return false;
+      query->max_examined = static_cast<size_t>(n);
+    } else if (word == "BEFORE") {
+      if (!ParseBounded("BEFORE", value, 1, std::numeric_limits<int64_t>::max(), &n, reply)) return false;
+      query->before = static_cast<uint64_t>(n);
+    } else {
+      // Commands are upper case (CTR.RESET); COMMAND matches them in any case.
+      query->filter.*filter = word == "COMMAND" ? Upper(value) : std::string(value);
+    }
+  }
+  return true;
+}
+
+// AUDIT.READ <since-seq> [COUNT n] [REV] [BEFORE seq] [OWNER o] [KEY k] [ACTOR a] [COMMAND c] [SCAN n]
 void AuditRead(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
-  uint64_t since = 0;
-  size_t count = 0;
-  if (!ParseFeedArgs("AUDIT.READ", args, &since, &count, reply)) return;
-  auto result = ctx.engine.feeds().ReadAudit(since, count);
+  core::RecordQuery query;
+  if (!ParseRecordRead(kAuditForm, args, &query, reply)) return;
+  const uint64_t since = query.since;
+  auto result = ctx.engine.feeds().QueryAudit(query);
   if (!result.ok()) return SendOpError(reply, result);
   const core::AuditPage& page = result.value;
   if (CursorError(page.cursor, since, page.oldest, page.newest, "audit record", 0, reply)) return;
@@ -150,12 +274,34 @@ void AuditRead(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   }
 }
 
+// EVENTS.READ <since-seq> [COUNT n] [REV] [BEFORE seq] [OWNER o] [FEATURE f] [KIND k] [SCAN n]
+//   -> [next-seq, [[seq, json], ...]]
+void EventsRead(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
+  core::RecordQuery query;
+  if (!ParseRecordRead(kEventsForm, args, &query, reply)) return;
+  auto result = ctx.engine.feeds().QueryAlerts(query);
+  if (!result.ok()) return SendOpError(reply, result);
+  const core::AuditPage& page = result.value;
+  if (page.cursor == core::FeedCursor::kAhead) {
+    return reply.SendError(errors::CursorAhead(query.since, "alert", page.newest));
+  }
+  reply.SendArray(2);
+  reply.SendInteger(static_cast<int64_t>(page.next));
+  reply.SendArray(page.records.size());
+  for (const core::AuditEntry& r : page.records) {
+    reply.SendArray(2);
+    reply.SendInteger(static_cast<int64_t>(r.seq));
+    reply.SendBulk(AlertJson(r));
+  }
+}
+
 constexpr uint32_t kRead = flags::kReadOnly;
 
 using enum protocol::ErrorCode;
 constexpr protocol::ErrorCode kReadErrors[] = {kNotInteger,   kOutOfRange,    kSyntax,
                                                kCursorTooOld, kInvalidCursor, kStorageReadFailed};
 constexpr protocol::ErrorCode kInfoErrors[] = {kStorageReadFailed};
+constexpr protocol::ErrorCode kEventsErrors[] = {kNotInteger, kOutOfRange, kSyntax, kInvalidCursor, kStorageReadFailed};
 
 const protocol::CommandSpec kSpecs[] = {
     {"CHANGES.READ", -2, kRead, "feed", kReadSyntax,
@@ -165,10 +311,18 @@ const protocol::CommandSpec kSpecs[] = {
     {"CHANGES.INFO", 1, kRead, "feed", "",
      "The changefeed's bounds: oldest and newest readable seq, and its retention in seconds.", ChangesInfo,
      kInfoErrors},
-    {"AUDIT.READ", -2, kRead, "feed", kReadSyntax,
+    {"AUDIT.READ", -2, kRead, "feed", kAuditSyntax,
      "Administrative changes with seq > since-seq: [next-seq, [[seq, time-ms, actor, command, owner, key, "
-     "details-json], ...]]. Visible after the next compaction.",
+     "details-json], ...]], oldest first; REV: newest first (below BEFORE). OWNER, KEY, ACTOR, COMMAND keep "
+     "records whose field equals the value, or starts with it if it ends in *. At most SCAN records (default "
+     "10000) are looked at per call: next-seq is where to go on (as since-seq; with REV as BEFORE, 0 at the end). "
+     "Visible after the next compaction.",
      AuditRead, kReadErrors},
+    {"EVENTS.READ", -2, kRead, "quota", kEventsSyntax,
+     "Alerts with seq > since-seq: [next-seq, [[seq, json], ...]] (threshold, credit_depleted, hold_expired), "
+     "oldest first; REV: newest first (below BEFORE). OWNER, FEATURE, KIND filter as AUDIT.READ's do, within the "
+     "same SCAN budget and next-seq. Visible after the next compaction.",
+     EventsRead, kEventsErrors},
 };
 
 }  // namespace

@@ -1,5 +1,5 @@
-// Plans, quotas, credits and the alert log (docs/quotas.md): PLAN.*,
-// QUOTA.*, CREDIT.* and EVENTS.READ. Handlers parse and check every argument
+// Plans, quotas and credits (docs/quotas.md): PLAN.*, QUOTA.* and CREDIT.*
+// (the alert log's EVENTS.READ is with the other feeds, feed_commands.cc). Handlers parse and check every argument
 // before the one engine op they call, so bad input changes nothing; names
 // and times are checked with the counters' helpers (counter_commands.h).
 //
@@ -15,7 +15,6 @@
 #include <string>
 #include <vector>
 
-#include "commands/alert_json.h"
 #include "commands/context.h"
 #include "commands/counter_commands.h"
 #include "commands/plan_json.h"
@@ -45,7 +44,6 @@ constexpr std::string_view kReserveSyntax = "owner feature amount [TTL ms] [ID r
 constexpr std::string_view kGrantSyntax =
     "owner feature amount [EXPIRES unix-ms | IN duration] [PRIORITY p] [REASON text] [BY actor] [ID grant-id]";
 constexpr std::string_view kAssignSyntax = "owner plan [ANCHOR yyyy-mm-dd]";
-constexpr std::string_view kEventsSyntax = "since-seq [COUNT n]";
 
 // Options after the fixed arguments: each word once, each with one value
 // (or none, for flags). False (error sent) on an unknown or repeated word or
@@ -575,33 +573,6 @@ void CreditLedger(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
   }
 }
 
-// EVENTS.READ <since-seq> [COUNT n] -> [next-seq, [[seq, json], ...]]
-void EventsRead(CommandContext& ctx, CommandArgs args, ReplySink& reply) {
-  int64_t since = 0;
-  if (!protocol::ParseInt64(args[1], &since) || since < 0) return reply.SendError(errors::InvalidSince("since"));
-  Options options;
-  if (!ParseOptions(args, 2, "EVENTS.READ", kEventsSyntax, {"COUNT"}, {}, &options, reply)) return;
-  int64_t count = 100;
-  if (auto n = options.Get("COUNT")) {
-    if (!ParseInteger("COUNT", *n, &count, reply)) return;
-    if (count < 1 || count > 10000) return reply.SendError(errors::OutOfRange("COUNT", 1, 10000));
-  }
-  auto result = ctx.engine.feeds().ReadAlerts(static_cast<uint64_t>(since), static_cast<size_t>(count));
-  if (!result.ok()) return SendOpError(reply, result);
-  const core::AuditPage& page = result.value;
-  if (page.cursor == core::FeedCursor::kAhead) {
-    return reply.SendError(errors::CursorAhead(static_cast<uint64_t>(since), "alert", page.newest));
-  }
-  reply.SendArray(2);
-  reply.SendInteger(static_cast<int64_t>(page.next));
-  reply.SendArray(page.records.size());
-  for (const core::AuditEntry& r : page.records) {
-    reply.SendArray(2);
-    reply.SendInteger(static_cast<int64_t>(r.seq));
-    reply.SendBulk(AlertJson(r));
-  }
-}
-
 constexpr uint32_t kWrite = flags::kWrite | flags::kFast;
 constexpr uint32_t kRead = flags::kReadOnly | flags::kFast;
 
@@ -622,7 +593,6 @@ constexpr ErrorCode kGrantErrors[] = {kInvalidName,  kNotInteger, kOutOfRange, k
 constexpr ErrorCode kCreditReadErrors[] = {kInvalidName, kInvalidId, kSyntax, kStorageReadFailed};
 constexpr ErrorCode kRevokeErrors[] = {kInvalidName,  kInvalidId, kUnknownGrant,
                                        kInvalidActor, kSyntax,    kStorageReadFailed};
-constexpr ErrorCode kEventsErrors[] = {kNotInteger, kOutOfRange, kSyntax, kInvalidCursor, kStorageReadFailed};
 
 const protocol::CommandSpec kSpecs[] = {
     {"PLAN.SET", -3, kWrite, "quota", "plan json [BY actor]",
@@ -676,10 +646,6 @@ const protocol::CommandSpec kSpecs[] = {
     {"CREDIT.LEDGER", -2, kRead, "quota", "owner [grant-id]",
      "Every grant, draw, release, expiry and revoke of the owner's credits, oldest first.", CreditLedger,
      kCreditReadErrors},
-    {"EVENTS.READ", -2, flags::kReadOnly, "quota", kEventsSyntax,
-     "Alerts with seq > since-seq: [next-seq, [[seq, json], ...]] (threshold, credit_depleted, hold_expired). "
-     "Visible after the next compaction.",
-     EventsRead, kEventsErrors},
 };
 
 }  // namespace

@@ -16,6 +16,7 @@
 #include "core/read_errors.h"
 
 #include <algorithm>
+#include <deque>
 
 #include "storage/codec.h"
 
@@ -102,6 +103,28 @@ OpResult<Page> ReadFeed(storage::Store& store, Family family, uint64_t since, si
   }
   page.next = page.records.back().seq;
   return OpResult<Page>::Ok(std::move(page));
+}
+
+// `pattern` empty, equal to `value`, or ending in '*' and a prefix of it.
+bool FieldMatches(std::string_view pattern, std::string_view value) {
+  if (pattern.empty()) return true;
+  if (pattern.back() == '*') return value.starts_with(pattern.substr(0, pattern.size() - 1));
+  return value == pattern;
+}
+
+bool RecordMatches(const RecordFilter& filter, const ff::AuditRecord& r) {
+  return FieldMatches(filter.actor, r.actor) && FieldMatches(filter.command, r.command) &&
+         FieldMatches(filter.owner, r.owner) && FieldMatches(filter.key, r.key);
+}
+
+AuditEntry ToEntry(const ff::AuditRecord& r) {
+  return {r.seq,
+          r.time_ms,
+          std::string(r.actor),
+          std::string(r.command),
+          std::string(r.owner),
+          std::string(r.key),
+          std::string(r.details)};
 }
 
 }  // namespace
@@ -382,6 +405,108 @@ OpResult<AuditPage> FeedsModule::ReadRecords(StreamId id, uint64_t since, size_t
     }
     return reader.ok();
   });
+}
+
+OpResult<AuditPage> FeedsModule::QueryAudit(const RecordQuery& query) { return QueryRecords(kAuditStream, query); }
+
+OpResult<AuditPage> FeedsModule::QueryAlerts(const RecordQuery& query) { return QueryRecords(kAlertStream, query); }
+
+// Both orders read blobs forward (a blob's key is its last seq, so the blob
+// holding seq s is the first key >= FeedKey(s)). Newest first goes down in
+// windows: the records of [low, cur] are read forward in one scan, then
+// looked at from cur down; a window is as large as what is still wanted (the
+// records asked for, or with a filter the examination budget left), so an
+// unfiltered page of 50 reads about 50 records. The audit trail and the
+// alert log are never trimmed: seqs are dense from 1, and a hole is
+// corruption.
+OpResult<AuditPage> FeedsModule::QueryRecords(StreamId id, const RecordQuery& query) {
+  const Stream& stream = streams_[id];
+  const uint64_t visible = stream.visible.load(std::memory_order_acquire);
+  AuditPage page;
+  page.newest = visible;
+  page.oldest = 1;
+  page.next = query.newest_first ? 0 : query.since;
+  if (query.since > visible) {
+    page.cursor = FeedCursor::kAhead;
+    return OpResult<AuditPage>::Ok(std::move(page));
+  }
+  uint64_t upper = visible;  // the highest seq to look at
+  if (query.before != 0) upper = std::min(upper, query.before - 1);
+  if (upper <= query.since || query.limit == 0 || query.max_examined == 0) {
+    return OpResult<AuditPage>::Ok(std::move(page));
+  }
+  const std::string end = ff::FeedKey(visible + 1);
+  size_t examined = 0;
+  bool corrupt = false;
+  ReadFault fault;
+
+  if (!query.newest_first) {
+    uint64_t expect = query.since + 1;
+    Status s =
+        store_.Scan(stream.family, ff::FeedKey(query.since + 1), end, [&](std::string_view, std::string_view value) {
+          ff::AuditBlobReader reader(value);
+          ff::AuditRecord r;
+          while (reader.Next(&r)) {
+            if (r.seq <= query.since) continue;
+            if (r.seq > upper) return false;
+            if (r.seq != expect) return !(corrupt = true);
+            ++expect;
+            ++examined;
+            page.next = r.seq;
+            if (RecordMatches(query.filter, r)) page.records.push_back(ToEntry(r));
+            if (page.records.size() >= query.limit || examined >= query.max_examined) {
+              return false;
+            }
+          }
+          if (!reader.ok()) corrupt = true;
+          return reader.ok();
+        });
+    fault.Check(stream.family, ff::FeedKey(query.since + 1), s);
+  } else {
+    uint64_t cur = upper;  // the highest seq not looked at yet
+    bool done = false;
+    while (cur > query.since && !done && !corrupt && !fault) {
+      size_t wanted = query.max_examined - examined;
+      if (query.filter.empty()) wanted = std::min(wanted, query.limit - page.records.size());
+      const uint64_t span = std::min<uint64_t>(std::max<size_t>(wanted, 1), cur - query.since);
+      const uint64_t low = cur - span + 1;
+      std::deque<std::string> blobs;  // the records below point into these
+      std::vector<ff::AuditRecord> window;
+      window.reserve(static_cast<size_t>(span));
+      Status s = store_.Scan(stream.family, ff::FeedKey(low), end, [&](std::string_view, std::string_view value) {
+        const std::string& blob = blobs.emplace_back(value);
+        ff::AuditBlobReader reader(blob);
+        ff::AuditRecord r;
+        while (reader.Next(&r)) {
+          if (r.seq < low) continue;
+          if (r.seq > cur) return false;
+          if (r.seq != low + window.size()) return !(corrupt = true);
+          window.push_back(r);
+        }
+        if (!reader.ok()) corrupt = true;
+        return reader.ok() && (window.empty() || window.back().seq < cur);
+      });
+      fault.Check(stream.family, ff::FeedKey(low), s);
+      if (fault || corrupt) break;
+      if (window.size() != span) {
+        corrupt = true;
+        break;
+      }
+      for (auto r = window.rbegin(); r != window.rend(); ++r) {
+        ++examined;
+        cur = r->seq - 1;
+        if (RecordMatches(query.filter, *r)) page.records.push_back(ToEntry(*r));
+        if (page.records.size() >= query.limit || examined >= query.max_examined) {
+          done = true;
+          break;
+        }
+      }
+    }
+    page.next = cur > query.since ? cur + 1 : 0;
+  }
+  if (corrupt) fault.Check(stream.family, ff::FeedKey(query.since + 1), Status::Corruption("undecodable feed record"));
+  if (fault) return fault.Result<AuditPage>();
+  return OpResult<AuditPage>::Ok(std::move(page));
 }
 
 }  // namespace tally::core

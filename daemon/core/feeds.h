@@ -88,6 +88,28 @@ struct AuditPage {
   std::vector<AuditEntry> records;
 };
 
+// Which records a read of the audit trail or the alert log keeps. An empty
+// field matches every record; otherwise the record's field must equal it,
+// or, when it ends with '*', start with what comes before the '*'.
+// Alerts: `command` is the alert's kind, `key` its feature.
+struct RecordFilter {
+  std::string actor, command, owner, key;
+  bool empty() const { return actor.empty() && command.empty() && owner.empty() && key.empty(); }
+};
+
+// A read of the audit trail or the alert log (QueryAudit, QueryAlerts).
+struct RecordQuery {
+  uint64_t since = 0;         // only records with seq > since
+  uint64_t before = 0;        // only records with seq < before; 0: up to the newest
+  bool newest_first = false;  // from the newest down (else from since + 1 up)
+  size_t limit = 100;         // records returned, at most
+  // Records looked at, at most, matching or not: what bounds the time one
+  // read of a rare filter over millions of records takes. The page's `next`
+  // says where to go on.
+  size_t max_examined = 10000;
+  RecordFilter filter;
+};
+
 class FeedsModule final : public EngineModule {
  public:
   // `changes_retention_ms`: how long change records are kept (0 = forever).
@@ -104,6 +126,14 @@ class FeedsModule final : public EngineModule {
   // shape (actor empty, command = the alert's kind, key = the feature,
   // details = its JSON). Written and published like the audit trail.
   OpResult<AuditPage> ReadAlerts(uint64_t since, size_t limit);
+  // Filtered reads, either way. The page's `next` is where the next read of
+  // the same query goes on from: oldest first, the last seq looked at
+  // (`since` when none: pass it as the next since); newest first, the lowest
+  // seq looked at (pass it as the next before), or 0 when nothing older than
+  // `since` is left. A `since` past the newest is kAhead (no records);
+  // `before` past the newest is simply "from the newest".
+  OpResult<AuditPage> QueryAudit(const RecordQuery& query);
+  OpResult<AuditPage> QueryAlerts(const RecordQuery& query);
   // The newest readable alert seq (cheap: for pollers such as the SSE stream).
   uint64_t newest_alert() const { return streams_[kAlertStream].visible.load(std::memory_order_acquire); }
 
@@ -167,6 +197,7 @@ class FeedsModule final : public EngineModule {
     std::atomic<int64_t> alerts_waiting_since_ms{0};
   };
   OpResult<AuditPage> ReadRecords(StreamId stream, uint64_t since, size_t limit);
+  OpResult<AuditPage> QueryRecords(StreamId stream, const RecordQuery& query);
 
   ShardSet& shard_set_;
   storage::Store& store_;

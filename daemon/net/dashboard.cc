@@ -69,14 +69,18 @@ HttpResponse ServeAsset(const HttpRequest& request, const DashboardAsset& asset)
   return response;
 }
 
-// GET /dashboard/session: whether the API wants a token, and what the
+// GET /dashboard/session: whether the API wants a token, what the
 // request's token may do ("none" when a token is wanted and this one is
-// missing or wrong). Never 401: the page asks for a token when it reads
-// "none". Never cached: it depends on the Authorization header.
-HttpResponse Session(Identity identity, bool auth_enabled) {
-  const char* name = identity == Identity::kAdmin ? "admin" : identity == Identity::kReader ? "reader" : "none";
-  HttpResponse response =
-      Json(200, {{"auth_required", auth_enabled}, {"identity", name}, {"can_write", identity == Identity::kAdmin}});
+// missing or wrong) and its name, the audit trail's actor of its changes.
+// Never 401: the page asks for a token when it reads "none". Never cached:
+// it depends on the Authorization header.
+HttpResponse Session(const HttpIdentity& identity, bool auth_enabled) {
+  const Identity role = identity.role;
+  const char* role_name = role == Identity::kAdmin ? "admin" : role == Identity::kReader ? "reader" : "none";
+  HttpResponse response = Json(200, {{"auth_required", auth_enabled},
+                                     {"identity", role_name},
+                                     {"name", identity.name},
+                                     {"can_write", role == Identity::kAdmin}});
   response.headers.emplace_back("Cache-Control", "no-store");
   response.headers.emplace_back("Vary", "Authorization");
   return response;
@@ -84,8 +88,8 @@ HttpResponse Session(Identity identity, bool auth_enabled) {
 
 }  // namespace
 
-std::optional<HttpResponse> ServeDashboard(const HttpRequest& request, const Target& target, Identity identity,
-                                           bool auth_enabled) {
+std::optional<HttpResponse> ServeDashboard(const HttpRequest& request, const Target& target,
+                                           const HttpIdentity& identity, bool auth_enabled) {
   const std::vector<std::string>& segments = target.segments;
   const bool root = segments.empty();
   if (!root && segments[0] != "dashboard") return std::nullopt;

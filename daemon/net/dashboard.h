@@ -42,10 +42,10 @@ struct DashboardAsset {
 std::span<const DashboardAsset> DashboardAssets();
 
 // The response for a dashboard path (`/`, `/dashboard`, `/dashboard/...`),
-// or nullopt for any other path (an API route). `identity`: what the
-// request's Bearer token is (kAdmin for everyone without authentication);
-// `auth_enabled`: whether the API wants a token.
-std::optional<HttpResponse> ServeDashboard(const HttpRequest& request, const Target& target, Identity identity,
-                                           bool auth_enabled);
+// or nullopt for any other path (an API route). `identity`: who the
+// request's Bearer token is (admin "local" for everyone without
+// authentication); `auth_enabled`: whether the API wants a token.
+std::optional<HttpResponse> ServeDashboard(const HttpRequest& request, const Target& target,
+                                           const HttpIdentity& identity, bool auth_enabled);
 
 }  // namespace tally::net

@@ -12,6 +12,7 @@
 
 #include "commands/dispatch.h"
 #include "commands/reply_status.h"
+#include "core/feeds.h"
 #include "core/shard_set.h"
 #include "net/dashboard.h"
 #include "net/http_fields.h"
@@ -24,7 +25,7 @@ namespace errors = protocol::errors;
 
 namespace {
 // Defined with the request checks below.
-Identity RequestIdentity(const AccessControl& access, const HttpRequest& request);
+HttpIdentity RequestIdentity(const AccessControl& access, const HttpRequest& request);
 }  // namespace
 
 // The services routes share: the engine, the command table and the way a
@@ -49,7 +50,10 @@ class Api final : public DurabilityGate {
     std::vector<std::string_view> views(argv.begin(), argv.end());
     protocol::CommandArgs args(views.data(), views.size());
     ClientState client;
-    client.identity = t_identity;
+    client.identity = t_identity.role;
+    // The audit trail's actor of a command given no BY: who the request is,
+    // never the peer's address (RouteCall::AppendActor passes BY anyway).
+    client.name = t_identity.name;
     client.address = request.peer;
     client.connected_at_ms = engine_.clock().NowMs();
     protocol::CommandContext context{engine_, server_, client, commands::HttpThreadStats(server_)};
@@ -91,9 +95,9 @@ class Api final : public DurabilityGate {
 
   // Set by Run when a write ran for the request this thread is handling.
   static thread_local bool t_request_wrote;
-  // Who the request this thread is handling is (its Bearer token), set by
-  // HttpApi::Handle before the route runs.
-  static thread_local Identity t_identity;
+  // Who the request this thread is handling is (its Bearer token: role and
+  // name), set by HttpApi::Handle before the route runs.
+  static thread_local HttpIdentity t_identity;
 
  private:
   core::Engine& engine_;
@@ -104,7 +108,7 @@ class Api final : public DurabilityGate {
 };
 
 thread_local bool Api::t_request_wrote = false;
-thread_local Identity Api::t_identity = Identity::kAdmin;
+thread_local HttpIdentity Api::t_identity{Identity::kAdmin, std::string(kLocalName)};
 
 core::Engine& ApiEngine(Api& api) { return api.engine(); }
 ServerState& ApiServer(Api& api) { return api.server(); }
@@ -196,6 +200,22 @@ HttpResponse FeedPage(RouteCall& call, const char* command, json (*shape)(const 
   return Json(200, shape(outcome.value));
 }
 
+HttpResponse RecordPage(RouteCall& call, const char* command,
+                        std::initializer_list<std::pair<std::string_view, std::string_view>> filters,
+                        json (*shape)(const json&)) {
+  std::vector<std::string> argv{command, call.Query("since").value_or("0")};
+  if (auto limit = call.Query("limit")) argv.insert(argv.end(), {"COUNT", *limit});
+  if (call.Query("order").value_or("asc") == "desc") argv.emplace_back("REV");
+  if (auto before = call.Query("before")) argv.insert(argv.end(), {"BEFORE", *before});
+  if (auto scan = call.Query("scan")) argv.insert(argv.end(), {"SCAN", *scan});
+  for (const auto& [name, option] : filters) {
+    if (auto value = call.Query(name)) argv.insert(argv.end(), {std::string(option), *value});
+  }
+  auto outcome = call.Run(argv);
+  if (outcome.error) return *outcome.error;
+  return Json(200, shape(outcome.value));
+}
+
 // ---- RouteCall -------------------------------------------------------------------
 
 std::optional<std::string> RouteCall::Query(std::string_view name) const {
@@ -213,12 +233,36 @@ std::optional<std::string> RouteCall::BodyArg(std::string_view name) const {
   return Dump(*it);
 }
 
-void RouteCall::AppendActor(std::vector<std::string>& argv) const {
-  std::string_view actor = request.Header("x-actor");
-  if (!actor.empty()) {
-    argv.emplace_back("BY");
-    argv.emplace_back(actor);
+std::string AuditActor(std::string_view identity, std::string_view label) {
+  if (label.empty() || label == identity) return std::string(identity);
+  constexpr std::string_view kOpen = " (as: ";
+  constexpr size_t kMaxActor = 128;  // core::ValidActor
+  std::string actor(identity);
+  actor += kOpen;
+  const size_t room = kMaxActor - std::min(kMaxActor, actor.size() + 1);
+  if (label.size() <= room) {
+    actor += label;
+  } else {
+    // Cut to fit: the identity is never the part that gives way.
+    std::string_view kept = label.substr(0, room >= 3 ? room - 3 : 0);
+    while (!kept.empty() && kept.back() == ' ') kept.remove_suffix(1);
+    actor += kept;
+    actor += "...";
   }
+  actor += ')';
+  return actor;
+}
+
+void RouteCall::AppendActor(std::vector<std::string>& argv) const {
+  const HttpIdentity identity = RequestIdentity(api.server().access, request);
+  std::string_view label = request.Header("x-actor");
+  argv.emplace_back("BY");
+  if (!label.empty() && !core::ValidActor(label)) {
+    // The command refuses it (invalid_actor, naming X-Actor) and changes nothing.
+    argv.emplace_back(label);
+    return;
+  }
+  argv.push_back(AuditActor(identity.name, label));
 }
 
 Outcome RouteCall::Run(const std::vector<std::string>& argv) const {
@@ -351,15 +395,16 @@ void HttpApi::set_on_storage_failure(std::function<void(const storage::Status&)>
 namespace {
 
 // The identity of a request's `Authorization: Bearer <token>` (docs/http.md,
-// "Authentication"); kAdmin for everyone while no secret is configured.
-Identity RequestIdentity(const AccessControl& access, const HttpRequest& request) {
-  if (!access.enabled()) return Identity::kAdmin;
+// "Authentication"): its role and name; admin "local" for everyone while no
+// secret is configured.
+HttpIdentity RequestIdentity(const AccessControl& access, const HttpRequest& request) {
+  if (!access.enabled()) return access.Unauthenticated();
   std::string_view header = request.Header("authorization");
   constexpr std::string_view kBearer = "Bearer ";
   if (header.size() <= kBearer.size() || !commands::EqualsIgnoreCase(header.substr(0, kBearer.size()), kBearer)) {
-    return Identity::kNone;
+    return {};
   }
-  return access.ForBearer(header.substr(kBearer.size()));
+  return access.IdentifyBearer(header.substr(kBearer.size()));
 }
 
 // /health and /ready answer without a token (probes and load balancers).
@@ -401,7 +446,7 @@ HttpResponse HttpApi::Route(const HttpRequest& request, bool* cors) {
   Api::t_identity = RequestIdentity(api_->server().access, request);
   // The dashboard's files hold no data: served without a token (the page asks for one).
   if (auto page = ServeDashboard(request, target, Api::t_identity, api_->server().access.enabled())) return *page;
-  if (Api::t_identity == Identity::kNone && !IsOpenProbe(request, target)) {
+  if (Api::t_identity.role == Identity::kNone && !IsOpenProbe(request, target)) {
     const bool given = !request.Header("authorization").empty();
     HttpResponse response = ErrorResponse(protocol::Error(
         protocol::ErrorCode::kNoAuth, given ? "the Bearer token is not valid" : errors::kHttpTokenRequired));

@@ -54,6 +54,12 @@ bool PercentDecode(std::string_view in, bool plus_is_space, std::string* out);
 // Appends one CSV field, RFC 4180: quoted when it holds a comma, quote, CR or
 // LF, with quotes doubled.
 void AppendCsvField(std::string& out, std::string_view field);
+// The audit trail's actor of an HTTP change: the request's identity (a
+// named token's name, "admin-token", "read-token", "local"), then the
+// client's X-Actor label if it gives one that differs: "alice (as: bob)".
+// The label is cut (ending "...") to keep the actor within 128 bytes; the
+// identity never is. `label` must be a valid actor or empty.
+std::string AuditActor(std::string_view identity, std::string_view label);
 // Parses a request body as JSON, refusing a key repeated within one object
 // (at any depth: nlohmann would keep the last silently). The error is
 // invalid_json or duplicate_key.

@@ -69,13 +69,14 @@ struct FieldSpec {
 };
 
 // The X-Actor header of every administrative route: RouteCall::AppendActor
-// passes it as the command's BY.
-inline constexpr FieldSpec kActorHeader{"X-Actor",
-                                        FieldSource::kHeader,
-                                        FieldType::kString,
-                                        false,
-                                        "BY",
-                                        "who makes the change, for the audit trail (default: the client's address)"};
+// passes the request's identity, labelled with it, as the command's BY.
+inline constexpr FieldSpec kActorHeader{
+    "X-Actor",
+    FieldSource::kHeader,
+    FieldType::kString,
+    false,
+    "BY",
+    "a label for the audit trail, after the token's name: \"alice (as: <X-Actor>)\""};
 
 struct RouteCall;
 using RouteHandler = HttpResponse (*)(RouteCall& call);
@@ -133,7 +134,8 @@ struct RouteCall {
   bool Has(std::string_view body_field) const { return body.contains(body_field); }
   // A body field as a command argument: integers in decimal, strings as they are.
   std::optional<std::string> BodyArg(std::string_view name) const;
-  // X-Actor as a trailing "BY actor" for administrative commands.
+  // A trailing "BY actor" for administrative commands: the request's
+  // identity, with X-Actor as a label (AuditActor).
   void AppendActor(std::vector<std::string>& argv) const;
 
   // Runs argv through the command table exactly as a RESP connection does;
@@ -156,6 +158,12 @@ std::string IsoUtc(int64_t unix_ms);
 // One page of a feed command read by `since` and `limit` (CHANGES.READ,
 // AUDIT.READ, EVENTS.READ: "<since> [COUNT n]"), its reply shaped by `shape`.
 HttpResponse FeedPage(RouteCall& call, const char* command, json (*shape)(const json&));
+// One page of AUDIT.READ or EVENTS.READ: FeedPage's since and limit, and
+// order=desc (REV), before, scan, and each query parameter of `filters`
+// ({"owner", "OWNER"}, ...) as its option.
+HttpResponse RecordPage(RouteCall& call, const char* command,
+                        std::initializer_list<std::pair<std::string_view, std::string_view>> filters,
+                        json (*shape)(const json&));
 
 // Api's services for the routes.
 core::Engine& ApiEngine(Api& api);

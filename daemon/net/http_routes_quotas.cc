@@ -351,11 +351,19 @@ json AlertList(const json& reply) {
 }
 
 json AlertsPage(const json& reply) { return {{"alerts", AlertList(reply)}, {"next", reply[0]}}; }
-HttpResponse Alerts(RouteCall& call) { return FeedPage(call, "EVENTS.READ", AlertsPage); }
+HttpResponse Alerts(RouteCall& call) {
+  return RecordPage(call, "EVENTS.READ", {{"owner", "OWNER"}, {"feature", "FEATURE"}, {"kind", "KIND"}}, AlertsPage);
+}
 
 constexpr FieldSpec kAlertFields[] = {
-    {"since", kQuery, kInteger, false, "since-seq", "the next of the previous page (default 0: from the start)"},
+    {"since", kQuery, kInteger, false, "since-seq", "only alerts after this seq (default 0: from the start)"},
     {"limit", kQuery, kInteger, false, "COUNT", "alerts per page, 1-10000 (default 100)"},
+    {"order", kQuery, kEnum, false, "", "asc (default: oldest first, from since) or desc (newest first)", "asc desc"},
+    {"before", kQuery, kInteger, false, "BEFORE", "only alerts before this seq: desc's next for the older page"},
+    {"owner", kQuery, kString, false, "OWNER", "only this owner's alerts (a trailing * matches a prefix)"},
+    {"feature", kQuery, kString, false, "FEATURE", "only this feature's alerts (a trailing * matches a prefix)"},
+    {"kind", kQuery, kString, false, "KIND", "only alerts of this kind: threshold, credit_depleted, hold_expired"},
+    {"scan", kQuery, kInteger, false, "SCAN", "alerts looked at per call, 1-100000 (default 10000)"},
 };
 
 // GET /v1/alerts/stream: server-sent events. Each alert is one event whose
@@ -471,9 +479,7 @@ const RouteSpec kRoutes[] = {
     {"GET", "/v1/owners/{owner}/ledger", "CREDIT.LEDGER", kLedgerFields,
      "every grant, draw, release, expiry and revoke of the owner's credits, oldest first", Ledger},
     {"GET", "/v1/alerts", "EVENTS.READ", kAlertFields,
-     "alerts after since, in order (threshold, credit_depleted, "
-     "hold_expired)",
-     Alerts},
+     "alerts (threshold, credit_depleted, hold_expired), oldest or newest first, filtered: {alerts, next}", Alerts},
     {"GET", "/v1/alerts/stream", "EVENTS.READ", kAlertStreamFields,
      "alerts as server-sent events as they are raised; resumes from Last-Event-ID", AlertStreamRoute},
 };

@@ -74,7 +74,10 @@ json AuditJson(const json& reply) {
 }
 
 HttpResponse Changes(RouteCall& call) { return FeedPage(call, "CHANGES.READ", ChangesJson); }
-HttpResponse Audit(RouteCall& call) { return FeedPage(call, "AUDIT.READ", AuditJson); }
+HttpResponse Audit(RouteCall& call) {
+  return RecordPage(call, "AUDIT.READ",
+                    {{"owner", "OWNER"}, {"key", "KEY"}, {"actor", "ACTOR"}, {"command", "COMMAND"}}, AuditJson);
+}
 
 // BACKUP's {dir, files, bytes, ms}, with 201: a new backup exists.
 HttpResponse Backup(RouteCall& call) {
@@ -103,6 +106,18 @@ constexpr FieldSpec kFeedFields[] = {
     {"limit", kQuery, kInteger, false, "COUNT", "records per page, 1-10000 (default 100)"},
 };
 
+constexpr FieldSpec kAuditFields[] = {
+    {"since", kQuery, kInteger, false, "since", "only records after this seq (default 0: from the start)"},
+    {"limit", kQuery, kInteger, false, "COUNT", "records per page, 1-10000 (default 100)"},
+    {"order", kQuery, kEnum, false, "", "asc (default: oldest first, from since) or desc (newest first)", "asc desc"},
+    {"before", kQuery, kInteger, false, "BEFORE", "only records before this seq: desc's next for the older page"},
+    {"owner", kQuery, kString, false, "OWNER", "only this owner's records (a trailing * matches a prefix)"},
+    {"key", kQuery, kString, false, "KEY", "only this key's records (a trailing * matches a prefix)"},
+    {"actor", kQuery, kString, false, "ACTOR", "only this actor's records (a trailing * matches a prefix)"},
+    {"command", kQuery, kString, false, "COMMAND", "only this command's records, e.g. CTR.RESET (or CTR.*)"},
+    {"scan", kQuery, kInteger, false, "SCAN", "records looked at per call, 1-100000 (default 10000)"},
+};
+
 const RouteSpec kServerRoutes[] = {
     {"GET", "/health", "", {}, "200 while the process runs (also during recovery)", Health},
     {"GET",
@@ -127,8 +142,8 @@ const RouteSpec kServerRoutes[] = {
 const RouteSpec kFeedRoutes[] = {
     {"GET", "/v1/changes", "CHANGES.READ", kFeedFields, "changed cells after since, in order (the changefeed)",
      Changes},
-    {"GET", "/v1/audit", "AUDIT.READ", kFeedFields, "administrative changes after since, in order (the audit trail)",
-     Audit},
+    {"GET", "/v1/audit", "AUDIT.READ", kAuditFields,
+     "administrative changes (the audit trail), oldest or newest first, filtered: {audit, next}", Audit},
 };
 
 }  // namespace

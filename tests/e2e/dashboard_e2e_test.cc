@@ -1,6 +1,6 @@
 // The dashboard end to end, in headless Chromium (Debian's chromium, driven by
 // playwright-core from npm, locked in tests/e2e/package-lock.json): starts the
-// real tallyd with an admin and a read-only token, and runs
+// real tallyd with a named admin token and a read-only token, and runs
 // tests/e2e/dashboard_test.js, which seeds it through the API and checks
 // every page (filters, sorting, paging, keyboard use, a reset that reaches
 // the audit trail, a grant that moves the usage bars, a live alert, the
@@ -11,6 +11,7 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -23,14 +24,19 @@ namespace {
 constexpr int kChecks = 19;  // the "ok" lines dashboard_test.js prints when all pass
 
 TEST(DashboardE2eTest, EveryPageInHeadlessChromium) {
-  // Compaction every 200 ms: audit records and alerts become readable sooner.
-  TallydProcess daemon(
-      {"--password", "e2e-admin-secret", "--reader-password", "e2e-reader-secret", "--compaction-interval-ms", "200"});
+  // The page signs in with a named admin token, e2e-ops: the audit trail
+  // must show that name for its changes. Compaction every 200 ms: audit
+  // records and alerts become readable sooner.
+  TempDir secrets;
+  const std::string ops_file = secrets.Sub("e2e-ops.token");
+  std::ofstream(ops_file) << "e2e-ops-named-secret\n";
+  TallydProcess daemon({"--password", "e2e-admin-secret", "--reader-password", "e2e-reader-secret",
+                        "--http-named-tokens", "e2e-ops:admin:" + ops_file, "--compaction-interval-ms", "200"});
   ASSERT_TRUE(daemon.Start());
   const std::vector<std::string> argv{
-      TALLY_NODE_PATH,     TALLY_E2E_SCRIPT,    "http://127.0.0.1:" + std::to_string(daemon.http_port()),
-      "e2e-admin-secret",  "e2e-reader-secret", TALLY_E2E_SCREENSHOTS,
-      TALLY_CHROMIUM_PATH, TALLY_E2E_MODULES};
+      TALLY_NODE_PATH,        TALLY_E2E_SCRIPT,    "http://127.0.0.1:" + std::to_string(daemon.http_port()),
+      "e2e-ops-named-secret", "e2e-reader-secret", TALLY_E2E_SCREENSHOTS,
+      TALLY_CHROMIUM_PATH,    TALLY_E2E_MODULES};
   ProcessResult r = RunProcess(argv, {}, std::chrono::seconds(150));
   std::cout << r.out << r.err;
   ASSERT_TRUE(r.started) << r.Describe();

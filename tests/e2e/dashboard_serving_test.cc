@@ -83,15 +83,16 @@ TEST(DashboardServingTest, SessionSaysWhetherATokenIsNeededAndWhatItMayDo) {
     EXPECT_EQ(reply.Header("cache-control"), "no-store");
     return reply.body;
   };
-  EXPECT_EQ(session(""), R"({"auth_required":true,"can_write":false,"identity":"none"})");
-  EXPECT_EQ(session("wrong"), R"({"auth_required":true,"can_write":false,"identity":"none"})");
-  EXPECT_EQ(session(kReaderToken), R"({"auth_required":true,"can_write":false,"identity":"reader"})");
-  EXPECT_EQ(session(kAdminToken), R"({"auth_required":true,"can_write":true,"identity":"admin"})");
+  EXPECT_EQ(session(""), R"({"auth_required":true,"can_write":false,"identity":"none","name":""})");
+  EXPECT_EQ(session("wrong"), R"({"auth_required":true,"can_write":false,"identity":"none","name":""})");
+  EXPECT_EQ(session(kReaderToken),
+            R"({"auth_required":true,"can_write":false,"identity":"reader","name":"read-token"})");
+  EXPECT_EQ(session(kAdminToken), R"({"auth_required":true,"can_write":true,"identity":"admin","name":"admin-token"})");
 
   TallydProcess open;
   ASSERT_TRUE(open.Start());
   HttpReply reply = Get(open, "/dashboard/session");
-  EXPECT_EQ(reply.body, R"({"auth_required":false,"can_write":true,"identity":"admin"})");
+  EXPECT_EQ(reply.body, R"({"auth_required":false,"can_write":true,"identity":"admin","name":"local"})");
 }
 
 // The page calls the API from its own origin: the browser guards let it

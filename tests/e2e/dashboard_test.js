@@ -1,6 +1,8 @@
 // End-to-end tests of tallyd's dashboard in headless Chromium (Debian's
 // chromium, driven by playwright-core), against a real tallyd started by
-// dashboard_e2e_test.cc with an admin and a read-only token.
+// dashboard_e2e_test.cc with a named admin token (e2e-ops: the audit trail
+// must record that name for the page's changes) and the shared read-only
+// token.
 //
 //   node dashboard_test.js <base-url> <admin-token> <reader-token> <screenshot-dir> <chromium> <node_modules>
 //
@@ -14,6 +16,7 @@ const path = require('path');
 const fs = require('fs');
 
 const [base, adminToken, readerToken, shots, chromiumPath, modules] = process.argv.slice(2);
+const adminName = 'e2e-ops';  // the named token's name (dashboard_e2e_test.cc)
 const { chromium } = require(path.join(modules, 'playwright-core'));
 
 let failures = 0;
@@ -77,6 +80,8 @@ async function seed() {
   await ok('PUT', '/v1/owners/team:7/plan', { plan: 'pro' });
   await ok('POST', '/v1/owners/team:7/quotas/api_calls/consume', { amount: 700, id: 'seed-1' });
   await ok('POST', '/v1/owners/team:7/quotas/tokens/consume', { amount: 12000 });
+  // 105 audited changes of owners audit:NNN: more than one page of the audit trail.
+  for (let i = 1; i <= 105; i++) await ok('PUT', `/v1/owners/audit:${String(i).padStart(3, '0')}/counters/seeded`, { value: i });
 }
 
 async function main() {
@@ -107,10 +112,9 @@ async function main() {
     await page.evaluate(() => document.getElementById('toast').replaceChildren());
     await page.screenshot({ path: path.join(shots, `${name}.png`), fullPage });
   }
-  async function signIn(page, token, name) {
+  async function signIn(page, token) {
     await page.goto(`${base}/`);
     await page.waitForSelector('#signin[open]');
-    if (name) await page.fill('#signin-name', name);
     await page.fill('#signin-token', token);
     await page.click('#signin button[type=submit]');
     await page.waitForSelector('#identity');
@@ -125,11 +129,11 @@ async function main() {
     await page.fill('#signin-token', 'not-the-token');
     await page.click('#signin button[type=submit]');
     await page.waitForSelector('#signin-error:not([hidden])');
-    await page.fill('#signin-name', 'e2e-admin');
+    equal(await page.$('#signin-name'), null, 'no free-text name to type: the token names its holder');
     await page.fill('#signin-token', adminToken);
     await page.click('#signin button[type=submit]');
     await page.waitForSelector('#identity');
-    equal(await page.textContent('#identity'), 'Signed in: admin', 'identity');
+    equal(await page.textContent('#identity'), `Signed in as ${adminName} (admin)`, 'identity');
   });
 
   await check('overview shows the daemon\'s figures, live', async () => {
@@ -267,11 +271,31 @@ async function main() {
       await nav(page, '#/overview', '.cards');
       await nav(page, '#/audit', '#audit-table');
       const rows = await page.$$eval('#audit-table tbody tr', (trs) => trs.map((tr) => [...tr.cells].map((td) => td.textContent)));
-      return rows.find((r) => r[3] === 'CTR.RESET' && r[4] === 'user:005' && r[5] === 'downloads' && r[2] === 'e2e-admin (admin token)');
+      // Newest first: the reset is the first row, recorded under the token's name.
+      const first = rows[0] || [];
+      return first[3] === 'CTR.RESET' && first[4] === 'user:005' && first[5] === 'downloads' && first[2] === adminName;
     });
-    await page.fill('input[name=command]', 'reset');
-    await page.waitForFunction(() => [...document.querySelectorAll('#audit-table tbody tr')].every((tr) => tr.cells[3]?.textContent === 'CTR.RESET'));
+    // Filters go to the daemon (any case for the command): only resets come back.
+    await page.fill('input[name=command]', 'ctr.reset');
+    await page.waitForFunction(() => {
+      const trs = [...document.querySelectorAll('#audit-table tbody tr')];
+      return trs.length >= 1 && trs.every((tr) => tr.cells[3]?.textContent === 'CTR.RESET');
+    });
     await page.fill('input[name=command]', '');
+    await page.fill('input[name=owner]', 'audit:*');
+    // 105 seeded records: a page of 100, then the 5 older ones.
+    await page.waitForFunction(() => {
+      const trs = [...document.querySelectorAll('#audit-table tbody tr')];
+      return trs.length === 100 && trs.every((tr) => tr.cells[4]?.textContent.startsWith('audit:')) &&
+        !document.querySelector('button.older')?.hidden;
+    });
+    await page.click('button.older');
+    await page.waitForFunction(() => document.querySelectorAll('#audit-table tbody tr').length === 105 &&
+      document.querySelector('button.older')?.hidden);
+    const seqs = await page.$$eval('#audit-table tbody tr', (trs) => trs.map((tr) => Number(tr.cells[0].textContent.replace(/,/g, ''))));
+    assert(seqs.every((s, i) => i === 0 || s < seqs[i - 1]), 'newest first across pages');
+    await page.fill('input[name=owner]', '');
+    await page.waitForFunction(() => document.querySelector('#audit-table tbody tr td:nth-child(4)')?.textContent === 'CTR.RESET');
     await shot(page, 'audit');
   });
 
@@ -298,7 +322,7 @@ async function main() {
     await page.waitForFunction(() => [...document.querySelectorAll('.cell-value')].every((c) => c.textContent === '0'));
     equal((await call('GET', '/v1/owners/user:009/counters/downloads?interval=day')).data.value, 0, 'day cell gone');
     await until('the delete in the audit trail', async () =>
-      (await call('GET', '/v1/audit?since=0&limit=1000')).data.audit.find((r) => r.command === 'CTR.DEL' && r.owner === 'user:009' && r.actor === 'e2e-admin (admin token)'));
+      (await call('GET', '/v1/audit?since=0&limit=1000')).data.audit.find((r) => r.command === 'CTR.DEL' && r.owner === 'user:009' && r.actor === adminName));
   });
 
   await check('CSV and NDJSON export of the current filter', async () => {
@@ -357,7 +381,7 @@ async function main() {
     const credits = (await call('GET', '/v1/owners/team:7/credits')).data.credits;
     equal(credits.length, 1, 'one grant');
     equal(credits[0].reason, 'e2e top-up', 'its reason');
-    equal(credits[0].by, 'e2e-admin (admin token)', 'its actor');
+    equal(credits[0].by, adminName, 'its actor');
     assert((await page.textContent('main')).includes('e2e top-up'), 'the grant is listed');
     await shot(page, 'owner');
   });
@@ -379,14 +403,17 @@ async function main() {
     await nav(page, '#/alerts', '#alerts-table');
     await page.fill('input[name=owner]', 'team:7');
     await page.selectOption('select[name=kind]', 'threshold');
-    const thresholds = await page.$$eval('#alerts-table tbody tr', (trs) => trs.map((tr) => tr.cells[5].textContent));
-    equal(JSON.stringify(thresholds), JSON.stringify(['95 %', '80 %']), 'both alerts, newest first');
+    // Filtered by the daemon, newest first.
+    await page.waitForFunction(() => [...document.querySelectorAll('#alerts-table tbody tr')].map((tr) => tr.cells[5].textContent).join() === '95 %,80 %')
+      .catch(async (e) => { throw new Error(`${e.message}\nrows: ${await page.textContent('#alerts-table tbody')}`); });
+    await page.fill('input[name=owner]', 'nobody*');
+    await page.waitForFunction(() => document.querySelector('#alerts-table tbody')?.textContent === 'Nothing matches.');
   });
 
   await check('the read-only token shows no edit controls', async () => {
     const reader = await newPage();
     await signIn(reader, readerToken);
-    equal(await reader.textContent('#identity'), 'Signed in: read-only', 'identity');
+    equal(await reader.textContent('#identity'), 'Signed in as read-token (read-only)', 'identity');
     await nav(reader, '#/counters?type=user&key=downloads', '#counters-table');
     assert((await rowsOf(reader)).length >= 49, 'reads the table');
     equal(await reader.$$eval('#counters-table button:not(.sort)', (b) => b.length), 0, 'no edit buttons in the table');
@@ -408,7 +435,7 @@ async function main() {
 
   await check('a narrow screen (390 px) keeps every page usable', async () => {
     const phone = await newPage({ width: 390, height: 844 });
-    await signIn(phone, adminToken, 'e2e-phone');
+    await signIn(phone, adminToken);
     await nav(phone, '#/counters?type=user&key=downloads', '#counters-table');
     const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     assert(overflow <= 0, `the page scrolls sideways by ${overflow} px (only tables may)`);

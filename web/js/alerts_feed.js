@@ -1,6 +1,7 @@
-// Quota alerts for every page: the newest ones from GET /v1/alerts, then the
-// live stream GET /v1/alerts/stream from the last one read (no gap, no
-// repeat), kept while the dashboard is open.
+// Quota alerts for every page: the newest one from GET /v1/alerts
+// (order=desc), then the live stream GET /v1/alerts/stream from it (no gap,
+// no repeat). The alerts page reads older ones from the daemon itself; this
+// keeps the live ones (at most KEEP) while the dashboard is open.
 
 import * as api from './api.js';
 
@@ -15,11 +16,11 @@ export const alerts = {
   stop: null,
 
   async start(onNew) {
-    const tail = await api.feedTail('/v1/alerts', 'alerts', KEEP);
-    this.list = tail.records;
+    const newest = await api.get(`/v1/alerts${api.query({ order: 'desc', limit: 1 })}`);
+    this.list = newest.alerts;
     this.notify();
     this.stop = api.stream('/v1/alerts/stream', {
-      lastId: tail.next,
+      lastId: newest.alerts.length ? newest.alerts[0].seq : 0,
       onState: (live) => { this.live = live; this.notify(); },
       onEvent: (ev) => {
         let alert;

@@ -2,28 +2,23 @@
 // signed-in token. The token lives in sessionStorage (gone when the tab closes).
 
 const TOKEN_KEY = 'tally.token';
-const NAME_KEY = 'tally.actor';
 
+// Who the token is, as the daemon says (GET /dashboard/session). The audit
+// trail records `name` as the actor of every change made with it: the
+// daemon sets it from the token, so the page sends no X-Actor of its own.
 export const session = {
   authRequired: false,
-  identity: 'none',   // "admin", "reader" or "none" (from GET /dashboard/session)
+  identity: 'none',   // the role: "admin", "reader" or "none"
+  name: '',           // a named token's name, "admin-token", "read-token", or "local" without authentication
   canWrite: false,
 };
 
 export function token() { return sessionStorage.getItem(TOKEN_KEY) || ''; }
-export function setToken(value, name) {
-  sessionStorage.setItem(TOKEN_KEY, value);
-  if (name) sessionStorage.setItem(NAME_KEY, name); else sessionStorage.removeItem(NAME_KEY);
-}
-export function signOut() { sessionStorage.removeItem(TOKEN_KEY); sessionStorage.removeItem(NAME_KEY); }
+export function setToken(value) { sessionStorage.setItem(TOKEN_KEY, value); }
+export function signOut() { sessionStorage.removeItem(TOKEN_KEY); }
 
-// Who edits are recorded as in the audit trail (the X-Actor header): the name
-// given at sign-in, with the kind of token the daemon confirmed.
-export function actor() {
-  const name = sessionStorage.getItem(NAME_KEY);
-  const who = session.authRequired ? `${session.identity} token` : 'no auth';
-  return `${name || 'dashboard'} (${who})`;
-}
+// What the audit trail records as the actor of this page's changes.
+export function actor() { return session.name || 'this token'; }
 
 export class ApiError extends Error {
   constructor(status, code, message) {
@@ -57,7 +52,7 @@ export function query(params) {
 export const seg = (name) => encodeURIComponent(name);
 
 export async function request(method, path, body) {
-  const init = { method, headers: headers(method === 'GET' ? {} : { 'X-Actor': actor() }) };
+  const init = { method, headers: headers({}) };
   if (body !== undefined) {
     init.headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);
@@ -84,6 +79,7 @@ export async function loadSession() {
   const data = await response.json();
   session.authRequired = data.auth_required;
   session.identity = data.identity;
+  session.name = data.name || '';
   session.canWrite = data.can_write;
   return session;
 }
@@ -109,20 +105,23 @@ export async function download(path, filename) {
   return blob.size;
 }
 
-// The newest `keep` records of a feed read by `since` (GET /v1/audit,
-// /v1/alerts), and the seq to continue from. The feeds have no "newest"
-// pointer, and a cursor past the end is an error, so this reads forward in
-// pages of 10,000 (one request for a trail of fewer records).
-export async function feedTail(path, field, keep) {
-  let since = 0;
-  let kept = [];
-  for (;;) {
-    const page = await get(`${path}${query({ since, limit: 10000 })}`);
-    const records = page[field];
-    kept = kept.concat(records).slice(-keep);
-    if (records.length) since = records[records.length - 1].seq;
-    if (records.length < 10000) return { records: kept, next: since };
+// Up to `want` records of GET /v1/audit or /v1/alerts, newest first, that
+// match `filters` (applied by the daemon), older than `before` (0: from the
+// newest). The daemon looks at a bounded number of records per request
+// (a rare filter over a long trail takes several), so this asks again from
+// its `next` until it has `want` or the trail's start is reached, giving up
+// after `maxRequests`. Returns { records, before } where before is the next
+// older page's cursor (0: nothing older).
+export async function feedNewest(path, field, filters, want, before = 0, maxRequests = 20) {
+  let records = [];
+  let cursor = before;
+  for (let i = 0; i < maxRequests; i++) {
+    const page = await get(`${path}${query({ ...filters, order: 'desc', limit: want - records.length, before: cursor || undefined })}`);
+    records = records.concat(page[field]);
+    cursor = page.next;
+    if (!cursor || records.length >= want) break;
   }
+  return { records, before: cursor };
 }
 
 // Server-sent events over fetch (EventSource cannot send the token):

@@ -55,10 +55,10 @@ function showWho() {
   const who = document.getElementById('who');
   who.replaceChildren();
   if (!api.session.authRequired) {
-    who.append(h('span', {}, 'No authentication configured'));
+    who.append(h('span', { id: 'identity', title: 'Changes are recorded in the audit trail as "local"' }, 'No authentication configured'));
     return;
   }
-  who.append(h('span', { id: 'identity' }, api.session.canWrite ? 'Signed in: admin' : 'Signed in: read-only'));
+  who.append(h('span', { id: 'identity' }, `Signed in as ${api.session.name} (${api.session.canWrite ? 'admin' : 'read-only'})`));
   who.append(h('button', {
     type: 'button', class: 'small', onclick: () => { api.signOut(); location.reload(); },
   }, 'Sign out'));
@@ -76,7 +76,7 @@ function askForToken(message) {
 async function signIn(event) {
   event.preventDefault();
   const tokenInput = document.getElementById('signin-token');
-  api.setToken(tokenInput.value, document.getElementById('signin-name').value.trim());
+  api.setToken(tokenInput.value);
   await api.loadSession();
   if (api.session.identity === 'none') {
     api.signOut();

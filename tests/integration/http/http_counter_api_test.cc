@@ -314,7 +314,7 @@ TEST_F(HttpCounterApiTest, AdjustCorrectsEveryIntervalConsistentlyAndIsAudited) 
   check("right away");
   json audit = AuditAfter(0, 2);
   ASSERT_EQ(audit.size(), 2u) << audit;
-  EXPECT_EQ(audit[0]["actor"], "carol");
+  EXPECT_EQ(audit[0]["actor"], "local (as: carol)");
   EXPECT_EQ(audit[0]["command"], "CTR.ADJUST");
   EXPECT_EQ(audit[0]["details"]["delta"], -3) << audit[0];
   EXPECT_EQ(audit[0]["details"]["cells"][0],
@@ -367,7 +367,7 @@ TEST_F(HttpCounterApiTest, PutCellsRecountsCellsOfManyIntervalsAtomically) {
   };
   check("right away");
   json audit = AuditAfter(0, 1);
-  EXPECT_EQ(audit[0]["actor"], "dora");
+  EXPECT_EQ(audit[0]["actor"], "local (as: dora)");
   EXPECT_EQ(audit[0]["command"], "CTR.RECOUNT");
   EXPECT_EQ(audit[0]["details"]["cells"].size(), 3u) << audit[0];
 

@@ -1,7 +1,7 @@
 // The changefeed and the audit trail over HTTP against the real tallyd:
 // a mirror built from GET /v1/changes, resumed from its cursor across a clean
 // restart and a kill -9, ends up equal to the daemon's own cells with no
-// record missing or repeated; GET /v1/audit carries the actor (X-Actor) and
+// record missing or repeated; GET /v1/audit carries the actor (the identity, X-Actor as a label) and
 // before/after values, with the same seqs after a restart.
 
 #include <gtest/gtest.h>
@@ -166,16 +166,16 @@ TEST_F(HttpFeedTest, AuditCarriesActorAndBeforeAfterAndSurvivesRestart) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   ASSERT_EQ(audit.size(), 4u) << audit;
-  EXPECT_EQ(audit[0]["actor"], "alice");
+  EXPECT_EQ(audit[0]["actor"], "local (as: alice)");
   EXPECT_EQ(audit[0]["command"], "CTR.SET");
   EXPECT_EQ(audit[0]["owner"], "user:1");
   EXPECT_EQ(audit[0]["key"], "downloads");
   EXPECT_EQ(audit[0]["details"]["cells"][0]["before"], 4) << audit[0];
   EXPECT_EQ(audit[0]["details"]["cells"][0]["after"], 10);
-  EXPECT_EQ(audit[1]["actor"], "bob");
+  EXPECT_EQ(audit[1]["actor"], "local (as: bob)");
   EXPECT_EQ(audit[1]["details"]["cells"][0]["before"], 10);
   EXPECT_EQ(audit[1]["details"]["cells"][0]["after"], 0);
-  EXPECT_EQ(audit[2]["actor"], "carol");
+  EXPECT_EQ(audit[2]["actor"], "local (as: carol)");
   EXPECT_EQ(audit[2]["details"]["interval"], "all");
   EXPECT_EQ(audit[3]["actor"], "dave");
   for (size_t i = 0; i < audit.size(); ++i) {

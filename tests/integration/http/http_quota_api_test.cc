@@ -102,7 +102,9 @@ TEST_F(HttpQuotaTest, PlansAreSetReadListedAndDeleted) {
     int count = 0;
     const JsonReply audit = Get("/v1/audit");
     for (const json& record : audit.body["audit"]) {
-      if (record["actor"] == "alice" && (record["command"] == "PLAN.SET" || record["command"] == "PLAN.DEL")) ++count;
+      if (record["actor"] == "local (as: alice)" &&
+          (record["command"] == "PLAN.SET" || record["command"] == "PLAN.DEL"))
+        ++count;
     }
     return count;
   };
@@ -215,7 +217,7 @@ TEST_F(HttpQuotaTest, CreditsLedgerAndRevoke) {
   ASSERT_EQ(a.status, 201) << a;
   EXPECT_EQ(a.body["grant"], "a");
   EXPECT_EQ(a.body["left"], 100);
-  EXPECT_EQ(a.body["by"], "support");
+  EXPECT_EQ(a.body["by"], "local (as: support)");
   EXPECT_EQ(a.body["expires_at"], nullptr);
   JsonReply b = Post("/v1/owners/user:1/credits", {{"feature", "tokens"}, {"amount", 100}, {"in", "30d"}, {"id", "b"}});
   ASSERT_EQ(b.status, 201) << b;

@@ -1,43 +1,89 @@
-// Alerts (the shared live feed of alerts_feed.js: GET /v1/alerts, then the
-// SSE stream) and the audit trail (GET /v1/audit), both filterable.
+// Alerts (GET /v1/alerts, kept live by the shared stream of alerts_feed.js)
+// and the audit trail (GET /v1/audit): newest first, filtered by the daemon
+// (a field equals the value, or starts with it when it ends in *), with an
+// "Older" button for the next page.
 
 import * as api from '../api.js';
 import { h, num, time, field, select, wrap, dataTable, errorBox } from '../ui.js';
 import { link } from '../router.js';
 import { alerts } from '../alerts_feed.js';
 
+const PAGE = 100;
+
 function textFilter(name, label, value, onInput) {
-  const input = h('input', { name, value, type: 'search' });
-  input.addEventListener('input', onInput);
+  const input = h('input', { name, value, type: 'search', placeholder: 'exact, or prefix*' });
+  let timer = null;
+  input.addEventListener('input', () => { clearTimeout(timer); timer = setTimeout(onInput, 250); });
   return { input, el: field(label, input) };
 }
 
-export async function alertsPage(main) {
+// The daemon's rule, for alerts that arrive live: equal, or a prefix when the
+// filter ends in *.
+function fieldMatches(pattern, value) {
+  if (!pattern) return true;
+  const v = String(value ?? '');
+  return pattern.endsWith('*') ? v.startsWith(pattern.slice(0, -1)) : v === pattern;
+}
+
+// A newest-first list read page by page: `load(before)` gives
+// { records, before }. Each new filter starts a new list; the answer of an
+// older filter that comes late is dropped.
+function pagedList({ path, field, holder, status, render, noun }) {
+  let records = [];
+  let before = 0;
+  let generation = 0;
+  let filters = {};
+  const older = h('button', { type: 'button', class: 'older', hidden: true, onclick: () => more() }, `Older ${noun}s`);
+
+  function draw(extra) {
+    status.textContent = `${num(records.length)} ${records.length === 1 ? noun : `${noun}s`}, newest first${before ? '' : ' (all there are)'}${extra || ''}`;
+    holder.replaceChildren(render(records), older);
+    older.hidden = !before;
+  }
+  async function fetchPage(reset) {
+    const mine = reset ? ++generation : generation;
+    status.textContent = 'Loading…';
+    try {
+      const page = await api.feedNewest(path, field, filters, PAGE, reset ? 0 : before);
+      if (mine !== generation) return;
+      records = reset ? page.records : records.concat(page.records);
+      before = page.before;
+      draw();
+    } catch (e) {
+      if (mine !== generation) return;
+      holder.replaceChildren(errorBox(e));
+    }
+  }
+  async function more() { older.disabled = true; await fetchPage(false); older.disabled = false; }
+  return {
+    setFilters(f) { filters = f; return fetchPage(true); },
+    prepend(record) { records.unshift(record); draw(); },
+    get records() { return records; },
+    draw,
+  };
+}
+
+export async function alertsPage(main, route) {
   alerts.unseen = 0;
   document.getElementById('alert-badge').hidden = true;
   main.append(h('h1', {}, 'Alerts'));
+  const p = route.params;
   const live = h('p', { id: 'alerts-live', class: 'muted' });
-  const owner = textFilter('owner', 'Owner contains', '', () => draw());
-  const feature = textFilter('feature', 'Feature', '', () => draw());
-  const kind = select('kind', [['', 'any'], 'threshold', 'credit_depleted', 'hold_expired'], '');
-  kind.addEventListener('change', () => draw());
+  const owner = textFilter('owner', 'Owner', p.get('owner') || '', () => reload());
+  const feature = textFilter('feature', 'Feature', p.get('feature') || '', () => reload());
+  const kind = select('kind', [['', 'any'], 'threshold', 'credit_depleted', 'hold_expired'], p.get('kind') || '');
+  kind.addEventListener('change', () => reload());
   main.append(h('form', { class: 'filters', role: 'search', 'aria-label': 'Filter alerts', onsubmit: (e) => e.preventDefault() },
     owner.el, feature.el, field('Kind', kind)), live);
   const announcer = h('p', { class: 'muted', 'aria-live': 'polite', id: 'alerts-announce' });
+  const status = h('p', { class: 'muted', id: 'alerts-status' });
   const holder = h('div');
-  main.append(announcer, holder);
-  let newest = alerts.list.length ? alerts.list[alerts.list.length - 1].seq : 0;
+  main.append(announcer, status, holder);
+  let fresh = new Set();
 
-  function draw(added) {
-    live.replaceChildren(h('span', { class: `live-dot${alerts.live ? '' : ' off'}` }),
-      alerts.live ? 'Live: new alerts appear here as they are raised.' : 'Connecting to the alert stream…',
-      alerts.lastError ? ` (the stream said: ${alerts.lastError}; reconnecting)` : '');
-    const o = owner.input.value.trim();
-    const f = feature.input.value.trim();
-    const k = kind.value;
-    const rows = alerts.list.filter((a) => (!o || String(a.owner).includes(o)) && (!f || a.feature === f) && (!k || a.kind === k)).reverse();
+  function render(rows) {
     const table = dataTable({
-      caption: `${num(rows.length)} ${rows.length === 1 ? 'alert' : 'alerts'}, newest first (of the last ${num(alerts.list.length)} raised)`,
+      caption: 'Alerts, newest first',
       columns: [
         { key: 'seq', label: 'Seq', num: true }, { key: 'time', label: 'Time', render: (a) => time(a.time) },
         { key: 'kind', label: 'Kind' },
@@ -52,18 +98,32 @@ export async function alertsPage(main) {
     table.id = 'alerts-table';
     for (const tr of table.tBodies[0].rows) {
       const seq = Number(tr.cells[0]?.textContent.replace(/,/g, ''));
-      if (added && seq > newest) tr.classList.add('new');
+      if (fresh.has(seq)) tr.classList.add('new');
     }
-    holder.replaceChildren(wrap('Alerts', table));
+    return wrap('Alerts', table);
   }
-  draw();
+  const list = pagedList({ path: '/v1/alerts', field: 'alerts', holder, status, render, noun: 'alert' });
+  const filters = () => ({ owner: owner.input.value.trim(), feature: feature.input.value.trim(), kind: kind.value });
+  function drawLive() {
+    live.replaceChildren(h('span', { class: `live-dot${alerts.live ? '' : ' off'}` }),
+      alerts.live ? 'Live: new alerts appear here as they are raised.' : 'Connecting to the alert stream…',
+      alerts.lastError ? ` (the stream said: ${alerts.lastError}; reconnecting)` : '');
+  }
+  function reload() { fresh = new Set(); return list.setFilters(filters()); }
+  drawLive();
+  await reload();
   const unsubscribe = alerts.subscribe((alert) => {
-    if (alert) {
-      announcer.textContent = `New alert: ${alert.owner} ${alert.feature} ${alert.kind}${alert.threshold ? ` at ${alert.threshold} %` : ''}`;
-      alerts.unseen = 0;
+    drawLive();
+    if (!alert) return;
+    announcer.textContent = `New alert: ${alert.owner} ${alert.feature} ${alert.kind}${alert.threshold ? ` at ${alert.threshold} %` : ''}`;
+    alerts.unseen = 0;
+    const f = filters();
+    const shown = list.records;
+    if (shown.length && alert.seq <= shown[0].seq) return;  // already read from the daemon
+    if (fieldMatches(f.owner, alert.owner) && fieldMatches(f.feature, alert.feature) && (!f.kind || alert.kind === f.kind)) {
+      fresh.add(alert.seq);
+      list.prepend(alert);
     }
-    draw(Boolean(alert));
-    if (alert) newest = alert.seq;
   });
   return unsubscribe;
 }
@@ -71,28 +131,18 @@ export async function alertsPage(main) {
 export async function auditPage(main, route) {
   main.append(h('h1', {}, 'Audit trail'));
   const p = route.params;
-  const actor = textFilter('actor', 'Actor contains', p.get('actor') || '', () => draw());
-  const command = textFilter('command', 'Command', p.get('command') || '', () => draw());
-  const owner = textFilter('owner', 'Owner contains', p.get('owner') || '', () => draw());
-  const key = textFilter('key', 'Key', p.get('key') || '', () => draw());
+  const actor = textFilter('actor', 'Actor', p.get('actor') || '', () => reload());
+  const command = textFilter('command', 'Command', p.get('command') || '', () => reload());
+  const owner = textFilter('owner', 'Owner', p.get('owner') || '', () => reload());
+  const key = textFilter('key', 'Key', p.get('key') || '', () => reload());
   main.append(h('form', { class: 'filters', role: 'search', 'aria-label': 'Filter the audit trail', onsubmit: (e) => e.preventDefault() },
     actor.el, command.el, owner.el, key.el));
-  const status = h('p', { class: 'muted', 'aria-live': 'polite' }, 'Loading…');
+  main.append(h('p', { class: 'muted' }, 'Changes appear after the next compaction, within seconds. The actor is the name of the token that made the change.'));
+  const status = h('p', { class: 'muted', 'aria-live': 'polite', id: 'audit-status' }, 'Loading…');
   const holder = h('div');
   main.append(status, holder);
-  let records;
-  try {
-    records = (await api.feedTail('/v1/audit', 'audit', 2000)).records;
-  } catch (e) { status.replaceWith(errorBox(e)); return null; }
 
-  function draw() {
-    const a = actor.input.value.trim().toLowerCase();
-    const c = command.input.value.trim().toUpperCase();
-    const o = owner.input.value.trim();
-    const k = key.input.value.trim();
-    const rows = records.filter((r) => (!a || r.actor.toLowerCase().includes(a)) && (!c || r.command.includes(c)) &&
-      (!o || r.owner.includes(o)) && (!k || r.key === k)).reverse();
-    status.textContent = `${num(rows.length)} of the last ${num(records.length)} records (changes appear after the next compaction, within seconds)`;
+  function render(rows) {
     const table = dataTable({
       caption: 'Administrative changes, newest first',
       columns: [
@@ -105,8 +155,15 @@ export async function auditPage(main, route) {
       rows,
     });
     table.id = 'audit-table';
-    holder.replaceChildren(wrap('Audit trail', table));
+    return wrap('Audit trail', table);
   }
-  draw();
+  const list = pagedList({ path: '/v1/audit', field: 'audit', holder, status, render, noun: 'record' });
+  function reload() {
+    return list.setFilters({
+      actor: actor.input.value.trim(), command: command.input.value.trim(),
+      owner: owner.input.value.trim(), key: key.input.value.trim(),
+    });
+  }
+  await reload();
   return null;
 }

@@ -368,6 +368,23 @@ std::string ByKeyKey(std::string_view key, uint8_t interval, int64_t period, std
   return out;
 }
 
+std::string ByValueKey(std::string_view key, uint8_t interval, int64_t period, int64_t value, std::string_view owner) {
+  std::string out = ByKeyPrefix(key, interval, period);
+  // Sign flipped: ascending bytes are ascending values; inverted: descending.
+  codec::PutBigEndian64(out, ~(static_cast<uint64_t>(value) ^ (uint64_t{1} << 63)));
+  out.append(owner);
+  return out;
+}
+
+bool ParseByValueKey(std::string_view encoded, std::string_view key, uint8_t interval, int64_t* period, int64_t* value,
+                     std::string_view* owner) {
+  std::string_view owner_and_value;
+  if (!ParseByKeyKey(encoded, key, interval, period, &owner_and_value) || owner_and_value.size() < 8) return false;
+  *value = static_cast<int64_t>(~codec::GetBigEndian64(owner_and_value.data()) ^ (uint64_t{1} << 63));
+  *owner = owner_and_value.substr(8);
+  return true;
+}
+
 std::string DedupeKey(std::string_view owner, std::string_view key, std::string_view event_id) {
   std::string out = CellPrefix(owner, key);
   out.append(event_id);

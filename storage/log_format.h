@@ -124,6 +124,14 @@ std::string ByKeyPrefix(std::string_view key, uint8_t interval, int64_t period);
 // entry of (key, interval).
 bool ParseByKeyKey(std::string_view encoded, std::string_view key, uint8_t interval, int64_t* period,
                    std::string_view* owner);
+// by_value: the by_key entries in value order, highest first, within each
+// (key, interval, period): key 0x00 interval(u8) period(u64 BE, sign
+// flipped) value(u64 BE, sign flipped, then inverted) owner -> "". The
+// prefix of one period is ByKeyPrefix's.
+std::string ByValueKey(std::string_view key, uint8_t interval, int64_t period, int64_t value, std::string_view owner);
+// Splits a by_value entry; false if it is not an entry of (key, interval).
+bool ParseByValueKey(std::string_view encoded, std::string_view key, uint8_t interval, int64_t* period, int64_t* value,
+                     std::string_view* owner);
 // dedupe: owner 0x00 key 0x00 event-id (an id is scoped to one counter)
 std::string DedupeKey(std::string_view owner, std::string_view key, std::string_view event_id);
 // dedupe value: fixed64 LE expiry (unix ms), then fixed64 LE fingerprint.
@@ -194,5 +202,8 @@ bool DecodeKvValue(std::string_view encoded, int64_t* expire_at_ms, std::string_
 std::string CheckpointKey(uint16_t shard);
 inline constexpr std::string_view kCheckpointPrefix = "checkpoint/";
 inline constexpr std::string_view kFormatVersionKey = "format-version";
+// Present once the by_value index mirrors by_key (a data dir from before the
+// index gets it built when tallyd opens it).
+inline constexpr std::string_view kValueIndexBuiltKey = "index/by_value";
 
 }  // namespace tally::storage::log_format

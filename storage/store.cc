@@ -29,8 +29,9 @@
 namespace tally::storage {
 namespace {
 
-constexpr std::string_view kFamilyNames[] = {"log",     "kv",    "meta",  "cells",  "by_key", "owners", "dedupe",
-                                             "changes", "audit", "plans", "quotas", "ledger", "alerts", "uniq"};
+constexpr std::string_view kFamilyNames[] = {"log",    "kv",     "meta",    "cells", "by_key",
+                                             "owners", "dedupe", "changes", "audit", "plans",
+                                             "quotas", "ledger", "alerts",  "uniq",  "by_value"};
 static_assert(std::size(kFamilyNames) == static_cast<size_t>(Family::kCount));
 
 rocksdb::Slice ToSlice(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
@@ -269,6 +270,7 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
     descriptors.emplace_back(std::string(kFamilyNames[i]), cf);
   }
 
+  const rocksdb::ColumnFamilyOptions log_family_options = descriptors[1 + static_cast<int>(Family::kLog)].options;
   // A data dir from a newer tally may hold families this version does not know.
   std::vector<std::string> existing;
   if (rocksdb::DB::ListColumnFamilies(db_options, options.path, &existing).ok()) {
@@ -293,6 +295,21 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   if (checked.ok()) checked = PrepareWalRecovery(options.path, Instance::kMain, &main_options);
   if (!checked.ok()) return checked;
 
+  // Read-only, the families a data dir from an older tally lacks (it would
+  // create them when opened for writing) are left out: reads of them find
+  // nothing.
+  std::vector<int> opened_families;  // Family of descriptors[i + 1]
+  if (options.read_only) {
+    std::vector<rocksdb::ColumnFamilyDescriptor> present{descriptors[0]};
+    for (int i = 0; i < static_cast<int>(Family::kCount); ++i) {
+      if (std::find(existing.begin(), existing.end(), kFamilyNames[i]) == existing.end()) continue;
+      present.push_back(descriptors[i + 1]);
+      opened_families.push_back(i);
+    }
+    descriptors.swap(present);
+  } else {
+    for (int i = 0; i < static_cast<int>(Family::kCount); ++i) opened_families.push_back(i);
+  }
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s = options.read_only
@@ -302,7 +319,8 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   impl->db.reset(raw);
   // handles[0] is the default family, which tally does not use.
   impl->db->DestroyColumnFamilyHandle(handles[0]);
-  impl->handles.assign(handles.begin() + 1, handles.end());
+  impl->handles.assign(static_cast<size_t>(Family::kCount), nullptr);
+  for (size_t i = 0; i < opened_families.size(); ++i) impl->handles[opened_families[i]] = handles[i + 1];
   impl->legacy_log = impl->handles[static_cast<int>(Family::kLog)];
   auto main_id = ReadDataDirId(*impl->db);
   if (!main_id.ok()) return main_id.status();
@@ -316,8 +334,7 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   // The log's own instance, next to the main one: "<path>-log".
   std::vector<rocksdb::ColumnFamilyDescriptor> log_descriptors;
   log_descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, default_cf);
-  log_descriptors.emplace_back(std::string(kFamilyNames[static_cast<int>(Family::kLog)]),
-                               descriptors[1 + static_cast<int>(Family::kLog)].options);
+  log_descriptors.emplace_back(std::string(kFamilyNames[static_cast<int>(Family::kLog)]), log_family_options);
   std::vector<rocksdb::ColumnFamilyHandle*> log_handles;
   rocksdb::DB* log_raw = nullptr;
   s = options.read_only
@@ -401,16 +418,102 @@ Status Store::Write(WriteBatch& batch, bool sync) {
   return guarded_write(impl_->log_guard, impl_->log_db.get(), write_options, &parts.log);
 }
 
-StatusOr<std::optional<std::string>> Store::Get(Family family, std::string_view key) {
+namespace {
+
+rocksdb::ReadOptions ReadOptionsOf(const void* snapshot) {
+  rocksdb::ReadOptions read_options;
+  read_options.snapshot = static_cast<const rocksdb::Snapshot*>(snapshot);
+  return read_options;
+}
+
+// The cursor over a family a read-only open left out (absent in an older
+// data dir): always at its end.
+class EmptyCursor final : public Store::Cursor {
+ public:
+  bool Valid() const override { return false; }
+  std::string_view key() const override { return {}; }
+  std::string_view value() const override { return {}; }
+  void Next() override {}
+  Status status() const override { return Status::Ok(); }
+};
+
+class RocksCursor final : public Store::Cursor {
+ public:
+  RocksCursor(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* family, std::string_view begin, std::string_view end,
+              const void* snapshot)
+      : end_(end) {
+    rocksdb::ReadOptions read_options = ReadOptionsOf(snapshot);
+    if (!end_.empty()) {
+      upper_ = rocksdb::Slice(end_);
+      read_options.iterate_upper_bound = &upper_;
+    }
+    it_.reset(db->NewIterator(read_options, family));
+    it_->Seek(ToSlice(begin));
+  }
+  bool Valid() const override { return it_->Valid(); }
+  std::string_view key() const override { return {it_->key().data(), it_->key().size()}; }
+  std::string_view value() const override { return {it_->value().data(), it_->value().size()}; }
+  void Next() override { it_->Next(); }
+  Status status() const override { return FromRocks(it_->status()); }
+
+ private:
+  std::string end_;  // iterate_upper_bound points into it: kept alive with the iterator
+  rocksdb::Slice upper_;
+  std::unique_ptr<rocksdb::Iterator> it_;
+};
+
+}  // namespace
+
+std::unique_ptr<Store::ReadView> Store::View() {
+  return std::unique_ptr<ReadView>(new ReadView(*this, impl_->db->GetSnapshot()));
+}
+
+Store::ReadView::~ReadView() { store_.impl_->db->ReleaseSnapshot(static_cast<const rocksdb::Snapshot*>(snapshot_)); }
+
+StatusOr<std::optional<std::string>> Store::Get(Family family, std::string_view key, const ReadView* view) {
+  if (impl_->HandleOf(family) == nullptr) return std::optional<std::string>();
   std::string value;
-  rocksdb::Status s = impl_->DbOf(family)->Get(rocksdb::ReadOptions(), impl_->HandleOf(family), ToSlice(key), &value);
+  rocksdb::Status s = impl_->DbOf(family)->Get(ReadOptionsOf(view ? view->snapshot_ : nullptr), impl_->HandleOf(family),
+                                               ToSlice(key), &value);
   if (s.IsNotFound()) return std::optional<std::string>();
   if (!s.ok()) return FromRocks(s);
   return std::optional<std::string>(std::move(value));
 }
 
-Status Store::Scan(Family family, std::string_view begin, std::string_view end, const Visitor& visit, ScanMode mode) {
-  rocksdb::ReadOptions read_options;
+StatusOr<std::vector<std::optional<std::string>>> Store::MultiGet(Family family, const std::vector<std::string>& keys) {
+  std::vector<std::optional<std::string>> out(keys.size());
+  if (keys.empty() || impl_->HandleOf(family) == nullptr) return out;
+  // RocksDB's batched MultiGet wants the keys sorted (it sorts otherwise, and
+  // reads each data block once for the keys in it).
+  std::vector<uint32_t> order(keys.size());
+  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return keys[a] < keys[b]; });
+  std::vector<rocksdb::Slice> slices;
+  slices.reserve(keys.size());
+  for (uint32_t i : order) slices.push_back(ToSlice(keys[i]));
+  std::vector<rocksdb::PinnableSlice> values(keys.size());
+  std::vector<rocksdb::Status> statuses(keys.size());
+  impl_->DbOf(family)->MultiGet(rocksdb::ReadOptions(), impl_->HandleOf(family), slices.size(), slices.data(),
+                                values.data(), statuses.data(), /*sorted_input=*/true);
+  for (size_t i = 0; i < order.size(); ++i) {
+    if (statuses[i].IsNotFound()) continue;
+    if (!statuses[i].ok()) return FromRocks(statuses[i]);
+    out[order[i]].emplace(values[i].data(), values[i].size());
+  }
+  return out;
+}
+
+std::unique_ptr<Store::Cursor> Store::OpenCursor(Family family, std::string_view begin, std::string_view end,
+                                                 const ReadView* view) {
+  if (impl_->HandleOf(family) == nullptr) return std::make_unique<EmptyCursor>();
+  return std::make_unique<RocksCursor>(impl_->DbOf(family), impl_->HandleOf(family), begin, end,
+                                       view ? view->snapshot_ : nullptr);
+}
+
+Status Store::Scan(Family family, std::string_view begin, std::string_view end, const Visitor& visit, ScanMode mode,
+                   const ReadView* view) {
+  if (impl_->HandleOf(family) == nullptr) return Status::Ok();
+  rocksdb::ReadOptions read_options = ReadOptionsOf(view ? view->snapshot_ : nullptr);
   if (mode == ScanMode::kBulk) {
     read_options.fill_cache = false;
     read_options.readahead_size = 2 << 20;
@@ -427,8 +530,9 @@ Status Store::Scan(Family family, std::string_view begin, std::string_view end, 
   return FromRocks(it->status());
 }
 
-Status Store::ScanSeeking(Family family, std::string_view begin, const SeekingVisitor& visit) {
-  rocksdb::ReadOptions read_options;
+Status Store::ScanSeeking(Family family, std::string_view begin, const SeekingVisitor& visit, const ReadView* view) {
+  if (impl_->HandleOf(family) == nullptr) return Status::Ok();
+  rocksdb::ReadOptions read_options = ReadOptionsOf(view ? view->snapshot_ : nullptr);
   read_options.fill_cache = false;
   std::unique_ptr<rocksdb::Iterator> it(impl_->DbOf(family)->NewIterator(read_options, impl_->HandleOf(family)));
   std::string seek_to;
@@ -513,7 +617,8 @@ Status Store::FlushMemtables() {
   flush_options.wait = true;
   std::vector<rocksdb::ColumnFamilyHandle*> main_handles;
   for (int i = 0; i < static_cast<int>(Family::kCount); ++i) {
-    if (static_cast<Family>(i) != Family::kLog) main_handles.push_back(impl_->handles[i]);
+    if (static_cast<Family>(i) != Family::kLog && impl_->handles[i] != nullptr)
+      main_handles.push_back(impl_->handles[i]);
   }
   rocksdb::Status s = impl_->db->Flush(flush_options, main_handles);
   if (s.ok()) s = impl_->log_db->Flush(flush_options, impl_->HandleOf(Family::kLog));
@@ -542,6 +647,7 @@ Status Store::VerifyChecksums() {
 Status Store::CompactFamily(Family family) {
   rocksdb::CompactRangeOptions compact_options;
   compact_options.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  if (impl_->HandleOf(family) == nullptr) return Status::Ok();
   return FromRocks(impl_->DbOf(family)->CompactRange(compact_options, impl_->HandleOf(family), nullptr, nullptr));
 }
 
@@ -549,6 +655,7 @@ uint64_t Store::MemtableBytes() {
   uint64_t total = 0;
   for (int i = 0; i < static_cast<int>(Family::kCount); ++i) {
     uint64_t bytes = 0;
+    if (impl_->handles[i] == nullptr) continue;
     impl_->DbOf(static_cast<Family>(i))->GetIntProperty(impl_->handles[i], "rocksdb.cur-size-all-mem-tables", &bytes);
     total += bytes;
   }
@@ -560,6 +667,7 @@ uint64_t Store::CacheUsageBytes() const { return impl_->cache ? impl_->cache->Ge
 
 uint64_t Store::ApproximateSize(Family family) {
   uint64_t size = 0;
+  if (impl_->HandleOf(family) == nullptr) return 0;
   impl_->DbOf(family)->GetIntProperty(impl_->HandleOf(family), "rocksdb.estimate-live-data-size", &size);
   uint64_t memtable = 0;
   impl_->DbOf(family)->GetIntProperty(impl_->HandleOf(family), "rocksdb.cur-size-all-mem-tables", &memtable);

@@ -23,7 +23,7 @@ enum class Family : int {
   kKv,       // plain Redis-compatible keys: key -> (expiry, value)
   kMeta,     // checkpoints and settings
   kCells,    // counter rollup cells: (owner, key, interval, period) -> value
-  kByKey,    // index for CTR.TOP of past periods: (key, interval, period, owner) -> value
+  kByKey,    // index of cells by key: (key, interval, period, owner) -> value
   kOwners,   // owner -> settings (time zone)
   kDedupe,   // (owner, event id) -> expiry
   kChanges,  // changefeed: last seq of a blob -> change records (storage/feed_format.h)
@@ -33,6 +33,7 @@ enum class Family : int {
   kLedger,   // owner 0x00 index(u64 BE) -> one credit ledger row
   kAlerts,   // alert log: last seq of a blob -> alert records (as audit records)
   kUniq,     // distinct-count cells (UNIQ.*): (owner, key, interval, period) -> DistinctSketch bytes
+  kByValue,  // index for CTR.TOP in value order: (key, interval, period, value desc, owner) -> ""
   kCount
 };
 
@@ -104,7 +105,28 @@ class Store {
   // checkpoint, then the trim of what it covers); the group-commit writer
   // writes only the log. With `sync` the call returns after fsync.
   Status Write(WriteBatch& batch, bool sync);
-  StatusOr<std::optional<std::string>> Get(Family family, std::string_view key);
+
+  // A consistent view of every family but the log (a RocksDB snapshot): the
+  // reads given the same view see the data as it was when View() was called,
+  // whatever is written meanwhile. Reads without a view see the latest data.
+  class ReadView {
+   public:
+    ~ReadView();
+    ReadView(const ReadView&) = delete;
+    ReadView& operator=(const ReadView&) = delete;
+
+   private:
+    friend class Store;
+    ReadView(Store& store, const void* snapshot) : store_(store), snapshot_(snapshot) {}
+    Store& store_;
+    const void* snapshot_;  // a rocksdb::Snapshot of the main instance
+  };
+  std::unique_ptr<ReadView> View();
+
+  StatusOr<std::optional<std::string>> Get(Family family, std::string_view key, const ReadView* view = nullptr);
+  // Point reads of many keys at once (sorted internally; one RocksDB MultiGet),
+  // in the order of `keys`. The first failure is returned.
+  StatusOr<std::vector<std::optional<std::string>>> MultiGet(Family family, const std::vector<std::string>& keys);
 
   // Visits keys in [begin, end) in order (end empty = to the end of the family).
   // The visitor returns false to stop. Reads a consistent snapshot.
@@ -115,13 +137,30 @@ class Store {
   // pieces nor evicts the hot blocks.
   enum class ScanMode { kShort, kBulk };
   Status Scan(Family family, std::string_view begin, std::string_view end, const Visitor& visit,
-              ScanMode mode = ScanMode::kShort);
+              ScanMode mode = ScanMode::kShort, const ReadView* view = nullptr);
+
+  // An iterator over [begin, end) of a family that the caller advances, for
+  // reading several ranges side by side (CTR.TOP over a range of periods
+  // walks one cursor per period). Valid() is false at the end and on a read
+  // failure; status() tells which.
+  class Cursor {
+   public:
+    virtual ~Cursor() = default;
+    virtual bool Valid() const = 0;
+    virtual std::string_view key() const = 0;
+    virtual std::string_view value() const = 0;
+    virtual void Next() = 0;
+    virtual Status status() const = 0;
+  };
+  std::unique_ptr<Cursor> OpenCursor(Family family, std::string_view begin, std::string_view end,
+                                     const ReadView* view = nullptr);
 
   // Like Scan, but the visitor may set *seek_to (non-empty) to jump forward
   // to that key instead of stepping to the next one (to visit one entry per
   // prefix, e.g. one per counter).
   using SeekingVisitor = std::function<bool(std::string_view key, std::string_view value, std::string* seek_to)>;
-  Status ScanSeeking(Family family, std::string_view begin, const SeekingVisitor& visit);
+  Status ScanSeeking(Family family, std::string_view begin, const SeekingVisitor& visit,
+                     const ReadView* view = nullptr);
 
   // fsync RocksDB's log (durability=process does this every fsync_interval_ms).
   // After a failed write to an instance it returns that failure without

@@ -88,6 +88,57 @@ std::unique_ptr<storage::RetentionPolicy> MakeRetentionPolicy(const CounterOptio
 }
 
 // ---------------------------------------------------------------------------
+// The by_value index of a data dir written before it existed
+
+Status CountersModule::BuildValueIndex(const std::function<void(uint64_t)>& progress) {
+  auto built = store_.Get(Family::kMeta, lf::kValueIndexBuiltKey);
+  if (!built.ok()) {
+    ReadFault fault;
+    fault.Check(Family::kMeta, lf::kValueIndexBuiltKey, built.status());
+    return fault.ToStatus();
+  }
+  if (built.value()) return Status::Ok();
+  storage::WriteBatch batch(store_);
+  // Rows a build cut short left behind describe the same by_key entries:
+  // start again from nothing anyway.
+  batch.DeleteRange(Family::kByValue, "", std::string(1, '\x7f'));
+  uint64_t entries = 0;
+  Status written = Status::Ok();
+  Status scanned = store_.Scan(
+      Family::kByKey, "", "",
+      [&](std::string_view index_key, std::string_view encoded) {
+        // key 0x00 interval period(8) owner
+        const size_t end_of_key = index_key.find('\0');
+        if (end_of_key == std::string_view::npos) return true;
+        const std::string_view key = index_key.substr(0, end_of_key);
+        if (index_key.size() < end_of_key + 10) return true;
+        const uint8_t interval = static_cast<uint8_t>(index_key[end_of_key + 1]);
+        int64_t period = 0, value = 0;
+        std::string_view owner;
+        if (!lf::ParseByKeyKey(index_key, key, interval, &period, &owner) || !lf::DecodeInt64(encoded, &value)) {
+          return true;
+        }
+        batch.Put(Family::kByValue, lf::ByValueKey(key, interval, period, value, owner), {});
+        if (++entries % 100000 == 0) {
+          written = store_.Write(batch, /*sync=*/false);
+          batch.Clear();
+          if (progress) progress(entries);
+        }
+        return written.ok();
+      },
+      storage::Store::ScanMode::kBulk);
+  if (!written.ok()) return written;
+  if (!scanned.ok()) {
+    ReadFault fault;
+    fault.Check(Family::kByKey, "", scanned);
+    return fault.ToStatus();
+  }
+  batch.Put(Family::kMeta, lf::kValueIndexBuiltKey, "1");
+  if (progress && entries > 0) progress(entries);
+  return store_.Write(batch, /*sync=*/true);
+}
+
+// ---------------------------------------------------------------------------
 // Compaction
 
 void CountersModule::Snapshot(const ShardRef& ref) {
@@ -171,10 +222,15 @@ Status CountersModule::WriteSnapshot(CompactionBatch& out) {
       begin.push_back(static_cast<char>(interval));
       std::string end = lf::CellPrefix(name.owner, name.key);
       end.push_back(static_cast<char>(interval + 1));
-      Status s = store_.Scan(Family::kCells, begin, end, [&](std::string_view cell_key, std::string_view) {
+      Status s = store_.Scan(Family::kCells, begin, end, [&](std::string_view cell_key, std::string_view encoded) {
         lf::ParsedCellKey parsed;
         if (lf::ParseCellKey(cell_key, &parsed)) {
           batch.Delete(Family::kByKey, lf::ByKeyKey(parsed.key, parsed.interval, parsed.period, parsed.owner));
+          int64_t stored = 0;
+          if (lf::DecodeInt64(encoded, &stored)) {
+            batch.Delete(Family::kByValue,
+                         lf::ByValueKey(parsed.key, parsed.interval, parsed.period, stored, parsed.owner));
+          }
         }
         return true;
       });
@@ -184,15 +240,34 @@ Status CountersModule::WriteSnapshot(CompactionBatch& out) {
       batch.DeleteRange(Family::kCells, begin, end);
     }
   }
+  // The by_value index is keyed by the value: moving a cell's entry needs
+  // the value stored now, which the by_key entries hold (one batched read).
+  std::vector<std::string> index_keys;
+  index_keys.reserve(shard.snapshot_cells.size());
+  for (size_t c = 0; c < shard.snapshot_cells.size(); ++c) {
+    const auto& cell = shard.snapshot_cells[c];
+    index_keys.push_back(lf::ByKeyKey(names[c].key, cell.interval, cell.period, names[c].owner));
+  }
+  auto stored = store_.MultiGet(Family::kByKey, index_keys);
+  if (!stored.ok()) {
+    ReadFault fault;
+    fault.Check(Family::kByKey, index_keys.front(), stored.status());
+    return fault.ToStatus();
+  }
   for (size_t c = 0; c < shard.snapshot_cells.size(); ++c) {
     const auto& cell = shard.snapshot_cells[c];
     const Named& name = names[c];
     changes.AddUpsert(name.owner, name.key, cell.interval, labels.Get(name.zone, cell.interval, cell.period),
                       cell.value);
+    const std::optional<std::string>& before = stored.value()[c];
+    int64_t stored_value = 0;
+    if (before && lf::DecodeInt64(*before, &stored_value) && stored_value != cell.value) {
+      batch.Delete(Family::kByValue, lf::ByValueKey(name.key, cell.interval, cell.period, stored_value, name.owner));
+    }
     // A zero cell is stored as no cell: a reset or deleted cell leaves no row,
     // and counters never write the zero cells they have not touched.
     std::string cell_key = lf::CellKey(name.owner, name.key, cell.interval, cell.period);
-    std::string index_key = lf::ByKeyKey(name.key, cell.interval, cell.period, name.owner);
+    const std::string& index_key = index_keys[c];
     if (cell.value == 0) {
       batch.Delete(Family::kCells, cell_key);
       batch.Delete(Family::kByKey, index_key);
@@ -200,6 +275,7 @@ Status CountersModule::WriteSnapshot(CompactionBatch& out) {
       std::string value = lf::EncodeInt64(cell.value);
       batch.Put(Family::kCells, cell_key, value);
       batch.Put(Family::kByKey, index_key, value);
+      batch.Put(Family::kByValue, lf::ByValueKey(name.key, cell.interval, cell.period, cell.value, name.owner), {});
     }
   }
   for (const auto& [dedupe_key, seen] : shard.inflight_ids) {

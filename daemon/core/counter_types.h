@@ -104,6 +104,12 @@ struct TopQuery {
   size_t offset = 0;  // skip the first `offset` ranked owners (pages: offset = page * limit)
   size_t limit = 10;
   std::string_view owner_prefix;  // only owners whose names start with it
+  // How to rank (every method gives the same answer; tests and benchmarks
+  // compare them). kAuto picks by cost (counter_top.cc); kValueIndex always
+  // reads the by_value index (the threshold algorithm for a range);
+  // kKeyIndex always sums one by_key pass over the range.
+  enum class Method : uint8_t { kAuto, kValueIndex, kKeyIndex };
+  Method method = Method::kAuto;
 };
 
 // Which cells of an owner CountersModule::OwnerCells returns.

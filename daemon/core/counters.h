@@ -25,6 +25,7 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -149,15 +150,13 @@ class CountersModule final : public EngineModule, public OwnerListingSource {
   // key and interval when every period is asked for.
   OpResult<std::vector<CellRow>> OwnerCells(std::string_view owner, const CellFilter& filter);
   // CTR.TOP (see TopQuery): at most `limit` owners, after the first
-  // `offset`. Cost with N counters of the key: one pass over them in memory
-  // and a bounded heap, O(N log(offset + limit)); a period not current for
-  // most counters also reads each one's stored cell. While the start-up load
-  // runs, plus a `by_key` index scan of the period. A range of periods
-  // (from < to) adds one `by_key` index scan over the range (every owner's
-  // cell of every period in it; with a prefix, a seek per period) and a sort
-  // of the N owners by name; docs/architecture.md has measurements.
-  // kReadFailed if a stored cell or the index cannot be read (no partial
-  // ranking is ever answered).
+  // `offset`. Cost: a pass over the counters changed since the last
+  // compaction, then for one period about offset + limit entries of the
+  // `by_value` index (however many owners the key has); for a short range
+  // of periods, the threshold algorithm over the periods' `by_value` lists;
+  // else one `by_key` pass over the range (counter_top.cc says when;
+  // docs/architecture.md has measurements). kReadFailed if a stored cell or
+  // an index cannot be read (no partial ranking is ever answered).
   OpResult<std::vector<RankedOwner>> Top(const TopQuery& query);
   // One period: Top({key, interval, period, period, 0, limit, owner_prefix}).
   OpResult<std::vector<RankedOwner>> Top(std::string_view key, Interval interval, PeriodId period, size_t limit,
@@ -173,6 +172,13 @@ class CountersModule final : public EngineModule, public OwnerListingSource {
   // all zero also walks the shard's changed cells).
   void ListOwners(std::string_view prefix, std::string_view after, size_t limit, std::set<std::string>* out,
                   ReadFault& fault) override;
+
+  // ---- the by_value index ---------------------------------------------------
+  // Builds the by_value index (CTR.TOP's, in value order) from the by_key
+  // index when the data dir predates it (the meta row "index/by_value" is
+  // absent): one pass over by_key, `progress` told the entries written every
+  // 100,000. Run at open, before recovery and compaction write anything.
+  storage::Status BuildValueIndex(const std::function<void(uint64_t entries)>& progress);
 
   // ---- the background load --------------------------------------------------
   // Loads every stored counter into memory (one cells-family pass that visits
@@ -374,8 +380,24 @@ class CountersModule final : public EngineModule, public OwnerListingSource {
                    const storage::log_format::CellValue& cell);
   void ApplyDelete(const ShardRef& shard, uint64_t counter_id, Counter& counter, uint8_t mask);
   void MarkDirty(const ShardRef& shard, uint64_t counter_id, Counter& counter);
-  std::vector<RankedOwner> TopOfPeriod(const TopQuery& query, ReadFault& fault);
-  std::vector<RankedOwner> TopOfRange(const TopQuery& query, ReadFault& fault);
+  // CTR.TOP's steps (counter_top.cc). Collect: under each shard's lock, the
+  // counters whose cells of the query's periods memory holds newer than the
+  // indexes. The rest read from one view of the store.
+  struct TopChanges;
+  void CollectTopChanges(const TopQuery& query, TopChanges& out, ReadFault& fault);
+  // Whether memory ranks `owner` (its index entries are stale or shadowed).
+  bool IsTopChange(const TopChanges& changes, std::string_view key, std::string_view owner);
+  void CompleteTopChanges(const TopQuery& query, TopChanges& changes, const storage::Store::ReadView& view,
+                          ReadFault& fault);
+  // With `budgeted`, nullopt once they would read more than the by_key pass.
+  std::optional<std::vector<RankedOwner>> TopFromValueIndex(const TopQuery& query, const TopChanges& changes,
+                                                            const storage::Store::ReadView& view, bool budgeted,
+                                                            ReadFault& fault);
+  std::optional<std::vector<RankedOwner>> TopByThreshold(const TopQuery& query, const TopChanges& changes,
+                                                         const storage::Store::ReadView& view, bool budgeted,
+                                                         ReadFault& fault);
+  std::vector<RankedOwner> TopFromKeyIndex(const TopQuery& query, TopChanges& changes,
+                                           const storage::Store::ReadView& view, ReadFault& fault);
 
   ShardSet& shard_set_;
   storage::Store& store_;

@@ -1,5 +1,7 @@
 #include "core/engine.h"
 
+#include <spdlog/spdlog.h>
+
 #include <cstdlib>
 #include <utility>
 
@@ -64,8 +66,13 @@ storage::StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& opt
   auto store = storage::Store::Open(store_options);
   if (!store.ok()) return store.status();
   std::unique_ptr<Engine> engine(new Engine(clock, std::move(retention), std::move(store.value()), options));
-  Status s = Recover(engine->shards_, *engine->store_, clock, engine->ModuleList(), engine->modules_by_op_,
-                     &engine->recovered_entries_);
+  // Before recovery: its compaction must find the index whole.
+  Status s = engine->counters_->BuildValueIndex([](uint64_t entries) {
+    spdlog::info("building the by_value index (CTR.TOP) of a data dir from before it: {} entries", entries);
+  });
+  if (!s.ok()) return s;
+  s = Recover(engine->shards_, *engine->store_, clock, engine->ModuleList(), engine->modules_by_op_,
+              &engine->recovered_entries_);
   if (!s.ok()) return s;
   if (!options.reserve_path.empty() && options.reserve_bytes > 0) {
     engine->reserve_ = std::make_unique<storage::DiskReserve>(options.reserve_path, options.reserve_bytes);

@@ -194,12 +194,15 @@ class Exporter {
   }
 
   // meta: prices and the feeds' counters as records of their own; the
-  // checkpoints and the changefeed's time index are not exported (the
-  // imported data dir has an empty log, and import rebuilds the index);
-  // anything else raw.
+  // checkpoints, the changefeed's time index and the mark of a built
+  // by_value index are not exported (the imported data dir has an empty log,
+  // import rebuilds the time index, and tallyd builds by_value when it first
+  // opens the imported dir); anything else raw.
   Status ExportMeta() {
     Status s = Scan(Family::kMeta, [&](std::string_view key, std::string_view value) {
-      if (key.starts_with(lf::kCheckpointPrefix) || key.starts_with("feed/")) return Status::Ok();
+      if (key.starts_with(lf::kCheckpointPrefix) || key.starts_with("feed/") || key == lf::kValueIndexBuiltKey) {
+        return Status::Ok();
+      }
       if (key.starts_with("price/")) {
         int64_t micros = 0;
         if (!lf::DecodeInt64(value, &micros)) return Undecodable(key);

@@ -24,6 +24,9 @@ namespace {
 using storage::Family;
 
 class ReadFaultTest : public CounterFixture, public ::testing::Test {
+ public:
+  int64_t NowMs() const { return clock_.NowMs(); }
+
  protected:
   void SetUp() override { Open(); }
 
@@ -164,45 +167,63 @@ TEST_F(ReadFaultTest, CellsFamilyDamagedReadsAndIncrementsFailNeverZero) {
   for (int i = 0; i < kOwners; ++i) EXPECT_EQ(Total(OwnerName(i), "k"), applied[i] ? 201 : 200) << OwnerName(i);
 }
 
-// by_key: CTR.TOP before every counter is in memory reads the index; a
-// damaged block fails the ranking instead of leaving owners out. The index
-// holds every interval's rows; the damage hits some of them: each interval's
-// ranking is either the full true one or kReadFailed naming by_key.
-TEST_F(ReadFaultTest, ByKeyFamilyDamagedTopFailsInsteadOfRankingPartially) {
+// by_value and by_key: CTR.TOP reads its indexes whatever memory holds; a
+// damaged block fails the ranking instead of leaving owners out. Each index
+// holds every interval's rows and the damage hits some of them: each
+// interval's full ranking is either the true one or kReadFailed naming the
+// index. Once the files are restored, every ranking is whole again.
+void CheckTopUnderDamage(ReadFaultTest& test, Engine& engine, int owners, TopQuery::Method method,
+                         std::string_view family, bool expect_failures) {
+  int failed = 0;
+  for (int iv = 0; iv < kIntervalCount; ++iv) {
+    const auto interval = static_cast<Interval>(iv);
+    SCOPED_TRACE(std::string(IntervalName(interval)));
+    const PeriodId period = interval == Interval::kTotal ? 0 : PeriodOf(interval, test.NowMs(), TimeZone::Utc());
+    TopQuery query{"k", interval, period, period, 0, static_cast<size_t>(owners), ""};
+    query.method = method;
+    auto top = engine.counters().Top(query);
+    if (!top.ok()) {
+      EXPECT_EQ(top.status, OpStatus::kReadFailed);
+      EXPECT_EQ(top.failed_family, family);
+      ++failed;
+      continue;
+    }
+    ASSERT_EQ(top.value.size(), static_cast<size_t>(owners));
+    for (int rank = 0; rank < owners; ++rank) {
+      EXPECT_EQ(top.value[rank].owner, OwnerName(owners - 1 - rank));
+      EXPECT_EQ(top.value[rank].value, 1000 + owners - 1 - rank);
+    }
+  }
+  if (expect_failures) {
+    EXPECT_GT(failed, 0) << "the damage hit no interval's rows";
+  } else {
+    EXPECT_EQ(failed, 0);
+  }
+}
+
+TEST_F(ReadFaultTest, ValueIndexDamagedTopFailsInsteadOfRankingPartially) {
+  constexpr int kOwners = 400;
+  for (int i = 0; i < kOwners; ++i) Incr(OwnerName(i), "k", 1000 + i);
+  SealFamily(Family::kByValue);
+  DamageAndReopen();
+  CheckTopUnderDamage(*this, *engine_, kOwners, TopQuery::Method::kValueIndex, "by_value", true);
+  // Memory holding every counter does not make the index unneeded.
+  ASSERT_TRUE(engine_->counters().LoadStoredCounters().ok());
+  CheckTopUnderDamage(*this, *engine_, kOwners, TopQuery::Method::kAuto, "by_value", true);
+  // The other index is intact.
+  CheckTopUnderDamage(*this, *engine_, kOwners, TopQuery::Method::kKeyIndex, "", false);
+  Restore();
+  CheckTopUnderDamage(*this, *engine_, kOwners, TopQuery::Method::kAuto, "", false);
+}
+
+TEST_F(ReadFaultTest, KeyIndexDamagedTopFailsInsteadOfRankingPartially) {
   constexpr int kOwners = 400;
   for (int i = 0; i < kOwners; ++i) Incr(OwnerName(i), "k", 1000 + i);
   SealFamily(Family::kByKey);
   DamageAndReopen();
-  auto check_all = [&](bool expect_failures) {
-    int failed = 0;
-    for (int iv = 0; iv < kIntervalCount; ++iv) {
-      const auto interval = static_cast<Interval>(iv);
-      SCOPED_TRACE(std::string(IntervalName(interval)));
-      const PeriodId period = interval == Interval::kTotal ? 0 : PeriodOf(interval, clock_.NowMs(), TimeZone::Utc());
-      auto top = engine_->counters().Top("k", interval, period, 3, "");
-      if (!top.ok()) {
-        EXPECT_EQ(top.status, OpStatus::kReadFailed);
-        EXPECT_EQ(top.failed_family, "by_key");
-        ++failed;
-        continue;
-      }
-      ASSERT_EQ(top.value.size(), 3u);
-      for (int rank = 0; rank < 3; ++rank) {
-        EXPECT_EQ(top.value[rank].owner, OwnerName(kOwners - 1 - rank));
-        EXPECT_EQ(top.value[rank].value, 1000 + kOwners - 1 - rank);
-      }
-    }
-    if (expect_failures) {
-      EXPECT_GT(failed, 0) << "the damage hit no interval's rows";
-    } else {
-      EXPECT_EQ(failed, 0);
-    }
-  };
-  check_all(true);
-  // Once every counter is in memory (the cells are intact) the index is not
-  // needed: every ranking is whole again.
-  ASSERT_TRUE(engine_->counters().LoadStoredCounters().ok());
-  check_all(false);
+  CheckTopUnderDamage(*this, *engine_, kOwners, TopQuery::Method::kKeyIndex, "by_key", true);
+  Restore();
+  CheckTopUnderDamage(*this, *engine_, kOwners, TopQuery::Method::kKeyIndex, "", false);
 }
 
 // dedupe: an event id whose record cannot be read is neither "seen" nor

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -145,6 +146,41 @@ TEST_P(TopRangeTest, RangeRankingEqualsSumsOfEveryOwner) {
     }
     return out;
   };
+  // Every ranking method answers the same as the sums.
+  auto check = [&](const TopQuery& query, const Strs& want, int round) {
+    for (TopQuery::Method method :
+         {TopQuery::Method::kAuto, TopQuery::Method::kValueIndex, TopQuery::Method::kKeyIndex}) {
+      TopQuery q = query;
+      q.method = method;
+      EXPECT_EQ(Ranked(q), want) << "round " << round << ", method " << static_cast<int>(method) << ", periods "
+                                 << q.from << ".." << q.to << ", offset " << q.offset << ", prefix " << q.owner_prefix;
+    }
+  };
+  // One day: the same query as a range of one period.
+  auto expected_day = [&](PeriodId day, size_t offset, size_t limit, std::string_view prefix) {
+    std::vector<RankedOwner> all;
+    for (const std::string& owner : owners) {
+      if (owner.compare(0, prefix.size(), prefix) != 0) continue;
+      int64_t value = Cell(owner, "k", Interval::kDay, day);
+      if (value != 0) all.push_back({owner, value});
+    }
+    std::sort(all.begin(), all.end(), [](const RankedOwner& a, const RankedOwner& b) {
+      return a.value != b.value ? a.value > b.value : a.owner < b.owner;
+    });
+    Strs out;
+    for (size_t i = offset; i < all.size() && i < offset + limit; ++i) {
+      out.push_back(all[i].owner + "=" + std::to_string(all[i].value));
+    }
+    return out;
+  };
+  auto check_all = [&](int round) {
+    check({"k", Interval::kDay, from, to, 0, 100, ""}, expected(0, 100), round);
+    check({"k", Interval::kDay, from, to, 4, 5, ""}, expected(4, 5), round);
+    for (PeriodId day = from - 1; day <= to; day += 3) {
+      check({"k", Interval::kDay, day, day, 0, 100, ""}, expected_day(day, 0, 100, ""), round);
+      check({"k", Interval::kDay, day, day, 2, 3, "o:11"}, expected_day(day, 2, 3, "o:11"), round);
+    }
+  };
   for (int round = 0; round < 6; ++round) {
     for (int n = 0; n < 60; ++n) {
       const std::string& owner = owners[pick(static_cast<int>(owners.size()))];
@@ -159,10 +195,62 @@ TEST_P(TopRangeTest, RangeRankingEqualsSumsOfEveryOwner) {
         Delete(owner, "k");
       }
     }
-    EXPECT_EQ(Ranked({"k", Interval::kDay, from, to, 0, 100, ""}), expected(0, 100)) << "round " << round;
     EXPECT_EQ(Ranked({"k", Interval::kDay, from, to, 4, 5, "o:1"}), expected(4, 5)) << "round " << round;
+    check_all(round);
     Restart();
-    EXPECT_EQ(Ranked({"k", Interval::kDay, from, to, 0, 100, ""}), expected(0, 100)) << "round " << round;
+    check_all(round);
+  }
+}
+
+// The by_value index holds exactly one entry per by_key entry, with its
+// value, whatever compaction wrote, deleted and rewrote: no stale entry is
+// ever left to rank an owner twice.
+TEST_P(TopRangeTest, ValueIndexMirrorsTheKeyIndex) {
+  std::mt19937 rng(11);
+  auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<uint32_t>(n)); };
+  const PeriodId june9 = Period("", Interval::kDay, "2024-06-09");
+  for (int round = 0; round < 5; ++round) {
+    for (int n = 0; n < 80; ++n) {
+      const std::string owner = "o:" + std::to_string(pick(12));
+      const int op = pick(10);
+      if (op < 6) {
+        Incr(owner, "k", pick(9) - 3, DayMs(8 + pick(8)));
+      } else if (op < 8) {
+        Assign(owner, "k", {{Interval::kDay, june9 + pick(5), pick(4)}});
+      } else if (op < 9) {
+        Delete(owner, "k", Interval::kDay);
+      } else {
+        Delete(owner, "k");
+      }
+    }
+    Restart();
+    Compact();
+    std::multiset<std::string> by_key, by_value;
+    storage::Store& store = engine_->store();
+    ASSERT_TRUE(
+        store
+            .Scan(storage::Family::kByKey, "", "",
+                  [&](std::string_view key, std::string_view encoded) {
+                    int64_t value = 0;
+                    EXPECT_TRUE(storage::log_format::DecodeInt64(encoded, &value));
+                    const size_t end = key.find('\0');
+                    const uint8_t interval = static_cast<uint8_t>(key[end + 1]);
+                    int64_t period = 0;
+                    std::string_view owner;
+                    EXPECT_TRUE(storage::log_format::ParseByKeyKey(key, key.substr(0, end), interval, &period, &owner));
+                    by_key.insert(storage::log_format::ByValueKey(key.substr(0, end), interval, period, value, owner));
+                    return true;
+                  })
+            .ok());
+    ASSERT_TRUE(store
+                    .Scan(storage::Family::kByValue, "", "",
+                          [&](std::string_view key, std::string_view) {
+                            by_value.emplace(key);
+                            return true;
+                          })
+                    .ok());
+    EXPECT_FALSE(by_key.empty());
+    EXPECT_EQ(by_value, by_key) << "round " << round;
   }
 }
 
@@ -190,6 +278,40 @@ TEST_F(CounterTest, RangeRankingDuringAndAfterTheStartupLoad) {
   EXPECT_EQ(ranked(), (Strs{"user:a=15", "user:b=8"}));
   ASSERT_TRUE(engine_->counters().LoadStoredCounters().ok());
   EXPECT_EQ(ranked(), (Strs{"user:a=15", "user:b=8"}));
+}
+
+// A data dir from before the by_value index (its by_key entries only, no
+// "index/by_value" row): opening it builds the index, and rankings read it.
+TEST_F(CounterTest, ValueIndexIsBuiltWhenADataDirHasNone) {
+  for (int i = 0; i < 30; ++i) Incr("user:" + std::to_string(100 + i), "dl", 1 + i % 7);
+  Compact();
+  {
+    storage::Store& store = engine_->store();
+    storage::WriteBatch batch(store);
+    batch.DeleteRange(storage::Family::kByValue, "", "\x7f");
+    batch.Delete(storage::Family::kMeta, "index/by_value");
+    ASSERT_TRUE(store.Write(batch, true).ok());
+  }
+  const PeriodId today = Period("", Interval::kDay, "current");
+  TopQuery query{"dl", Interval::kDay, today, today, 0, 4, ""};
+  query.method = TopQuery::Method::kValueIndex;
+  EXPECT_TRUE(engine_->counters().Top(query).value.empty());  // the index is gone
+  Reopen();
+  auto built = engine_->store().Get(storage::Family::kMeta, "index/by_value");
+  ASSERT_TRUE(built.ok());
+  EXPECT_TRUE(built.value().has_value());
+  Strs ranked;
+  for (const RankedOwner& r : engine_->counters().Top(query).value)
+    ranked.push_back(r.owner + "=" + std::to_string(r.value));
+  EXPECT_EQ(ranked, (Strs{"user:106=7", "user:113=7", "user:120=7", "user:127=7"}));
+  query.from = query.to = 0;
+  query.interval = Interval::kTotal;
+  query.offset = 4;
+  query.limit = 2;
+  ranked.clear();
+  for (const RankedOwner& r : engine_->counters().Top(query).value)
+    ranked.push_back(r.owner + "=" + std::to_string(r.value));
+  EXPECT_EQ(ranked, (Strs{"user:105=6", "user:112=6"}));
 }
 
 }  // namespace

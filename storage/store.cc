@@ -55,7 +55,15 @@ class RetentionFilter final : public rocksdb::CompactionFilter {
   RetentionFilter(const RetentionPolicy* policy, Family family) : policy_(policy), family_(family) {}
   bool Filter(int, const rocksdb::Slice& key, const rocksdb::Slice& value, std::string*, bool*) const override {
     std::string_view k(key.data(), key.size()), v(value.data(), value.size());
-    return family_ == Family::kDedupe ? policy_->DropDedupe(k, v) : policy_->DropCell(k, v);
+    switch (family_) {
+      case Family::kDedupe:
+        return policy_->DropDedupe(k, v);
+      case Family::kByKey:
+      case Family::kByValue:
+        return policy_->DropIndexEntry(k);
+      default:
+        return policy_->DropCell(k, v);
+    }
   }
   const char* Name() const override { return "tally.retention"; }
 
@@ -136,7 +144,9 @@ struct Store::Impl {
   WriteGuard log_guard;
   std::unique_ptr<rocksdb::CompactionFilter> cells_filter;
   std::unique_ptr<rocksdb::CompactionFilter> dedupe_filter;
-  std::unique_ptr<rocksdb::CompactionFilter> uniq_filter;  // the cells' retention, on distinct-count cells
+  std::unique_ptr<rocksdb::CompactionFilter> uniq_filter;    // the cells' retention, on distinct-count cells
+  std::unique_ptr<rocksdb::CompactionFilter> by_key_filter;  // ... and on the cells' index entries
+  std::unique_ptr<rocksdb::CompactionFilter> by_value_filter;
   std::unique_ptr<rocksdb::DB> db;
   std::unique_ptr<rocksdb::DB> log_db;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;  // by Family; kLog's is log_db's
@@ -241,6 +251,8 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
     impl->cells_filter = std::make_unique<RetentionFilter>(options.retention, Family::kCells);
     impl->dedupe_filter = std::make_unique<RetentionFilter>(options.retention, Family::kDedupe);
     impl->uniq_filter = std::make_unique<RetentionFilter>(options.retention, Family::kUniq);
+    impl->by_key_filter = std::make_unique<RetentionFilter>(options.retention, Family::kByKey);
+    impl->by_value_filter = std::make_unique<RetentionFilter>(options.retention, Family::kByValue);
   }
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   rocksdb::ColumnFamilyOptions default_cf;
@@ -267,6 +279,8 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
     if (static_cast<Family>(i) == Family::kCells) cf.compaction_filter = impl->cells_filter.get();
     if (static_cast<Family>(i) == Family::kDedupe) cf.compaction_filter = impl->dedupe_filter.get();
     if (static_cast<Family>(i) == Family::kUniq) cf.compaction_filter = impl->uniq_filter.get();
+    if (static_cast<Family>(i) == Family::kByKey) cf.compaction_filter = impl->by_key_filter.get();
+    if (static_cast<Family>(i) == Family::kByValue) cf.compaction_filter = impl->by_value_filter.get();
     descriptors.emplace_back(std::string(kFamilyNames[i]), cf);
   }
 

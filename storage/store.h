@@ -40,11 +40,14 @@ enum class Family : int {
 // Decides during RocksDB's own compactions which entries have outlived their
 // retention (cells past their interval's retention, expired event ids).
 // DropCell judges the rows of both cell families, `cells` and `uniq`: their
-// keys have the same layout.
+// keys have the same layout. DropIndexEntry judges the entries of the cells'
+// indexes, `by_key` and `by_value` (key, interval, period first), so that an
+// expired cell's entries go with it instead of staying forever.
 class RetentionPolicy {
  public:
   virtual ~RetentionPolicy() = default;
   virtual bool DropCell(std::string_view key, std::string_view value) const = 0;
+  virtual bool DropIndexEntry(std::string_view key) const = 0;
   virtual bool DropDedupe(std::string_view key, std::string_view value) const = 0;
 };
 

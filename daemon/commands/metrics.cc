@@ -379,6 +379,13 @@ std::string RenderPrometheus(const MetricsSnapshot& s) {
              s.counters.pending_cells[i]);
   }
   w.Gauge("tally_cells_in_flight", "Cells a running compaction is writing.", s.counters.inflight_cells);
+  w.Family("tally_cells_stored", "gauge",
+           "Stored cells holding a value, by interval, as last counted in the background (about every minute; "
+           "0 until the first count after start).");
+  for (int i = 0; i < core::kIntervalCount; ++i) {
+    w.Sample("tally_cells_stored", {{"interval", core::IntervalName(static_cast<core::Interval>(i))}},
+             s.counters.stored_cells[i]);
+  }
   w.Gauge("tally_event_ids_pending", "Event ids (dedupe) seen since the last compaction, held in memory.",
           s.counters.pending_event_ids);
 
@@ -502,9 +509,10 @@ nlohmann::json StatsJson(const MetricsSnapshot& s) {
       {"last_success_ms", s.compaction.last_success_ms},
       {"max_lock_held_us", s.compaction.max_lock_held_us},
   };
-  json pending = json::object();
+  json pending = json::object(), stored = json::object();
   for (int i = 0; i < core::kIntervalCount; ++i) {
     pending[std::string(core::IntervalName(static_cast<core::Interval>(i)))] = s.counters.pending_cells[i];
+    stored[std::string(core::IntervalName(static_cast<core::Interval>(i)))] = s.counters.stored_cells[i];
   }
   out["cells"] = {
       {"owners", s.counters.owners},
@@ -512,6 +520,9 @@ nlohmann::json StatsJson(const MetricsSnapshot& s) {
       {"dirty_counters", s.counters.dirty_counters},
       {"all_counters_loaded", s.all_counters_loaded},
       {"pending_cells", std::move(pending)},
+      // Counted in the background about every minute (0 until the first count).
+      {"stored_cells", std::move(stored)},
+      {"stored_cells_counted_ms", s.counters.stored_cells_counted_ms},
       {"inflight_cells", s.counters.inflight_cells},
       {"pending_event_ids", s.counters.pending_event_ids},
   };

@@ -50,11 +50,25 @@ class CellRetention final : public storage::RetentionPolicy {
   CellRetention(const CounterOptions& options, const Clock& clock) : options_(options), clock_(clock) {}
   bool DropCell(std::string_view key, std::string_view) const override {
     lf::ParsedCellKey parsed;
-    if (!lf::ParseCellKey(key, &parsed) || parsed.interval >= kIntervalCount) return false;
-    Interval interval = static_cast<Interval>(parsed.interval);
-    int64_t keep = options_.retention_ms[parsed.interval];
+    if (!lf::ParseCellKey(key, &parsed)) return false;
+    return Expired(parsed.interval, parsed.period);
+  }
+  bool DropIndexEntry(std::string_view key) const override {
+    // key 0x00 interval period ...
+    const size_t end_of_key = key.find('\0');
+    if (end_of_key == std::string_view::npos || end_of_key + 1 >= key.size()) return false;
+    const uint8_t interval = static_cast<uint8_t>(key[end_of_key + 1]);
+    int64_t period = 0;
+    std::string_view rest;
+    if (!lf::ParseByKeyKey(key, key.substr(0, end_of_key), interval, &period, &rest)) return false;
+    return Expired(interval, period);
+  }
+  bool Expired(uint8_t interval_byte, int64_t period) const {
+    if (interval_byte >= kIntervalCount) return false;
+    const Interval interval = static_cast<Interval>(interval_byte);
+    const int64_t keep = options_.retention_ms[interval_byte];
     if (keep <= 0 || interval == Interval::kTotal) return false;
-    return PeriodStartApproxMs(interval, parsed.period) + PeriodSpanMs(interval) + keep < clock_.NowMs();
+    return PeriodStartApproxMs(interval, period) + PeriodSpanMs(interval) + keep < clock_.NowMs();
   }
   bool DropDedupe(std::string_view, std::string_view value) const override {
     int64_t expiry = 0;
@@ -146,13 +160,19 @@ void CountersModule::Snapshot(const ShardRef& ref) {
   shard.snapshot_cells.clear();
   shard.snapshot_deletes.clear();
   shard.snapshot_counters.clear();
-  for (uint64_t counter_id : shard.dirty) {
+  shard.snapshot_stored.clear();
+  // Every change notes the stored values before it marks the counter dirty.
+  shard.snapshot_stored_unknown = shard.dirty_stored_unknown || shard.dirty_stored.size() != shard.dirty.size();
+  shard.dirty_stored_unknown = false;
+  for (size_t d = 0; d < shard.dirty.size(); ++d) {
+    const uint64_t counter_id = shard.dirty[d];
     auto it = shard.counters.find(counter_id);
     if (it == shard.counters.end()) continue;
     Counter& counter = shard.slab[it->second];
     counter.dirty = false;
     owners_.NoteCompacted(ref, OwnerOf(counter_id));
     shard.snapshot_counters.push_back(counter_id);
+    if (!shard.snapshot_stored_unknown) shard.snapshot_stored.push_back(shard.dirty_stored[d]);
     if (counter.deleted_mask != 0) {
       shard.snapshot_deletes.push_back({counter_id, counter.deleted_mask});
       shard.inflight_deleted[counter_id] |= counter.deleted_mask;
@@ -165,6 +185,7 @@ void CountersModule::Snapshot(const ShardRef& ref) {
     }
   }
   shard.dirty.clear();
+  ClearScratch(shard.dirty_stored);
   shard.inflight.swap(shard.cold);  // the in-flight map is empty between compactions
   for (const auto& [cell, value] : shard.inflight) {
     shard.snapshot_cells.push_back({cell.counter, cell.interval, cell.period, value});
@@ -241,27 +262,54 @@ Status CountersModule::WriteSnapshot(CompactionBatch& out) {
     }
   }
   // The by_value index is keyed by the value: moving a cell's entry needs
-  // the value stored now, which the by_key entries hold (one batched read).
+  // the value stored now. For a hot cell whose period has not moved since
+  // the counter was stored, memory noted it (StoredHot); the others (rolled
+  // over, late, set) are read from their by_key entries in one batch.
   std::vector<std::string> index_keys;
   index_keys.reserve(shard.snapshot_cells.size());
+  std::vector<int64_t> stored_values(shard.snapshot_cells.size(), 0);
+  std::vector<uint32_t> unknown;  // cells whose stored value is read
   for (size_t c = 0; c < shard.snapshot_cells.size(); ++c) {
     const auto& cell = shard.snapshot_cells[c];
     index_keys.push_back(lf::ByKeyKey(names[c].key, cell.interval, cell.period, names[c].owner));
+    // Snapshot lists each dirty counter's total and six hot cells first, in
+    // the order of snapshot_counters.
+    const size_t counter = c / 7, slot = c % 7;
+    if (counter < shard.snapshot_stored.size()) {
+      const StoredHot& stored = shard.snapshot_stored[counter];
+      if (slot == 0) {
+        stored_values[c] = stored.total;
+        continue;
+      }
+      if (stored.period[slot - 1] == cell.period) {
+        stored_values[c] = stored.value[slot - 1];
+        continue;
+      }
+    }
+    unknown.push_back(static_cast<uint32_t>(c));
   }
-  auto stored = store_.MultiGet(Family::kByKey, index_keys);
-  if (!stored.ok()) {
-    ReadFault fault;
-    fault.Check(Family::kByKey, index_keys.front(), stored.status());
-    return fault.ToStatus();
+  if (!unknown.empty()) {
+    std::vector<std::string> unknown_keys;
+    unknown_keys.reserve(unknown.size());
+    for (uint32_t c : unknown) unknown_keys.push_back(index_keys[c]);
+    auto read = store_.MultiGet(Family::kByKey, unknown_keys);
+    if (!read.ok()) {
+      ReadFault fault;
+      fault.Check(Family::kByKey, unknown_keys.front(), read.status());
+      return fault.ToStatus();
+    }
+    for (size_t u = 0; u < unknown.size(); ++u) {
+      if (read.value()[u]) lf::DecodeInt64(*read.value()[u], &stored_values[unknown[u]]);
+    }
   }
   for (size_t c = 0; c < shard.snapshot_cells.size(); ++c) {
     const auto& cell = shard.snapshot_cells[c];
     const Named& name = names[c];
     changes.AddUpsert(name.owner, name.key, cell.interval, labels.Get(name.zone, cell.interval, cell.period),
                       cell.value);
-    const std::optional<std::string>& before = stored.value()[c];
-    int64_t stored_value = 0;
-    if (before && lf::DecodeInt64(*before, &stored_value) && stored_value != cell.value) {
+    // A zero value has no entry.
+    const int64_t stored_value = stored_values[c];
+    if (stored_value != 0 && stored_value != cell.value) {
       batch.Delete(Family::kByValue, lf::ByValueKey(name.key, cell.interval, cell.period, stored_value, name.owner));
     }
     // A zero cell is stored as no cell: a reset or deleted cell leaves no row,
@@ -289,9 +337,13 @@ void CountersModule::FinishSnapshot(const ShardRef& ref, bool ok) {
   Shard& shard = state(ref);
   if (!ok) {
     // Nothing was written: give everything back to the next compaction.
+    // What memory noted as stored since the snapshot is not what is stored.
+    shard.dirty_stored_unknown = true;
     for (uint64_t counter_id : shard.snapshot_counters) {
       auto it = shard.counters.find(counter_id);
-      if (it != shard.counters.end()) MarkDirty(ref, counter_id, shard.slab[it->second]);
+      if (it == shard.counters.end()) continue;
+      NoteStoredHot(ref, shard.slab[it->second]);
+      MarkDirty(ref, counter_id, shard.slab[it->second]);
     }
     for (const auto& del : shard.snapshot_deletes) {
       auto it = shard.counters.find(del.counter);
@@ -308,6 +360,7 @@ void CountersModule::FinishSnapshot(const ShardRef& ref, bool ok) {
   ClearScratch(shard.snapshot_cells);
   ClearScratch(shard.snapshot_deletes);
   ClearScratch(shard.snapshot_counters);
+  ClearScratch(shard.snapshot_stored);
 }
 
 // ---------------------------------------------------------------------------
@@ -361,7 +414,36 @@ CounterMemoryStats CountersModule::MemoryStats() {
       stats.pending_event_ids += shard.seen_ids.size();
     });
   }
+  for (int i = 0; i < kIntervalCount; ++i) stats.stored_cells[i] = stored_cells_[i].load(std::memory_order_relaxed);
+  stats.stored_cells_counted_ms = stored_cells_counted_ms_.load(std::memory_order_acquire);
   return stats;
+}
+
+Status CountersModule::CountStoredCells() {
+  uint64_t counts[kIntervalCount] = {};
+  const int64_t started_ms = clock_.NowMs();
+  Status scanned = store_.Scan(
+      Family::kByValue, "", "",
+      [&](std::string_view entry, std::string_view) {
+        if (stop_loading_.load(std::memory_order_relaxed)) return false;
+        // key 0x00 interval ...
+        const size_t end_of_key = entry.find('\0');
+        if (end_of_key != std::string_view::npos && end_of_key + 1 < entry.size()) {
+          const auto interval = static_cast<uint8_t>(entry[end_of_key + 1]);
+          if (interval < kIntervalCount) ++counts[interval];
+        }
+        return true;
+      },
+      storage::Store::ScanMode::kBulk);
+  if (!scanned.ok()) {
+    ReadFault fault;
+    fault.Check(Family::kByValue, "", scanned);
+    return fault.ToStatus();
+  }
+  if (stop_loading_.load(std::memory_order_acquire)) return Status::Ok();
+  for (int i = 0; i < kIntervalCount; ++i) stored_cells_[i].store(counts[i], std::memory_order_relaxed);
+  stored_cells_counted_ms_.store(started_ms, std::memory_order_release);
+  return Status::Ok();
 }
 
 ModuleStats CountersModule::Stats() {

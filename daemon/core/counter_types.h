@@ -136,7 +136,12 @@ struct CounterMemoryStats {
   // Changed non-hot cells waiting for compaction (late events, SET of past
   // periods, rolled-over hot cells), by Interval.
   uint64_t pending_cells[kIntervalCount] = {};
-  uint64_t inflight_cells = 0;     // cells a running compaction is writing
+  uint64_t inflight_cells = 0;  // cells a running compaction is writing
+  // Stored cells with a value, by Interval, as CountStoredCells last counted
+  // them (read from RocksDB in the background, not under the locks), and
+  // when (unix ms; 0: not counted yet).
+  uint64_t stored_cells[kIntervalCount] = {};
+  int64_t stored_cells_counted_ms = 0;
   uint64_t pending_event_ids = 0;  // event ids seen since the last compaction
 };
 

@@ -252,6 +252,7 @@ OpStatus CountersModule::ApplyIncrement(const ShardRef& ref, uint64_t counter_id
 void CountersModule::CommitIncrement(const ShardRef& ref, uint64_t counter_id, Counter& counter,
                                      const int64_t (&periods)[6], int64_t next_total, const int64_t (&next)[6]) {
   Shard& shard = state(ref);
+  NoteStoredHot(ref, counter);
   counter.total = next_total;
   for (int i = 0; i < 6; ++i) {
     const uint8_t interval = static_cast<uint8_t>(RollupInterval(i));
@@ -273,6 +274,7 @@ void CountersModule::CommitIncrement(const ShardRef& ref, uint64_t counter_id, C
 
 void CountersModule::ApplyAssign(const ShardRef& ref, uint64_t counter_id, Counter& counter,
                                  const lf::CellValue& cell) {
+  NoteStoredHot(ref, counter);
   Interval interval = static_cast<Interval>(cell.interval);
   if (interval == Interval::kTotal) {
     counter.total = cell.value;
@@ -289,6 +291,7 @@ void CountersModule::ApplyAssign(const ShardRef& ref, uint64_t counter_id, Count
 
 void CountersModule::ApplyDelete(const ShardRef& ref, uint64_t counter_id, Counter& counter, uint8_t mask) {
   Shard& shard = state(ref);
+  NoteStoredHot(ref, counter);
   if (mask & Bit(Interval::kTotal)) counter.total = 0;
   for (int i = 0; i < 6; ++i) {
     if (mask & Bit(RollupInterval(i))) counter.value[i] = 0;

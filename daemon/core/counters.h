@@ -22,6 +22,7 @@
 
 #include <absl/container/flat_hash_map.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <deque>
@@ -190,6 +191,11 @@ class CountersModule final : public EngineModule, public OwnerListingSource {
   // failure is returned: all_loaded() then stays false.
   storage::Status LoadStoredCounters();
   bool all_loaded() const { return all_loaded_.load(std::memory_order_acquire); }
+  // Counts the stored cells by interval: one pass over the `by_value` index
+  // (one entry per stored cell with a value), for the dashboard's overview
+  // and metrics (MemoryStats). Run in the background, every minute or so;
+  // StopLoading makes it return early.
+  storage::Status CountStoredCells();
   // Makes a running LoadStoredCounters return early (shutdown).
   void StopLoading() { stop_loading_.store(true, std::memory_order_release); }
 
@@ -215,6 +221,13 @@ class CountersModule final : public EngineModule, public OwnerListingSource {
     int32_t period[6] = {};
     bool dirty = false;        // listed in Shard::dirty
     uint8_t deleted_mask = 0;  // intervals (bit = Interval) whose stored cells are dead until compaction
+  };
+  // A counter's total and hot cells as they were stored, captured at its
+  // first change after a compaction (Shard::dirty_stored).
+  struct StoredHot {
+    int64_t total;
+    int64_t value[6];
+    int32_t period[6];
   };
   // A non-hot cell of a counter in memory.
   struct CellRef {
@@ -252,7 +265,12 @@ class CountersModule final : public EngineModule, public OwnerListingSource {
     // Counters are never removed from memory.
     std::deque<Counter> slab;
     absl::flat_hash_map<uint64_t, uint32_t> counters;
-    std::vector<uint64_t> dirty;                              // counters changed since the last compaction
+    std::vector<uint64_t> dirty;  // counters changed since the last compaction
+    // dirty[i]'s total and hot cells as stored when it was last compacted
+    // (or loaded): the values whose by_value entries compaction moves, known
+    // without reading them back. Unknown after a failed compaction.
+    std::vector<StoredHot> dirty_stored;
+    bool dirty_stored_unknown = false;
     absl::flat_hash_map<CellRef, int64_t> cold;               // changed non-hot cells (absolute values)
     absl::flat_hash_map<CellRef, int64_t> inflight;           // cold cells a running compaction is writing
     absl::flat_hash_map<uint64_t, uint8_t> inflight_deleted;  // delete masks a running compaction applies
@@ -276,6 +294,8 @@ class CountersModule final : public EngineModule, public OwnerListingSource {
     std::vector<PendingCell> snapshot_cells;
     std::vector<PendingDelete> snapshot_deletes;
     std::vector<uint64_t> snapshot_counters;
+    std::vector<StoredHot> snapshot_stored;  // parallel to snapshot_counters
+    bool snapshot_stored_unknown = false;
   };
 
   static uint64_t CounterId(uint32_t owner, uint32_t key) { return (uint64_t{owner} << 32) | key; }
@@ -379,6 +399,15 @@ class CountersModule final : public EngineModule, public OwnerListingSource {
   void ApplyAssign(const ShardRef& shard, uint64_t counter_id, Counter& counter,
                    const storage::log_format::CellValue& cell);
   void ApplyDelete(const ShardRef& shard, uint64_t counter_id, Counter& counter, uint8_t mask);
+  // Called by every change BEFORE it changes the counter, then MarkDirty
+  // after: a clean counter's memory is what is stored.
+  void NoteStoredHot(const ShardRef& shard, const Counter& counter) {
+    if (counter.dirty) return;
+    StoredHot& stored = state(shard).dirty_stored.emplace_back();
+    stored.total = counter.total;
+    std::copy(std::begin(counter.value), std::end(counter.value), stored.value);
+    std::copy(std::begin(counter.period), std::end(counter.period), stored.period);
+  }
   void MarkDirty(const ShardRef& shard, uint64_t counter_id, Counter& counter);
   // CTR.TOP's steps (counter_top.cc). Collect: under each shard's lock, the
   // counters whose cells of the query's periods memory holds newer than the
@@ -407,6 +436,8 @@ class CountersModule final : public EngineModule, public OwnerListingSource {
   const CounterOptions options_;
   std::atomic<bool> all_loaded_{false};
   std::atomic<bool> stop_loading_{false};
+  std::atomic<uint64_t> stored_cells_[kIntervalCount] = {};
+  std::atomic<int64_t> stored_cells_counted_ms_{0};
   Shard shards_[kShardCount];  // element i protected by shard i's mutex
 };
 

@@ -202,9 +202,14 @@ TEST(RetentionTest, OldCellsAndExpiredIdsAreDroppedByTheCompactionFilter) {
   CounterOptions options;  // hours 7 days, days 400 days, the rest forever
   std::unique_ptr<storage::RetentionPolicy> policy = MakeRetentionPolicy(options, clock);
   const TimeZone utc = TimeZone::Utc();
+  // The cell and its two index entries go together.
   auto drop = [&](Interval interval, int64_t at) {
-    return policy->DropCell(lf::CellKey("user:1", "hits", static_cast<uint8_t>(interval), PeriodOf(interval, at, utc)),
-                            lf::EncodeInt64(5));
+    const auto iv = static_cast<uint8_t>(interval);
+    const PeriodId period = PeriodOf(interval, at, utc);
+    const bool cell = policy->DropCell(lf::CellKey("user:1", "hits", iv, period), lf::EncodeInt64(5));
+    EXPECT_EQ(policy->DropIndexEntry(lf::ByKeyKey("hits", iv, period, "user:1")), cell);
+    EXPECT_EQ(policy->DropIndexEntry(lf::ByValueKey("hits", iv, period, 5, "user:1")), cell);
+    return cell;
   };
   EXPECT_FALSE(drop(Interval::kHour, Utc(2024, 6, 15, 11)));
   EXPECT_FALSE(drop(Interval::kHour, Utc(2024, 6, 8, 13)));

@@ -206,6 +206,10 @@ TEST_P(TopRangeTest, RangeRankingEqualsSumsOfEveryOwner) {
 // value, whatever compaction wrote, deleted and rewrote: no stale entry is
 // ever left to rank an owner twice.
 TEST_P(TopRangeTest, ValueIndexMirrorsTheKeyIndex) {
+  // Hour cells older than 7 days expire; RocksDB drops the entries of each
+  // index when it compacts that family, not at the same time.
+  options_.counters.retention_ms[static_cast<int>(Interval::kHour)] = 0;
+  Reopen();
   std::mt19937 rng(11);
   auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<uint32_t>(n)); };
   const PeriodId june9 = Period("", Interval::kDay, "2024-06-09");
@@ -278,6 +282,57 @@ TEST_F(CounterTest, RangeRankingDuringAndAfterTheStartupLoad) {
   EXPECT_EQ(ranked(), (Strs{"user:a=15", "user:b=8"}));
   ASSERT_TRUE(engine_->counters().LoadStoredCounters().ok());
   EXPECT_EQ(ranked(), (Strs{"user:a=15", "user:b=8"}));
+}
+
+// Retention drops an expired cell's index entries with it: the ranking of
+// an hour past retention (7 days by default) is empty once RocksDB has
+// compacted the families, and no index entry is left behind.
+TEST_F(CounterTest, RetentionDropsTheIndexEntriesOfExpiredCells) {
+  const int64_t old_hour_ms = Utc(2024, 6, 1, 9);  // 14 days before "now"
+  Incr("user:1", "dl", 5, old_hour_ms);
+  Incr("user:2", "dl", 3);
+  Compact();
+  const PeriodId old_hour = PeriodOf(Interval::kHour, old_hour_ms, TimeZone::Utc());
+  EXPECT_EQ(TopOf("dl", Interval::kHour, old_hour), Strs{"user:1=5"});  // until RocksDB compacts
+  for (storage::Family family : {storage::Family::kCells, storage::Family::kByKey, storage::Family::kByValue}) {
+    ASSERT_TRUE(engine_->FlushMemtables().ok());
+    ASSERT_TRUE(engine_->store().CompactFamily(family).ok());
+  }
+  EXPECT_EQ(TopOf("dl", Interval::kHour, old_hour), Strs{});
+  TopQuery by_key{"dl", Interval::kHour, old_hour, old_hour, 0, 10, ""};
+  by_key.method = TopQuery::Method::kKeyIndex;
+  EXPECT_TRUE(engine_->counters().Top(by_key).value.empty());
+  // Everything else stays.
+  EXPECT_EQ(TopOf("dl", Interval::kTotal, 0), (Strs{"user:1=5", "user:2=3"}));
+  EXPECT_EQ(TopOf("dl", Interval::kDay, Period("", Interval::kDay, "2024-06-01")), Strs{"user:1=5"});
+}
+
+// The overview's stored cells by interval: one count over the by_value
+// index, cells with a value only, changed ones once compacted.
+TEST_F(CounterTest, StoredCellsAreCountedByInterval) {
+  options_.counters.retention_ms[static_cast<int>(Interval::kHour)] = 0;  // June 1 is past 7 days
+  Reopen();
+  EXPECT_EQ(engine_->counters().MemoryStats().stored_cells_counted_ms, 0);
+  for (int i = 0; i < 5; ++i) Incr("user:" + std::to_string(i), "dl", 1);
+  Incr("user:0", "dl", 2, Utc(2024, 6, 1, 9));  // a late event: one more hour, day and week cell (same month)
+  Incr("user:0", "views", 1);
+  Compact();
+  ASSERT_TRUE(engine_->counters().CountStoredCells().ok());
+  CounterMemoryStats stats = engine_->counters().MemoryStats();
+  EXPECT_EQ(stats.stored_cells_counted_ms, clock_.NowMs());
+  EXPECT_EQ(stats.stored_cells[static_cast<int>(Interval::kTotal)], 6u);
+  EXPECT_EQ(stats.stored_cells[static_cast<int>(Interval::kHour)], 7u);
+  EXPECT_EQ(stats.stored_cells[static_cast<int>(Interval::kDay)], 7u);
+  EXPECT_EQ(stats.stored_cells[static_cast<int>(Interval::kWeek)], 7u);
+  EXPECT_EQ(stats.stored_cells[static_cast<int>(Interval::kMonth)], 6u);
+  EXPECT_EQ(stats.stored_cells[static_cast<int>(Interval::kQuarter)], 6u);
+  EXPECT_EQ(stats.stored_cells[static_cast<int>(Interval::kYear)], 6u);
+  Delete("user:1", "dl");
+  Incr("user:9", "dl", 1);
+  Compact();
+  Incr("user:8", "dl", 1);  // not compacted yet: not stored
+  ASSERT_TRUE(engine_->counters().CountStoredCells().ok());
+  EXPECT_EQ(engine_->counters().MemoryStats().stored_cells[static_cast<int>(Interval::kTotal)], 6u);
 }
 
 // A data dir from before the by_value index (its by_key entries only, no

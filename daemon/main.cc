@@ -676,18 +676,24 @@ int Run(int argc, char** argv) {
     } else if (!s.ok()) {
       spdlog::error("loading stored counters failed: {}", s.ToString());
     }
-    // Then the stored cells by interval (the overview's figure), recounted
-    // every minute, or less often when a count takes long: one pass over an
+    // Then the stored cells by interval (the overview's figure): recounted
+    // when a compaction has written since the last count (at most every
+    // 10 s) and at least every minute (retention drops cells too), and never
+    // more often than 20 times the last count's duration: one pass over an
     // index costs about 0.3 us per cell, so at most 5% of this thread's time.
-    auto next_count = std::chrono::steady_clock::now();
+    using steady = std::chrono::steady_clock;
+    auto earliest = steady::now(), latest = steady::now();
+    uint64_t written_at_count = UINT64_MAX;
     while (!stopping_counts.load(std::memory_order_acquire)) {
-      if (std::chrono::steady_clock::now() >= next_count) {
-        auto count_started = std::chrono::steady_clock::now();
+      const auto now = steady::now();
+      const uint64_t written = engine->compaction_stats().keys_written;
+      if (now >= latest || (now >= earliest && written != written_at_count)) {
         storage::Status counted = engine->counters().CountStoredCells();
         if (!counted.ok()) spdlog::error("counting the stored cells failed (will retry): {}", counted.ToString());
-        auto took = std::chrono::steady_clock::now() - count_started;
-        next_count = std::chrono::steady_clock::now() +
-                     std::max<std::chrono::steady_clock::duration>(std::chrono::minutes(1), 20 * took);
+        const auto took = steady::now() - now;
+        written_at_count = written;
+        earliest = steady::now() + std::max<steady::duration>(std::chrono::seconds(10), 20 * took);
+        latest = steady::now() + std::max<steady::duration>(std::chrono::minutes(1), 20 * took);
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }

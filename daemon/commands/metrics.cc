@@ -380,7 +380,8 @@ std::string RenderPrometheus(const MetricsSnapshot& s) {
   }
   w.Gauge("tally_cells_in_flight", "Cells a running compaction is writing.", s.counters.inflight_cells);
   w.Family("tally_cells_stored", "gauge",
-           "Stored cells holding a value, by interval, as last counted in the background (about every minute; "
+           "Stored cells holding a value, by interval, as last counted in the background (after compactions, at most "
+           "every 10 s; "
            "0 until the first count after start).");
   for (int i = 0; i < core::kIntervalCount; ++i) {
     w.Sample("tally_cells_stored", {{"interval", core::IntervalName(static_cast<core::Interval>(i))}},
@@ -520,7 +521,7 @@ nlohmann::json StatsJson(const MetricsSnapshot& s) {
       {"dirty_counters", s.counters.dirty_counters},
       {"all_counters_loaded", s.all_counters_loaded},
       {"pending_cells", std::move(pending)},
-      // Counted in the background about every minute (0 until the first count).
+      // Counted in the background after compactions (0 until the first count).
       {"stored_cells", std::move(stored)},
       {"stored_cells_counted_ms", s.counters.stored_cells_counted_ms},
       {"inflight_cells", s.counters.inflight_cells},

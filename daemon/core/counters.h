@@ -193,7 +193,7 @@ class CountersModule final : public EngineModule, public OwnerListingSource {
   bool all_loaded() const { return all_loaded_.load(std::memory_order_acquire); }
   // Counts the stored cells by interval: one pass over the `by_value` index
   // (one entry per stored cell with a value), for the dashboard's overview
-  // and metrics (MemoryStats). Run in the background, every minute or so;
+  // and metrics (MemoryStats). Run in the background after compactions;
   // StopLoading makes it return early.
   storage::Status CountStoredCells();
   // Makes a running LoadStoredCounters return early (shutdown).

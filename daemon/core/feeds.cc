@@ -394,14 +394,7 @@ OpResult<AuditPage> FeedsModule::ReadRecords(StreamId id, uint64_t since, size_t
     ff::AuditBlobReader reader(value);
     ff::AuditRecord r;
     while (reader.Next(&r)) {
-      AuditEntry entry{r.seq,
-                       r.time_ms,
-                       std::string(r.actor),
-                       std::string(r.command),
-                       std::string(r.owner),
-                       std::string(r.key),
-                       std::string(r.details)};
-      if (!emit(r.seq, std::move(entry))) return true;
+      if (!emit(r.seq, ToEntry(r))) return true;
     }
     return reader.ok();
   });

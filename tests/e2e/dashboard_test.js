@@ -354,6 +354,14 @@ async function main() {
     await nav(page, `#/top?key=downloads&interval=day&from=${from}&to=current&prefix=user:00`, '#main table');
     r = await rows();
     equal(r[0][1], 'user:001', 'user:001 leads the last 7 days (its history)');
+    // From the counters table filtered by a key: the link to the ranking by value.
+    await nav(page, '#/counters?type=user&key=downloads&interval=day', '#counters-table');
+    await page.click('#rank-by-value');
+    await page.waitForFunction(() => location.hash.startsWith('#/top') && location.hash.includes('key=downloads') &&
+      location.hash.includes('interval=day'));
+    await page.waitForSelector('main table');
+    r = await rows();
+    equal(r[0][1], 'user:120', 'the ranking the counters table links to');
   });
 
   await check('plans with their limits', async () => {

@@ -33,6 +33,18 @@ class TopRangeTest : public CounterModeTest {
   int64_t DayMs(int day) { return Utc(2024, 6, static_cast<unsigned>(day), 9); }  // June `day`, 09:00 UTC
 };
 
+// The page [offset, offset + limit) of owners ranked by value, ties by name.
+Strs PageOf(std::vector<RankedOwner> all, size_t offset, size_t limit) {
+  std::sort(all.begin(), all.end(), [](const RankedOwner& a, const RankedOwner& b) {
+    return a.value != b.value ? a.value > b.value : a.owner < b.owner;
+  });
+  Strs out;
+  for (size_t i = offset; i < all.size() && i < offset + limit; ++i) {
+    out.push_back(all[i].owner + "=" + std::to_string(all[i].value));
+  }
+  return out;
+}
+
 TEST_P(TopRangeTest, OffsetPagesThroughTheRanking) {
   for (int i = 0; i < 12; ++i) Incr("user:" + std::to_string(10 + i), "dl", 1 + i % 5);  // ties in pairs and more
   Incr("org:1", "dl", 100);
@@ -137,14 +149,7 @@ TEST_P(TopRangeTest, RangeRankingEqualsSumsOfEveryOwner) {
       EXPECT_TRUE(sum.ok());
       if (sum.value != 0) all.push_back({owner, sum.value});
     }
-    std::sort(all.begin(), all.end(), [](const RankedOwner& a, const RankedOwner& b) {
-      return a.value != b.value ? a.value > b.value : a.owner < b.owner;
-    });
-    Strs out;
-    for (size_t i = offset; i < all.size() && i < offset + limit; ++i) {
-      out.push_back(all[i].owner + "=" + std::to_string(all[i].value));
-    }
-    return out;
+    return PageOf(all, offset, limit);
   };
   // Every ranking method answers the same as the sums.
   auto check = [&](const TopQuery& query, const Strs& want, int round) {
@@ -164,14 +169,7 @@ TEST_P(TopRangeTest, RangeRankingEqualsSumsOfEveryOwner) {
       int64_t value = Cell(owner, "k", Interval::kDay, day);
       if (value != 0) all.push_back({owner, value});
     }
-    std::sort(all.begin(), all.end(), [](const RankedOwner& a, const RankedOwner& b) {
-      return a.value != b.value ? a.value > b.value : a.owner < b.owner;
-    });
-    Strs out;
-    for (size_t i = offset; i < all.size() && i < offset + limit; ++i) {
-      out.push_back(all[i].owner + "=" + std::to_string(all[i].value));
-    }
-    return out;
+    return PageOf(all, offset, limit);
   };
   auto check_all = [&](int round) {
     check({"k", Interval::kDay, from, to, 0, 100, ""}, expected(0, 100), round);

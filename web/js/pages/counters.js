@@ -59,6 +59,16 @@ export async function countersPage(main, route) {
     type: f.type, prefix: f.prefix, key: f.key, interval,
     period: interval === 'all' ? '' : f.period, limit: f.limit || 50, cursor,
   };
+  // The table is in owner order; ranking by value over every owner is the
+  // top page's (the by_value index answers it in milliseconds).
+  if (f.key && interval !== 'all') {
+    const ranked = { key: f.key, interval };
+    const ownerPrefix = f.prefix || (f.type ? `${f.type}:` : '');
+    if (ownerPrefix) ranked.prefix = ownerPrefix;
+    if (f.period) ranked.period = f.period;
+    main.append(h('p', {}, h('a', { href: link('top', [], ranked), id: 'rank-by-value' },
+      `Rank every owner of ${f.key} by value (${interval}${f.period ? ` ${f.period}` : ''})`)));
+  }
   const status = h('p', { class: 'muted', id: 'table-status', 'aria-live': 'polite' }, 'Loading…');
   main.append(status);
   let page;

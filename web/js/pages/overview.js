@@ -57,12 +57,12 @@ export async function overviewPage(main) {
     const cells = stats.cells;
     const budgetUsed = mem.rocksdb_cache_bytes;
     const sinceCompaction = comp.last_success_ms ? duration((Date.now() - comp.last_success_ms) / 1000) : 'never';
-    // Stored cells are counted by tallyd in the background about every
-    // minute; the changed ones since the last compaction are live.
+    // Stored cells are counted by tallyd in the background after
+    // compactions; the changed ones since the last compaction are live.
     const counted = cells.stored_cells_counted_ms
-      ? `stored cells as counted at ${new Date(cells.stored_cells_counted_ms).toLocaleTimeString()} (recounted about every minute)`
+      ? `stored as counted at ${new Date(cells.stored_cells_counted_ms).toLocaleTimeString()} (recounted after compactions, at most every 10 s)`
       : 'stored cells: not counted yet (the first count runs after start)';
-    const byInterval = h('table', {}, h('caption', { class: 'muted' }, `Cells by interval: ${counted}, and cells changed since the last compaction`),
+    const byInterval = h('table', {}, h('caption', { class: 'muted' }, `Cells ${counted}, and changed since the last compaction`),
       h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'cells'), INTERVALS.map((i) => h('th', { scope: 'col', class: 'num' }, i)))),
       h('tbody', {},
         h('tr', {}, h('th', { scope: 'row' }, 'stored'),

@@ -299,7 +299,11 @@ Status CountersModule::WriteSnapshot(CompactionBatch& out) {
       return fault.ToStatus();
     }
     for (size_t u = 0; u < unknown.size(); ++u) {
-      if (read.value()[u]) lf::DecodeInt64(*read.value()[u], &stored_values[unknown[u]]);
+      // An undecodable value would leave its by_value entry behind: the
+      // batch is not written (the snapshot goes back to the next run).
+      if (read.value()[u] && !lf::DecodeInt64(*read.value()[u], &stored_values[unknown[u]])) {
+        return Status::Corruption("by_key: the value of " + PrintableKey(unknown_keys[u]) + " is not 8 bytes");
+      }
     }
   }
   for (size_t c = 0; c < shard.snapshot_cells.size(); ++c) {

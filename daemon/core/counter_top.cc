@@ -142,7 +142,7 @@ struct CountersModule::TopChanges {
   std::array<uint32_t, kShardCount> key_ids{};
 };
 
-bool CountersModule::IsTopChange(const TopChanges& changes, std::string_view key, std::string_view owner) {
+bool CountersModule::IsTopChange(const TopChanges& changes, std::string_view owner) {
   if (!changes.one_period) return changes.by_owner.contains(owner);
   if (!changes.owner_hashes.contains(StableHash(owner))) return false;
   const size_t index = ShardSet::ShardOf(owner);
@@ -337,7 +337,7 @@ std::optional<std::vector<RankedOwner>> CountersModule::TopFromValueIndex(const 
           out_of_budget = true;
           return false;
         }
-        if (!HasPrefix(owner, query.owner_prefix) || IsTopChange(changes, query.key, owner)) return true;
+        if (!HasPrefix(owner, query.owner_prefix) || IsTopChange(changes, owner)) return true;
         full = !emit_memory_before(value, owner) || !emit(owner, value);
         return !full;
       },
@@ -424,7 +424,7 @@ std::vector<RankedOwner> CountersModule::TopFromKeyIndex(const TopQuery& query, 
     int64_t value = 0;
     if (!lf::DecodeInt64(encoded, &value) || value == 0) return;
     if (changes.one_period) {
-      if (!IsTopChange(changes, query.key, owner)) AddSaturating(stored[owner], value);
+      if (!IsTopChange(changes, owner)) AddSaturating(stored[owner], value);
       return;
     }
     auto changed = changes.by_owner.find(owner);

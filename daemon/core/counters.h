@@ -415,7 +415,7 @@ class CountersModule final : public EngineModule, public OwnerListingSource {
   struct TopChanges;
   void CollectTopChanges(const TopQuery& query, TopChanges& out, ReadFault& fault);
   // Whether memory ranks `owner` (its index entries are stale or shadowed).
-  bool IsTopChange(const TopChanges& changes, std::string_view key, std::string_view owner);
+  bool IsTopChange(const TopChanges& changes, std::string_view owner);
   void CompleteTopChanges(const TopQuery& query, TopChanges& changes, const storage::Store::ReadView& view,
                           ReadFault& fault);
   // With `budgeted`, nullopt once they would read more than the by_key pass.

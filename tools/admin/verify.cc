@@ -231,7 +231,10 @@ Status Verifier::CheckCells() {
         const auto interval = static_cast<uint8_t>(entry[end_of_key + 1]);
         auto indexed = store_.Get(Family::kByKey, lf::ByKeyKey(key, interval, period, owner));
         int64_t current = 0;
-        if (indexed.ok() && indexed.value() && lf::DecodeInt64(*indexed.value(), &current) && current != value) {
+        if (!indexed.ok()) {
+          Problem("by_key: cannot read the index row of " + std::string(owner) + " " + std::string(key) + ": " +
+                  indexed.status().ToString());
+        } else if (indexed.value() && lf::DecodeInt64(*indexed.value(), &current) && current != value) {
           Problem("by_value: a stale entry for " + std::string(owner) + " " + std::string(key) + " " +
                   std::string(core::IntervalName(static_cast<core::Interval>(interval))) + " period id " +
                   std::to_string(period) + ": " + std::to_string(value) + " where the cell holds " +
